@@ -1,0 +1,136 @@
+# mtls - a mutual-TLS toolkit.  Plain make; dependencies through pkg-config.
+#
+#   make            build mtls, libmtls.a, libmtls.so, libmtls.pc
+#   make test       unit tests (cmocka) and integration tests (real peers)
+#   make demo       the main job, shown end to end
+#   make install PREFIX=/usr/local
+#   make sanitize   the test suite under ASan+UBSan
+#
+# BUILD selects the output folder, so that several builds can share a tree.
+# Missing Debian packages are installed by scripts/install-deps.sh, which
+# says what it installs.
+
+BUILD     ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+VERSION   := 0.1.0
+SOVERSION := 0
+
+PKGS := openssl sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's libev ships no .pc file.
+EV_LIBS    := $(shell pkg-config --libs libev 2>/dev/null || echo -lev)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+OPT       ?= -O2 -g
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
+SAN       ?=
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC \
+             -Iinclude -Isrc/lib -Isrc/proxy $(PKG_CFLAGS)
+LDFLAGS   += $(SAN)
+LIBS      := $(PKG_LIBS) $(EV_LIBS) -lpthread
+
+LIB_SRC   := $(sort $(wildcard src/lib/*.c))
+PROXY_SRC := $(sort $(wildcard src/proxy/*.c))
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+PROXY_OBJ := $(PROXY_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+MTLS      := $(BUILD)/mtls
+LIBA      := $(BUILD)/libmtls.a
+LIBSO     := $(BUILD)/libmtls.so.$(SOVERSION)
+PCFILE    := $(BUILD)/libmtls.pc
+
+.PHONY: all build deps deps-test test unit integration demo install clean \
+        sanitize format
+
+all: deps
+	@$(MAKE) --no-print-directory build
+
+build: $(MTLS) $(LIBA) $(LIBSO) $(PCFILE)
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh all
+
+$(BUILD)/%.o: %.c include/mtls.h $(wildcard src/lib/*.h src/proxy/*.h src/cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# libmtls.so exports only the public mtls_* symbols (src/lib/libmtls.map).
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ) src/lib/libmtls.map
+	$(CC) -shared -Wl,-soname,libmtls.so.$(SOVERSION) \
+	    -Wl,--version-script=src/lib/libmtls.map $(LDFLAGS) -o $@ \
+	    $(LIB_OBJ) $(PKG_LIBS)
+	ln -sf libmtls.so.$(SOVERSION) $(BUILD)/libmtls.so
+
+$(PCFILE): libmtls.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    libmtls.pc.in > $@
+
+$(MTLS): $(CLI_OBJ) $(PROXY_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PROXY_OBJ) $(LIBA) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $(PROXY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(PROXY_OBJ) $(LIBA) \
+	    $(LIBS) $(CMOCKA_LIBS)
+
+# ---- tests ----------------------------------------------------------
+
+test: deps-test
+	@$(MAKE) --no-print-directory build unit-bins
+	@BUILD=$(BUILD) tests/run-all.sh
+
+unit-bins: $(UNIT_BIN)
+
+unit: deps-test
+	@$(MAKE) --no-print-directory build unit-bins
+	@BUILD=$(BUILD) tests/run-all.sh unit
+
+integration: deps-test
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) tests/run-all.sh integration
+
+sanitize:
+	@$(MAKE) --no-print-directory test BUILD=build-san OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
+demo: deps-test
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) scripts/demo.sh
+
+# ---- install ----------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 0755 $(MTLS) $(DESTDIR)$(PREFIX)/bin/mtls
+	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/libmtls.a
+	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libmtls.so.$(SOVERSION)
+	ln -sf libmtls.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmtls.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    libmtls.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libmtls.pc
+	install -m 0644 include/mtls.h $(DESTDIR)$(PREFIX)/include/mtls.h
+	install -m 0644 docs/mtls.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtls.1
+	install -m 0644 docs/libmtls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libmtls.3
+
+format:
+	clang-format -i include/*.h src/*/*.[ch] tests/*/*.c
+
+clean:
+	rm -rf build build-*

@@ -1,0 +1,340 @@
+/*
+ * mtls.h - the public API of libmtls, a mutual-TLS toolkit.
+ *
+ * Shape (after OpenBSD's libtls): opaque nouns, safe defaults set by the
+ * constructors, anything that skips a check carries "insecure" in its name,
+ * results are 0 on success and -1 on failure, and the reason is a readable
+ * string.  Functions that create an object report a failure through a
+ * caller-owned struct mtls_error; functions on an object leave their reason in
+ * the object (mtls_ca_error(), mtls_config_error(), mtls_error()).
+ * No OpenSSL type appears here.  Every *_free(NULL) is harmless.
+ */
+#ifndef MTLS_H
+#define MTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MTLS_API_VERSION 1
+#define MTLS_VERSION_STRING "0.1.0"
+
+/* The library's version, "0.1.0". */
+const char *mtls_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Stable error kinds, declared once with their text in src/lib/error.c. */
+enum mtls_errcode {
+	MTLS_OK = 0,
+	MTLS_ERR_USAGE,        /* a bad argument from the caller */
+	MTLS_ERR_NOMEM,
+	MTLS_ERR_IO,           /* a file or socket could not be read/written */
+	MTLS_ERR_EXISTS,       /* an output exists and overwrite was not asked */
+	MTLS_ERR_PARSE,        /* malformed PEM/DER or other input */
+	MTLS_ERR_PASSPHRASE,   /* missing or wrong passphrase */
+	MTLS_ERR_KEY_MISMATCH, /* the key does not belong to the certificate */
+	MTLS_ERR_POLICY,       /* refused by policy (weak key, CA request...) */
+	MTLS_ERR_VERIFY,       /* a certificate did not verify */
+	MTLS_ERR_DB,           /* the CA inventory failed */
+	MTLS_ERR_NOT_FOUND,    /* no such serial / object */
+	MTLS_ERR_CRYPTO,       /* OpenSSL failed; its reason is in the text */
+	MTLS_ERR_TLS,          /* a TLS connection failed */
+};
+
+struct mtls_error {
+	enum mtls_errcode code;
+	char msg[768];
+};
+
+/* The fixed description of an error code ("file already exists", ...). */
+const char *mtls_errcode_text(enum mtls_errcode code);
+
+/* ------------------------------------------------------------------ */
+/* Keys                                                               */
+/* ------------------------------------------------------------------ */
+
+enum mtls_key_type {
+	MTLS_KEY_EC_P256 = 0, /* the default */
+	MTLS_KEY_EC_P384,
+	MTLS_KEY_RSA_2048,
+	MTLS_KEY_RSA_3072,
+	MTLS_KEY_RSA_4096,
+	MTLS_KEY_ED25519,
+};
+
+/* "ec-p256" -> MTLS_KEY_EC_P256; returns -1 for an unknown name. */
+int mtls_key_type_parse(const char *name, enum mtls_key_type *type);
+const char *mtls_key_type_name(enum mtls_key_type type);
+
+struct mtls_key;
+
+struct mtls_key *mtls_key_generate(enum mtls_key_type type,
+    struct mtls_error *err);
+/* PEM or DER; passphrase may be NULL (an encrypted key then fails with
+ * MTLS_ERR_PASSPHRASE). */
+struct mtls_key *mtls_key_load_file(const char *path, const char *passphrase,
+    struct mtls_error *err);
+struct mtls_key *mtls_key_load_mem(const void *buf, size_t len,
+    const char *passphrase, const char *name, struct mtls_error *err);
+/* Writes PEM PKCS#8, mode 0600, atomically (temp file, fsync, rename).
+ * passphrase non-NULL encrypts with AES-256-CBC and scrypt/PBKDF2. */
+int mtls_key_write_file(const struct mtls_key *key, const char *path,
+    const char *passphrase, int flags, struct mtls_error *err);
+void mtls_key_free(struct mtls_key *key);
+
+/* Flags for the *_write_file functions. */
+#define MTLS_WRITE_FORCE 0x1 /* replace an existing file */
+
+/* ------------------------------------------------------------------ */
+/* Names: the subject and SANs of a CSR or certificate to make        */
+/* ------------------------------------------------------------------ */
+
+struct mtls_names {
+	const char *common_name;       /* required */
+	const char *const *dns;        /* DNS SANs */
+	size_t ndns;
+	const char *const *ip;         /* IPv4 or IPv6 literals */
+	size_t nip;
+	const char *const *uri;        /* URI SANs (e.g. spiffe://...) */
+	size_t nuri;
+	const char *const *email;      /* rfc822Name SANs */
+	size_t nemail;
+};
+
+/* ------------------------------------------------------------------ */
+/* Certificates, CSRs and CRLs as files                               */
+/* ------------------------------------------------------------------ */
+
+struct mtls_cert; /* one certificate, or a chain: leaf first */
+struct mtls_csr;
+
+struct mtls_cert *mtls_cert_load_file(const char *path,
+    struct mtls_error *err);
+struct mtls_cert *mtls_cert_load_mem(const void *buf, size_t len,
+    const char *name, struct mtls_error *err);
+/* Number of certificates held (leaf + chain). */
+size_t mtls_cert_count(const struct mtls_cert *cert);
+/* Writes every certificate, PEM, atomically. */
+int mtls_cert_write_file(const struct mtls_cert *cert, const char *path,
+    int flags, struct mtls_error *err);
+/* 0 when key is the private key of the leaf. */
+int mtls_cert_check_key(const struct mtls_cert *cert,
+    const struct mtls_key *key, struct mtls_error *err);
+void mtls_cert_free(struct mtls_cert *cert);
+
+/* A new CSR signed by key, for names. */
+struct mtls_csr *mtls_csr_new(const struct mtls_key *key,
+    const struct mtls_names *names, struct mtls_error *err);
+struct mtls_csr *mtls_csr_load_file(const char *path, struct mtls_error *err);
+struct mtls_csr *mtls_csr_load_mem(const void *buf, size_t len,
+    const char *name, struct mtls_error *err);
+int mtls_csr_write_file(const struct mtls_csr *csr, const char *path,
+    int flags, struct mtls_error *err);
+void mtls_csr_free(struct mtls_csr *csr);
+
+/* PKCS#12 bundle (AES-256-CBC, PBKDF2, SHA-256 MAC) of cert chain and key. */
+int mtls_pkcs12_write_file(const struct mtls_cert *cert,
+    const struct mtls_key *key, const char *friendly_name,
+    const char *passphrase, const char *path, int flags,
+    struct mtls_error *err);
+
+/* ------------------------------------------------------------------ */
+/* The certificate authority                                          */
+/* ------------------------------------------------------------------ */
+
+enum mtls_cert_kind {
+	MTLS_CERT_SERVER = 1, /* EKU serverAuth */
+	MTLS_CERT_CLIENT = 2, /* EKU clientAuth */
+	MTLS_CERT_CA = 3,     /* a CA certificate (root or intermediate) */
+};
+
+const char *mtls_cert_kind_name(enum mtls_cert_kind kind);
+
+struct mtls_ca;
+
+struct mtls_ca_options {
+	const char *dir;            /* the CA directory to create */
+	const char *name;           /* CN; default "mtls Root CA" */
+	enum mtls_key_type key_type;
+	int days;                   /* 0: 3650 root, 1825 intermediate */
+	const char *parent_dir;     /* non-NULL: an intermediate under it */
+	const char *parent_passphrase;
+	const char *passphrase;     /* non-NULL: encrypt ca.key with it */
+};
+
+/* Creates a CA directory (ca.crt, ca.key 0600, chain.crt for an
+ * intermediate, ca.db); refuses when one exists. Returns it opened. */
+struct mtls_ca *mtls_ca_create(const struct mtls_ca_options *opt,
+    struct mtls_error *err);
+/* Opens an existing CA. passphrase is needed only if ca.key is encrypted and
+ * a signing operation is asked. */
+struct mtls_ca *mtls_ca_open(const char *dir, const char *passphrase,
+    struct mtls_error *err);
+const char *mtls_ca_error(const struct mtls_ca *ca);
+/* The CA certificate with its chain up to the root (for PREFIX.crt). */
+const struct mtls_cert *mtls_ca_cert(const struct mtls_ca *ca);
+int mtls_ca_is_key_encrypted(const struct mtls_ca *ca);
+void mtls_ca_free(struct mtls_ca *ca);
+
+struct mtls_issue_options {
+	enum mtls_cert_kind kind;   /* SERVER or CLIENT */
+	int days;                   /* 0: 90 */
+	/* Testing only: shift notBefore/notAfter (seconds, may be negative). */
+	long offset_seconds;
+};
+
+/* Issues a leaf for key's public key and names. Returns leaf + CA chain.
+ * A names->common_name that is a hostname or IP literal is added to the
+ * SANs. Recorded in ca.db in one transaction. */
+struct mtls_cert *mtls_ca_issue(struct mtls_ca *ca, const struct mtls_key *key,
+    const struct mtls_names *names, const struct mtls_issue_options *opt);
+/* Signs a CSR: checks its self-signature and key strength, copies only the
+ * subject and SANs, never any requested extension. */
+struct mtls_cert *mtls_ca_sign_csr(struct mtls_ca *ca,
+    const struct mtls_csr *csr, const struct mtls_issue_options *opt);
+
+/* RFC 5280 section 5.3.1 reason codes. */
+enum mtls_revoke_reason {
+	MTLS_REVOKE_UNSPECIFIED = 0,
+	MTLS_REVOKE_KEY_COMPROMISE = 1,
+	MTLS_REVOKE_CA_COMPROMISE = 2,
+	MTLS_REVOKE_AFFILIATION_CHANGED = 3,
+	MTLS_REVOKE_SUPERSEDED = 4,
+	MTLS_REVOKE_CESSATION_OF_OPERATION = 5,
+	MTLS_REVOKE_CERTIFICATE_HOLD = 6,
+	MTLS_REVOKE_PRIVILEGE_WITHDRAWN = 9,
+	MTLS_REVOKE_AA_COMPROMISE = 10,
+};
+/* "keyCompromise" or "key-compromise" -> ...; -1 for an unknown name. */
+int mtls_revoke_reason_parse(const char *name, enum mtls_revoke_reason *r);
+const char *mtls_revoke_reason_name(enum mtls_revoke_reason r);
+
+/* serial_hex: the serial in hex, any case, with or without colons. */
+int mtls_ca_revoke(struct mtls_ca *ca, const char *serial_hex,
+    enum mtls_revoke_reason reason);
+int mtls_ca_revoke_cert(struct mtls_ca *ca, const struct mtls_cert *cert,
+    enum mtls_revoke_reason reason);
+/* Writes a v2 CRL (CRL number, AKI, reasons) valid for days (0: 7). */
+int mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days,
+    int flags);
+
+enum mtls_cert_status {
+	MTLS_STATUS_VALID = 0,
+	MTLS_STATUS_REVOKED,
+	MTLS_STATUS_EXPIRED,
+};
+
+struct mtls_ca_record {
+	const char *serial;         /* hex, upper case */
+	const char *subject;        /* one-line RFC 2253 */
+	const char *sans;           /* "DNS:a, IP:1.2.3.4, URI:..." */
+	enum mtls_cert_kind kind;
+	time_t not_before;
+	time_t not_after;
+	enum mtls_cert_status status; /* EXPIRED derived from not_after */
+	time_t revoked_at;          /* 0 when not revoked */
+	enum mtls_revoke_reason reason;
+};
+
+/* Calls fn for every issued certificate, oldest first; fn returns non-zero
+ * to stop. */
+int mtls_ca_list(struct mtls_ca *ca,
+    int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg);
+
+/* ------------------------------------------------------------------ */
+/* Inspection                                                         */
+/* ------------------------------------------------------------------ */
+
+enum mtls_san_type {
+	MTLS_SAN_DNS = 1,
+	MTLS_SAN_IP,
+	MTLS_SAN_URI,
+	MTLS_SAN_EMAIL,
+	MTLS_SAN_OTHER,
+};
+
+struct mtls_san {
+	enum mtls_san_type type;
+	char *value;
+};
+
+/* Plain facts about one certificate. All strings are owned by the struct. */
+struct mtls_cert_info {
+	char *subject;              /* one line, RFC 2253 order */
+	char *issuer;
+	char *common_name;          /* NULL when absent */
+	char *serial;               /* hex, upper case */
+	int version;                /* 1 or 3 */
+	time_t not_before;
+	time_t not_after;
+	struct mtls_san *sans;
+	size_t nsans;
+	char *key_usage;            /* "digitalSignature, keyCertSign" or NULL */
+	char *ext_key_usage;        /* "serverAuth, clientAuth" or NULL */
+	int is_ca;                  /* basicConstraints CA:TRUE */
+	int path_len;               /* -1 when unlimited / absent */
+	char *key_type;             /* "EC P-256", "RSA", "Ed25519" */
+	int key_bits;
+	char *signature_algorithm;  /* "ecdsa-with-SHA256" */
+	char *fingerprint_sha256;   /* "AB:CD:..." */
+	char *ski;                  /* hex or NULL */
+	char *aki;                  /* hex or NULL */
+	int self_signed;
+};
+
+/* Fills info for the i-th certificate of cert (0 = leaf). */
+int mtls_cert_info(const struct mtls_cert *cert, size_t i,
+    struct mtls_cert_info *info, struct mtls_error *err);
+void mtls_cert_info_clear(struct mtls_cert_info *info);
+
+/* ------------------------------------------------------------------ */
+/* Verification                                                       */
+/* ------------------------------------------------------------------ */
+
+enum mtls_purpose {
+	MTLS_PURPOSE_ANY = 0,
+	MTLS_PURPOSE_SERVER,
+	MTLS_PURPOSE_CLIENT,
+};
+
+struct mtls_verify_options {
+	const char *ca_file;        /* trust anchors (required) */
+	const char *untrusted_file; /* intermediates, may be NULL */
+	const char *crl_file;       /* may be NULL: then no revocation check */
+	enum mtls_purpose purpose;
+	const char *name;           /* DNS name or IP to match, may be NULL */
+	time_t at;                  /* 0: now */
+};
+
+/* Verifies the leaf of cert (its other certificates count as untrusted
+ * intermediates). Strict: X509_STRICT, no partial wildcards, CN never used
+ * as a name. On failure err->msg says why in words. */
+int mtls_verify_cert(const struct mtls_cert *cert,
+    const struct mtls_verify_options *opt, struct mtls_error *err);
+
+/* ------------------------------------------------------------------ */
+/* File helpers shared by the tools                                   */
+/* ------------------------------------------------------------------ */
+
+/* Writes len bytes to path atomically: a temp file in the same directory,
+ * fsync, rename, fsync of the directory. mode is the new file's mode.
+ * Without MTLS_WRITE_FORCE an existing path is refused (MTLS_ERR_EXISTS). */
+int mtls_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode, int flags, struct mtls_error *err);
+
+/* Overwrites len bytes with zeros in a way the compiler keeps. */
+void mtls_cleanse(void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MTLS_H */

@@ -1,0 +1,8 @@
+/* csr_new.c - placeholder until this subcommand lands; replaced by its owner. */
+#include "cli.h"
+
+int
+cmd_csr_new(int argc, char **argv)
+{
+	return cli_fail("%s: not built yet", argv[0]);
+}

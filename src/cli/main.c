@@ -1,0 +1,27 @@
+/*
+ * main.c - the mtls command: finds the subcommand and runs it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "init", cmd_init, "create a ready-to-use PKI (CA, server, client)" },
+	{ "ca", cmd_ca, "manage a certificate authority (init, crl)" },
+	{ "csr", cmd_csr, "make a key and certificate signing request" },
+	{ "cert", cmd_cert, "issue, sign, revoke, list, inspect, verify, "
+	    "export certificates" },
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 ||
+	    strcmp(argv[1], "version") == 0)) {
+		printf("mtls %s\n", MTLS_VERSION_STRING);
+		return EXIT_OK;
+	}
+	return cli_dispatch("mtls", commands,
+	    sizeof(commands) / sizeof(commands[0]), argc - 1, argv + 1);
+}

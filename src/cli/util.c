@@ -1,0 +1,223 @@
+/*
+ * util.c - helpers shared by the subcommands (see cli.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int
+cli_dispatch(const char *prog, const struct cli_cmd *cmds, size_t n,
+    int argc, char **argv)
+{
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "help") == 0) {
+		FILE *f = argc < 1 ? stderr : stdout;
+		fprintf(f, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", prog);
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "  %-10s %s\n", cmds[i].name,
+			    cmds[i].summary);
+		fprintf(f, "\nRun '%s COMMAND --help' for a command's "
+		    "options.\n", prog);
+		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(argc, argv);
+	fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", prog,
+	    argv[0], prog);
+	return EXIT_USAGE;
+}
+
+int
+cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
+	return EXIT_USAGE;
+}
+
+int
+cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mtls: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAIL;
+}
+
+int
+cli_fail_err(const struct mtls_error *err)
+{
+	return cli_fail("%s", err->msg[0] ? err->msg :
+	    mtls_errcode_text(err->code));
+}
+
+int
+cli_parse_int(const char *cmd, const char *opt, const char *s, int min,
+    int max, int *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+		cli_usage(cmd, "%s: '%s' is not a number from %d to %d", opt,
+		    s, min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+void
+strlist_add(struct strlist *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4;
+		const char **v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL) {
+			fprintf(stderr, "mtls: out of memory\n");
+			exit(EXIT_FAIL);
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = s;
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static char *
+read_tty_line(const char *prompt)
+{
+	char buf[1024];
+	struct termios old, noecho;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+
+	if (fd == -1)
+		return NULL;
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	int have_term = tcgetattr(fd, &old) == 0;
+	if (have_term) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fd, TCSAFLUSH, &noecho);
+	}
+	size_t len = 0;
+	char c;
+	while (len + 1 < sizeof(buf) && read(fd, &c, 1) == 1 && c != '\n')
+		buf[len++] = c;
+	buf[len] = '\0';
+	if (have_term)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* nothing to do: the prompt's newline is cosmetic */
+	}
+	close(fd);
+	char *p = strdup(buf);
+	mtls_cleanse(buf, sizeof(buf));
+	return p;
+}
+
+char *
+cli_passphrase(const char *env, const char *prompt, int confirm)
+{
+	const char *v = env != NULL ? getenv(env) : NULL;
+
+	if (v != NULL) {
+		if (*v == '\0') {
+			cli_fail("%s is set but empty: a passphrase is needed",
+			    env);
+			return NULL;
+		}
+		return strdup(v);
+	}
+	if (!isatty(STDIN_FILENO)) {
+		cli_fail("%s: no passphrase: set %s or run on a terminal",
+		    prompt, env != NULL ? env : "the passphrase variable");
+		return NULL;
+	}
+	char q[256];
+	snprintf(q, sizeof(q), "%s: ", prompt);
+	char *p = read_tty_line(q);
+	if (p == NULL) {
+		cli_fail("%s: cannot read a passphrase from /dev/tty", prompt);
+		return NULL;
+	}
+	if (confirm) {
+		char *again = read_tty_line("Repeat the passphrase: ");
+		int same = again != NULL && strcmp(p, again) == 0;
+		cli_passphrase_free(again);
+		if (!same) {
+			cli_passphrase_free(p);
+			cli_fail("%s: the passphrases do not match", prompt);
+			return NULL;
+		}
+	}
+	if (*p == '\0') {
+		cli_passphrase_free(p);
+		cli_fail("%s: an empty passphrase is not allowed", prompt);
+		return NULL;
+	}
+	return p;
+}
+
+void
+cli_passphrase_free(char *p)
+{
+	if (p == NULL)
+		return;
+	mtls_cleanse(p, strlen(p));
+	free(p);
+}
+
+void
+json_str(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\t': fputs("\\t", f); break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
