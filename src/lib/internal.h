@@ -8,7 +8,23 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "mtls.h"
+
+/* The opaque types of mtls.h, as the library's files see them. */
+struct mtls_key {
+	EVP_PKEY *pkey;
+};
+
+struct mtls_cert {
+	STACK_OF(X509) *certs; /* leaf first, then its chain */
+};
+
+struct mtls_csr {
+	X509_REQ *req;
+};
 
 #define MTLS_MUST_CHECK __attribute__((warn_unused_result))
 #define MTLS_PRINTF(a, b) __attribute__((format(printf, a, b)))
