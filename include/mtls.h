@@ -321,6 +321,139 @@ int mtls_verify_cert(const struct mtls_cert *cert,
     const struct mtls_verify_options *opt, struct mtls_error *err);
 
 /* ------------------------------------------------------------------ */
+/* TLS: configuration                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A configuration holds certificates, trust anchors, CRLs, protocol limits
+ * and the server's access rules.  mtls_config_new() sets the safe defaults of
+ * DESIGN.md: TLS 1.2 minimum (1.3 preferred), ECDHE+AEAD suites only, no
+ * renegotiation or compression, security level 2, a client certificate
+ * required on servers, the peer verified against the configured CA only.
+ * A config may be shared by many contexts; it is reference counted, so it
+ * can be replaced (reload) while connections made with the old one live on.
+ */
+struct mtls_config;
+struct mtls_policy;
+
+#define MTLS_TLS1_2 0x0303
+#define MTLS_TLS1_3 0x0304
+
+struct mtls_config *mtls_config_new(void);
+void mtls_config_free(struct mtls_config *cfg);
+const char *mtls_config_error(struct mtls_config *cfg);
+
+/* The certificate file may hold the leaf followed by its chain. */
+int mtls_config_set_cert_file(struct mtls_config *cfg, const char *path);
+int mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
+    const char *passphrase);
+/* Trust anchors (and, for a server, the CA names sent in
+ * CertificateRequest). */
+int mtls_config_set_ca_file(struct mtls_config *cfg, const char *path);
+/* The client side may opt in to the system store explicitly. */
+int mtls_config_use_system_ca(struct mtls_config *cfg);
+/* CRLs (one file may hold several); revocation is then checked for the
+ * whole chain, and a missing or expired CRL fails closed. */
+int mtls_config_set_crl_file(struct mtls_config *cfg, const char *path);
+/* min/max: MTLS_TLS1_2 or MTLS_TLS1_3 (0: default). */
+int mtls_config_set_protocols(struct mtls_config *cfg, int min, int max);
+/* Server: require a client certificate (the default). */
+void mtls_config_verify_client(struct mtls_config *cfg);
+/* Server: ask for one, accept a connection without it. */
+void mtls_config_verify_client_optional(struct mtls_config *cfg);
+/* Server: the access rules applied after verification (the config keeps a
+ * reference; NULL allows nobody).  See "Access rules" below. */
+int mtls_config_set_policy(struct mtls_config *cfg, struct mtls_policy *pol);
+/* Server: file of ticket keys shared by instances (80 bytes per key). */
+int mtls_config_set_ticket_key_file(struct mtls_config *cfg,
+    const char *path);
+/* Client: skip the server certificate / name checks. Dangerous. */
+void mtls_config_insecure_noverifycert(struct mtls_config *cfg);
+void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* TLS: contexts and connections                                      */
+/* ------------------------------------------------------------------ */
+
+/* A context is a client, a server, or one connection accepted by a
+ * server. Non-blocking sockets make these return the values below. */
+struct mtls;
+
+#define MTLS_WANT_POLLIN -2
+#define MTLS_WANT_POLLOUT -3
+
+struct mtls *mtls_client(void);
+struct mtls *mtls_server(void);
+int mtls_configure(struct mtls *ctx, struct mtls_config *cfg);
+const char *mtls_error(struct mtls *ctx);
+
+/* Client: TLS over a connected socket; servername is sent as SNI and
+ * checked against the certificate (NULL only with noverifyname). */
+int mtls_connect_socket(struct mtls *ctx, int fd, const char *servername);
+/* Server: a new connection context for an accepted socket. */
+int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
+/* 0 when done, MTLS_WANT_POLLIN/POLLOUT, or -1 (see mtls_error and
+ * mtls_conn_reject_reason). */
+int mtls_handshake(struct mtls *ctx);
+/* Bytes, 0 at a clean end of stream, MTLS_WANT_*, or -1. */
+ssize_t mtls_read(struct mtls *ctx, void *buf, size_t len);
+ssize_t mtls_write(struct mtls *ctx, const void *buf, size_t len);
+/* Sends close_notify; 0, MTLS_WANT_*, or -1. Does not close the fd. */
+int mtls_close(struct mtls *ctx);
+void mtls_free(struct mtls *ctx);
+
+/* Facts about the connection, valid after the handshake. */
+const char *mtls_conn_version(struct mtls *ctx);     /* "TLSv1.3" */
+const char *mtls_conn_cipher(struct mtls *ctx);      /* IANA-ish name */
+const char *mtls_conn_group(struct mtls *ctx);       /* "X25519" or NULL */
+const char *mtls_conn_servername(struct mtls *ctx);  /* SNI or NULL */
+int mtls_conn_session_resumed(struct mtls *ctx);
+/* Why the handshake failed, in words ("certificate revoked", "no rule
+ * allows CN=x"), or NULL. */
+const char *mtls_conn_reject_reason(struct mtls *ctx);
+
+/* The verified peer certificate (leaf), NULL when none was presented. */
+int mtls_peer_cert_provided(struct mtls *ctx);
+const char *mtls_peer_cert_subject(struct mtls *ctx);
+const char *mtls_peer_cert_issuer(struct mtls *ctx);
+const char *mtls_peer_cert_common_name(struct mtls *ctx);
+/* "sha256:<64 lower-case hex>" of the DER leaf. */
+const char *mtls_peer_cert_hash(struct mtls *ctx);
+time_t mtls_peer_cert_notbefore(struct mtls *ctx);
+time_t mtls_peer_cert_notafter(struct mtls *ctx);
+size_t mtls_peer_san_count(struct mtls *ctx);
+/* The i-th SAN's value and type; NULL past the end. */
+const char *mtls_peer_san(struct mtls *ctx, size_t i,
+    enum mtls_san_type *type);
+/* The leaf and chain as PEM (for headers), owned by ctx. */
+const char *mtls_peer_cert_chain_pem(struct mtls *ctx, size_t *len);
+
+/* ------------------------------------------------------------------ */
+/* Access rules (server authorization)                                */
+/* ------------------------------------------------------------------ */
+
+enum mtls_rule_kind {
+	MTLS_ALLOW_ANY = 1,
+	MTLS_ALLOW_CN,          /* subject CN, exact */
+	MTLS_ALLOW_DNS,         /* a DNS SAN, exact or "*.example.com" */
+	MTLS_ALLOW_URI,         /* a URI SAN; "*" one path segment, "**" rest */
+	MTLS_ALLOW_OU,          /* a subject OU, exact */
+	MTLS_ALLOW_FINGERPRINT, /* "sha256:<hex>", colons allowed */
+	MTLS_ALLOW_EMAIL,       /* an e-mail SAN, exact */
+};
+
+struct mtls_policy *mtls_policy_new(void);
+/* Adds a rule; -1 with a message for a malformed value. */
+int mtls_policy_allow(struct mtls_policy *pol, enum mtls_rule_kind kind,
+    const char *value, struct mtls_error *err);
+size_t mtls_policy_count(const struct mtls_policy *pol);
+/* 1 when the (verified) peer of ctx is allowed; 0 otherwise, with the
+ * reason in why. */
+int mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx,
+    char *why, size_t whylen);
+void mtls_policy_free(struct mtls_policy *pol);
+
+/* ------------------------------------------------------------------ */
 /* File helpers shared by the tools                                   */
 /* ------------------------------------------------------------------ */
 
