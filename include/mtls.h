@@ -193,7 +193,10 @@ struct mtls_issue_options {
 
 /* Issues a leaf for key's public key and names. Returns leaf + CA chain.
  * A names->common_name that is a hostname or IP literal is added to the
- * SANs. Recorded in ca.db in one transaction. */
+ * SANs (an IP literal as IP; a host name when it holds a dot or is
+ * "localhost", as DNS; "client" stays in the subject only). A server
+ * certificate needs at least one SAN. Validity is capped at the CA's
+ * notAfter. Recorded in ca.db in one transaction. */
 struct mtls_cert *mtls_ca_issue(struct mtls_ca *ca, const struct mtls_key *key,
     const struct mtls_names *names, const struct mtls_issue_options *opt);
 /* Signs a CSR: checks its self-signature and key strength, copies only the
@@ -295,6 +298,98 @@ int mtls_cert_info(const struct mtls_cert *cert, size_t i,
     struct mtls_cert_info *info, struct mtls_error *err);
 void mtls_cert_info_clear(struct mtls_cert_info *info);
 
+/* Requested facts of a CSR.  Requested extensions other than SANs, key
+ * usage, extended key usage and basic constraints are listed by name in
+ * other_extensions ("1.2.3.4 (critical)"). */
+struct mtls_csr_info {
+	char *subject;              /* one line, RFC 2253 order */
+	char *common_name;          /* NULL when absent */
+	struct mtls_san *sans;
+	size_t nsans;
+	char *key_usage;            /* requested, or NULL */
+	char *ext_key_usage;        /* requested, or NULL */
+	int has_basic_constraints;
+	int is_ca;                  /* requests CA:TRUE */
+	int path_len;               /* -1 when unlimited / absent */
+	char **other_extensions;
+	size_t nother_extensions;
+	char *key_type;             /* "EC P-256", "RSA", "Ed25519" */
+	int key_bits;
+	char *signature_algorithm;
+	int signature_ok;           /* the self-signature verifies */
+};
+
+int mtls_csr_info(const struct mtls_csr *csr, struct mtls_csr_info *info,
+    struct mtls_error *err);
+void mtls_csr_info_clear(struct mtls_csr_info *info);
+
+/* One or more CRLs read from a file (PEM or DER); a file may hold the CRLs
+ * of several CAs of a chain. */
+struct mtls_crl;
+
+struct mtls_crl *mtls_crl_load_file(const char *path,
+    struct mtls_error *err);
+struct mtls_crl *mtls_crl_load_mem(const void *buf, size_t len,
+    const char *name, struct mtls_error *err);
+size_t mtls_crl_count(const struct mtls_crl *crl);
+void mtls_crl_free(struct mtls_crl *crl);
+
+struct mtls_crl_entry {
+	char *serial;               /* hex, upper case */
+	time_t revoked_at;
+	int reason;                 /* enum mtls_revoke_reason, -1 if absent */
+};
+
+struct mtls_crl_info {
+	char *issuer;               /* one line, RFC 2253 order */
+	int version;                /* 1 or 2 */
+	time_t this_update;
+	time_t next_update;         /* 0 when absent */
+	char *crl_number;           /* decimal, NULL when absent */
+	char *aki;                  /* hex or NULL */
+	char *signature_algorithm;
+	struct mtls_crl_entry *entries;
+	size_t nentries;
+};
+
+/* Fills info for the i-th CRL of crl. */
+int mtls_crl_info(const struct mtls_crl *crl, size_t i,
+    struct mtls_crl_info *info, struct mtls_error *err);
+void mtls_crl_info_clear(struct mtls_crl_info *info);
+
+/* What a file holds ("what is this?"), for inspection and diagnosis. */
+enum mtls_object_kind {
+	MTLS_OBJECT_NONE = 0,       /* nothing we recognise */
+	MTLS_OBJECT_CERT,
+	MTLS_OBJECT_CSR,
+	MTLS_OBJECT_CRL,
+	MTLS_OBJECT_KEY,            /* a private key, plain or encrypted */
+	MTLS_OBJECT_PUBLIC_KEY,
+	MTLS_OBJECT_PKCS12,
+};
+
+struct mtls_file_contents {
+	enum mtls_object_kind first; /* the kind of the first object */
+	int der;                    /* 1: one DER object, 0: PEM */
+	size_t ncerts;
+	size_t ncsrs;
+	size_t ncrls;
+	size_t nkeys;
+	size_t npublic_keys;
+	size_t npkcs12;
+	size_t nother;              /* PEM blocks of another kind */
+};
+
+/* Fills c; a file holding nothing recognisable is not an error (first is
+ * MTLS_OBJECT_NONE).  Fails on I/O errors and on a recognised PEM block
+ * whose contents do not decode (MTLS_ERR_PARSE, naming the block). */
+int mtls_file_identify(const char *path, struct mtls_file_contents *c,
+    struct mtls_error *err);
+int mtls_mem_identify(const void *buf, size_t len, const char *name,
+    struct mtls_file_contents *c, struct mtls_error *err);
+/* "a certificate", "a private key", "a PKCS#12 bundle", ... */
+const char *mtls_object_kind_name(enum mtls_object_kind kind);
+
 /* ------------------------------------------------------------------ */
 /* Verification                                                       */
 /* ------------------------------------------------------------------ */
@@ -316,9 +411,20 @@ struct mtls_verify_options {
 
 /* Verifies the leaf of cert (its other certificates count as untrusted
  * intermediates). Strict: X509_STRICT, no partial wildcards, CN never used
- * as a name. On failure err->msg says why in words. */
+ * as a name. On failure err->msg says why in words. Beyond OpenSSL's checks:
+ * RSA, EC or EdDSA keys only; positive serials of at most 20 octets below
+ * the trust anchor; name constraints only in CA certificates, never empty;
+ * DNS SANs in preferred name syntax; with a purpose or a name, the leaf is
+ * not a CA and an EKU, where present, names the purpose itself. With
+ * crl_file the leaf's revocation is checked (failing closed), and every
+ * certificate's when the file holds a CRL from each CA of the chain. */
 int mtls_verify_cert(const struct mtls_cert *cert,
     const struct mtls_verify_options *opt, struct mtls_error *err);
+/* The same; on success, when chain is non-NULL, *chain is the verified
+ * path: the leaf first, the trust anchor last (free with mtls_cert_free()). */
+int mtls_verify_cert_chain(const struct mtls_cert *cert,
+    const struct mtls_verify_options *opt, struct mtls_cert **chain,
+    struct mtls_error *err);
 
 /* ------------------------------------------------------------------ */
 /* TLS: configuration                                                 */
@@ -370,6 +476,10 @@ int mtls_config_set_ticket_key_file(struct mtls_config *cfg,
 /* Client: skip the server certificate / name checks. Dangerous. */
 void mtls_config_insecure_noverifycert(struct mtls_config *cfg);
 void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
+/* Turns session resumption off: a server keeps no session cache and sends
+ * no tickets; a client offers no session.  On by default (a resumed
+ * handshake costs none of the certificate work). */
+void mtls_config_disable_resumption(struct mtls_config *cfg);
 
 /* ------------------------------------------------------------------ */
 /* TLS: contexts and connections                                      */
@@ -412,6 +522,24 @@ int mtls_conn_session_resumed(struct mtls *ctx);
  * allows CN=x"), or NULL. */
 const char *mtls_conn_reject_reason(struct mtls *ctx);
 
+/* Alerts seen on the connection: the description ("access_denied",
+ * "certificate_expired"...) of the last alert we sent / received, or NULL. */
+const char *mtls_conn_alert_sent(struct mtls *ctx);
+const char *mtls_conn_alert_received(struct mtls *ctx);
+/* Client: 1 when the server sent a CertificateRequest, and 1 when we
+ * answered it with a certificate. */
+int mtls_conn_cert_requested(struct mtls *ctx);
+int mtls_conn_cert_sent(struct mtls *ctx);
+/* Client: the CA names the server listed in its CertificateRequest
+ * (one-line RFC 2253); NULL past the end. */
+size_t mtls_conn_ca_name_count(struct mtls *ctx);
+const char *mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf,
+    size_t len);
+/* Client: why the server's certificate did not verify, in words, or NULL
+ * when it did (meaningful with mtls_config_insecure_noverifycert, where the
+ * handshake goes on anyway, or after a failed handshake). */
+const char *mtls_conn_verify_problem(struct mtls *ctx);
+
 /* The verified peer certificate (leaf), NULL when none was presented. */
 int mtls_peer_cert_provided(struct mtls *ctx);
 const char *mtls_peer_cert_subject(struct mtls *ctx);
@@ -427,6 +555,20 @@ const char *mtls_peer_san(struct mtls *ctx, size_t i,
     enum mtls_san_type *type);
 /* The leaf and chain as PEM (for headers), owned by ctx. */
 const char *mtls_peer_cert_chain_pem(struct mtls *ctx, size_t *len);
+/* The certificates the peer sent (leaf first; on a client also after a
+ * failed verification), NULL past the end; for reports. */
+size_t mtls_peer_chain_count(struct mtls *ctx);
+int mtls_peer_chain_info(struct mtls *ctx, size_t i,
+    struct mtls_cert_info *info, struct mtls_error *err);
+
+/*
+ * Handshake trace: fn is called once per line, in order, for every
+ * handshake message and alert ("-> ClientHello: TLS 1.3, 1.2; 31 cipher
+ * suites; key share X25519").  Set before the handshake; an accepted
+ * connection inherits its server's trace.  NULL turns it off.
+ */
+typedef void (*mtls_trace_fn)(void *arg, const char *line);
+void mtls_set_trace(struct mtls *ctx, mtls_trace_fn fn, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* Access rules (server authorization)                                */
@@ -452,6 +594,69 @@ size_t mtls_policy_count(const struct mtls_policy *pol);
 int mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx,
     char *why, size_t whylen);
 void mtls_policy_free(struct mtls_policy *pol);
+
+/* ------------------------------------------------------------------ */
+/* Diagnosis                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * mtls_doctor_run() checks an mTLS setup the way a careful engineer would
+ * and returns a list of findings.  Each finding has a stable code
+ * ("key-mismatch", "client-cert-rejected", ...), a severity, a subject (the
+ * file or side it is about), one sentence saying what is wrong and one
+ * saying what to do.  The codes, with their texts, are declared once in a
+ * table (src/lib/doctor.c) and listed in docs/doctor.md.
+ */
+enum mtls_severity {
+	MTLS_SEVERITY_OK = 0,       /* a check that passed */
+	MTLS_SEVERITY_WARNING,      /* works now, but will or may fail */
+	MTLS_SEVERITY_ERROR,        /* mutual TLS fails because of this */
+};
+
+/* "ok", "warning", "error". */
+const char *mtls_severity_name(enum mtls_severity sev);
+
+struct mtls_doctor;
+
+struct mtls_doctor_options {
+	const char *cert_file;      /* leaf, optionally followed by its chain */
+	const char *key_file;
+	const char *ca_file;        /* trust anchors (and intermediates) */
+	const char *crl_file;
+	enum mtls_purpose role;     /* SERVER or CLIENT; ANY: guessed */
+	const char *name;           /* the server's name to check in the SAN */
+	const char *connect;        /* "HOST:PORT": also check a live server */
+	const char *servername;     /* SNI for connect; NULL: its HOST */
+	const char *passphrase;     /* for an encrypted key, may be NULL */
+	int timeout_ms;             /* connect deadline; 0: 5000 */
+	int expiry_warn_days;       /* 0: 30 */
+	time_t now;                 /* 0: the current time */
+};
+
+/* Runs every check that the options allow.  Returns NULL only when the
+ * checks could not run at all (bad options, out of memory); what is wrong
+ * with the setup is in the findings, never in err. */
+struct mtls_doctor *mtls_doctor_run(const struct mtls_doctor_options *opt,
+    struct mtls_error *err);
+size_t mtls_doctor_count(const struct mtls_doctor *d);
+/* How many findings have severity sev. */
+size_t mtls_doctor_count_severity(const struct mtls_doctor *d,
+    enum mtls_severity sev);
+/* The i-th finding, in the order the checks ran; NULL past the end. */
+const char *mtls_doctor_code(const struct mtls_doctor *d, size_t i);
+enum mtls_severity mtls_doctor_severity(const struct mtls_doctor *d,
+    size_t i);
+const char *mtls_doctor_subject(const struct mtls_doctor *d, size_t i);
+const char *mtls_doctor_explanation(const struct mtls_doctor *d, size_t i);
+const char *mtls_doctor_fix(const struct mtls_doctor *d, size_t i);
+void mtls_doctor_free(struct mtls_doctor *d);
+
+/* The table of every finding the checks can produce, for documentation:
+ * the i-th code with its severity and its explanation and fix templates
+ * (%1, %2... stand for the specifics).  Returns -1 past the end. */
+size_t mtls_doctor_table_size(void);
+int mtls_doctor_table_entry(size_t i, const char **code,
+    enum mtls_severity *sev, const char **explanation, const char **fix);
 
 /* ------------------------------------------------------------------ */
 /* File helpers shared by the tools                                   */

@@ -12,7 +12,7 @@ which=${1:-all}
 filter=${2:-}
 pass=0 fail=0 skip=0 failed=""
 logdir="$BUILD/test-logs"
-mkdir -p "$logdir"
+mkdir -p "$logdir/unit" "$logdir/integration"
 
 run_one() { # name, command...
 	name=$1; shift

@@ -78,5 +78,9 @@ int cmd_cert_list(int argc, char **argv);
 int cmd_cert_inspect(int argc, char **argv);
 int cmd_cert_verify(int argc, char **argv);
 int cmd_cert_export(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

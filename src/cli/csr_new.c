@@ -1,8 +1,123 @@
-/* csr_new.c - placeholder until this subcommand lands; replaced by its owner. */
-#include "cli.h"
+/*
+ * csr_new.c - "mtls csr new": a new key and a certificate signing request
+ * for it, written as PREFIX.key (0600) and PREFIX.csr, for a CA elsewhere
+ * (or "mtls cert sign") to sign.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_pki.h"
+
+static const char cmd[] = "mtls csr new";
+
+static void
+usage(void)
+{
+	printf("usage: %s --name NAME [--dns D]... [--ip A]... [--uri U]...\n"
+	    "           [--key-type T] [--force] --out PREFIX\n"
+	    "\n"
+	    "Generates a key and a certificate signing request for it.\n"
+	    "Writes PREFIX.key (mode 0600) and PREFIX.csr.\n"
+	    "\n"
+	    "  --name NAME     the subject's common name\n"
+	    "  --dns D         a DNS name SAN (repeatable)\n"
+	    "  --ip A          an IPv4 or IPv6 address SAN (repeatable)\n"
+	    "  --uri U         a URI SAN (repeatable)\n"
+	    "  --key-type T    ec-p256 (default), ec-p384, rsa-2048, "
+	    "rsa-3072, rsa-4096,\n"
+	    "                  ed25519\n"
+	    "  --force         replace existing output files\n"
+	    "  --out PREFIX    write PREFIX.csr and PREFIX.key\n", cmd);
+}
 
 int
 cmd_csr_new(int argc, char **argv)
 {
-	return cli_fail("%s: not built yet", argv[0]);
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "dns", required_argument, NULL, 'd' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "uri", required_argument, NULL, 'u' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct strlist dns = { 0 }, ip = { 0 }, uri = { 0 };
+	struct mtls_names names = { 0 };
+	struct mtls_error err = { 0 };
+	enum mtls_key_type ktype = MTLS_KEY_EC_P256;
+	const char *name = NULL, *out = NULL;
+	struct mtls_key *key = NULL;
+	struct mtls_csr *csr = NULL;
+	char *csr_path = NULL, *key_path = NULL;
+	int force = 0, c, ret = EXIT_USAGE;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'd': strlist_add(&dns, optarg); break;
+		case 'i': strlist_add(&ip, optarg); break;
+		case 'u': strlist_add(&uri, optarg); break;
+		case 'k':
+			if (cli_key_type_arg(cmd, optarg, &ktype) == -1)
+				goto out;
+			break;
+		case 'o': out = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': usage(); ret = EXIT_OK; goto out;
+		default: cli_getopt_fail(cmd, c, argv); goto out;
+		}
+	}
+	if (cli_no_operands(cmd, argc, argv) != 0)
+		goto out;
+	if (name == NULL || *name == '\0') {
+		cli_usage(cmd, "--name is required");
+		goto out;
+	}
+	if (out == NULL || *out == '\0') {
+		cli_usage(cmd, "--out is required");
+		goto out;
+	}
+
+	ret = EXIT_FAIL;
+	csr_path = cli_path_cat(out, ".csr");
+	key_path = cli_path_cat(out, ".key");
+	if (cli_refuse_existing(csr_path, force) == -1 ||
+	    cli_refuse_existing(key_path, force) == -1)
+		goto out;
+	if ((key = mtls_key_generate(ktype, &err)) == NULL) {
+		cli_fail_err(&err);
+		goto out;
+	}
+	names.common_name = name;
+	names.dns = dns.v;
+	names.ndns = dns.n;
+	names.ip = ip.v;
+	names.nip = ip.n;
+	names.uri = uri.v;
+	names.nuri = uri.n;
+	if ((csr = mtls_csr_new(key, &names, &err)) == NULL) {
+		cli_fail_err(&err);
+		goto out;
+	}
+	if (cli_write_key_pair(key, key_path, NULL, csr, csr_path,
+	    force ? MTLS_WRITE_FORCE : 0) == -1)
+		goto out;
+	printf("wrote %s key and certificate signing request for %s: %s, "
+	    "%s\n", mtls_key_type_name(ktype), name, csr_path, key_path);
+	ret = EXIT_OK;
+out:
+	mtls_csr_free(csr);
+	mtls_key_free(key);
+	free(csr_path);
+	free(key_path);
+	strlist_free(&dns);
+	strlist_free(&ip);
+	strlist_free(&uri);
+	return ret;
 }

@@ -12,6 +12,11 @@ static const struct cli_cmd commands[] = {
 	{ "csr", cmd_csr, "make a key and certificate signing request" },
 	{ "cert", cmd_cert, "issue, sign, revoke, list, inspect, verify, "
 	    "export certificates" },
+	{ "serve", cmd_serve, "terminate mTLS and forward authorized clients" },
+	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
+	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
+	{ "doctor", cmd_doctor, "find what is wrong with an mTLS setup, with "
+	    "the fix" },
 };
 
 int

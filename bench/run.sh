@@ -1,0 +1,460 @@
+#!/bin/sh
+# bench/run.sh - mtls serve side by side with nginx (stream module) and
+# HAProxy (mode tcp), measured by mtls bench.  Run through `make bench`.
+#
+# Each server terminates mutual TLS with the same certificates, has one
+# worker/thread, runs pinned to core 0 and forwards to the same plaintext
+# backend (bench/backend.c); the load (mtls bench) and the backend run on
+# core 1.  Every mode of mtls bench runs against every server RUNS times,
+# round-robin so that drift on the machine hits every server alike; the
+# report gives medians with min-max, the ratio of mtls to each peer, and the
+# crypto ceiling of the machine from `openssl speed`.
+#
+# Environment (all optional):
+#   BUILD=build        where `make` put the mtls binary
+#   RUNS=3 SECS=5      runs per cell, seconds per run
+#   KEYS="ec-p256 rsa-2048"   key types (RSA: handshake and resume only)
+#   SERVERS="mtls nginx haproxy"
+#   MODES="handshake resume rr bulk"
+#   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
+#   OUT=FILE           also write the report there (default
+#                      $BUILD/bench-results.md)
+# nginx and HAProxy run by hand on loopback ports with their own config and
+# pid files in a temporary directory, and are stopped by PID at the end.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
+MTLS="$BUILD/mtls"
+RUNS=${RUNS:-3}
+SECS=${SECS:-5}
+KEYS=${KEYS:-"ec-p256 rsa-2048"}
+SERVERS=${SERVERS:-"mtls nginx haproxy"}
+MODES=${MODES:-"handshake resume rr bulk"}
+CONNS_HS=${CONNS_HS:-32}
+CONNS_RR=${CONNS_RR:-64}
+CONNS_BULK=${CONNS_BULK:-4}
+OUT=${OUT:-"$BUILD/bench-results.md"}
+NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
+# rr: a 41-byte request, a 1 KiB answer.
+RR_REQUEST='GET /bench HTTP/1.1\r\nHost: localhost\r\n\r\n'
+RR_REQLEN=41
+RR_RESPONSE=1024
+
+die() { echo "bench: $*" >&2; exit 1; }
+say() { echo "bench: $*" >&2; }
+
+[ -x "$MTLS" ] || die "$MTLS is missing: run 'make build' first"
+command -v python3 >/dev/null || die "python3 is needed for the report"
+command -v cc >/dev/null || die "a C compiler is needed for the backend"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-bench.XXXXXX") || exit 1
+PIDS=""   # the backends
+SPIDS=""  # the servers of the key type being measured
+cleanup() {
+	for p in $SPIDS $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $SPIDS $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+track() { PIDS="$PIDS $1"; }
+strack() { SPIDS="$SPIDS $1"; }
+
+# Room for every connection in every process (root may raise the hard
+# limit; otherwise the current one stays).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+# A proxied connection holds two descriptors (client and backend).
+MAXCONN=$(( ($(ulimit -n) - 100) / 2 ))
+[ "$MAXCONN" -gt 30000 ] && MAXCONN=30000
+
+# Pinning: servers on core 0, load and backend on core 1.
+NCPU=$(nproc)
+if [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
+	PIN_SERVER="taskset -c 0"
+	PIN_LOAD="taskset -c 1"
+	PINNED="servers pinned to core 0, load generator and backend to core 1"
+else
+	PIN_SERVER=""
+	PIN_LOAD=""
+	PINNED="not pinned (fewer than 2 cores or no taskset)"
+fi
+
+have_mtls_serve=0
+if "$MTLS" serve --help >/dev/null 2>&1; then
+	have_mtls_serve=1
+fi
+have_nginx=0
+if command -v nginx >/dev/null && [ -f "$NGINX_STREAM_MODULE" ]; then
+	have_nginx=1
+fi
+have_haproxy=0
+command -v haproxy >/dev/null && have_haproxy=1
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# ---- the backend --------------------------------------------------------
+cc -O2 -o "$W/backend" "$top/bench/backend.c" || die "cannot build bench/backend.c"
+BE_ECHO=$(free_port)
+$PIN_LOAD "$W/backend" "$BE_ECHO" echo & track $!
+BE_RR=$(free_port)
+$PIN_LOAD "$W/backend" "$BE_RR" rr "$RR_REQLEN" "$RR_RESPONSE" & track $!
+wait_port "$BE_ECHO" || die "the echo backend did not start"
+wait_port "$BE_RR" || die "the rr backend did not start"
+
+# ---- PKI: the same CA, server and client certificates for every server ----
+make_pki() { # key type
+	d="$W/pki-$1"
+	mkdir -p "$d"
+	"$MTLS" ca init --dir "$d/ca" --name "bench CA $1" --key-type "$1" \
+	    >/dev/null || die "mtls ca init ($1) failed"
+	"$MTLS" cert issue --ca "$d/ca" --server --name localhost \
+	    --ip 127.0.0.1 --key-type "$1" --out "$d/server" >/dev/null ||
+	    die "mtls cert issue --server ($1) failed"
+	"$MTLS" cert issue --ca "$d/ca" --client --name bench-client \
+	    --key-type "$1" --out "$d/client" >/dev/null ||
+	    die "mtls cert issue --client ($1) failed"
+	# HAProxy wants the key in the same PEM as the certificate.
+	(umask 077; cat "$d/server.crt" "$d/server.key" > "$d/server-haproxy.pem")
+}
+
+# ---- servers --------------------------------------------------------------
+# start_SERVER KEY: sets PORT_ECHO_<server> and PORT_RR_<server> through
+# eval, and tracks the processes.
+start_mtls() {
+	d="$W/pki-$1"
+	pe=$(free_port); pr=$(free_port)
+	for pair in "$pe:$BE_ECHO" "$pr:$BE_RR"; do
+		$PIN_SERVER "$MTLS" serve --listen "127.0.0.1:${pair%%:*}" \
+		    --cert "$d/server.crt" --key "$d/server.key" \
+		    --ca "$d/ca/ca.crt" --backend "127.0.0.1:${pair#*:}" \
+		    --allow-any --workers 1 --max-conns "$MAXCONN" \
+		    >>"$W/mtls-serve.log" 2>&1 &
+		strack $!
+	done
+	wait_port "$pe" && wait_port "$pr" || die "mtls serve did not start (see $W/mtls-serve.log)"
+	PORT_ECHO=$pe PORT_RR=$pr
+}
+
+start_nginx() {
+	d="$W/pki-$1"
+	pe=$(free_port); pr=$(free_port)
+	n="$W/nginx-$1"
+	mkdir -p "$n"
+	tls="ssl_certificate $d/server.crt; ssl_certificate_key $d/server.key;
+	    ssl_client_certificate $d/ca/ca.crt; ssl_verify_client on;
+	    ssl_protocols TLSv1.2 TLSv1.3;
+	    ssl_session_cache shared:BENCH:20m; ssl_session_tickets on;"
+	cat > "$n/nginx.conf" <<EOF
+load_module $NGINX_STREAM_MODULE;
+daemon off;
+master_process on;
+worker_processes 1;
+worker_rlimit_nofile $(ulimit -n);
+pid $n/nginx.pid;
+error_log $n/error.log warn;
+events { worker_connections $((MAXCONN * 2)); multi_accept on; }
+stream {
+	server { listen 127.0.0.1:$pe ssl; $tls proxy_pass 127.0.0.1:$BE_ECHO; }
+	server { listen 127.0.0.1:$pr ssl; $tls proxy_pass 127.0.0.1:$BE_RR; }
+}
+EOF
+	$PIN_SERVER nginx -p "$n" -e "$n/error.log" -c "$n/nginx.conf" \
+	    >>"$n/stdout.log" 2>&1 &
+	strack $!
+	wait_port "$pe" && wait_port "$pr" || die "nginx did not start (see $n/error.log)"
+	PORT_ECHO=$pe PORT_RR=$pr
+}
+
+start_haproxy() {
+	d="$W/pki-$1"
+	pe=$(free_port); pr=$(free_port)
+	h="$W/haproxy-$1"
+	mkdir -p "$h"
+	bind="ssl crt $d/server-haproxy.pem ca-file $d/ca/ca.crt verify required ssl-min-ver TLSv1.2"
+	cat > "$h/haproxy.cfg" <<EOF
+global
+	nbthread 1
+	maxconn $MAXCONN
+	pidfile $h/haproxy.pid
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+frontend fe_echo
+	bind 127.0.0.1:$pe $bind
+	default_backend be_echo
+frontend fe_rr
+	bind 127.0.0.1:$pr $bind
+	default_backend be_rr
+backend be_echo
+	server echo 127.0.0.1:$BE_ECHO
+backend be_rr
+	server rr 127.0.0.1:$BE_RR
+EOF
+	$PIN_SERVER haproxy -db -f "$h/haproxy.cfg" >>"$h/haproxy.log" 2>&1 &
+	strack $!
+	wait_port "$pe" && wait_port "$pr" || die "haproxy did not start (see $h/haproxy.log)"
+	PORT_ECHO=$pe PORT_RR=$pr
+}
+
+# ---- the crypto ceiling ------------------------------------------------------
+# One full TLS 1.3 mTLS handshake costs the server one signature (its
+# CertificateVerify), two verifications (the CA's signature on the client
+# certificate, the client's CertificateVerify) and one X25519 key generation
+# and derivation (counted as two derivations).
+speed() { # openssl speed arguments...
+	$PIN_SERVER openssl speed -seconds 1 "$@" 2>/dev/null
+}
+say "measuring the crypto ceiling (openssl speed)"
+speed ecdsap256 ecdhx25519 > "$W/speed-ec.txt"
+case " $KEYS " in *" rsa-2048 "*) speed rsa2048 > "$W/speed-rsa.txt" ;; esac
+
+# ---- the runs ------------------------------------------------------------------
+RESULTS="$W/results.jsonl"
+: > "$RESULTS"
+conns_for() {
+	case $1 in
+	handshake|resume) echo "$CONNS_HS" ;;
+	rr) echo "$CONNS_RR" ;;
+	bulk) echo "$CONNS_BULK" ;;
+	esac
+}
+
+SERVERS_RUN=""
+for s in $SERVERS; do
+	eval "ok=\$have_$s"
+	if [ "$ok" = 1 ]; then
+		SERVERS_RUN="$SERVERS_RUN $s"
+	else
+		say "skipping $s: not available"
+	fi
+done
+[ -n "$SERVERS_RUN" ] || die "no server to measure"
+
+for key in $KEYS; do
+	make_pki "$key"
+	d="$W/pki-$key"
+	for s in $SERVERS_RUN; do
+		"start_$s" "$key"
+		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR"
+	done
+	modes=$MODES
+	case $key in rsa*)
+		# The key type changes the handshake, not the data path.
+		modes=""
+		for m in $MODES; do
+			case $m in handshake|resume) modes="$modes $m" ;; esac
+		done ;;
+	esac
+	for mode in $modes; do
+		c=$(conns_for "$mode")
+		run=1
+		while [ "$run" -le "$RUNS" ]; do
+			for s in $SERVERS_RUN; do
+				if [ "$mode" = rr ]; then
+					eval "port=\$PR_$s"
+					set -- --request "$RR_REQUEST" \
+					    --response-bytes "$RR_RESPONSE"
+				else
+					eval "port=\$PE_$s"
+					set --
+				fi
+				$PIN_LOAD "$MTLS" bench "127.0.0.1:$port" \
+				    --cert "$d/client.crt" --key "$d/client.key" \
+				    --ca "$d/ca/ca.crt" --servername localhost \
+				    --mode "$mode" -c "$c" -d "$SECS" --json "$@" \
+				    > "$W/one.json" 2> "$W/one.err"
+				rc=$?
+				python3 - "$W/one.json" "$key" "$s" "$mode" "$run" "$rc" "$W/one.err" >> "$RESULTS" <<'PY' || exit 1
+import json, sys
+path, key, server, mode, run, rc, errpath = sys.argv[1:]
+try:
+    r = json.load(open(path))
+except Exception:
+    r = {"ops": 0, "ops_per_sec": 0.0, "error": open(errpath).read().strip()}
+r.update(key=key, server=server, mode=mode, run=int(run), rc=int(rc))
+print(json.dumps(r))
+v = r.get("mbytes_per_sec") if mode == "bulk" else r.get("ops_per_sec")
+unit = "MB/s" if mode == "bulk" else "ops/s"
+errs = r.get("errors", {}).get("total", "?")
+extra = ""
+if mode == "resume":
+    extra = ", resumed %d of %d" % (r.get("resumed", 0), r.get("ops", 0))
+sys.stderr.write("bench: %-8s %-9s %-7s run %s: %.1f %s, %s errors%s\n"
+                 % (key, mode, server, run, v or 0.0, unit, errs, extra))
+if r.get("error"):
+    sys.stderr.write("bench:   " + r["error"] + "\n")
+PY
+			done
+			run=$((run + 1))
+		done
+	done
+	# Stop this key type's servers before the next one starts.
+	for p in $SPIDS; do kill "$p" 2>/dev/null; done
+	for p in $SPIDS; do wait "$p" 2>/dev/null; done
+	SPIDS=""
+done
+
+# ---- the report ----------------------------------------------------------------
+cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
+python3 - "$RESULTS" "$W/speed-ec.txt" "$W/speed-rsa.txt" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$NCPU" "$cpu" "$PINNED" \
+    "$RUNS" "$SECS" "$CONNS_HS" "$CONNS_RR" "$CONNS_BULK" \
+    "$(openssl version)" "$("$MTLS" --version)" \
+    "$(nginx -v 2>&1 | sed 's/.*: //')" "$(haproxy -v 2>/dev/null | head -n 1)" \
+    > "$W/report.md" <<'PY'
+import json, re, statistics, sys
+(res, speed_ec, speed_rsa, date, ncpu, cpu, pinned, runs, secs, c_hs, c_rr,
+ c_bulk, ossl, mtlsv, nginxv, haproxyv) = sys.argv[1:]
+rows = [json.loads(l) for l in open(res) if l.strip()]
+
+def speed_table(path):
+    try:
+        text = open(path).read()
+    except OSError:
+        return {}
+    out = {}
+    m = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", text)
+    if m:
+        out["sign"], out["verify"] = float(m.group(1)), float(m.group(2))
+    m = re.search(r"253 bits ecdh \(X25519\)\s+\S+\s+([\d.]+)", text)
+    if m:
+        out["x25519"] = float(m.group(1))
+    m = re.search(r"rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", text)
+    if m:
+        out["sign"], out["verify"] = float(m.group(1)), float(m.group(2))
+    return out
+
+ec = speed_table(speed_ec)
+rsa = speed_table(speed_rsa)
+x25519 = ec.get("x25519")
+
+def ceiling(t):
+    if not t or "sign" not in t or not x25519:
+        return None
+    us = 1e6 / t["sign"] + 2 * 1e6 / t["verify"] + 2 * 1e6 / x25519
+    return us, 1e6 / us
+
+ceil = {"ec-p256": ceiling(ec), "rsa-2048": ceiling(rsa)}
+
+print("# mtls serve vs nginx vs HAProxy\n")
+print("- date: %s" % date)
+print("- machine: %s cores (`nproc`), %s" % (ncpu, cpu))
+print("- %s" % pinned)
+print("- %s; %s; nginx %s; %s" % (ossl, mtlsv, nginxv, haproxyv))
+print("- %s runs of %s s per cell, round-robin across servers; medians with "
+      "min-max" % (runs, secs))
+print("- connections: handshake/resume %s, rr %s (41-byte request, 1 KiB "
+      "response), bulk %s (1 MiB blocks echoed)" % (c_hs, c_rr, c_bulk))
+print("- every server: one worker/thread, TLS 1.2-1.3 (1.3 negotiated), client "
+      "certificate required and verified, the same plaintext backend "
+      "(bench/backend.c)\n")
+
+print("## Crypto ceiling (openssl speed, one core)\n")
+print("| key | sign/s | verify/s | X25519 derive/s | server crypto per full "
+      "handshake | ceiling (full handshakes/s) |")
+print("|---|---|---|---|---|---|")
+for key, t in (("ec-p256", ec), ("rsa-2048", rsa)):
+    c = ceil.get(key)
+    if c:
+        print("| %s | %.0f | %.0f | %.0f | %.0f us | %.0f |"
+              % (key, t["sign"], t["verify"], x25519, c[0], c[1]))
+print("\n(one signature + two verifications + X25519 key generation and "
+      "derivation, counted as two derivations)\n")
+
+servers = []
+for r in rows:
+    if r["server"] not in servers:
+        servers.append(r["server"])
+peers = [s for s in servers if s != "mtls"]
+
+def value(r):
+    if r["mode"] == "bulk":
+        return r.get("mbytes_per_sec") or 0.0
+    return r.get("ops_per_sec") or 0.0
+
+def cell(vals):
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    return "%.0f (%.0f-%.0f)" % (med, min(vals), max(vals)) if med >= 100 \
+        else "%.1f (%.1f-%.1f)" % (med, min(vals), max(vals))
+
+for key in sorted({r["key"] for r in rows}, key=lambda k: k != "ec-p256"):
+    print("## %s\n" % key)
+    head = "| mode | unit | " + " | ".join(servers)
+    head += "".join(" | mtls / %s" % p for p in peers if "mtls" in servers)
+    print(head + " |")
+    print("|---" * (2 + len(servers) + (len(peers) if "mtls" in servers else 0)) + "|")
+    for mode in ("handshake", "resume", "rr", "bulk"):
+        sel = [r for r in rows if r["key"] == key and r["mode"] == mode]
+        if not sel:
+            continue
+        unit = "MB/s" if mode == "bulk" else "ops/s"
+        meds = {}
+        line = "| %s | %s" % (mode, unit)
+        for s in servers:
+            vals = [value(r) for r in sel if r["server"] == s]
+            meds[s] = statistics.median(vals) if vals else 0
+            line += " | " + cell(vals)
+        if "mtls" in servers:
+            for p in peers:
+                line += " | %.2f" % (meds["mtls"] / meds[p]) if meds[p] else " | -"
+        print(line + " |")
+    print()
+    # Resumption really happened?  Errors?  Share of the ceiling.
+    extra = []
+    for s in servers:
+        sel = [r for r in rows if r["key"] == key and r["server"] == s]
+        res = [r for r in sel if r["mode"] == "resume"]
+        if res:
+            ops = sum(r.get("ops", 0) for r in res)
+            resumed = sum(r.get("resumed", 0) for r in res)
+            extra.append("- %s resume: %d of %d handshakes resumed (%.0f%%)"
+                         % (s, resumed, ops, 100.0 * resumed / ops if ops else 0))
+        errs = sum(r.get("errors", {}).get("total", 0) for r in sel)
+        failed = [r for r in sel if r.get("rc", 0) != 0]
+        if errs or failed:
+            extra.append("- %s: %d failed operations over all runs%s"
+                         % (s, errs, ", %d runs failed" % len(failed) if failed else ""))
+        hs = [value(r) for r in sel if r["mode"] == "handshake"]
+        c = ceil.get(key)
+        if hs and c:
+            extra.append("- %s full handshakes: %.0f%% of the crypto ceiling"
+                         % (s, 100.0 * statistics.median(hs) / c[1]))
+    for e in extra:
+        print(e)
+    print()
+    print("p99 latency (ms, median of runs):\n")
+    print("| mode | " + " | ".join(servers) + " |")
+    print("|---" * (1 + len(servers)) + "|")
+    for mode in ("handshake", "resume", "rr", "bulk"):
+        sel = [r for r in rows if r["key"] == key and r["mode"] == mode]
+        if not sel:
+            continue
+        line = "| %s" % mode
+        for s in servers:
+            v = [r["latency_us"]["p99"] / 1000.0 for r in sel
+                 if r["server"] == s and "latency_us" in r]
+            line += " | %.2f" % statistics.median(v) if v else " | -"
+        print(line + " |")
+    print()
+PY
+[ $? -eq 0 ] || die "the report failed"
+cat "$W/report.md"
+if [ -n "$OUT" ]; then
+	cp "$W/report.md" "$OUT" && say "report written to $OUT"
+fi

@@ -1,0 +1,549 @@
+/*
+ * bench.c - "mtls bench": load on an mTLS endpoint from one thread, with a
+ * client certificate, through the library's own client (src/proxy/loadgen.c
+ * does the driving); prints operations/s, errors by kind and latency
+ * quantiles, as text or JSON.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "loadgen.h"
+
+static const char cmd[] = "mtls bench";
+
+static void
+usage(void)
+{
+	printf("usage: %s HOST:PORT --cert FILE --key FILE --ca FILE\n"
+	    "                  [--mode handshake|resume|rr|bulk] [-c N] "
+	    "[-d SECONDS] [--json]\n"
+	    "\n"
+	    "Drives N concurrent mutual-TLS connections to HOST:PORT for a "
+	    "fixed time from\n"
+	    "one thread, presenting the client certificate and verifying the "
+	    "server, and\n"
+	    "reports operations per second, errors by kind and latency "
+	    "(p50/p90/p99/max).\n"
+	    "Only operations that fully succeeded are counted.\n"
+	    "\n"
+	    "Modes:\n"
+	    "  handshake   connect, full handshake, close_notify, wait for the "
+	    "server's\n"
+	    "              close (so a refused certificate is seen); no "
+	    "resumption\n"
+	    "  resume      the same, each connection resuming the session its "
+	    "previous\n"
+	    "              one was issued; reports how many really resumed\n"
+	    "  rr          keep-alive: send --request, read --response-bytes, "
+	    "repeat\n"
+	    "  bulk        write blocks of --size bytes to an echo service and "
+	    "read them\n"
+	    "              back (checked); reports MB/s\n"
+	    "\n"
+	    "  --cert FILE          client certificate (leaf, then chain)\n"
+	    "  --key FILE           its private key\n"
+	    "  --ca FILE            CA certificates that verify the server\n"
+	    "  --servername NAME    SNI and the name checked in the server "
+	    "certificate\n"
+	    "                       (default: HOST)\n"
+	    "  --mode MODE          handshake (default), resume, rr, bulk\n"
+	    "  -c, --connections N  concurrent connections (default 16)\n"
+	    "  -d, --duration S     seconds to run (default 10)\n"
+	    "  --timeout S          an operation taking longer fails "
+	    "(default 10)\n"
+	    "  --request STR        rr: the request; \\r \\n \\t \\\\ \\xHH "
+	    "are decoded\n"
+	    "                       (default \"GET / HTTP/1.1\\r\\nHost: "
+	    "NAME\\r\\n\\r\\n\")\n"
+	    "  --response-bytes N   rr: the exact length of each response "
+	    "(required)\n"
+	    "  --size N             bulk: bytes per block, K or M suffix "
+	    "(default 1M)\n"
+	    "  --tls-min 1.2|1.3    lowest version offered\n"
+	    "  --tls-max 1.2|1.3    highest version offered\n"
+	    "  --json               one JSON object instead of text\n",
+	    cmd);
+}
+
+/* Decodes C-style escapes of s into a new buffer; NULL on a bad escape. */
+static char *
+decode_escapes(const char *s, size_t *len)
+{
+	char *out = malloc(strlen(s) + 1);
+	size_t n = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (*s != '\0') {
+		if (*s != '\\') {
+			out[n++] = *s++;
+			continue;
+		}
+		s++;
+		switch (*s) {
+		case 'r': out[n++] = '\r'; s++; break;
+		case 'n': out[n++] = '\n'; s++; break;
+		case 't': out[n++] = '\t'; s++; break;
+		case '\\': out[n++] = '\\'; s++; break;
+		case 'x': {
+			char hex[3] = { 0 };
+			if (strspn(s + 1, "0123456789abcdefABCDEF") < 2)
+				goto bad;
+			hex[0] = s[1];
+			hex[1] = s[2];
+			out[n++] = (char)strtol(hex, NULL, 16);
+			s += 3;
+			break;
+		}
+		default:
+			goto bad;
+		}
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
+bad:
+	free(out);
+	return NULL;
+}
+
+/* "1048576", "64K", "1M" -> bytes; -1 when malformed or out of range. */
+static int
+parse_size(const char *s, size_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *s == '-')
+		return -1;
+	if (*end == 'K' || *end == 'k') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		v *= 1024 * 1024;
+		end++;
+	}
+	if (*end != '\0' || v == 0 || v > (1ull << 32))
+		return -1;
+	*out = (size_t)v;
+	return 0;
+}
+
+static int
+parse_seconds(const char *opt, const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 86400)
+		return cli_usage(cmd, "%s: '%s' is not a number of seconds "
+		    "(more than 0, at most 86400)", opt, s);
+	*out = v;
+	return 0;
+}
+
+static int
+parse_version(const char *opt, const char *s, int *out)
+{
+	if (strcmp(s, "1.2") == 0)
+		*out = MTLS_TLS1_2;
+	else if (strcmp(s, "1.3") == 0)
+		*out = MTLS_TLS1_3;
+	else
+		return cli_usage(cmd, "%s: '%s' is not 1.2 or 1.3", opt, s);
+	return 0;
+}
+
+/* Splits HOST:PORT or [V6]:PORT and resolves it (numeric port). */
+static int
+resolve_target(const char *target, char *host, size_t hostlen,
+    struct loadgen_options *lo)
+{
+	const char *port, *h = target;
+	size_t n;
+
+	if (*target == '[') {
+		const char *close = strchr(target, ']');
+		if (close == NULL || close[1] != ':')
+			return cli_usage(cmd, "%s: expected [IPv6]:PORT", target);
+		h = target + 1;
+		n = (size_t)(close - h);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(target, ':');
+		if (colon == NULL || colon == target)
+			return cli_usage(cmd, "%s: expected HOST:PORT", target);
+		n = (size_t)(colon - target);
+		port = colon + 1;
+	}
+	if (n == 0 || n >= hostlen || *port == '\0' ||
+	    strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
+	    atoi(port) > 65535)
+		return cli_usage(cmd, "%s: expected HOST:PORT with a port "
+		    "from 1 to 65535", target);
+	memcpy(host, h, n);
+	host[n] = '\0';
+
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0) {
+		cli_fail("%s: cannot resolve %s: %s", target, host,
+		    gai_strerror(rc));
+		return EXIT_FAIL;
+	}
+	memcpy(&lo->addr, res->ai_addr, res->ai_addrlen);
+	lo->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Enough descriptors for every connection, when the hard limit allows. */
+static void
+raise_fd_limit(int conns)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)conns + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void
+progress(const struct loadgen_stats *s, double elapsed, void *arg)
+{
+	(void)arg;
+	printf("\r\033[K%5.0f s  %10llu ops  %9.1f ops/s  %llu errors",
+	    elapsed, (unsigned long long)s->ops,
+	    elapsed > 0 ? (double)s->ops / elapsed : 0.0,
+	    (unsigned long long)loadgen_stats_errors(s));
+	fflush(stdout);
+}
+
+struct report {
+	const char *target;
+	const struct loadgen_options *lo;
+	const struct loadgen_stats *st;
+};
+
+static double
+per_sec(uint64_t n, double secs)
+{
+	return secs > 0 ? (double)n / secs : 0.0;
+}
+
+/* Payload echoed per second (one direction), in MB (10^6 bytes). */
+static double
+bulk_mbps(const struct report *r)
+{
+	return per_sec(r->st->ops, r->st->elapsed) *
+	    (double)r->lo->block_size / 1e6;
+}
+
+static void
+print_ms(const char *label, uint64_t us)
+{
+	printf("  %s %.3f ms", label, (double)us / 1000.0);
+}
+
+static void
+print_text(const struct report *r)
+{
+	const struct loadgen_stats *st = r->st;
+	const struct loadgen_hist *h = &st->latency;
+
+	printf("%s: mode %s, %d connections, %.1f s\n", r->target,
+	    loadgen_mode_name(r->lo->mode), r->lo->conns, st->elapsed);
+	printf("operations  %llu, %.1f/s\n", (unsigned long long)st->ops,
+	    per_sec(st->ops, st->elapsed));
+	if (r->lo->mode == LOADGEN_RESUME)
+		printf("resumed     %llu of %llu (%.1f%%)\n",
+		    (unsigned long long)st->resumed,
+		    (unsigned long long)st->ops,
+		    st->ops ? 100.0 * (double)st->resumed / (double)st->ops :
+		    0.0);
+	if (r->lo->mode == LOADGEN_BULK)
+		printf("throughput  %.1f MB/s echoed (each way)\n",
+		    bulk_mbps(r));
+	printf("latency    ");
+	print_ms("p50", loadgen_hist_quantile(h, 0.50));
+	print_ms("p90", loadgen_hist_quantile(h, 0.90));
+	print_ms("p99", loadgen_hist_quantile(h, 0.99));
+	print_ms("max", h->max);
+	putchar('\n');
+	printf("errors      %llu\n",
+	    (unsigned long long)loadgen_stats_errors(st));
+	for (int i = 0; i < LOADGEN_ERR_COUNT; i++) {
+		if (st->errors[i] == 0)
+			continue;
+		printf("  %-18s %llu\n", loadgen_err_name((enum loadgen_err)i),
+		    (unsigned long long)st->errors[i]);
+		if (i != LOADGEN_ERR_HANDSHAKE)
+			continue;
+		for (size_t k = 0; k < st->nreasons; k++)
+			printf("    %llu x %s\n",
+			    (unsigned long long)st->reasons[k].count,
+			    st->reasons[k].text);
+		if (st->reasons_other)
+			printf("    %llu x other reasons\n",
+			    (unsigned long long)st->reasons_other);
+	}
+}
+
+static void
+print_json(const struct report *r)
+{
+	const struct loadgen_stats *st = r->st;
+	const struct loadgen_hist *h = &st->latency;
+
+	printf("{\"target\":");
+	json_str(stdout, r->target);
+	printf(",\"mode\":\"%s\",\"connections\":%d,\"duration\":%.3f,"
+	    "\"elapsed\":%.3f", loadgen_mode_name(r->lo->mode), r->lo->conns,
+	    r->lo->duration, st->elapsed);
+	printf(",\"ops\":%llu,\"ops_per_sec\":%.1f,\"handshakes\":%llu,"
+	    "\"resumed\":%llu", (unsigned long long)st->ops,
+	    per_sec(st->ops, st->elapsed), (unsigned long long)st->handshakes,
+	    (unsigned long long)st->resumed);
+	printf(",\"bytes_out\":%llu,\"bytes_in\":%llu",
+	    (unsigned long long)st->bytes_out,
+	    (unsigned long long)st->bytes_in);
+	if (r->lo->mode == LOADGEN_BULK)
+		printf(",\"block_size\":%zu,\"mbytes_per_sec\":%.2f",
+		    r->lo->block_size, bulk_mbps(r));
+	printf(",\"latency_us\":{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,"
+	    "\"max\":%llu,\"mean\":%.1f}",
+	    (unsigned long long)loadgen_hist_quantile(h, 0.50),
+	    (unsigned long long)loadgen_hist_quantile(h, 0.90),
+	    (unsigned long long)loadgen_hist_quantile(h, 0.99),
+	    (unsigned long long)h->max,
+	    h->n ? (double)h->sum / (double)h->n : 0.0);
+	printf(",\"errors\":{\"total\":%llu",
+	    (unsigned long long)loadgen_stats_errors(st));
+	for (int i = 0; i < LOADGEN_ERR_COUNT; i++)
+		printf(",\"%s\":%llu", loadgen_err_name((enum loadgen_err)i),
+		    (unsigned long long)st->errors[i]);
+	printf("},\"handshake_failures\":[");
+	for (size_t k = 0; k < st->nreasons; k++) {
+		printf("%s{\"reason\":", k ? "," : "");
+		json_str(stdout, st->reasons[k].text);
+		printf(",\"count\":%llu}",
+		    (unsigned long long)st->reasons[k].count);
+	}
+	printf("],\"handshake_failures_other\":%llu}\n",
+	    (unsigned long long)st->reasons_other);
+}
+
+int
+cmd_bench(int argc, char **argv)
+{
+	enum { O_CERT = 256, O_KEY, O_CA, O_SERVERNAME, O_MODE, O_TIMEOUT,
+	    O_REQUEST, O_RESPONSE_BYTES, O_SIZE, O_TLS_MIN, O_TLS_MAX,
+	    O_JSON, O_HELP };
+	static const struct option longopts[] = {
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "servername", required_argument, NULL, O_SERVERNAME },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "request", required_argument, NULL, O_REQUEST },
+		{ "response-bytes", required_argument, NULL, O_RESPONSE_BYTES },
+		{ "size", required_argument, NULL, O_SIZE },
+		{ "tls-min", required_argument, NULL, O_TLS_MIN },
+		{ "tls-max", required_argument, NULL, O_TLS_MAX },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cert = NULL, *key = NULL, *ca = NULL, *servername = NULL;
+	const char *request_arg = NULL;
+	int json = 0, tls_min = 0, tls_max = 0, c;
+	int have_response = 0;
+	struct loadgen_options lo = {
+		.mode = LOADGEN_HANDSHAKE,
+		.conns = 16,
+		.duration = 10,
+		.timeout = 10,
+		.block_size = 1024 * 1024,
+	};
+	struct loadgen_stats *st = NULL;
+	struct mtls_config *cfg = NULL;
+	char *request = NULL;
+	char host[256];
+	int ret = EXIT_FAIL;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:d:", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_CERT: cert = optarg; break;
+		case O_KEY: key = optarg; break;
+		case O_CA: ca = optarg; break;
+		case O_SERVERNAME: servername = optarg; break;
+		case O_MODE:
+			if (loadgen_mode_parse(optarg, &lo.mode) == -1)
+				return cli_usage(cmd, "--mode: '%s' is not "
+				    "handshake, resume, rr or bulk", optarg);
+			break;
+		case 'c':
+			if (cli_parse_int(cmd, "-c", optarg, 1, 100000,
+			    &lo.conns) == -1)
+				return EXIT_USAGE;
+			break;
+		case 'd':
+			if (parse_seconds("-d", optarg, &lo.duration) != 0)
+				return EXIT_USAGE;
+			break;
+		case O_TIMEOUT:
+			if (parse_seconds("--timeout", optarg,
+			    &lo.timeout) != 0)
+				return EXIT_USAGE;
+			break;
+		case O_REQUEST: request_arg = optarg; break;
+		case O_RESPONSE_BYTES:
+			if (parse_size(optarg, &lo.response_bytes) == -1)
+				return cli_usage(cmd, "--response-bytes: '%s' "
+				    "is not a positive number of bytes",
+				    optarg);
+			have_response = 1;
+			break;
+		case O_SIZE:
+			if (parse_size(optarg, &lo.block_size) == -1)
+				return cli_usage(cmd, "--size: '%s' is not a "
+				    "positive size (bytes, or with K or M)",
+				    optarg);
+			break;
+		case O_TLS_MIN:
+			if (parse_version("--tls-min", optarg, &tls_min) != 0)
+				return EXIT_USAGE;
+			break;
+		case O_TLS_MAX:
+			if (parse_version("--tls-max", optarg, &tls_max) != 0)
+				return EXIT_USAGE;
+			break;
+		case O_JSON: json = 1; break;
+		case O_HELP: usage(); return EXIT_OK;
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", cmd);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage(cmd, "HOST:PORT is required");
+	if (optind != argc - 1)
+		return cli_usage(cmd, "one HOST:PORT expected, got '%s' too",
+		    argv[optind + 1]);
+	if (cert == NULL || key == NULL || ca == NULL)
+		return cli_usage(cmd, "--cert, --key and --ca are required");
+	if (lo.mode == LOADGEN_RR && !have_response)
+		return cli_usage(cmd, "--mode rr needs --response-bytes (the "
+		    "exact length of each response)");
+	if (lo.mode != LOADGEN_RR && (request_arg != NULL || have_response))
+		return cli_usage(cmd, "--request and --response-bytes are for "
+		    "--mode rr");
+	if (tls_min != 0 && tls_max != 0 && tls_min > tls_max)
+		return cli_usage(cmd, "--tls-min is above --tls-max");
+	const char *target = argv[optind];
+	int rc = resolve_target(target, host, sizeof(host), &lo);
+	if (rc != 0)
+		return rc;
+	lo.servername = servername != NULL ? servername : host;
+
+	if (lo.mode == LOADGEN_RR) {
+		if (request_arg != NULL) {
+			request = decode_escapes(request_arg, &lo.request_len);
+			if (request == NULL)
+				return cli_usage(cmd, "--request: a bad escape "
+				    "(\\r \\n \\t \\\\ \\xHH are known)");
+			if (lo.request_len == 0) {
+				free(request);
+				return cli_usage(cmd, "--request is empty");
+			}
+		} else {
+			size_t n = strlen(lo.servername) + 64;
+			request = malloc(n);
+			if (request == NULL)
+				return cli_fail("out of memory");
+			snprintf(request, n, "GET / HTTP/1.1\r\nHost: %s\r\n"
+			    "\r\n", lo.servername);
+			lo.request_len = strlen(request);
+		}
+		lo.request = request;
+	}
+
+	/* The client configuration is built once; every connection of the
+	 * run shares it. */
+	cfg = mtls_config_new();
+	if (cfg == NULL) {
+		cli_fail("out of memory");
+		goto out;
+	}
+	if (mtls_config_set_cert_file(cfg, cert) == -1 ||
+	    mtls_config_set_key_file(cfg, key, NULL) == -1 ||
+	    mtls_config_set_ca_file(cfg, ca) == -1 ||
+	    ((tls_min != 0 || tls_max != 0) &&
+	    mtls_config_set_protocols(cfg, tls_min, tls_max) == -1)) {
+		cli_fail("%s", mtls_config_error(cfg));
+		goto out;
+	}
+	/* Handshake mode measures full handshakes only.  In resume mode the
+	 * configuration keeps the newest session the server issued, and every
+	 * connection offers it. */
+	if (lo.mode != LOADGEN_RESUME)
+		mtls_config_disable_resumption(cfg);
+	lo.cfg = cfg;
+	if (!json && isatty(STDOUT_FILENO))
+		lo.progress = progress;
+
+	/* A server that closes mid-write must not kill the run. */
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(lo.conns);
+
+	st = malloc(sizeof(*st));
+	if (st == NULL) {
+		cli_fail("out of memory");
+		goto out;
+	}
+	struct mtls_error err;
+	if (loadgen_run(&lo, st, &err) == -1) {
+		if (lo.progress != NULL)
+			printf("\r\033[K");
+		cli_fail("%s: %s", target, err.msg);
+		goto out;
+	}
+	if (lo.progress != NULL)
+		printf("\r\033[K");
+	struct report r = { .target = target, .lo = &lo, .st = st };
+	if (json)
+		print_json(&r);
+	else
+		print_text(&r);
+	fflush(stdout);
+	if (st->ops == 0) {
+		cli_fail("%s: no operation succeeded in %.1f s (%llu errors)",
+		    target, st->elapsed,
+		    (unsigned long long)loadgen_stats_errors(st));
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	free(st);
+	free(request);
+	mtls_config_free(cfg);
+	return ret;
+}

@@ -1,0 +1,254 @@
+/*
+ * cli_pki.c - helpers shared by the CA subcommands (see cli_pki.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_pki.h"
+
+void
+cli_getopt_reset(void)
+{
+	/* glibc: optind = 0 re-initializes getopt's internal state (a second
+	 * parse in the same process would otherwise resume mid-cluster). */
+	optind = 0;
+	opterr = 0;
+}
+
+int
+cli_getopt_fail(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	/* For a long option glibc sets optopt to the option's own value, so
+	 * the word on the command line is what names it. */
+	if (strncmp(arg, "--", 2) == 0) {
+		int len = (int)strcspn(arg, "=");
+		if (c == ':')
+			return cli_usage(cmd, "option '%.*s' needs a value",
+			    len, arg);
+		if (arg[len] == '=')
+			return cli_usage(cmd, "option '%.*s' is unknown or "
+			    "takes no value", len, arg);
+		return cli_usage(cmd, "unknown option '%s'", arg);
+	}
+	if (c == ':')
+		return cli_usage(cmd, "option '-%c' needs a value", optopt);
+	return cli_usage(cmd, "unknown option '-%c'", optopt);
+}
+
+int
+cli_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return cli_usage(cmd, "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
+}
+
+int
+cli_key_type_arg(const char *cmd, const char *s, enum mtls_key_type *type)
+{
+	char choices[128] = "";
+	size_t used = 0;
+
+	if (mtls_key_type_parse(s, type) == 0)
+		return 0;
+	for (int t = MTLS_KEY_EC_P256; t <= MTLS_KEY_ED25519; t++) {
+		int n = snprintf(choices + used, sizeof(choices) - used,
+		    "%s%s", used ? ", " : "",
+		    mtls_key_type_name((enum mtls_key_type)t));
+		if (n < 0 || (size_t)n >= sizeof(choices) - used)
+			break;
+		used += (size_t)n;
+	}
+	cli_usage(cmd, "unknown key type '%s' (choose from %s)", s, choices);
+	return -1;
+}
+
+int
+cli_refuse_existing(const char *path, int force)
+{
+	struct stat st;
+
+	if (!force && lstat(path, &st) == 0) {
+		cli_fail("%s: file already exists (use --force to replace it)",
+		    path);
+		return -1;
+	}
+	/* A directory that cannot take the output is found now, before a
+	 * serial is spent or a key generated, not after. */
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == path ?
+	    strdup("/") : strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
+		fprintf(stderr, "mtls: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	int ret = 0;
+	if (stat(dir, &st) == -1) {
+		cli_fail("%s: cannot write into %s: %s", path, dir,
+		    strerror(errno));
+		ret = -1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		cli_fail("%s: cannot write into %s: not a directory", path,
+		    dir);
+		ret = -1;
+	} else if (access(dir, W_OK | X_OK) == -1) {
+		cli_fail("%s: cannot write into %s: %s", path, dir,
+		    strerror(errno));
+		ret = -1;
+	}
+	free(dir);
+	return ret;
+}
+
+char *
+cli_path_cat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 1);
+
+	if (p == NULL) {
+		fprintf(stderr, "mtls: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	memcpy(p, a, la);
+	memcpy(p + la, b, lb + 1);
+	return p;
+}
+
+char *
+cli_path_join(const char *dir, const char *name)
+{
+	size_t l = strlen(dir);
+
+	if (l > 0 && dir[l - 1] == '/')
+		return cli_path_cat(dir, name);
+	char *d = cli_path_cat(dir, "/");
+	char *p = cli_path_cat(d, name);
+	free(d);
+	return p;
+}
+
+int
+cli_ca_passphrase(const char *dir, char **pass)
+{
+	struct mtls_error err = { 0 };
+	struct mtls_ca *ca;
+
+	*pass = NULL;
+	if ((ca = mtls_ca_open(dir, NULL, &err)) == NULL) {
+		if (err.code != MTLS_ERR_PASSPHRASE) {
+			cli_fail_err(&err);
+			return -1;
+		}
+	} else {
+		int encrypted = mtls_ca_is_key_encrypted(ca);
+		mtls_ca_free(ca);
+		if (!encrypted)
+			return 0;
+	}
+	char *keyfile = cli_path_join(dir, "ca.key");
+	char prompt[512];
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s", keyfile);
+	free(keyfile);
+	*pass = cli_passphrase(CLI_CA_PASSPHRASE_ENV, prompt, 0);
+	return *pass != NULL ? 0 : -1;
+}
+
+struct mtls_ca *
+cli_ca_open(const char *dir, int signing)
+{
+	struct mtls_error err = { 0 };
+	struct mtls_ca *ca;
+	char *pass = NULL;
+
+	if (signing && cli_ca_passphrase(dir, &pass) == -1)
+		return NULL;
+	ca = mtls_ca_open(dir, pass, &err);
+	cli_passphrase_free(pass);
+	if (ca == NULL)
+		cli_fail_err(&err);
+	return ca;
+}
+
+int
+cli_fail_ca(const struct mtls_ca *ca, const char *prefix)
+{
+	const char *why = mtls_ca_error(ca);
+
+	if (why == NULL || *why == '\0')
+		why = "the CA operation failed";
+	if (prefix != NULL)
+		return cli_fail("%s: %s", prefix, why);
+	return cli_fail("%s", why);
+}
+
+void
+cli_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d",
+	    &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+void
+cli_datetime(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, len,
+	    "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+int
+cli_cert_summary(const struct mtls_cert *cert, char *serial,
+    size_t serial_len, char *expires, size_t expires_len)
+{
+	struct mtls_cert_info info;
+	struct mtls_error err = { 0 };
+
+	memset(&info, 0, sizeof(info));
+	if (mtls_cert_info(cert, 0, &info, &err) == -1) {
+		cli_fail_err(&err);
+		return -1;
+	}
+	snprintf(serial, serial_len, "%s", info.serial ? info.serial : "?");
+	cli_date(info.not_after, expires, expires_len);
+	mtls_cert_info_clear(&info);
+	return 0;
+}
+
+int
+cli_write_key_pair(const struct mtls_key *key, const char *key_path,
+    const struct mtls_cert *cert, const struct mtls_csr *csr,
+    const char *path, int flags)
+{
+	struct mtls_error err = { 0 };
+	int rc;
+
+	if (mtls_key_write_file(key, key_path, NULL, flags, &err) == -1) {
+		cli_fail_err(&err);
+		return -1;
+	}
+	if (cert != NULL)
+		rc = mtls_cert_write_file(cert, path, flags, &err);
+	else
+		rc = mtls_csr_write_file(csr, path, flags, &err);
+	if (rc == -1) {
+		/* The key alone is useless and a secret: take it back. */
+		unlink(key_path);
+		cli_fail_err(&err);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * cli_pki.h - what the CA subcommands (init, ca, csr, cert issue/sign/
+ * revoke/list/export) share: getopt handling, key types, refusing existing
+ * outputs, opening a CA with its passphrase, and writing a key with its
+ * certificate or CSR so that nothing half-made is left.
+ */
+#ifndef MTLS_CLI_PKI_H
+#define MTLS_CLI_PKI_H
+
+#include <time.h>
+
+#include "cli.h"
+
+/* The environment variables of the command-line contract. */
+#define CLI_CA_PASSPHRASE_ENV "MTLS_CA_PASSPHRASE"
+#define CLI_P12_PASSPHRASE_ENV "MTLS_P12_PASSPHRASE"
+
+/* Limits on --days. */
+#define CLI_MAX_DAYS 36500
+
+/* Starts a fresh getopt_long parse of a subcommand's argv (argv[0] is the
+ * subcommand's name); errors are reported by cli_getopt_fail, not getopt.
+ * Option strings must begin with ':' so a missing argument returns ':'. */
+void cli_getopt_reset(void);
+/* The usage error for getopt_long's '?' or ':' result; returns EXIT_USAGE. */
+int cli_getopt_fail(const char *cmd, int c, char **argv);
+/* EXIT_USAGE with a message when operands remain after the options. */
+int cli_no_operands(const char *cmd, int argc, char **argv);
+
+/* Parses --key-type; a usage error naming the choices on failure. */
+int cli_key_type_arg(const char *cmd, const char *s,
+    enum mtls_key_type *type);
+
+/* Checks an output before any work: prints "mtls: PATH: file already
+ * exists (use --force to replace it)" and returns -1 when path exists and
+ * force is off, or when its directory is missing or not writable; else 0. */
+int cli_refuse_existing(const char *path, int force);
+
+/* a followed by b, on the heap; exits on out of memory. */
+char *cli_path_cat(const char *a, const char *b);
+/* dir/name without doubling a trailing slash, on the heap. */
+char *cli_path_join(const char *dir, const char *name);
+
+/* Opens the CA in dir.  With signing, an encrypted ca.key is unlocked with
+ * MTLS_CA_PASSPHRASE or a prompt.  Prints the reason and returns NULL on
+ * failure. */
+struct mtls_ca *cli_ca_open(const char *dir, int signing);
+/* Prints the reason of ca's last failure (prefix, then ": ", when prefix is
+ * non-NULL); returns EXIT_FAIL. */
+int cli_fail_ca(const struct mtls_ca *ca, const char *prefix);
+/* The passphrase to unlock the CA key in dir for signing: *pass is NULL when
+ * the key is not encrypted.  0, or -1 with the reason printed. */
+int cli_ca_passphrase(const char *dir, char **pass);
+
+/* "2027-02-26" (UTC) and "2027-02-26T10:00:00Z". */
+void cli_date(time_t t, char *buf, size_t len);
+void cli_datetime(time_t t, char *buf, size_t len);
+
+/* The leaf's serial (hex) and expiry date, for the summary lines. */
+int cli_cert_summary(const struct mtls_cert *cert, char *serial,
+    size_t serial_len, char *expires, size_t expires_len);
+
+/* Writes key to key_path (0600), then cert (or csr) to path.  If the second
+ * write fails the key just written is removed, so no half-made pair stays.
+ * Prints the reason and returns -1 on failure. */
+int cli_write_key_pair(const struct mtls_key *key, const char *key_path,
+    const struct mtls_cert *cert, const struct mtls_csr *csr,
+    const char *path, int flags);
+
+#endif

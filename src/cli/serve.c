@@ -1,0 +1,304 @@
+/*
+ * serve.c - "mtls serve": the mTLS-terminating proxy.  Parses the options,
+ * builds the access rules and the first configuration (so that a bad file is
+ * reported before anything listens), and runs the engine (src/proxy).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_pki.h"
+#include "proxy.h"
+
+static const char cmd[] = "mtls serve";
+
+static void
+usage(void)
+{
+	printf("usage: %s --listen ADDR --cert FILE --key FILE --ca FILE "
+	    "--backend ADDR\n"
+	    "           (--allow-cn N | --allow-dns D | --allow-uri U | "
+	    "--allow-ou O |\n"
+	    "            --allow-email E | --allow-fingerprint F | "
+	    "--allow-any)...\n"
+	    "           [--crl FILE] [--proxy-protocol] "
+	    "[--client-auth require|optional]\n"
+	    "           [--tls-min 1.2|1.3] [--workers N] [--max-conns N] "
+	    "[--handshake-timeout S]\n"
+	    "           [--idle-timeout S] [--metrics ADDR] "
+	    "[--log-format text|json]\n"
+	    "           [--ticket-key-file FILE] [--unsafe-backend]\n"
+	    "\n"
+	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
+	    "client certificate,\n"
+	    "and forwards the plaintext to the backend.  A client that no "
+	    "rule allows never\n"
+	    "reaches the backend.  SIGHUP or a change to any of the files "
+	    "reloads them;\n"
+	    "SIGTERM/SIGINT stops accepting and lets open connections "
+	    "finish (10 s at most).\n"
+	    "\n"
+	    "  --listen ADDR          HOST:PORT, [IPv6]:PORT or :PORT (every "
+	    "address)\n"
+	    "  --cert FILE            the server certificate, then its chain\n"
+	    "  --key FILE             its private key\n"
+	    "  --ca FILE              the CAs that issue client certificates "
+	    "(nothing else is\n"
+	    "                         trusted)\n"
+	    "  --backend ADDR         HOST:PORT or unix:/path; loopback or "
+	    "unix only unless\n"
+	    "                         --unsafe-backend\n"
+	    "  --allow-cn N           allow a subject common name (exact)\n"
+	    "  --allow-dns D          allow a DNS SAN (exact, or *.example.com)\n"
+	    "  --allow-uri U          allow a URI SAN; * is one path segment, "
+	    "** the rest\n"
+	    "  --allow-ou O           allow a subject organizational unit\n"
+	    "  --allow-email E        allow an e-mail SAN\n"
+	    "  --allow-fingerprint F  allow a certificate by sha256:HEX\n"
+	    "  --allow-any            allow any certificate the CAs issued\n"
+	    "  --crl FILE             CRLs for the whole chain; a missing or "
+	    "expired one\n"
+	    "                         refuses the client\n"
+	    "  --proxy-protocol       send a PROXY v2 header with the client's "
+	    "address and\n"
+	    "                         certificate facts to the backend\n"
+	    "  --client-auth MODE     require (default) or optional\n"
+	    "  --tls-min V            1.2 (default) or 1.3\n"
+	    "  --workers N            worker threads (default: one per core)\n"
+	    "  --max-conns N          close connections beyond N at once\n"
+	    "  --handshake-timeout S  seconds for a handshake (default 10)\n"
+	    "  --idle-timeout S       seconds without data either way "
+	    "(default 300)\n"
+	    "  --metrics ADDR         Prometheus /metrics and /healthz on ADDR\n"
+	    "  --log-format F         text (default) or json, one line per "
+	    "connection on stderr\n"
+	    "  --ticket-key-file FILE session ticket keys shared by "
+	    "instances\n"
+	    "  --unsafe-backend       allow a backend that is not on this "
+	    "machine\n", cmd);
+}
+
+/* Seconds: a positive decimal number up to a day. */
+static int
+parse_seconds(const char *opt, const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
+	    v <= 0 || v > 86400) {
+		cli_usage(cmd, "%s: '%s' is not a number of seconds from "
+		    "0 to 86400", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	enum {
+		O_LISTEN = 256, O_CERT, O_KEY, O_CA, O_BACKEND, O_CRL,
+		O_ALLOW_CN, O_ALLOW_DNS, O_ALLOW_URI, O_ALLOW_OU,
+		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
+		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
+		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
+		O_TICKET_KEY, O_UNSAFE_BACKEND,
+	};
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "backend", required_argument, NULL, O_BACKEND },
+		{ "crl", required_argument, NULL, O_CRL },
+		{ "allow-cn", required_argument, NULL, O_ALLOW_CN },
+		{ "allow-dns", required_argument, NULL, O_ALLOW_DNS },
+		{ "allow-uri", required_argument, NULL, O_ALLOW_URI },
+		{ "allow-ou", required_argument, NULL, O_ALLOW_OU },
+		{ "allow-email", required_argument, NULL, O_ALLOW_EMAIL },
+		{ "allow-fingerprint", required_argument, NULL, O_ALLOW_FP },
+		{ "allow-any", no_argument, NULL, O_ALLOW_ANY },
+		{ "proxy-protocol", no_argument, NULL, O_PROXY_PROTOCOL },
+		{ "http", no_argument, NULL, O_HTTP },
+		{ "client-auth", required_argument, NULL, O_CLIENT_AUTH },
+		{ "tls-min", required_argument, NULL, O_TLS_MIN },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "max-conns", required_argument, NULL, O_MAX_CONNS },
+		{ "handshake-timeout", required_argument, NULL, O_HS_TIMEOUT },
+		{ "idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
+		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
+		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct proxy_options o = { 0 };
+	struct mtls_policy *pol = NULL;
+	struct mtls_config *cfg = NULL;
+	struct mtls_error err = { 0 };
+	enum mtls_rule_kind kind;
+	char why[1024];
+	int c, ret = EXIT_USAGE;
+
+	if ((pol = mtls_policy_new()) == NULL)
+		return cli_fail("out of memory");
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN: o.listen = optarg; break;
+		case O_CERT: o.cert_file = optarg; break;
+		case O_KEY: o.key_file = optarg; break;
+		case O_CA: o.ca_file = optarg; break;
+		case O_BACKEND: o.backend = optarg; break;
+		case O_CRL: o.crl_file = optarg; break;
+		case O_ALLOW_CN: kind = MTLS_ALLOW_CN; goto rule;
+		case O_ALLOW_DNS: kind = MTLS_ALLOW_DNS; goto rule;
+		case O_ALLOW_URI: kind = MTLS_ALLOW_URI; goto rule;
+		case O_ALLOW_OU: kind = MTLS_ALLOW_OU; goto rule;
+		case O_ALLOW_EMAIL: kind = MTLS_ALLOW_EMAIL; goto rule;
+		case O_ALLOW_FP: kind = MTLS_ALLOW_FINGERPRINT; goto rule;
+		case O_ALLOW_ANY:
+			kind = MTLS_ALLOW_ANY;
+			optarg = NULL;
+		rule:
+			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
+				cli_usage(cmd, "%s", err.msg);
+				goto out;
+			}
+			break;
+		case O_PROXY_PROTOCOL: o.proxy_protocol = 1; break;
+		case O_HTTP:
+			cli_usage(cmd, "--http is not supported yet; use "
+			    "--proxy-protocol to pass the client's identity");
+			goto out;
+		case O_CLIENT_AUTH:
+			if (strcmp(optarg, "require") == 0) {
+				o.client_auth_optional = 0;
+			} else if (strcmp(optarg, "optional") == 0) {
+				o.client_auth_optional = 1;
+			} else {
+				cli_usage(cmd, "--client-auth: '%s' is not "
+				    "require or optional", optarg);
+				goto out;
+			}
+			break;
+		case O_TLS_MIN:
+			if (strcmp(optarg, "1.2") == 0) {
+				o.tls_min = MTLS_TLS1_2;
+			} else if (strcmp(optarg, "1.3") == 0) {
+				o.tls_min = MTLS_TLS1_3;
+			} else {
+				cli_usage(cmd, "--tls-min: '%s' is not 1.2 or "
+				    "1.3", optarg);
+				goto out;
+			}
+			break;
+		case O_WORKERS:
+			if (cli_parse_int(cmd, "--workers", optarg, 1, 256,
+			    &o.workers) == -1)
+				goto out;
+			break;
+		case O_MAX_CONNS:
+			if (cli_parse_int(cmd, "--max-conns", optarg, 1,
+			    10000000, &o.max_conns) == -1)
+				goto out;
+			break;
+		case O_HS_TIMEOUT:
+			if (parse_seconds("--handshake-timeout", optarg,
+			    &o.handshake_timeout) == -1)
+				goto out;
+			break;
+		case O_IDLE_TIMEOUT:
+			if (parse_seconds("--idle-timeout", optarg,
+			    &o.idle_timeout) == -1)
+				goto out;
+			break;
+		case O_METRICS: o.metrics = optarg; break;
+		case O_LOG_FORMAT:
+			if (strcmp(optarg, "text") == 0) {
+				o.log_format = PROXY_LOG_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				o.log_format = PROXY_LOG_JSON;
+			} else {
+				cli_usage(cmd, "--log-format: '%s' is not text "
+				    "or json", optarg);
+				goto out;
+			}
+			break;
+		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
+		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
+		case 'h': usage(); ret = EXIT_OK; goto out;
+		default: cli_getopt_fail(cmd, c, argv); goto out;
+		}
+	}
+	if (cli_no_operands(cmd, argc, argv) != 0)
+		goto out;
+	{
+		static const struct {
+			const char *opt;
+			size_t off;
+		} required[] = {
+			{ "--listen", offsetof(struct proxy_options, listen) },
+			{ "--cert", offsetof(struct proxy_options, cert_file) },
+			{ "--key", offsetof(struct proxy_options, key_file) },
+			{ "--ca", offsetof(struct proxy_options, ca_file) },
+			{ "--backend", offsetof(struct proxy_options,
+			    backend) },
+		};
+		for (size_t i = 0; i < sizeof(required) /
+		    sizeof(required[0]); i++) {
+			const char *v = *(const char *const *)(void *)
+			    ((char *)&o + required[i].off);
+			if (v == NULL || *v == '\0') {
+				cli_usage(cmd, "%s is required",
+				    required[i].opt);
+				goto out;
+			}
+		}
+	}
+	if (mtls_policy_count(pol) == 0) {
+		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "
+		    "--allow-uri, --allow-ou, --allow-email, "
+		    "--allow-fingerprint or --allow-any");
+		goto out;
+	}
+	if (proxy_check_listen(o.listen, why, sizeof(why)) == -1) {
+		cli_usage(cmd, "--listen %s", why);
+		goto out;
+	}
+	if (proxy_check_backend(o.backend, o.unsafe_backend, why,
+	    sizeof(why)) == -1) {
+		cli_usage(cmd, "%s%s", strncmp(why, "--backend", 9) == 0 ?
+		    "" : "--backend ", why);
+		goto out;
+	}
+	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,
+	    sizeof(why)) == -1) {
+		cli_usage(cmd, "--metrics %s", why);
+		goto out;
+	}
+	o.policy = pol;
+
+	ret = EXIT_FAIL;
+	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
+		cli_fail("%s", why);
+		goto out;
+	}
+	/* The engine takes cfg over. */
+	if (proxy_serve(&o, cfg, why, sizeof(why)) == -1) {
+		cli_fail("%s", why);
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	mtls_policy_free(pol);
+	return ret;
+}

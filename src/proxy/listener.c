@@ -1,0 +1,57 @@
+/*
+ * listener.c - listening sockets.  Every worker opens its own socket on
+ * the same address with SO_REUSEPORT, so the kernel spreads new connections
+ * over the workers and no accept lock is shared between threads.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+#define LISTEN_BACKLOG 4096
+
+int
+listener_open(const struct proxy_addr *a, char *err, size_t errlen)
+{
+	char name[ADDR_STRLEN];
+	int fd, one = 1, zero = 0;
+
+	addr_format(&a->u.sa, a->len, name, sizeof(name));
+	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: socket: %s", name, strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) {
+		snprintf(err, errlen, "%s: setsockopt: %s", name,
+		    strerror(errno));
+		goto fail;
+	}
+	/* ":PORT" is one dual-stack socket for IPv4 and IPv6 clients. */
+	if (a->u.sa.sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr))
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero,
+		    sizeof(zero));
+	if (a->u.sa.sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	if (bind(fd, &a->u.sa, a->len) == -1) {
+		snprintf(err, errlen, "%s: bind: %s", name, strerror(errno));
+		goto fail;
+	}
+	if (listen(fd, LISTEN_BACKLOG) == -1) {
+		snprintf(err, errlen, "%s: listen: %s", name, strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}

@@ -1,0 +1,224 @@
+/*
+ * log.c - the proxy's log: one line per connection, in text (key=value) or
+ * JSON, written to stderr with a single write(2) so that lines from several
+ * workers never interleave.  Everything that comes from the peer (subject,
+ * SANs) is escaped: a certificate must not be able to forge a log line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+/* A bounded line: appends past cap are dropped and the line stays a
+ * line (the caller reserves room for the newline). */
+struct line {
+	char *p;
+	size_t cap, len;
+};
+
+static void
+l_putc(struct line *l, char c)
+{
+	if (l->len < l->cap)
+		l->p[l->len++] = c;
+}
+
+static void
+l_puts(struct line *l, const char *s)
+{
+	while (*s != '\0')
+		l_putc(l, *s++);
+}
+
+static void PROXY_PRINTF(2, 3)
+l_printf(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len >= l->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->p + l->len, l->cap - l->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	l->len += (size_t)n < l->cap - l->len ? (size_t)n : l->cap - l->len;
+}
+
+/* Text values: quoted, with \" \\ and \xNN for anything not printable
+ * ASCII. */
+static void
+l_text_str(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	l_putc(l, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			l_putc(l, '\\');
+			l_putc(l, (char)*p);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			l_puts(l, "\\x");
+			l_putc(l, hex[*p >> 4]);
+			l_putc(l, hex[*p & 15]);
+		} else {
+			l_putc(l, (char)*p);
+		}
+	}
+	l_putc(l, '"');
+}
+
+/* JSON strings (RFC 8259 section 7); bytes outside printable ASCII as
+ * \u00XX so that the line is valid JSON whatever the certificate held. */
+static void
+l_json_str(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (s == NULL) {
+		l_puts(l, "null");
+		return;
+	}
+	l_putc(l, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			l_putc(l, '\\');
+			l_putc(l, (char)*p);
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			l_puts(l, "\\u00");
+			l_putc(l, hex[*p >> 4]);
+			l_putc(l, hex[*p & 15]);
+		} else {
+			l_putc(l, (char)*p);
+		}
+	}
+	l_putc(l, '"');
+}
+
+static void
+l_time(struct line *l, double t)
+{
+	struct tm tm;
+	time_t sec = (time_t)t;
+	char buf[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	l_printf(l, "%s.%03dZ", buf, (int)((t - (double)sec) * 1000) % 1000);
+}
+
+size_t
+log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct conn_record *r)
+{
+	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
+
+	if (cap == 0)
+		return 0;
+	if (fmt == PROXY_LOG_JSON) {
+		l_puts(&l, "{\"time\":\"");
+		l_time(&l, r->time);
+		l_puts(&l, "\",\"client\":");
+		l_json_str(&l, r->client);
+		l_puts(&l, ",\"outcome\":");
+		l_json_str(&l, r->outcome);
+		l_puts(&l, ",\"reason\":");
+		l_json_str(&l, r->reason);
+		l_puts(&l, ",\"subject\":");
+		l_json_str(&l, r->subject);
+		l_puts(&l, ",\"sans\":");
+		l_json_str(&l, r->sans);
+		l_puts(&l, ",\"tls_version\":");
+		l_json_str(&l, r->version);
+		l_puts(&l, ",\"cipher\":");
+		l_json_str(&l, r->cipher);
+		l_printf(&l, ",\"resumed\":%s,\"bytes_in\":%llu,"
+		    "\"bytes_out\":%llu,\"duration\":%.3f}",
+		    r->resumed ? "true" : "false",
+		    (unsigned long long)r->bytes_in,
+		    (unsigned long long)r->bytes_out, r->duration);
+		/* A cut line is still valid JSON only if it closes; a line
+		 * this long means a huge subject, which the cut keeps
+		 * readable but the closing brace is forced. */
+		if (l.len == l.cap && l.cap > 0)
+			l.p[l.len - 1] = '}';
+	} else {
+		l_time(&l, r->time);
+		l_puts(&l, " client=");
+		l_puts(&l, r->client);
+		l_puts(&l, " outcome=");
+		l_puts(&l, r->outcome);
+		if (r->reason != NULL) {
+			l_puts(&l, " reason=");
+			l_text_str(&l, r->reason);
+		}
+		if (r->subject != NULL) {
+			l_puts(&l, " subject=");
+			l_text_str(&l, r->subject);
+		}
+		if (r->sans != NULL && r->sans[0] != '\0') {
+			l_puts(&l, " sans=");
+			l_text_str(&l, r->sans);
+		}
+		if (r->version != NULL)
+			l_printf(&l, " tls=%s", r->version);
+		if (r->cipher != NULL)
+			l_printf(&l, " cipher=%s", r->cipher);
+		if (r->version != NULL)
+			l_printf(&l, " resumed=%s", r->resumed ? "yes" : "no");
+		l_printf(&l, " in=%llu out=%llu duration=%.3fs",
+		    (unsigned long long)r->bytes_in,
+		    (unsigned long long)r->bytes_out, r->duration);
+	}
+	l.p[l.len++] = '\n';
+	return l.len;
+}
+
+void
+log_write(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+log_msg(enum proxy_log_format fmt, const char *level, const char *fmt_, ...)
+{
+	char buf[2048], text[1536];
+	struct line l = { buf, sizeof(buf) - 1, 0 };
+	struct timeval tv;
+	va_list ap;
+
+	va_start(ap, fmt_);
+	vsnprintf(text, sizeof(text), fmt_, ap);
+	va_end(ap);
+	gettimeofday(&tv, NULL);
+	if (fmt == PROXY_LOG_JSON) {
+		l_puts(&l, "{\"time\":\"");
+		l_time(&l, (double)tv.tv_sec + tv.tv_usec / 1e6);
+		l_puts(&l, "\",\"level\":");
+		l_json_str(&l, level);
+		l_puts(&l, ",\"message\":");
+		l_json_str(&l, text);
+		l_putc(&l, '}');
+	} else {
+		l_time(&l, (double)tv.tv_sec + tv.tv_usec / 1e6);
+		l_printf(&l, " %s: %s", level, text);
+	}
+	l.p[l.len++] = '\n';
+	log_write(buf, l.len);
+}

@@ -1,0 +1,439 @@
+/*
+ * metrics.c - the proxy's counters and the --metrics listener: Prometheus
+ * text format 0.0.4 on GET /metrics, "ok" on GET /healthz.  Workers count
+ * into their own struct proxy_stats with relaxed atomics; the page sums
+ * them in the main thread, so no lock is taken on the connection path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy_int.h"
+
+static const char *const hs_reason_names[HS_NREASONS] = {
+	[HS_OK] = "ok",
+	[HS_NO_CERT] = "no_certificate",
+	[HS_UNKNOWN_CA] = "unknown_ca",
+	[HS_EXPIRED] = "certificate_expired",
+	[HS_NOT_YET_VALID] = "certificate_not_yet_valid",
+	[HS_REVOKED] = "certificate_revoked",
+	[HS_CRL] = "crl_unavailable",
+	[HS_BAD_USAGE] = "unsupported_certificate",
+	[HS_ACCESS_DENIED] = "access_denied",
+	[HS_TIMEOUT] = "timeout",
+	[HS_PROTOCOL] = "protocol_error",
+	[HS_OTHER] = "other",
+};
+
+const char *
+hs_reason_name(enum hs_reason r)
+{
+	return (unsigned)r < HS_NREASONS ? hs_reason_names[r] : "other";
+}
+
+/* The library explains a rejection in words; metrics need a small, fixed
+ * set of labels.  The order matters: "CRL has expired" is a CRL problem,
+ * not an expired certificate. */
+enum hs_reason
+hs_reason_classify(const char *why)
+{
+	static const struct {
+		const char *word;
+		enum hs_reason r;
+	} table[] = {
+		{ "revoked", HS_REVOKED },
+		{ "crl", HS_CRL },
+		{ "no certificate", HS_NO_CERT },
+		{ "no client certificate", HS_NO_CERT },
+		{ "certificate required", HS_NO_CERT },
+		{ "did not send", HS_NO_CERT },
+		{ "not yet valid", HS_NOT_YET_VALID },
+		{ "expired", HS_EXPIRED },
+		{ "no rule", HS_ACCESS_DENIED },
+		{ "access denied", HS_ACCESS_DENIED },
+		{ "not allowed", HS_ACCESS_DENIED },
+		{ "purpose", HS_BAD_USAGE },
+		{ "usage", HS_BAD_USAGE },
+		{ "unsupported certificate", HS_BAD_USAGE },
+		{ "unknown ca", HS_UNKNOWN_CA },
+		{ "issuer", HS_UNKNOWN_CA },
+		{ "self-signed", HS_UNKNOWN_CA },
+		{ "self signed", HS_UNKNOWN_CA },
+		{ "untrusted", HS_UNKNOWN_CA },
+		{ "not trusted", HS_UNKNOWN_CA },
+		{ "timed out", HS_TIMEOUT },
+		{ "timeout", HS_TIMEOUT },
+	};
+
+	if (why == NULL || *why == '\0')
+		return HS_PROTOCOL;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcasestr(why, table[i].word) != NULL)
+			return table[i].r;
+	return HS_OTHER;
+}
+
+/* Upper bounds of the handshake latency buckets, in seconds. */
+static const double hs_bounds[HS_LATENCY_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+	1.0, 2.5,
+};
+
+void
+stats_hs_latency(struct proxy_stats *st, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < HS_LATENCY_BUCKETS; i++)
+		if (seconds <= hs_bounds[i])
+			break;
+	STAT_ADD(st->hs_latency[i], 1);
+	STAT_ADD(st->hs_latency_sum_us, (uint64_t)(seconds * 1e6));
+}
+
+struct page {
+	char *p;
+	size_t cap, len;
+};
+
+static void PROXY_PRINTF(2, 3)
+page_printf(struct page *pg, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (pg->len >= pg->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(pg->p + pg->len, pg->cap - pg->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	pg->len += (size_t)n < pg->cap - pg->len ? (size_t)n :
+	    pg->cap - pg->len - 1;
+}
+
+#define SUM(field) ({ \
+	uint64_t s_ = 0; \
+	for (size_t i_ = 0; i_ < nst; i_++) \
+		s_ += STAT_GET(st[i_]->field); \
+	s_; })
+
+size_t
+metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
+    size_t nst, const struct metrics_gauges *g, time_t now)
+{
+	struct page pg = { buf, cap, 0 };
+	uint64_t cum = 0, count = 0;
+	int64_t active = 0;
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < nst; i++)
+		active += STAT_GET(st[i]->active);
+
+	page_printf(&pg, "# HELP mtls_serve_connections_accepted_total "
+	    "Client connections accepted.\n"
+	    "# TYPE mtls_serve_connections_accepted_total counter\n"
+	    "mtls_serve_connections_accepted_total %llu\n",
+	    (unsigned long long)SUM(conns_accepted));
+	page_printf(&pg, "# HELP mtls_serve_connections_refused_total "
+	    "Client connections closed at once because --max-conns was "
+	    "reached.\n"
+	    "# TYPE mtls_serve_connections_refused_total counter\n"
+	    "mtls_serve_connections_refused_total %llu\n",
+	    (unsigned long long)SUM(conns_refused_limit));
+	page_printf(&pg, "# HELP mtls_serve_active_connections Open client "
+	    "connections.\n"
+	    "# TYPE mtls_serve_active_connections gauge\n"
+	    "mtls_serve_active_connections %lld\n", (long long)active);
+
+	page_printf(&pg, "# HELP mtls_serve_handshakes_total TLS handshakes "
+	    "by outcome and reason.\n"
+	    "# TYPE mtls_serve_handshakes_total counter\n");
+	for (int r = 0; r < HS_NREASONS; r++) {
+		uint64_t v = SUM(handshakes[r]);
+		if (r == HS_OK)
+			page_printf(&pg, "mtls_serve_handshakes_total"
+			    "{outcome=\"ok\",reason=\"\"} %llu\n",
+			    (unsigned long long)v);
+		else
+			page_printf(&pg, "mtls_serve_handshakes_total"
+			    "{outcome=\"rejected\",reason=\"%s\"} %llu\n",
+			    hs_reason_name((enum hs_reason)r),
+			    (unsigned long long)v);
+	}
+
+	page_printf(&pg, "# HELP mtls_serve_handshake_duration_seconds Time "
+	    "from accept to a completed and authorized handshake.\n"
+	    "# TYPE mtls_serve_handshake_duration_seconds histogram\n");
+	for (size_t b = 0; b <= HS_LATENCY_BUCKETS; b++) {
+		cum += SUM(hs_latency[b]);
+		if (b < HS_LATENCY_BUCKETS)
+			page_printf(&pg, "mtls_serve_handshake_duration_seconds"
+			    "_bucket{le=\"%g\"} %llu\n", hs_bounds[b],
+			    (unsigned long long)cum);
+	}
+	count = cum;
+	page_printf(&pg, "mtls_serve_handshake_duration_seconds_bucket"
+	    "{le=\"+Inf\"} %llu\n"
+	    "mtls_serve_handshake_duration_seconds_sum %.6f\n"
+	    "mtls_serve_handshake_duration_seconds_count %llu\n",
+	    (unsigned long long)count, (double)SUM(hs_latency_sum_us) / 1e6,
+	    (unsigned long long)count);
+
+	page_printf(&pg, "# HELP mtls_serve_bytes_total Bytes relayed, in: "
+	    "client to backend, out: backend to client.\n"
+	    "# TYPE mtls_serve_bytes_total counter\n"
+	    "mtls_serve_bytes_total{direction=\"in\"} %llu\n"
+	    "mtls_serve_bytes_total{direction=\"out\"} %llu\n",
+	    (unsigned long long)SUM(bytes_in),
+	    (unsigned long long)SUM(bytes_out));
+	page_printf(&pg, "# HELP mtls_serve_backend_errors_total Connections "
+	    "closed because the backend refused, timed out or failed.\n"
+	    "# TYPE mtls_serve_backend_errors_total counter\n"
+	    "mtls_serve_backend_errors_total %llu\n",
+	    (unsigned long long)SUM(backend_errors));
+	page_printf(&pg, "# HELP mtls_serve_reloads_total Configuration "
+	    "reloads by result.\n"
+	    "# TYPE mtls_serve_reloads_total counter\n"
+	    "mtls_serve_reloads_total{result=\"ok\"} %llu\n"
+	    "mtls_serve_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)g->reloads_ok,
+	    (unsigned long long)g->reloads_failed);
+	if (g->cert_not_after != 0)
+		page_printf(&pg, "# HELP mtls_serve_certificate_expiry_seconds "
+		    "Seconds until the server certificate expires.\n"
+		    "# TYPE mtls_serve_certificate_expiry_seconds gauge\n"
+		    "mtls_serve_certificate_expiry_seconds %lld\n",
+		    (long long)(g->cert_not_after - now));
+	if (g->crl_next_update != 0)
+		page_printf(&pg, "# HELP mtls_serve_crl_expiry_seconds Seconds "
+		    "until the CRL's nextUpdate.\n"
+		    "# TYPE mtls_serve_crl_expiry_seconds gauge\n"
+		    "mtls_serve_crl_expiry_seconds %lld\n",
+		    (long long)(g->crl_next_update - now));
+	return pg.len;
+}
+
+/* ---- the HTTP side ---------------------------------------------- */
+
+#define METRICS_REQ_MAX 2048
+#define METRICS_PAGE_MAX (16 * 1024)
+#define METRICS_CLIENT_TIMEOUT 5.0
+
+struct metrics_client {
+	struct metrics_server *m;
+	int fd;
+	ev_io io;
+	ev_timer timer;
+	size_t rlen;
+	char req[METRICS_REQ_MAX];
+	char *resp;
+	size_t resp_len, resp_off;
+};
+
+struct metrics_server {
+	struct proxy *px;
+	struct ev_loop *loop;
+	int fd[ADDR_MAX];
+	ev_io io[ADDR_MAX];
+	size_t n;
+};
+
+static void
+mclient_free(struct metrics_client *c)
+{
+	ev_io_stop(c->m->loop, &c->io);
+	ev_timer_stop(c->m->loop, &c->timer);
+	close(c->fd);
+	free(c->resp);
+	free(c);
+}
+
+static void
+mclient_respond(struct metrics_client *c, const char *status,
+    const char *type, const char *body, size_t blen)
+{
+	char head[256];
+	int hl = snprintf(head, sizeof(head), "HTTP/1.1 %s\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n", status, type, blen);
+
+	c->resp = malloc((size_t)hl + blen);
+	if (c->resp == NULL) {
+		mclient_free(c);
+		return;
+	}
+	memcpy(c->resp, head, (size_t)hl);
+	memcpy(c->resp + hl, body, blen);
+	c->resp_len = (size_t)hl + blen;
+	c->resp_off = 0;
+	ev_io_stop(c->m->loop, &c->io);
+	ev_io_set(&c->io, c->fd, EV_WRITE);
+	ev_io_start(c->m->loop, &c->io);
+}
+
+static void
+mclient_route(struct metrics_client *c)
+{
+	struct proxy *px = c->m->px;
+	char *page;
+	size_t n;
+	struct proxy_stats *st[64];
+	size_t nst = 0;
+	struct metrics_gauges g;
+
+	if (strncmp(c->req, "GET /healthz ", 13) == 0 ||
+	    strncmp(c->req, "GET /healthz?", 13) == 0) {
+		mclient_respond(c, "200 OK", "text/plain", "ok\n", 3);
+		return;
+	}
+	if (strncmp(c->req, "GET /metrics ", 13) != 0 &&
+	    strncmp(c->req, "GET /metrics?", 13) != 0) {
+		mclient_respond(c, "404 Not Found", "text/plain",
+		    "not found: try /metrics or /healthz\n", 36);
+		return;
+	}
+	if ((page = malloc(METRICS_PAGE_MAX)) == NULL) {
+		mclient_free(c);
+		return;
+	}
+	for (int i = 0; i < px->nworkers && nst < 64; i++)
+		st[nst++] = &px->workers[i].stats;
+	pthread_mutex_lock(&px->gauges_lock);
+	g = px->gauges;
+	pthread_mutex_unlock(&px->gauges_lock);
+	n = metrics_render(page, METRICS_PAGE_MAX, st, nst, &g, time(NULL));
+	mclient_respond(c, "200 OK", "text/plain; version=0.0.4", page, n);
+	free(page);
+}
+
+static void
+mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct metrics_client *c = io->data;
+	ssize_t n;
+
+	if (c->resp != NULL) {
+		n = write(c->fd, c->resp + c->resp_off,
+		    c->resp_len - c->resp_off);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			mclient_free(c);
+			return;
+		}
+		c->resp_off += (size_t)n;
+		if (c->resp_off == c->resp_len)
+			mclient_free(c);
+		return;
+	}
+	n = read(c->fd, c->req + c->rlen, sizeof(c->req) - 1 - c->rlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		mclient_free(c);
+		return;
+	}
+	c->rlen += (size_t)n;
+	c->req[c->rlen] = '\0';
+	if (strstr(c->req, "\r\n\r\n") != NULL ||
+	    strstr(c->req, "\n\n") != NULL) {
+		mclient_route(c);
+		return;
+	}
+	if (c->rlen == sizeof(c->req) - 1)
+		mclient_respond(c, "431 Request Header Fields Too Large",
+		    "text/plain", "request too large\n", 18);
+}
+
+static void
+mclient_timeout(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	mclient_free(t->data);
+}
+
+static void
+metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct metrics_server *m = io->data;
+
+	for (;;) {
+		int fd = accept4(io->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct metrics_client *c;
+
+		if (fd == -1)
+			return; /* EAGAIN, or a transient error */
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(fd);
+			return;
+		}
+		c->m = m;
+		c->fd = fd;
+		ev_io_init(&c->io, mclient_cb, fd, EV_READ);
+		c->io.data = c;
+		ev_timer_init(&c->timer, mclient_timeout,
+		    METRICS_CLIENT_TIMEOUT, 0);
+		c->timer.data = c;
+		ev_io_start(loop, &c->io);
+		ev_timer_start(loop, &c->timer);
+	}
+}
+
+struct metrics_server *
+metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
+    size_t errlen)
+{
+	struct proxy_addr a[ADDR_MAX];
+	struct metrics_server *m;
+	char why[512];
+	int n;
+
+	n = addr_parse(px->opt.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
+	    sizeof(why));
+	if (n < 0) {
+		snprintf(err, errlen, "--metrics %s", why);
+		return NULL;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->px = px;
+	m->loop = loop;
+	for (int i = 0; i < n; i++) {
+		int fd = listener_open(&a[i], why, sizeof(why));
+		if (fd == -1) {
+			snprintf(err, errlen, "--metrics %s", why);
+			metrics_server_free(m);
+			return NULL;
+		}
+		m->fd[m->n] = fd;
+		ev_io_init(&m->io[m->n], metrics_accept_cb, fd, EV_READ);
+		m->io[m->n].data = m;
+		ev_io_start(loop, &m->io[m->n]);
+		m->n++;
+	}
+	return m;
+}
+
+void
+metrics_server_free(struct metrics_server *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		ev_io_stop(m->loop, &m->io[i]);
+		close(m->fd[i]);
+	}
+	free(m);
+}

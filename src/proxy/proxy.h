@@ -1,0 +1,88 @@
+/*
+ * proxy.h - the serve engine as the command line sees it: fill a
+ * struct proxy_options, call proxy_serve(), which returns when the proxy has
+ * been stopped by SIGTERM/SIGINT (0) or could not start (-1, reason in err).
+ */
+#ifndef MTLS_PROXY_H
+#define MTLS_PROXY_H
+
+#include <stddef.h>
+
+#include "mtls.h"
+
+enum proxy_log_format {
+	PROXY_LOG_TEXT = 0,
+	PROXY_LOG_JSON,
+};
+
+struct proxy_options {
+	const char *listen;          /* HOST:PORT, [v6]:PORT, :PORT */
+	const char *backend;         /* HOST:PORT, [v6]:PORT or unix:/path */
+	const char *cert_file;
+	const char *key_file;
+	const char *ca_file;
+	const char *crl_file;        /* NULL: no revocation check */
+	const char *ticket_key_file; /* NULL: per-process ticket keys */
+	const char *metrics;         /* NULL: no metrics listener */
+	struct mtls_policy *policy;  /* the access rules (the engine keeps a
+	                              * reference through each config) */
+	int client_auth_optional;
+	int tls_min;                 /* 0, MTLS_TLS1_2 or MTLS_TLS1_3 */
+	int proxy_protocol;
+	int unsafe_backend;          /* allow a non-loopback backend */
+	int workers;                 /* 0: one per core */
+	int max_conns;               /* 0: no limit */
+	double handshake_timeout;    /* seconds */
+	double idle_timeout;         /* seconds */
+	double backend_timeout;      /* connect timeout, seconds */
+	double drain_timeout;        /* graceful stop deadline, seconds */
+	enum proxy_log_format log_format;
+	/* Called once when every listener is bound and workers run (the demo
+	 * waits on it); may be NULL. */
+	void (*on_ready)(void *arg);
+	void *on_ready_arg;
+};
+
+/* Defaults for the numeric options. */
+#define PROXY_HANDSHAKE_TIMEOUT 10.0
+#define PROXY_IDLE_TIMEOUT 300.0
+#define PROXY_BACKEND_TIMEOUT 5.0
+#define PROXY_DRAIN_TIMEOUT 10.0
+
+/*
+ * Checks an address for the listener or the backend: 0, or -1 with the
+ * reason in err.  Used by the command line to report usage errors before
+ * anything is loaded.  A backend that is neither loopback nor unix is
+ * refused unless unsafe_backend.
+ */
+int proxy_check_listen(const char *addr, char *err, size_t errlen);
+int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
+    size_t errlen);
+
+/*
+ * Builds a TLS configuration from the options (files, protocols, client
+ * auth, policy).  The command line uses it once before starting so that file
+ * errors are reported with exit status 1; the engine uses it again on every
+ * reload.  NULL with the reason in err.
+ */
+struct mtls_config *proxy_config_build(const struct proxy_options *opt,
+    char *err, size_t errlen);
+
+/* Runs the proxy until SIGTERM/SIGINT.  cfg (from proxy_config_build) is
+ * taken over by the engine. */
+int proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
+    char *err, size_t errlen);
+
+/*
+ * The demo's backend: a thread answering every connection on a unix socket
+ * with one line naming the client that the PROXY v2 header describes
+ * ("hello CN: ..."), then closing.  NULL with the reason in err.
+ */
+struct proxy_demo_backend;
+struct proxy_demo_backend *proxy_demo_backend_start(const char *path,
+    char *err, size_t errlen);
+/* Connections it has answered. */
+unsigned proxy_demo_backend_count(struct proxy_demo_backend *b);
+void proxy_demo_backend_stop(struct proxy_demo_backend *b);
+
+#endif

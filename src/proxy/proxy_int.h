@@ -1,0 +1,326 @@
+/*
+ * proxy_int.h - the private pieces of the serve engine: addresses, the
+ * PROXY v2 codec, relay buffers, statistics, log lines, and the engine's
+ * objects (the proxy, its workers, their connections).
+ */
+#ifndef MTLS_PROXY_INT_H
+#define MTLS_PROXY_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+
+#include <ev.h>
+
+#include "mtls.h"
+#include "proxy.h"
+
+#define PROXY_MUST_CHECK __attribute__((warn_unused_result))
+#define PROXY_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* ------------------------------------------------------------------ */
+/* addr.c: HOST:PORT, [v6]:PORT, :PORT, unix:/path                    */
+/* ------------------------------------------------------------------ */
+
+#define ADDR_MAX 8 /* addresses one name may resolve to that we use */
+
+struct proxy_addr {
+	socklen_t len;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+	} u;
+};
+
+#define ADDR_LISTEN 0x1 /* ":PORT" means every address; unix refused */
+#define ADDR_UNIX 0x2   /* "unix:/path" accepted */
+
+/* Resolves s into at most max addresses (numeric hosts are never looked
+ * up).  Returns the count, or -1 with the reason in err. */
+int addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
+    char *err, size_t errlen) PROXY_MUST_CHECK;
+/* 1 for 127.0.0.0/8, ::1, ::ffff:127.x and unix sockets. */
+int addr_is_local(const struct proxy_addr *a);
+/* "127.0.0.1:443", "[::1]:443", "unix:/run/x.sock" (IPv4-mapped IPv6
+ * addresses are shown as IPv4). */
+void addr_format(const struct sockaddr *sa, socklen_t len, char *buf,
+    size_t buflen);
+#define ADDR_STRLEN 128
+
+/* ------------------------------------------------------------------ */
+/* proxy_protocol.c: PROXY protocol version 2 (HAProxy's               */
+/* doc/proxy-protocol.txt, section 2.2)                                */
+/* ------------------------------------------------------------------ */
+
+#define PP2_TYPE_SSL 0x20
+#define PP2_SUBTYPE_SSL_VERSION 0x21
+#define PP2_SUBTYPE_SSL_CN 0x22
+#define PP2_SUBTYPE_SSL_CIPHER 0x23
+#define PP2_SUBTYPE_SSL_SIG_ALG 0x24
+#define PP2_SUBTYPE_SSL_KEY_ALG 0x25
+#define PP2_CLIENT_SSL 0x01
+#define PP2_CLIENT_CERT_CONN 0x02
+#define PP2_CLIENT_CERT_SESS 0x04
+
+/* What goes into a header.  Strings may be NULL (left out). */
+struct pp2_info {
+	const struct sockaddr *src;  /* the client */
+	socklen_t srclen;
+	const struct sockaddr *dst;  /* the address it connected to */
+	socklen_t dstlen;
+	int cert_conn;               /* a certificate came on this connection */
+	int cert_sess;               /* ... or with the resumed session */
+	int verified;                /* it verified (verify field 0) */
+	const char *version;
+	const char *cn;
+	const char *cipher;
+	const char *sig_alg;
+	const char *key_alg;
+};
+
+/* Writes the header into buf (at most cap bytes).  Strings longer than
+ * fits are cut, never overflowing.  Returns the length. */
+size_t pp2_encode(unsigned char *buf, size_t cap, const struct pp2_info *in);
+
+/* What a parsed header says; strings point into the caller's storage. */
+struct pp2_parsed {
+	int local;                   /* LOCAL command: no addresses */
+	int family;                  /* AF_INET, AF_INET6 or AF_UNSPEC */
+	char src[ADDR_STRLEN];
+	char dst[ADDR_STRLEN];
+	int has_ssl;
+	uint8_t client;
+	uint32_t verify;
+	char version[64];
+	char cn[256];
+	char cipher[128];
+	char sig_alg[64];
+	char key_alg[64];
+};
+/* Parses a header at the start of buf: its length, 0 when more bytes are
+ * needed, -1 when it is not a valid PROXY v2 header. */
+ssize_t pp2_parse(const unsigned char *buf, size_t len,
+    struct pp2_parsed *out);
+
+/* ------------------------------------------------------------------ */
+/* relay.c: buffers for data in flight                                */
+/* ------------------------------------------------------------------ */
+
+#define RELAY_BUF_SIZE (16 * 1024)
+#define RELAY_POOL_MAX 64 /* free buffers a worker keeps */
+
+struct relay_buf {
+	struct relay_buf *next;      /* in the pool */
+	size_t off, len;             /* pending bytes: data[off..len) */
+	unsigned char data[RELAY_BUF_SIZE];
+};
+
+struct relay_pool {
+	struct relay_buf *free;
+	size_t nfree;
+};
+
+/* A buffer from the pool (or the heap), empty; NULL when out of memory. */
+struct relay_buf *relay_buf_get(struct relay_pool *pool);
+/* Returns b to the pool (or frees it past RELAY_POOL_MAX); NULL is fine. */
+void relay_buf_put(struct relay_pool *pool, struct relay_buf *b);
+void relay_pool_clear(struct relay_pool *pool);
+
+/* ------------------------------------------------------------------ */
+/* metrics.c: counters and the Prometheus text                        */
+/* ------------------------------------------------------------------ */
+
+/* Why a handshake ended without a connection to the backend. */
+enum hs_reason {
+	HS_OK = 0,
+	HS_NO_CERT,
+	HS_UNKNOWN_CA,
+	HS_EXPIRED,
+	HS_NOT_YET_VALID,
+	HS_REVOKED,
+	HS_CRL,
+	HS_BAD_USAGE,
+	HS_ACCESS_DENIED,
+	HS_TIMEOUT,
+	HS_PROTOCOL,
+	HS_OTHER,
+	HS_NREASONS,
+};
+const char *hs_reason_name(enum hs_reason r);
+/* Maps the library's reason text to a metrics label. */
+enum hs_reason hs_reason_classify(const char *why);
+
+#define HS_LATENCY_BUCKETS 12
+
+/* One worker's counters: written by the worker only, read by the metrics
+ * thread with relaxed atomics. */
+struct proxy_stats {
+	uint64_t conns_accepted;
+	uint64_t conns_refused_limit;
+	uint64_t handshakes[HS_NREASONS];
+	uint64_t hs_latency[HS_LATENCY_BUCKETS + 1]; /* last: +Inf */
+	uint64_t hs_latency_sum_us;
+	uint64_t bytes_in;           /* client to backend */
+	uint64_t bytes_out;          /* backend to client */
+	uint64_t backend_errors;
+	int64_t active;
+	uint64_t reloads_ok, reloads_failed; /* main thread only */
+};
+
+#define STAT_ADD(field, n) \
+	__atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+void stats_hs_latency(struct proxy_stats *st, double seconds);
+
+/* What the metrics page shows besides the counters. */
+struct metrics_gauges {
+	time_t cert_not_after;       /* 0: unknown */
+	time_t crl_next_update;      /* 0: unknown or no CRL */
+	uint64_t reloads_ok, reloads_failed;
+};
+
+/* Renders the page from the per-worker stats into buf; returns the length
+ * (cut at cap). */
+size_t metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
+    size_t nst, const struct metrics_gauges *g, time_t now);
+
+/* ------------------------------------------------------------------ */
+/* log.c: one line per connection                                     */
+/* ------------------------------------------------------------------ */
+
+struct conn_record {
+	double time;                 /* when the connection ended (epoch) */
+	const char *client;          /* "1.2.3.4:5678" */
+	const char *subject;         /* NULL: no certificate */
+	const char *sans;            /* "DNS:a,URI:b" or NULL */
+	const char *version;
+	const char *cipher;
+	int resumed;
+	uint64_t bytes_in, bytes_out;
+	double duration;
+	const char *outcome;         /* "ok", "rejected", ... */
+	const char *reason;          /* NULL when none */
+};
+
+/* Formats one line (with '\n') into buf; returns its length.  Strings from
+ * the peer are escaped so that a certificate cannot forge log lines. */
+size_t log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct conn_record *r);
+/* Writes a line to stderr with one write(2). */
+void log_write(const char *buf, size_t len);
+/* An engine message: "mtls serve: <text>" with a time stamp. */
+void log_msg(enum proxy_log_format fmt, const char *level,
+    const char *fmt_, ...) PROXY_PRINTF(3, 4);
+
+/* ------------------------------------------------------------------ */
+/* The engine                                                         */
+/* ------------------------------------------------------------------ */
+
+/* One configuration generation as a worker uses it: a server context built
+ * from one mtls_config, kept while connections made with it live. */
+struct proxy_gen {
+	struct mtls *server;
+	unsigned refs;               /* connections using it, +1 while current */
+	char sig_alg[64];            /* our certificate's, for PROXY v2 */
+	char key_alg[32];
+};
+
+struct proxy;
+struct conn;
+
+/* What the main thread hands to a worker (under the worker's lock). */
+struct worker_mail {
+	struct proxy_gen *gen;       /* a new configuration, or NULL */
+	int stop;                    /* stop accepting, finish connections */
+	int force;                   /* close every connection now */
+};
+
+#define LISTEN_MAX ADDR_MAX
+
+struct worker {
+	struct proxy *px;
+	int id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	int lfd[LISTEN_MAX];
+	ev_io lio[LISTEN_MAX];
+	size_t nlisten;
+	ev_timer accept_resume;      /* after EMFILE/ENFILE */
+	int accept_paused;
+	ev_async wake;
+	pthread_mutex_t lock;
+	struct worker_mail mail;
+	struct proxy_gen *gen;       /* the current configuration */
+	struct conn *conns;          /* every open connection */
+	size_t nconns;
+	int stopping;
+	struct relay_pool pool;
+	struct proxy_stats stats;
+};
+
+struct proxy {
+	struct proxy_options opt;
+	struct proxy_addr listen[ADDR_MAX];
+	size_t nlisten;
+	struct proxy_addr backend;
+	int backend_local;
+	struct worker *workers;
+	int nworkers;
+	int64_t active;              /* open connections, all workers */
+	int workers_done;            /* workers whose loop has ended */
+	struct mtls_config *cfg;     /* the current configuration */
+	struct metrics_gauges gauges;
+	pthread_mutex_t gauges_lock;
+};
+
+/* conn.c */
+/* Takes an accepted socket. */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
+    socklen_t peerlen);
+/* Closes every connection of w (stop deadline). */
+void conn_close_all(struct worker *w, const char *why);
+
+/* worker.c */
+int worker_start(struct worker *w, char *err, size_t errlen);
+void worker_post(struct worker *w, const struct worker_mail *m);
+void worker_gen_unref(struct worker *w, struct proxy_gen *g);
+
+/* listener.c */
+/* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the
+ * reason in err. */
+int listener_open(const struct proxy_addr *a, char *err, size_t errlen);
+
+/* backend.c */
+/* Starts a non-blocking connect to the backend: the socket, or -1 with
+ * errno set.  *done is 1 when it connected at once. */
+int backend_connect(const struct proxy_addr *a, int *done);
+/* The result of a connect that became writable: 0 or an errno value. */
+int backend_connect_result(int fd);
+
+/* reload.c */
+struct reloader;
+struct reloader *reloader_new(struct proxy *px, struct ev_loop *loop,
+    char *err, size_t errlen);
+void reloader_free(struct reloader *r);
+/* Builds a new configuration and hands it to every worker: 0, or -1 with
+ * the old configuration kept and the reason logged. */
+int proxy_reload(struct proxy *px, const char *why);
+/* A new generation for one worker from cfg. */
+struct proxy_gen *proxy_gen_new(struct proxy *px, struct mtls_config *cfg,
+    char *err, size_t errlen);
+void proxy_gen_free(struct proxy_gen *g);
+
+/* metrics.c: the HTTP side, in the main loop */
+struct metrics_server;
+struct metrics_server *metrics_server_new(struct proxy *px,
+    struct ev_loop *loop, char *err, size_t errlen);
+void metrics_server_free(struct metrics_server *m);
+
+#endif

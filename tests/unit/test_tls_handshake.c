@@ -1,0 +1,528 @@
+/*
+ * test_tls_handshake.c - a server and a client context in one process over
+ * a non-blocking socketpair, both driven in a loop: who gets in, who is
+ * refused with which alert and reason, peer facts, resumption and the
+ * re-authorization of a resumed session.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtls.h"
+#include "test_tls_pki.h"
+
+static char dir[256];
+static struct tpki ca, other_ca, srv, cli, cli_uri, cli_expired,
+    srv_as_client, other_cli;
+static char ca_crt[300], ca_key[300], other_crt[300], other_key[300];
+static char srv_crt[300], srv_key[300], cli_crt[300], cli_key[300];
+static char uri_crt[300], uri_key[300], exp_crt[300], exp_key[300];
+static char sac_crt[300], sac_key[300], oc_crt[300], oc_key[300];
+
+static int
+setup_all(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/mtls-tls-test.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	ca = tpki_make(NULL, "Test Root CA", NULL, NULL, NULL, -60, 86400);
+	other_ca = tpki_make(NULL, "Other CA", NULL, NULL, NULL, -60, 86400);
+	srv = tpki_make(&ca, "localhost", NULL, "serverAuth",
+	    "DNS:localhost,IP:127.0.0.1", -60, 86400);
+	cli = tpki_make(&ca, "client", "eng", "clientAuth",
+	    "DNS:client.example.com,email:ops@example.com", -60, 86400);
+	cli_uri = tpki_make(&ca, "web", NULL, "clientAuth",
+	    "URI:api.example.com,URI:spiffe://td/ns/prod/sa/web", -60, 86400);
+	cli_expired = tpki_make(&ca, "old", NULL, "clientAuth", NULL,
+	    -7200, -3600);
+	srv_as_client = tpki_make(&ca, "server-only", NULL, "serverAuth",
+	    "DNS:server-only", -60, 86400);
+	other_cli = tpki_make(&other_ca, "stranger", NULL, "clientAuth", NULL,
+	    -60, 86400);
+	tpki_write(dir, "ca", &ca, NULL, ca_crt, ca_key, 300);
+	tpki_write(dir, "other", &other_ca, NULL, other_crt, other_key, 300);
+	tpki_write(dir, "srv", &srv, NULL, srv_crt, srv_key, 300);
+	tpki_write(dir, "cli", &cli, NULL, cli_crt, cli_key, 300);
+	tpki_write(dir, "uri", &cli_uri, NULL, uri_crt, uri_key, 300);
+	tpki_write(dir, "exp", &cli_expired, NULL, exp_crt, exp_key, 300);
+	tpki_write(dir, "sac", &srv_as_client, NULL, sac_crt, sac_key, 300);
+	tpki_write(dir, "oc", &other_cli, &other_ca, oc_crt, oc_key, 300);
+	return 0;
+}
+
+static int
+teardown_all(void **state)
+{
+	char cmd[400];
+	struct tpki *all[] = { &ca, &other_ca, &srv, &cli, &cli_uri,
+	    &cli_expired, &srv_as_client, &other_cli };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		tpki_free(all[i]);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A server config: our CA, the given policy rule (kind 0: allow any). */
+static struct mtls_config *
+server_config(enum mtls_rule_kind kind, const char *value)
+{
+	struct mtls_config *cfg = mtls_config_new();
+	struct mtls_policy *pol = mtls_policy_new();
+	struct mtls_error err;
+
+	assert_non_null(cfg);
+	assert_int_equal(mtls_config_set_cert_file(cfg, srv_crt), 0);
+	assert_int_equal(mtls_config_set_key_file(cfg, srv_key, NULL), 0);
+	assert_int_equal(mtls_config_set_ca_file(cfg, ca_crt), 0);
+	assert_int_equal(mtls_policy_allow(pol, kind ? kind : MTLS_ALLOW_ANY,
+	    value, &err), 0);
+	assert_int_equal(mtls_config_set_policy(cfg, pol), 0);
+	mtls_policy_free(pol);
+	return cfg;
+}
+
+static struct mtls_config *
+client_config(const char *crt, const char *key, int max)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	assert_non_null(cfg);
+	if (crt != NULL) {
+		assert_int_equal(mtls_config_set_cert_file(cfg, crt), 0);
+		assert_int_equal(mtls_config_set_key_file(cfg, key, NULL), 0);
+	}
+	assert_int_equal(mtls_config_set_ca_file(cfg, ca_crt), 0);
+	assert_int_equal(mtls_config_set_protocols(cfg, 0, max), 0);
+	return cfg;
+}
+
+struct pair {
+	struct mtls *server, *conn, *client;
+	int fds[2];
+	int crc, src; /* handshake results */
+};
+
+/* Runs one handshake between a client configured with ccfg and a server
+ * configured with scfg (contexts kept for reuse when already set). */
+static void
+pair_run(struct pair *p, struct mtls_config *scfg, struct mtls_config *ccfg)
+{
+	if (p->server == NULL) {
+		p->server = mtls_server();
+		assert_int_equal(mtls_configure(p->server, scfg), 0);
+	}
+	if (p->client == NULL) {
+		p->client = mtls_client();
+		int rc = mtls_configure(p->client, ccfg);
+		assert_int_equal(rc, 0);
+	}
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p->fds), 0);
+	fcntl(p->fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(p->fds[1], F_SETFL, O_NONBLOCK);
+	assert_int_equal(mtls_accept_socket(p->server, &p->conn, p->fds[0]),
+	    0);
+	assert_int_equal(mtls_connect_socket(p->client, p->fds[1],
+	    "localhost"), 0);
+	int cdone = 0, sdone = 0;
+	for (int i = 0; i < 1000 && !(cdone && sdone); i++) {
+		if (!cdone) {
+			p->crc = mtls_handshake(p->client);
+			cdone = p->crc == 0 || p->crc == -1;
+		}
+		if (!sdone) {
+			p->src = mtls_handshake(p->conn);
+			sdone = p->src == 0 || p->src == -1;
+		}
+	}
+	assert_true(cdone && sdone);
+}
+
+/* After a TLS 1.3 handshake the client learns of a refusal by reading. */
+static const char *
+client_alert_after_read(struct pair *p)
+{
+	char buf[16];
+	for (int i = 0; i < 100; i++) {
+		ssize_t n = mtls_read(p->client, buf, sizeof(buf));
+		if (n == -1 || n == 0)
+			break;
+	}
+	return mtls_conn_alert_received(p->client);
+}
+
+/* A byte each way, so that the client also reads the session tickets. */
+static void
+exchange(struct pair *p)
+{
+	char buf[8];
+	ssize_t n;
+
+	assert_int_equal(mtls_write(p->conn, "s", 1), 1);
+	assert_int_equal(mtls_write(p->client, "c", 1), 1);
+	for (int i = 0; i < 100; i++)
+		if ((n = mtls_read(p->client, buf, sizeof(buf))) != MTLS_WANT_POLLIN)
+			break;
+	assert_int_equal(n, 1);
+	assert_int_equal(buf[0], 's');
+	for (int i = 0; i < 100; i++)
+		if ((n = mtls_read(p->conn, buf, sizeof(buf))) != MTLS_WANT_POLLIN)
+			break;
+	assert_int_equal(n, 1);
+	assert_int_equal(buf[0], 'c');
+}
+
+static void
+pair_close_conn(struct pair *p)
+{
+	mtls_close(p->client);
+	mtls_close(p->conn);
+	mtls_free(p->conn);
+	p->conn = NULL;
+	close(p->fds[0]);
+	close(p->fds[1]);
+}
+
+static void
+pair_free(struct pair *p)
+{
+	pair_close_conn(p);
+	mtls_free(p->client);
+	mtls_free(p->server);
+}
+
+static void
+success(int max)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, max);
+	struct pair p = { 0 };
+	enum mtls_san_type type;
+	char buf[256];
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	assert_int_equal(p.src, 0);
+	assert_string_equal(mtls_conn_version(p.conn),
+	    max == MTLS_TLS1_2 ? "TLSv1.2" : "TLSv1.3");
+	assert_non_null(mtls_conn_cipher(p.client));
+	assert_non_null(strstr(mtls_conn_cipher(p.client), "GCM"));
+	assert_string_equal(mtls_conn_group(p.client), "X25519");
+	assert_false(mtls_conn_session_resumed(p.conn));
+	assert_null(mtls_conn_reject_reason(p.conn));
+	/* The server's view of the client. */
+	assert_true(mtls_peer_cert_provided(p.conn));
+	assert_string_equal(mtls_peer_cert_common_name(p.conn), "client");
+	assert_string_equal(mtls_peer_cert_subject(p.conn), "CN=client,OU=eng");
+	assert_string_equal(mtls_peer_cert_issuer(p.conn), "CN=Test Root CA");
+	assert_int_equal(strncmp(mtls_peer_cert_hash(p.conn), "sha256:", 7), 0);
+	assert_int_equal(strlen(mtls_peer_cert_hash(p.conn)), 71);
+	assert_true(mtls_peer_cert_notafter(p.conn) > time(NULL));
+	assert_true(mtls_peer_cert_notbefore(p.conn) < time(NULL));
+	assert_int_equal(mtls_peer_san_count(p.conn), 2);
+	assert_string_equal(mtls_peer_san(p.conn, 0, &type),
+	    "client.example.com");
+	assert_int_equal(type, MTLS_SAN_DNS);
+	assert_string_equal(mtls_peer_san(p.conn, 1, &type), "ops@example.com");
+	assert_int_equal(type, MTLS_SAN_EMAIL);
+	assert_null(mtls_peer_san(p.conn, 2, &type));
+	size_t len;
+	const char *pem = mtls_peer_cert_chain_pem(p.conn, &len);
+	assert_non_null(pem);
+	assert_true(len > 100);
+	assert_non_null(strstr(pem, "BEGIN CERTIFICATE"));
+	/* The client's view. */
+	assert_true(mtls_conn_cert_requested(p.client));
+	assert_true(mtls_conn_cert_sent(p.client));
+	assert_int_equal(mtls_conn_ca_name_count(p.client), 1);
+	assert_string_equal(mtls_conn_ca_name(p.client, 0, buf, sizeof(buf)),
+	    "CN=Test Root CA");
+	assert_string_equal(mtls_peer_cert_common_name(p.client), "localhost");
+	assert_null(mtls_conn_verify_problem(p.client));
+	assert_string_equal(mtls_conn_servername(p.conn), "localhost");
+	exchange(&p);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+static void
+test_success_tls13(void **state)
+{
+	success(MTLS_TLS1_3);
+}
+
+static void
+test_success_tls12(void **state)
+{
+	success(MTLS_TLS1_2);
+}
+
+/* Refused: the server fails with reason and alert; the client sees it. */
+static void
+refused(const char *crt, const char *key, int max, enum mtls_rule_kind kind,
+    const char *value, const char *reason, const char *alert)
+{
+	struct mtls_config *scfg = server_config(kind, value);
+	struct mtls_config *ccfg = client_config(crt, key, max);
+	struct pair p = { 0 };
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.src, -1);
+	assert_non_null(mtls_conn_reject_reason(p.conn));
+	if (strstr(mtls_conn_reject_reason(p.conn), reason) == NULL)
+		fail_msg("reason '%s' lacks '%s'",
+		    mtls_conn_reject_reason(p.conn), reason);
+	assert_non_null(mtls_error(p.conn));
+	assert_non_null(strstr(mtls_error(p.conn), reason));
+	assert_string_equal(mtls_conn_alert_sent(p.conn), alert);
+	const char *got = p.crc == -1 ? mtls_conn_alert_received(p.client) :
+	    client_alert_after_read(&p);
+	assert_non_null(got);
+	assert_string_equal(got, alert);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+static void
+test_no_client_cert(void **state)
+{
+	refused(NULL, NULL, MTLS_TLS1_3, 0, NULL, "no client certificate",
+	    "certificate_required");
+	refused(NULL, NULL, MTLS_TLS1_2, 0, NULL, "no client certificate",
+	    "handshake_failure");
+}
+
+static void
+test_other_ca(void **state)
+{
+	refused(oc_crt, oc_key, MTLS_TLS1_3, 0, NULL,
+	    "unknown CA: issuer CN=Other CA is not trusted", "unknown_ca");
+}
+
+static void
+test_server_cert_as_client(void **state)
+{
+	refused(sac_crt, sac_key, MTLS_TLS1_3, 0, NULL,
+	    "is not valid for client authentication",
+	    "unsupported_certificate");
+}
+
+static void
+test_expired_client(void **state)
+{
+	refused(exp_crt, exp_key, MTLS_TLS1_3, 0, NULL,
+	    "client certificate expired (CN=old, notAfter",
+	    "certificate_expired");
+}
+
+static void
+test_policy_deny(void **state)
+{
+	/* OpenSSL 3.0 sends handshake_failure for an application refusal on
+	 * a full handshake (see tls_verify.c). */
+	refused(cli_crt, cli_key, MTLS_TLS1_3, MTLS_ALLOW_CN, "someone-else",
+	    "no rule allows CN=client, DNS:client.example.com, "
+	    "email:ops@example.com", "handshake_failure");
+	refused(cli_crt, cli_key, MTLS_TLS1_2, MTLS_ALLOW_DNS,
+	    "other.example.com", "no rule allows CN=client",
+	    "handshake_failure");
+}
+
+/* A dns rule never matches a URI SAN with the same text. */
+static void
+test_dns_rule_vs_uri_san(void **state)
+{
+	refused(uri_crt, uri_key, MTLS_TLS1_3, MTLS_ALLOW_DNS,
+	    "api.example.com", "no rule allows CN=web, URI:api.example.com",
+	    "handshake_failure");
+
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_URI,
+	    "spiffe://td/ns/*/sa/web");
+	struct mtls_config *ccfg = client_config(uri_crt, uri_key, 0);
+	struct pair p = { 0 };
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.src, 0);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+static void
+resumption(int max)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, max);
+	struct pair p = { 0 };
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.src, 0);
+	assert_false(mtls_conn_session_resumed(p.client));
+	exchange(&p);
+	pair_close_conn(&p);
+
+	/* The same client context reconnects: the session is resumed, and
+	 * the peer facts come from the session. */
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	assert_int_equal(p.src, 0);
+	assert_true(mtls_conn_session_resumed(p.client));
+	assert_true(mtls_conn_session_resumed(p.conn));
+	assert_string_equal(mtls_peer_cert_common_name(p.conn), "client");
+	exchange(&p);
+	pair_close_conn(&p);
+
+	/* The rules change on the live config: the next resumption is
+	 * authorized again, and refused with access_denied. */
+	struct mtls_policy *pol = mtls_policy_new();
+	struct mtls_error err;
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_CN, "nobody",
+	    &err), 0);
+	assert_int_equal(mtls_config_set_policy(scfg, pol), 0);
+	mtls_policy_free(pol);
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.src, -1);
+	assert_non_null(mtls_conn_reject_reason(p.conn));
+	assert_non_null(strstr(mtls_conn_reject_reason(p.conn),
+	    "no rule allows CN=client"));
+	assert_string_equal(mtls_conn_alert_sent(p.conn), "access_denied");
+	assert_int_equal(p.crc, -1);
+	assert_string_equal(mtls_conn_alert_received(p.client),
+	    "access_denied");
+	pair_free(&p);
+
+	/* A new config (a reload) with other rules does not resume sessions
+	 * made under the old one. */
+	struct mtls_config *scfg2 = server_config(MTLS_ALLOW_DNS,
+	    "client.example.com");
+	struct pair q = { 0 };
+	q.client = mtls_client();
+	assert_int_equal(mtls_configure(q.client, ccfg), 0);
+	pair_run(&q, scfg2, ccfg);
+	assert_int_equal(q.src, 0);
+	assert_false(mtls_conn_session_resumed(q.conn));
+	pair_free(&q);
+
+	mtls_config_free(scfg);
+	mtls_config_free(scfg2);
+	mtls_config_free(ccfg);
+}
+
+static void
+test_resumption_tls13(void **state)
+{
+	resumption(MTLS_TLS1_3);
+}
+
+static void
+test_resumption_tls12(void **state)
+{
+	resumption(MTLS_TLS1_2);
+}
+
+/* The client side: a wrong name and an untrusted server are refused with
+ * the reason in words. */
+static void
+test_client_checks_server(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct mtls *s = mtls_server(), *c = mtls_client(), *conn = NULL;
+	int fds[2];
+
+	assert_int_equal(mtls_configure(s, scfg), 0);
+	assert_int_equal(mtls_configure(c, ccfg), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	assert_int_equal(mtls_accept_socket(s, &conn, fds[0]), 0);
+	assert_int_equal(mtls_connect_socket(c, fds[1], "wrong.example.com"),
+	    0);
+	int crc = MTLS_WANT_POLLIN, src = MTLS_WANT_POLLIN;
+	for (int i = 0; i < 100 && crc != -1 && crc != 0; i++) {
+		crc = mtls_handshake(c);
+		if (src != -1 && src != 0)
+			src = mtls_handshake(conn);
+	}
+	assert_int_equal(crc, -1);
+	assert_non_null(mtls_conn_verify_problem(c));
+	assert_non_null(strstr(mtls_conn_verify_problem(c),
+	    "does not match the name wrong.example.com"));
+	assert_non_null(strstr(mtls_error(c), "DNS:localhost"));
+	assert_string_equal(mtls_conn_alert_sent(c), "bad_certificate");
+	mtls_free(conn);
+	mtls_free(c);
+	mtls_free(s);
+	close(fds[0]);
+	close(fds[1]);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+static void
+test_api_edges(void **state)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	mtls_free(NULL);
+	mtls_config_free(NULL);
+	mtls_policy_free(NULL);
+	assert_int_equal(mtls_config_set_protocols(cfg, 0x0301, 0), -1);
+	assert_non_null(strstr(mtls_config_error(cfg), "1.2 and 1.3"));
+	assert_int_equal(mtls_config_set_protocols(cfg, MTLS_TLS1_3,
+	    MTLS_TLS1_2), -1);
+	assert_int_equal(mtls_config_set_cert_file(cfg, "/nonexistent.crt"),
+	    -1);
+	assert_non_null(strstr(mtls_config_error(cfg), "/nonexistent.crt"));
+	assert_int_equal(mtls_config_set_key_file(cfg, ca_crt, NULL), -1);
+	assert_non_null(strstr(mtls_config_error(cfg), "no private key"));
+	/* A server without a certificate cannot be configured. */
+	struct mtls *s = mtls_server();
+	assert_int_equal(mtls_configure(s, cfg), -1);
+	assert_non_null(strstr(mtls_error(s), "certificate"));
+	mtls_free(s);
+	/* The key must match the certificate. */
+	assert_int_equal(mtls_config_set_cert_file(cfg, srv_crt), 0);
+	assert_int_equal(mtls_config_set_key_file(cfg, cli_key, NULL), 0);
+	assert_int_equal(mtls_config_set_ca_file(cfg, ca_crt), 0);
+	s = mtls_server();
+	assert_int_equal(mtls_configure(s, cfg), -1);
+	assert_non_null(strstr(mtls_error(s), "key"));
+	mtls_free(s);
+	/* A client needs a server name unless it skips the name check. */
+	struct mtls_config *ccfg = client_config(NULL, NULL, 0);
+	struct mtls *c = mtls_client();
+	assert_int_equal(mtls_configure(c, ccfg), 0);
+	assert_int_equal(mtls_connect_socket(c, 0, NULL), -1);
+	assert_non_null(strstr(mtls_error(c), "server name"));
+	mtls_free(c);
+	mtls_config_free(ccfg);
+	mtls_config_free(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_success_tls13),
+		cmocka_unit_test(test_success_tls12),
+		cmocka_unit_test(test_no_client_cert),
+		cmocka_unit_test(test_other_ca),
+		cmocka_unit_test(test_server_cert_as_client),
+		cmocka_unit_test(test_expired_client),
+		cmocka_unit_test(test_policy_deny),
+		cmocka_unit_test(test_dns_rule_vs_uri_san),
+		cmocka_unit_test(test_resumption_tls13),
+		cmocka_unit_test(test_resumption_tls12),
+		cmocka_unit_test(test_client_checks_server),
+		cmocka_unit_test(test_api_edges),
+	};
+	return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}

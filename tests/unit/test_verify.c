@@ -1,0 +1,418 @@
+/*
+ * test_verify.c - mtls_verify_cert on chains made in the test: a good chain,
+ * each common failure with its message in words, revocation, strict name
+ * matching (CN never used, no partial wildcards), and input errors.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_verify_certgen.h"
+
+static EVP_PKEY *root_key, *inter_key, *leaf_key, *other_key;
+static X509 *root, *inter, *leaf, *client, *other_root, *cn_only, *wild,
+    *partial, *expired_leaf;
+static char *root_pem, *inter_pem, *other_pem, *key_pem;
+
+static int
+setup(void **state)
+{
+	tg_tmpdir();
+	root_key = tg_key("EC");
+	inter_key = tg_key("EC");
+	leaf_key = tg_key("EC");
+	other_key = tg_key("EC");
+	root = tg_cert(&(struct tg_spec){ .subject = "/CN=Test Root",
+	    .key = root_key, .ca = 1, .pathlen = -1, .not_before = -DAY,
+	    .not_after = 3650 * DAY, .no_aki = 1 });
+	inter = tg_cert(&(struct tg_spec){ .subject = "/CN=Test Intermediate",
+	    .issuer = root, .issuer_key = root_key, .key = inter_key, .ca = 1,
+	    .pathlen = 0, .not_before = -DAY, .not_after = 1825 * DAY });
+	leaf = tg_cert(&(struct tg_spec){ .subject = "/CN=localhost",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .not_after = 90 * DAY,
+	    .san = "DNS:localhost,IP:127.0.0.1", .eku = "serverAuth" });
+	client = tg_cert(&(struct tg_spec){ .subject = "/CN=client",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .not_after = 90 * DAY,
+	    .san = "DNS:client", .eku = "clientAuth" });
+	other_root = tg_cert(&(struct tg_spec){ .subject = "/CN=Other Root",
+	    .key = other_key, .ca = 1, .pathlen = -1, .not_before = -DAY,
+	    .not_after = 3650 * DAY, .no_aki = 1 });
+	cn_only = tg_cert(&(struct tg_spec){ .subject = "/CN=cnonly.example",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .not_after = 90 * DAY,
+	    .eku = "serverAuth" });
+	wild = tg_cert(&(struct tg_spec){ .subject = "/CN=wild",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .not_after = 90 * DAY,
+	    .san = "DNS:*.example.com", .eku = "serverAuth" });
+	partial = tg_cert(&(struct tg_spec){ .subject = "/CN=partial",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .not_after = 90 * DAY,
+	    .san = "DNS:f*.example.com", .eku = "serverAuth" });
+	expired_leaf = tg_cert(&(struct tg_spec){ .subject = "/CN=old",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -100 * DAY, .not_after = -12 * DAY,
+	    .san = "DNS:old", .eku = "clientAuth" });
+	root_pem = tg_write_certs("root.pem", root, NULL);
+	inter_pem = tg_write_certs("inter.pem", inter, NULL);
+	other_pem = tg_write_certs("other.pem", other_root, NULL);
+	key_pem = tg_path("key.pem");
+	FILE *f = fopen(key_pem, "w");
+	PEM_write_PrivateKey(f, leaf_key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	(void)state;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	X509 *all[] = { root, inter, leaf, client, other_root, cn_only, wild,
+	    partial, expired_leaf };
+	for (size_t i = 0; i < nitems(all); i++)
+		X509_free(all[i]);
+	EVP_PKEY_free(root_key);
+	EVP_PKEY_free(inter_key);
+	EVP_PKEY_free(leaf_key);
+	EVP_PKEY_free(other_key);
+	free(root_pem);
+	free(inter_pem);
+	free(other_pem);
+	free(key_pem);
+	tg_rmdir();
+	(void)state;
+	return 0;
+}
+
+/* Verifies wrapped certificates; returns the result, err filled. */
+static int
+check(struct mtls_cert *c, struct mtls_verify_options *o,
+    struct mtls_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	int r = mtls_verify_cert(c, o, err);
+	if (r != 0)
+		print_message("  -> %s\n", err->msg);
+	tg_unwrap(c);
+	return r;
+}
+
+static void
+assert_msg(const struct mtls_error *err, const char *want)
+{
+	if (strstr(err->msg, want) == NULL)
+		fail_msg("message '%s' lacks '%s'", err->msg, want);
+}
+
+static void
+test_ok_chain(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .purpose = MTLS_PURPOSE_SERVER, .name = "localhost" };
+	struct mtls_error err = { 0 };
+	struct mtls_cert *c = tg_wrap(leaf, inter, NULL), *chain = NULL;
+
+	assert_int_equal(mtls_verify_cert_chain(c, &o, &chain, &err), 0);
+	assert_non_null(chain);
+	assert_int_equal(sk_X509_num(chain->certs), 3);
+	assert_int_equal(X509_cmp(sk_X509_value(chain->certs, 2), root), 0);
+	tg_unwrap(chain);
+	tg_unwrap(c);
+	/* The IP SAN, and the intermediate given with untrusted_file. */
+	o.name = "127.0.0.1";
+	o.untrusted_file = inter_pem;
+	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), 0);
+	(void)state;
+}
+
+static void
+test_expired_at(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .at = time(NULL) + 100 * DAY };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "certificate has expired (notAfter ");
+	assert_msg(&err, "10 days ago) at depth 0 (CN=localhost)");
+	/* And an expired certificate now. */
+	o.at = 0;
+	assert_int_equal(check(tg_wrap(expired_leaf, inter, NULL), &o, &err),
+	    -1);
+	assert_msg(&err, "12 days ago) at depth 0 (CN=old)");
+	(void)state;
+}
+
+static void
+test_not_yet_valid(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .at = time(NULL) - 3 * DAY };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "not yet valid");
+	(void)state;
+}
+
+static void
+test_unknown_ca(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = other_pem };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "unable to find the issuer (CN=Test Root) of "
+	    "CN=Test Intermediate");
+	(void)state;
+}
+
+static void
+test_missing_intermediate(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "unable to find the issuer (CN=Test Intermediate) "
+	    "of CN=localhost: pass the intermediate with --untrusted or "
+	    "append it to the file");
+	(void)state;
+}
+
+static void
+test_wrong_purpose(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .purpose = MTLS_PURPOSE_CLIENT };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "not valid for client authentication (EKU has "
+	    "serverAuth only) at depth 0 (CN=localhost)");
+	o.purpose = MTLS_PURPOSE_SERVER;
+	assert_int_equal(check(tg_wrap(client, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "not valid for server authentication (EKU has "
+	    "clientAuth only)");
+	o.purpose = MTLS_PURPOSE_CLIENT;
+	assert_int_equal(check(tg_wrap(client, inter, NULL), &o, &err), 0);
+	(void)state;
+}
+
+static void
+test_name_mismatch(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .name = "foo.example" };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "name 'foo.example' does not match the "
+	    "certificate's SANs (DNS:localhost, IP:127.0.0.1)");
+	o.name = "127.0.0.2";
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "name '127.0.0.2' does not match");
+	/* The name of the CN never counts. */
+	o.name = "cnonly.example";
+	assert_int_equal(check(tg_wrap(cn_only, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "the certificate has no SANs (its CN "
+	    "'cnonly.example' is never used as a name)");
+	(void)state;
+}
+
+static void
+test_wildcards(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .name = "foo.example.com" };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(wild, inter, NULL), &o, &err), 0);
+	o.name = "a.b.example.com";
+	assert_int_equal(check(tg_wrap(wild, inter, NULL), &o, &err), -1);
+	o.name = "foo.example.com";
+	assert_int_equal(check(tg_wrap(partial, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "does not match the certificate's SANs "
+	    "(DNS:f*.example.com)");
+	(void)state;
+}
+
+static void
+test_revoked(void **state)
+{
+	struct tg_revoked r1[] = { { leaf, 1 } };
+	X509_CRL *inter_crl = tg_crl(inter, inter_key, r1, 1, -DAY, 7 * DAY,
+	    2);
+	X509_CRL *inter_empty = tg_crl(inter, inter_key, NULL, 0, -DAY,
+	    7 * DAY, 3);
+	struct tg_revoked r2[] = { { inter, 2 } };
+	X509_CRL *root_crl = tg_crl(root, root_key, r2, 1, -DAY, 7 * DAY, 1);
+	X509_CRL *root_empty = tg_crl(root, root_key, NULL, 0, -DAY, 7 * DAY,
+	    4);
+	X509_CRL *stale = tg_crl(inter, inter_key, NULL, 0, -10 * DAY,
+	    -2 * DAY, 5);
+	char *revoked = tg_write_crls("revoked.crl", inter_crl, NULL);
+	char *clean = tg_write_crls("clean.crl", inter_empty, NULL);
+	char *inter_revoked = tg_write_crls("all.crl", inter_empty, root_crl,
+	    NULL);
+	char *all_clean = tg_write_crls("allclean.crl", inter_empty,
+	    root_empty, NULL);
+	char *root_only = tg_write_crls("root.crl", root_empty, NULL);
+	char *old = tg_write_crls("old.crl", stale, NULL);
+	struct mtls_verify_options o = { .ca_file = root_pem };
+	struct mtls_error err;
+
+	o.crl_file = revoked;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	assert_msg(&err, "certificate revoked (keyCompromise, on ");
+	assert_msg(&err, "at depth 0 (CN=localhost)");
+	/* Another leaf of the same CA is fine. */
+	assert_int_equal(check(tg_wrap(client, inter, NULL), &o, &err), 0);
+	o.crl_file = clean;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), 0);
+	/* CRLs from every CA of the chain: the intermediate is checked. */
+	o.crl_file = inter_revoked;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "certificate revoked (cACompromise");
+	assert_msg(&err, "at depth 1 (CN=Test Intermediate)");
+	o.crl_file = all_clean;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), 0);
+	/* No CRL from the leaf's issuer: fails closed. */
+	o.crl_file = root_only;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "no CRL from CN=Test Intermediate (the issuer of "
+	    "CN=localhost)");
+	o.crl_file = old;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "the CRL of CN=Test Intermediate has expired");
+	/* The CRL file must hold a CRL. */
+	o.crl_file = root_pem;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_PARSE);
+	assert_msg(&err, "this is a certificate, not a CRL");
+
+	X509_CRL_free(inter_crl);
+	X509_CRL_free(inter_empty);
+	X509_CRL_free(root_crl);
+	X509_CRL_free(root_empty);
+	X509_CRL_free(stale);
+	free(revoked);
+	free(clean);
+	free(inter_revoked);
+	free(all_clean);
+	free(root_only);
+	free(old);
+	(void)state;
+}
+
+/* RFC 5280 rules that OpenSSL 3.0 leaves to us. */
+static void
+test_strict_extras(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .purpose = MTLS_PURPOSE_SERVER };
+	struct mtls_error err;
+	X509 *x;
+
+	/* A CA certificate presented as a server certificate. */
+	x = tg_cert(&(struct tg_spec){ .subject = "/CN=ca-leaf",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .ca = 1, .pathlen = -1, .not_before = -DAY,
+	    .ku = "critical,digitalSignature,keyCertSign",
+	    .eku = "serverAuth", .san = "DNS:ca-leaf" });
+	assert_int_equal(check(tg_wrap(x, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "a CA certificate (basicConstraints CA:TRUE) cannot "
+	    "be used as a server or client certificate");
+	/* ... which is fine when verified as a CA (no purpose, no name). */
+	o.purpose = MTLS_PURPOSE_ANY;
+	x = (X509_free(x), tg_cert(&(struct tg_spec){ .subject = "/CN=sub-ca",
+	    .issuer = root, .issuer_key = root_key, .key = leaf_key, .ca = 1,
+	    .pathlen = -1, .not_before = -DAY }));
+	assert_int_equal(check(tg_wrap(x, NULL), &o, &err), 0);
+	X509_free(x);
+
+	/* anyExtendedKeyUsage alone does not make a server certificate. */
+	o.purpose = MTLS_PURPOSE_SERVER;
+	x = tg_cert(&(struct tg_spec){ .subject = "/CN=any",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .san = "DNS:any",
+	    .eku = "anyExtendedKeyUsage" });
+	assert_int_equal(check(tg_wrap(x, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "not valid for server authentication (EKU has "
+	    "anyExtendedKeyUsage only)");
+	X509_free(x);
+
+	/* A malformed DNS SAN. */
+	x = tg_cert(&(struct tg_spec){ .subject = "/CN=dot",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .san = "DNS:.example.com",
+	    .eku = "serverAuth" });
+	assert_int_equal(check(tg_wrap(x, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "malformed DNS SAN '.example.com' at depth 0");
+	X509_free(x);
+
+	/* Serial number zero. */
+	x = tg_cert(&(struct tg_spec){ .subject = "/CN=zero",
+	    .issuer = inter, .issuer_key = inter_key, .key = leaf_key,
+	    .pathlen = -1, .not_before = -DAY, .san = "DNS:zero",
+	    .eku = "serverAuth", .zero_serial = 1 });
+	assert_int_equal(check(tg_wrap(x, inter, NULL), &o, &err), -1);
+	assert_msg(&err, "the serial number is not a positive number");
+	X509_free(x);
+	(void)state;
+}
+
+static void
+test_input_errors(void **state)
+{
+	struct mtls_verify_options o = { .ca_file = "/nonexistent/ca.pem" };
+	struct mtls_error err;
+
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_IO);
+	assert_msg(&err, "/nonexistent/ca.pem");
+	o.ca_file = key_pem;
+	assert_int_equal(check(tg_wrap(leaf, inter, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_PARSE);
+	assert_msg(&err, "this is a private key, not a certificate");
+	o.ca_file = NULL;
+	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_USAGE);
+	/* An intermediate given as the trust anchor is not enough: the
+	 * chain must reach a self-signed root (no partial chains). */
+	o.ca_file = inter_pem;
+	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), -1);
+	assert_int_equal(err.code, MTLS_ERR_VERIFY);
+	(void)state;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ok_chain),
+		cmocka_unit_test(test_expired_at),
+		cmocka_unit_test(test_not_yet_valid),
+		cmocka_unit_test(test_unknown_ca),
+		cmocka_unit_test(test_missing_intermediate),
+		cmocka_unit_test(test_wrong_purpose),
+		cmocka_unit_test(test_name_mismatch),
+		cmocka_unit_test(test_wildcards),
+		cmocka_unit_test(test_revoked),
+		cmocka_unit_test(test_strict_extras),
+		cmocka_unit_test(test_input_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
