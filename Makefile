@@ -11,6 +11,13 @@
 # says what it installs.
 
 BUILD     ?= build
+# V=1 shows the full compiler command lines.
+V         ?= 0
+ifeq ($(V),0)
+Q = @printf '  CC      %s\n' $< ;
+else
+Q =
+endif
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 CC        ?= cc
@@ -64,7 +71,7 @@ deps-test:
 
 $(BUILD)/%.o: %.c include/mtls.h $(wildcard src/lib/*.h src/proxy/*.h src/cli/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # libmtls.so exports only the public mtls_* symbols (src/lib/libmtls.map).
 $(LIBA): $(LIB_OBJ)

@@ -503,13 +503,14 @@ ia5_cstr(const ASN1_STRING *s, char *buf, size_t len)
 const char *
 pki_san_check(const GENERAL_NAME *g, char *buf, size_t len)
 {
+	unsigned char ip[16];
 	char v[1024];
 	const char *s;
 
 	switch (g->type) {
 	case GEN_DNS:
 		s = ia5_cstr(g->d.dNSName, v, sizeof(v));
-		if (s != NULL && valid_hostname(s))
+		if (s != NULL && valid_hostname(s) && parse_ip(s, ip) == 0)
 			return NULL;
 		snprintf(buf, len, "requested DNS SAN is not a valid host name");
 		return buf;

@@ -1,0 +1,686 @@
+/*
+ * connect.c - "mtls connect HOST:PORT": one mutual-TLS handshake, explained
+ * in plain words: did TCP connect, which TLS version, cipher and key
+ * exchange, the server's chain and whether it verified, whether the server
+ * asked for a client certificate, which CAs it accepts, and whether ours was
+ * sent and accepted.  --trace shows the handshake message by message.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "cli.h"
+
+static const char cmd[] = "mtls connect";
+
+#define CONNECT_TIMEOUT_MS 10000
+/* TLS 1.3: a server refuses a client certificate after the client's
+ * Finished, so the client waits this long for that alert. */
+#define AFTER_HANDSHAKE_MS 1000
+
+static void
+usage(void)
+{
+	printf("usage: %s HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n"
+	    "          [--servername NAME] [--tls-min 1.2|1.3] "
+	    "[--tls-max 1.2|1.3]\n"
+	    "          [--trace] [--json] [--insecure-skip-verify]\n"
+	    "\n"
+	    "Makes one mutual-TLS handshake with HOST:PORT ([IPv6]:PORT too) "
+	    "and says\nwhat happened: TCP, TLS version, cipher, key exchange, "
+	    "the server's chain\nand whether it verified, whether the server "
+	    "asked for a client certificate,\nwhich CAs it accepts, and "
+	    "whether ours was sent and accepted.\n"
+	    "\n"
+	    "  --cert FILE            our client certificate (with its chain)\n"
+	    "  --key FILE             its private key (MTLS_KEY_PASSPHRASE if "
+	    "encrypted)\n"
+	    "  --ca FILE              the CA(s) that issue the server's "
+	    "certificate\n"
+	    "  --servername NAME      the name to send (SNI) and check "
+	    "(default: HOST)\n"
+	    "  --tls-min, --tls-max   limit the TLS versions offered\n"
+	    "  --trace                show each handshake message as it "
+	    "goes by\n"
+	    "  --json                 the report as one JSON object\n"
+	    "  --insecure-skip-verify do not verify the server (never for "
+	    "production)\n"
+	    "\n"
+	    "Exit status: 0 when the mutual handshake succeeded and each side "
+	    "accepted\nthe other, 1 otherwise, 2 for a usage error.\n", cmd);
+}
+
+struct opts {
+	const char *target, *cert, *key, *ca, *servername;
+	int tls_min, tls_max;
+	int trace, json, insecure;
+	char host[256], port[16];
+};
+
+struct report {
+	struct opts *o;
+	/* TCP */
+	int tcp_ok;
+	char addr[INET6_ADDRSTRLEN + 16];
+	char tcp_error[512];
+	/* TLS */
+	int tls_ok;
+	char tls_error[768];
+	/* Client authentication */
+	int rejected_after;           /* TLS 1.3: alert after Finished */
+	char after_alert[64];
+	/* the trace, kept for --json */
+	char **trace_lines;
+	size_t ntrace;
+};
+
+static int
+parse_version(const char *opt, const char *v, int *out)
+{
+	if (strcmp(v, "1.2") == 0)
+		*out = MTLS_TLS1_2;
+	else if (strcmp(v, "1.3") == 0)
+		*out = MTLS_TLS1_3;
+	else
+		return cli_usage(cmd, "%s: '%s' is not 1.2 or 1.3", opt, v);
+	return 0;
+}
+
+/* "host:port", "[v6]:port" into o->host and o->port. */
+static int
+parse_target(struct opts *o)
+{
+	const char *t = o->target, *colon;
+	size_t hlen;
+
+	if (t[0] == '[') {
+		const char *end = strchr(t, ']');
+		if (end == NULL || end[1] != ':')
+			return cli_usage(cmd, "%s: expected [IPv6]:PORT", t);
+		hlen = (size_t)(end - t - 1);
+		t++;
+		colon = end + 1;
+	} else {
+		colon = strrchr(t, ':');
+		if (colon == NULL || memchr(t, ':', (size_t)(colon - t)) != NULL)
+			return cli_usage(cmd, "%s: expected HOST:PORT (IPv6 "
+			    "as [ADDR]:PORT)", t);
+		hlen = (size_t)(colon - t);
+	}
+	if (hlen == 0 || hlen >= sizeof(o->host))
+		return cli_usage(cmd, "%s: no host", o->target);
+	memcpy(o->host, t, hlen);
+	o->host[hlen] = '\0';
+	const char *port = colon + 1;
+	char *end;
+	long p = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
+		return cli_usage(cmd, "%s: the port must be 1 to 65535",
+		    o->target);
+	snprintf(o->port, sizeof(o->port), "%ld", p);
+	return 0;
+}
+
+static long
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
+static void
+deadline_in(struct timespec *d, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, d);
+	d->tv_sec += ms / 1000;
+	d->tv_nsec += (ms % 1000) * 1000000;
+	if (d->tv_nsec >= 1000000000) {
+		d->tv_sec++;
+		d->tv_nsec -= 1000000000;
+	}
+}
+
+/* Waits for fd to be ready for events; 0 ready, -1 timeout. */
+static int
+wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd pfd = { fd, events, 0 };
+
+	for (;;) {
+		long ms = ms_left(deadline);
+		if (ms == 0)
+			return -1;
+		int n = poll(&pfd, 1, (int)ms);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -1;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* A TCP connection to the first address of host:port that answers. */
+static int
+tcp_connect(struct report *r, const struct timespec *deadline)
+{
+	struct addrinfo hints, *res = NULL;
+	int fd = -1, gai;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((gai = getaddrinfo(r->o->host, r->o->port, &hints, &res)) != 0) {
+		snprintf(r->tcp_error, sizeof(r->tcp_error), "cannot resolve "
+		    "%s: %s", r->o->host, gai_strerror(gai));
+		return -1;
+	}
+	for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		void *sa = a->ai_family == AF_INET6 ?
+		    (void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr :
+		    (void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+		inet_ntop(a->ai_family, sa, ip, sizeof(ip));
+		snprintf(r->addr, sizeof(r->addr), a->ai_family == AF_INET6 ?
+		    "[%s]:%s" : "%s:%s", ip, r->o->port);
+
+		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, a->ai_protocol);
+		if (fd == -1)
+			continue;
+		int rc = connect(fd, a->ai_addr, a->ai_addrlen);
+		if (rc == -1 && errno == EINPROGRESS) {
+			if (wait_fd(fd, POLLOUT, deadline) != 0) {
+				snprintf(r->tcp_error, sizeof(r->tcp_error),
+				    "%s: no answer within %d s", r->addr,
+				    CONNECT_TIMEOUT_MS / 1000);
+				close(fd);
+				fd = -1;
+				continue;
+			}
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+			rc = soerr == 0 ? 0 : -1;
+			errno = soerr;
+		}
+		if (rc == 0)
+			break;
+		snprintf(r->tcp_error, sizeof(r->tcp_error), "%s: %s", r->addr,
+		    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	r->tcp_ok = fd != -1;
+	return fd;
+}
+
+static void
+on_trace(void *arg, const char *line)
+{
+	struct report *r = arg;
+
+	if (!r->o->json) {
+		printf("  %s\n", line);
+		fflush(stdout);
+		return;
+	}
+	char **v = realloc(r->trace_lines, (r->ntrace + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	r->trace_lines = v;
+	if ((v[r->ntrace] = strdup(line)) != NULL)
+		r->ntrace++;
+}
+
+/* Drives the handshake to its end or the deadline. */
+static int
+handshake(struct mtls *tls, int fd, struct report *r,
+    const struct timespec *deadline)
+{
+	for (;;) {
+		int rc = mtls_handshake(tls);
+		if (rc == 0)
+			return 0;
+		if (rc == -1) {
+			snprintf(r->tls_error, sizeof(r->tls_error), "%s",
+			    mtls_error(tls) ? mtls_error(tls) : "failed");
+			return -1;
+		}
+		if (wait_fd(fd, rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    deadline) != 0) {
+			snprintf(r->tls_error, sizeof(r->tls_error), "no "
+			    "answer from the server within %d s",
+			    CONNECT_TIMEOUT_MS / 1000);
+			return -1;
+		}
+	}
+}
+
+/*
+ * After a TLS 1.3 handshake: the server checks our certificate after our
+ * Finished and refuses with an alert.  Read for a short while (or until
+ * data, an alert or the end) to learn its verdict.
+ */
+static void
+await_verdict(struct mtls *tls, int fd, struct report *r)
+{
+	struct timespec deadline;
+	char buf[4096];
+
+	deadline_in(&deadline, AFTER_HANDSHAKE_MS);
+	for (;;) {
+		ssize_t n = mtls_read(tls, buf, sizeof(buf));
+		if (n > 0 || n == 0)
+			return; /* data or close_notify: no refusal */
+		if (n == -1) {
+			const char *a = mtls_conn_alert_received(tls);
+			if (a != NULL) {
+				r->rejected_after = 1;
+				snprintf(r->after_alert, sizeof(r->after_alert),
+				    "%s", a);
+			}
+			return;
+		}
+		if (wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline) != 0)
+			return; /* quiet: the server kept the connection */
+	}
+}
+
+static void
+time_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == (time_t)-1 || gmtime_r(&t, &tm) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static const char *
+san_prefix(enum mtls_san_type t)
+{
+	switch (t) {
+	case MTLS_SAN_DNS: return "DNS";
+	case MTLS_SAN_IP: return "IP";
+	case MTLS_SAN_URI: return "URI";
+	case MTLS_SAN_EMAIL: return "email";
+	default: return "other";
+	}
+}
+
+/* The verdicts drawn from the connection. */
+struct verdict {
+	int requested, sent, accepted, verified, mutual;
+	const char *problem;
+	const char *refusal_alert;   /* the alert that refused us, or NULL */
+};
+
+static void
+judge(struct mtls *tls, struct report *r, struct verdict *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->requested = mtls_conn_cert_requested(tls);
+	v->sent = mtls_conn_cert_sent(tls);
+	v->problem = mtls_conn_verify_problem(tls);
+	v->verified = r->tls_ok && v->problem == NULL && !r->o->insecure;
+	if (r->rejected_after)
+		v->refusal_alert = r->after_alert;
+	else if (!r->tls_ok && mtls_conn_alert_received(tls) != NULL)
+		v->refusal_alert = mtls_conn_alert_received(tls);
+	v->accepted = r->tls_ok && !r->rejected_after && v->sent;
+	v->mutual = v->accepted && (v->verified || (r->o->insecure &&
+	    r->tls_ok));
+}
+
+static void
+print_chain_text(struct mtls *tls)
+{
+	size_t n = mtls_peer_chain_count(tls);
+	struct mtls_error err;
+
+	if (n == 0) {
+		printf("Server chain: none received\n");
+		return;
+	}
+	printf("Server chain (%zu certificate%s, as sent):\n", n,
+	    n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		struct mtls_cert_info info;
+		char from[64], to[64];
+		if (mtls_peer_chain_info(tls, i, &info, &err) != 0) {
+			printf("  %zu %s\n", i, err.msg);
+			continue;
+		}
+		time_text(info.not_before, from, sizeof(from));
+		time_text(info.not_after, to, sizeof(to));
+		printf("  %zu subject  %s\n", i, info.subject);
+		printf("    issuer   %s\n", info.issuer);
+		printf("    valid    %s to %s%s\n", from, to,
+		    info.not_after < time(NULL) ? " (EXPIRED)" : "");
+		if (info.nsans > 0) {
+			printf("    names   ");
+			for (size_t j = 0; j < info.nsans; j++)
+				printf(" %s:%s%s", san_prefix(info.sans[j].type),
+				    info.sans[j].value,
+				    j + 1 < info.nsans ? "," : "");
+			printf("\n");
+		}
+		mtls_cert_info_clear(&info);
+	}
+}
+
+static void
+print_text(struct mtls *tls, struct report *r, const struct verdict *v)
+{
+	char buf[512];
+
+	printf("TCP: connected to %s\n", r->addr);
+	if (r->tls_ok)
+		printf("TLS: handshake complete: %s, %s, key exchange %s%s\n",
+		    mtls_conn_version(tls), mtls_conn_cipher(tls),
+		    mtls_conn_group(tls) ? mtls_conn_group(tls) : "(none)",
+		    mtls_conn_session_resumed(tls) ? ", resumed" : "");
+	else
+		printf("TLS: handshake failed: %s\n", r->tls_error);
+	print_chain_text(tls);
+	if (r->o->insecure)
+		printf("Server certificate: NOT checked "
+		    "(--insecure-skip-verify)%s%s\n", v->problem ? "; it would "
+		    "have failed: " : "", v->problem ? v->problem : "");
+	else if (v->problem != NULL)
+		printf("Server certificate: NOT accepted: %s\n", v->problem);
+	else if (r->tls_ok)
+		printf("Server certificate: verified (chain to %s, name %s "
+		    "matches)\n", r->o->ca, mtls_conn_servername(tls));
+
+	if (!v->requested) {
+		if (r->tls_ok || mtls_peer_chain_count(tls) > 0)
+			printf("Client certificate: the server did not ask for "
+			    "one (this is not mutual TLS)\n");
+	} else {
+		size_t n = mtls_conn_ca_name_count(tls);
+		if (n == 0) {
+			printf("Client certificate: the server asked for one "
+			    "(it named no CA: any)\n");
+		} else {
+			printf("Client certificate: the server asked for one, "
+			    "from %s:\n", n == 1 ? "this CA" : "one of these "
+			    "CAs");
+			for (size_t i = 0; i < n; i++)
+				printf("    %s\n", mtls_conn_ca_name(tls, i, buf,
+				    sizeof(buf)));
+		}
+		if (!v->sent)
+			printf("  we sent none%s\n", r->o->cert == NULL ?
+			    " (give --cert and --key)" : "");
+		else
+			printf("  ours was sent (%s)\n", r->o->cert);
+		if (v->refusal_alert != NULL)
+			printf("  the server rejected %s: %s alert\n", v->sent ?
+			    "our certificate" : "the connection",
+			    v->refusal_alert);
+		else if (v->accepted)
+			printf("  the server accepted it\n");
+	}
+	printf("Result: %s\n", v->mutual ? "mutual TLS OK" :
+	    "mutual TLS FAILED");
+}
+
+static void
+json_kv(const char *k, const char *v, int comma)
+{
+	printf("\"%s\":", k);
+	json_str(stdout, v);
+	if (comma)
+		putchar(',');
+}
+
+static void
+print_json(struct mtls *tls, struct report *r, const struct verdict *v)
+{
+	struct mtls_error err;
+	char buf[512];
+
+	printf("{");
+	json_kv("target", r->o->target, 1);
+	printf("\"tcp\":{\"connected\":%s,", r->tcp_ok ? "true" : "false");
+	json_kv("address", r->addr[0] ? r->addr : NULL, 1);
+	json_kv("error", r->tcp_ok ? NULL : r->tcp_error, 0);
+	printf("},\"tls\":{\"ok\":%s,", r->tls_ok ? "true" : "false");
+	json_kv("version", tls ? mtls_conn_version(tls) : NULL, 1);
+	json_kv("cipher", tls && r->tls_ok ? mtls_conn_cipher(tls) : NULL, 1);
+	json_kv("group", tls ? mtls_conn_group(tls) : NULL, 1);
+	printf("\"resumed\":%s,", tls && mtls_conn_session_resumed(tls) ?
+	    "true" : "false");
+	json_kv("error", r->tls_ok || !r->tcp_ok ? NULL : r->tls_error, 0);
+	printf("},\"server\":{\"verified\":%s,\"checked\":%s,",
+	    v->verified ? "true" : "false", r->o->insecure ? "false" : "true");
+	json_kv("problem", v->problem, 1);
+	json_kv("name", r->o->servername, 1);
+	printf("\"chain\":[");
+	size_t n = tls ? mtls_peer_chain_count(tls) : 0;
+	for (size_t i = 0; i < n; i++) {
+		struct mtls_cert_info info;
+		if (mtls_peer_chain_info(tls, i, &info, &err) != 0)
+			continue;
+		char from[64], to[64];
+		time_text(info.not_before, from, sizeof(from));
+		time_text(info.not_after, to, sizeof(to));
+		printf("%s{", i ? "," : "");
+		json_kv("subject", info.subject, 1);
+		json_kv("issuer", info.issuer, 1);
+		json_kv("not_before", from, 1);
+		json_kv("not_after", to, 1);
+		printf("\"sans\":[");
+		for (size_t j = 0; j < info.nsans; j++) {
+			snprintf(buf, sizeof(buf), "%s:%s",
+			    san_prefix(info.sans[j].type), info.sans[j].value);
+			if (j)
+				putchar(',');
+			json_str(stdout, buf);
+		}
+		printf("]}");
+		mtls_cert_info_clear(&info);
+	}
+	printf("]},\"client_certificate\":{\"requested\":%s,",
+	    v->requested ? "true" : "false");
+	printf("\"ca_names\":[");
+	size_t nca = tls ? mtls_conn_ca_name_count(tls) : 0;
+	for (size_t i = 0; i < nca; i++) {
+		if (i)
+			putchar(',');
+		json_str(stdout, mtls_conn_ca_name(tls, i, buf, sizeof(buf)));
+	}
+	printf("],\"sent\":%s,\"accepted\":%s,", v->sent ? "true" : "false",
+	    v->accepted ? "true" : "false");
+	json_kv("rejected_with_alert", v->refusal_alert, 0);
+	printf("},\"trace\":[");
+	for (size_t i = 0; i < r->ntrace; i++) {
+		if (i)
+			putchar(',');
+		json_str(stdout, r->trace_lines[i]);
+	}
+	printf("],\"ok\":%s}\n", v->mutual ? "true" : "false");
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	enum { O_CERT = 256, O_KEY, O_CA, O_SNI, O_MIN, O_MAX, O_TRACE,
+	    O_JSON, O_INSECURE, O_HELP };
+	static const struct option longopts[] = {
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ca", required_argument, NULL, O_CA },
+		{ "servername", required_argument, NULL, O_SNI },
+		{ "tls-min", required_argument, NULL, O_MIN },
+		{ "tls-max", required_argument, NULL, O_MAX },
+		{ "trace", no_argument, NULL, O_TRACE },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "insecure-skip-verify", no_argument, NULL, O_INSECURE },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_CERT: o->cert = optarg; break;
+		case O_KEY: o->key = optarg; break;
+		case O_CA: o->ca = optarg; break;
+		case O_SNI: o->servername = optarg; break;
+		case O_MIN:
+			if (parse_version("--tls-min", optarg, &o->tls_min))
+				return EXIT_USAGE;
+			break;
+		case O_MAX:
+			if (parse_version("--tls-max", optarg, &o->tls_max))
+				return EXIT_USAGE;
+			break;
+		case O_TRACE: o->trace = 1; break;
+		case O_JSON: o->json = 1; break;
+		case O_INSECURE: o->insecure = 1; break;
+		case 'h':
+		case O_HELP:
+			usage();
+			return -1;
+		case ':':
+			return cli_usage(cmd, "%s needs a value",
+			    argv[optind - 1]);
+		default:
+			return cli_usage(cmd, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(cmd, optind >= argc ? "HOST:PORT is "
+		    "required" : "one HOST:PORT only");
+	o->target = argv[optind];
+	if ((o->cert == NULL) != (o->key == NULL))
+		return cli_usage(cmd, "--cert and --key go together");
+	if (o->ca == NULL && !o->insecure)
+		return cli_usage(cmd, "--ca is required to verify the server "
+		    "(or --insecure-skip-verify)");
+	if (o->tls_min && o->tls_max && o->tls_min > o->tls_max)
+		return cli_usage(cmd, "--tls-min is above --tls-max");
+	if (parse_target(o) != 0)
+		return EXIT_USAGE;
+	if (o->servername == NULL)
+		o->servername = o->host;
+	return 0;
+}
+
+int
+cmd_connect(int argc, char **argv)
+{
+	struct opts o;
+	struct report r;
+	struct verdict v;
+	struct mtls_config *cfg = NULL;
+	struct mtls *tls = NULL;
+	char *pass = NULL;
+	int fd = -1, status = EXIT_FAIL, rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	memset(&v, 0, sizeof(v));
+	r.o = &o;
+	if ((rc = parse_args(argc, argv, &o)) != 0)
+		return rc == -1 ? EXIT_OK : rc;
+
+	if ((cfg = mtls_config_new()) == NULL)
+		return cli_fail("out of memory");
+	if (o.cert != NULL) {
+		pass = getenv("MTLS_KEY_PASSPHRASE");
+		if (mtls_config_set_cert_file(cfg, o.cert) != 0 ||
+		    mtls_config_set_key_file(cfg, o.key, pass) != 0) {
+			status = cli_fail("%s", mtls_config_error(cfg));
+			goto out;
+		}
+	}
+	if (o.ca != NULL && mtls_config_set_ca_file(cfg, o.ca) != 0) {
+		status = cli_fail("%s", mtls_config_error(cfg));
+		goto out;
+	}
+	if (mtls_config_set_protocols(cfg, o.tls_min, o.tls_max) != 0) {
+		status = cli_fail("%s", mtls_config_error(cfg));
+		goto out;
+	}
+	if (o.insecure) {
+		mtls_config_insecure_noverifycert(cfg);
+		mtls_config_insecure_noverifyname(cfg);
+	}
+	/* One handshake: a session would only be thrown away. */
+	mtls_config_disable_resumption(cfg);
+	if ((tls = mtls_client()) == NULL) {
+		status = cli_fail("out of memory");
+		goto out;
+	}
+	if (mtls_configure(tls, cfg) != 0) {
+		status = cli_fail("%s", mtls_error(tls));
+		goto out;
+	}
+
+	struct timespec deadline;
+	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	if ((fd = tcp_connect(&r, &deadline)) == -1) {
+		if (o.json) {
+			judge(tls, &r, &v);
+			print_json(NULL, &r, &v);
+		} else {
+			printf("TCP: cannot connect to %s\n", r.tcp_error);
+			printf("Result: mutual TLS FAILED\n");
+		}
+		status = EXIT_FAIL;
+		goto out;
+	}
+	if (o.trace) {
+		mtls_set_trace(tls, on_trace, &r);
+		if (!o.json)
+			printf("Handshake with %s (%s):\n", o.target, r.addr);
+	}
+	if (mtls_connect_socket(tls, fd, o.servername) != 0) {
+		status = cli_fail("%s: %s", o.target, mtls_error(tls));
+		goto out;
+	}
+	r.tls_ok = handshake(tls, fd, &r, &deadline) == 0;
+	if (r.tls_ok && strcmp(mtls_conn_version(tls), "TLSv1.3") == 0)
+		await_verdict(tls, fd, &r);
+	judge(tls, &r, &v);
+	if (o.json)
+		print_json(tls, &r, &v);
+	else
+		print_text(tls, &r, &v);
+	/* close_notify, best effort: the report is already made. */
+	if (r.tls_ok && !r.rejected_after)
+		mtls_close(tls);
+	status = v.mutual ? EXIT_OK : EXIT_FAIL;
+out:
+	for (size_t i = 0; i < r.ntrace; i++)
+		free(r.trace_lines[i]);
+	free(r.trace_lines);
+	mtls_free(tls);
+	mtls_config_free(cfg);
+	if (fd != -1)
+		close(fd);
+	return status;
+}
