@@ -5,6 +5,8 @@
 #   make demo       the main job, shown end to end
 #   make install PREFIX=/usr/local
 #   make sanitize   the test suite under ASan+UBSan
+#   make valgrind   the serve/tunnel integration tests under valgrind
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (default 60)
 #
 # BUILD selects the output folder, so that several builds can share a tree.
 # Missing Debian packages are installed by scripts/install-deps.sh, which
@@ -56,7 +58,7 @@ LIBSO     := $(BUILD)/libmtls.so.$(SOVERSION)
 PCFILE    := $(BUILD)/libmtls.pc
 
 .PHONY: all build deps deps-test test unit integration demo install clean \
-        sanitize format
+        sanitize format valgrind fuzz fuzz-bins fuzz-link
 
 all: deps
 	@$(MAKE) --no-print-directory build
@@ -112,13 +114,75 @@ integration: deps-test
 	@$(MAKE) --no-print-directory build
 	@BUILD=$(BUILD) tests/run-all.sh integration
 
+# ASan+UBSan, with LeakSanitizer (part of gcc's ASan on x86_64 Linux), over
+# the whole suite.  Reports go to files in build-san/san-logs so that one from
+# a background `mtls serve`, or from a command a test expects to fail, is not
+# lost: any file there fails the target.  -O2 as in the normal build (gcc's
+# format-truncation analysis differs at -O1).  verify_asan_link_order=0:
+# faketime preloads itself ahead of the ASan runtime.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+SAN_LOGS  := $(CURDIR)/build-san/san-logs
 sanitize:
-	@$(MAKE) --no-print-directory test BUILD=build-san OPT="-O1 -g" \
-	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	@ASAN_OPTIONS=log_path=$(SAN_LOGS)/asan:detect_leaks=1:exitcode=86:verify_asan_link_order=0 \
+	 UBSAN_OPTIONS=log_path=$(SAN_LOGS)/ubsan:print_stacktrace=1:halt_on_error=1 \
+	 $(MAKE) --no-print-directory test BUILD=build-san OPT="-O2 -g" \
+	    SAN="$(SAN_FLAGS)"; rc=$$?; \
+	 if [ -n "$$(ls -A $(SAN_LOGS))" ]; then \
+	     for f in $(SAN_LOGS)/*; do echo "== $$f"; head -n 40 "$$f"; done; \
+	     echo "sanitize: $$(ls $(SAN_LOGS) | wc -l) report(s) in $(SAN_LOGS)"; \
+	     exit 1; \
+	 fi; exit $$rc
+
+# `mtls serve` and `mtls tunnel` of the integration tests under valgrind
+# (tests/valgrind.sh; lib.sh's mtls_cmd runs them through $MTLS_WRAP).  Any
+# valgrind error, leak or descriptor left open fails it.
+valgrind: deps-test
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) tests/valgrind.sh
+
+# ---- fuzzing ---------------------------------------------------------
+# One libFuzzer target per parser of untrusted input (tests/fuzz/fuzz_*.c),
+# built with clang against the library objects compiled for fuzzing in
+# $(FUZZ_BUILD).  `make fuzz` runs each for FUZZ_SECONDS, FUZZ_JOBS at a
+# time, from the seed corpora in tests/fuzz/corpus; a crash fails it.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+# Warnings stay warnings here: clang's differ from gcc's, and the gcc build
+# is the one that holds the code to -Werror.
+fuzz-bins:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    WARN="$(WARN) -Wno-error" fuzz-link
+
+fuzz-link: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBA) $(PROXY_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(PROXY_OBJ) $(LIBA) \
+	    $(LIBS) -ldl
+
+fuzz: deps-test
+	@$(MAKE) --no-print-directory fuzz-bins
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 demo: deps-test
 	@$(MAKE) --no-print-directory build
 	@BUILD=$(BUILD) scripts/demo.sh
+
+# The benchmark harness: mtls serve side by side with nginx and HAProxy
+# (bench/run.sh says how).  Several minutes; not part of `make test`.
+.PHONY: bench
+bench: deps-test
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) bench/run.sh
 
 # ---- install ----------------------------------------------------------
 

@@ -17,6 +17,7 @@
 #   SERVERS="mtls nginx haproxy"
 #   MODES="handshake resume rr bulk"
 #   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
+#   IDLE_CONNS=2000    idle connections held to measure memory (0: skip)
 #   OUT=FILE           also write the report there (default
 #                      $BUILD/bench-results.md)
 # nginx and HAProxy run by hand on loopback ports with their own config and
@@ -35,11 +36,13 @@ MODES=${MODES:-"handshake resume rr bulk"}
 CONNS_HS=${CONNS_HS:-32}
 CONNS_RR=${CONNS_RR:-64}
 CONNS_BULK=${CONNS_BULK:-4}
+IDLE_CONNS=${IDLE_CONNS:-2000}
 OUT=${OUT:-"$BUILD/bench-results.md"}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
-# rr: a 41-byte request, a 1 KiB answer.
+# rr: a small HTTP-like request (escapes decoded by mtls bench), a 1 KiB
+# answer.  The backend answers every RR_REQLEN bytes it receives.
 RR_REQUEST='GET /bench HTTP/1.1\r\nHost: localhost\r\n\r\n'
-RR_REQLEN=41
+RR_REQLEN=$(( $(printf '%b' "$RR_REQUEST" | wc -c) ))
 RR_RESPONSE=1024
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -68,6 +71,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 # A proxied connection holds two descriptors (client and backend).
 MAXCONN=$(( ($(ulimit -n) - 100) / 2 ))
 [ "$MAXCONN" -gt 30000 ] && MAXCONN=30000
+[ "$IDLE_CONNS" -gt $((MAXCONN - 100)) ] && IDLE_CONNS=$((MAXCONN - 100))
 
 # Pinning: servers on core 0, load and backend on core 1.
 NCPU=$(nproc)
@@ -81,9 +85,9 @@ else
 	PINNED="not pinned (fewer than 2 cores or no taskset)"
 fi
 
-have_mtls_serve=0
+have_mtls=0
 if "$MTLS" serve --help >/dev/null 2>&1; then
-	have_mtls_serve=1
+	have_mtls=1
 fi
 have_nginx=0
 if command -v nginx >/dev/null && [ -f "$NGINX_STREAM_MODULE" ]; then
@@ -142,6 +146,7 @@ start_mtls() {
 		    --allow-any --workers 1 --max-conns "$MAXCONN" \
 		    >>"$W/mtls-serve.log" 2>&1 &
 		strack $!
+		[ "${pair%%:*}" = "$pe" ] && SERVER_PID=$!
 	done
 	wait_port "$pe" && wait_port "$pr" || die "mtls serve did not start (see $W/mtls-serve.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
@@ -173,6 +178,7 @@ EOF
 	$PIN_SERVER nginx -p "$n" -e "$n/error.log" -c "$n/nginx.conf" \
 	    >>"$n/stdout.log" 2>&1 &
 	strack $!
+	SERVER_PID=$!
 	wait_port "$pe" && wait_port "$pr" || die "nginx did not start (see $n/error.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
 }
@@ -206,6 +212,7 @@ backend be_rr
 EOF
 	$PIN_SERVER haproxy -db -f "$h/haproxy.cfg" >>"$h/haproxy.log" 2>&1 &
 	strack $!
+	SERVER_PID=$!
 	wait_port "$pe" && wait_port "$pr" || die "haproxy did not start (see $h/haproxy.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
 }
@@ -221,6 +228,50 @@ speed() { # openssl speed arguments...
 say "measuring the crypto ceiling (openssl speed)"
 speed ecdsap256 ecdhx25519 > "$W/speed-ec.txt"
 case " $KEYS " in *" rsa-2048 "*) speed rsa2048 > "$W/speed-rsa.txt" ;; esac
+
+# ---- memory per idle connection ---------------------------------------------
+# The resident memory of a server process and its children, in KiB.
+rss_tree() { # pid
+	t=0
+	for p in "$1" $(pgrep -P "$1"); do
+		v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+# Connections from the server to the backend: made once the server has
+# verified the client, so they count finished handshakes.
+to_backend() {
+	ss -Htn state established "( dport = :$BE_ECHO )" 2>/dev/null | wc -l
+}
+# IDLE_CONNS mTLS connections held open and idle; the growth of the
+# server's resident memory divided by their number.
+measure_idle() { # key server port pid
+	before=$(rss_tree "$4")
+	$PIN_LOAD "$MTLS" bench "127.0.0.1:$3" --cert "$d/client.crt" \
+	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
+	    --mode idle -c "$IDLE_CONNS" -d 120 --json >/dev/null 2>&1 &
+	bpid=$!
+	i=0
+	while [ "$(to_backend)" -lt "$IDLE_CONNS" ] && [ $i -lt 600 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	sleep 1
+	held=$(to_backend)
+	during=$(rss_tree "$4")
+	kill "$bpid" 2>/dev/null
+	wait "$bpid" 2>/dev/null
+	python3 -c 'import json, sys
+k, s, n, held, before, during = sys.argv[1:]
+n, held, before, during = int(n), int(held), int(before), int(during)
+print(json.dumps(dict(key=k, server=s, mode="idle", conns=n, held=held,
+    rss_before_kib=before, rss_during_kib=during,
+    kib_per_conn=(during - before) / held if held else None)))
+sys.stderr.write("bench: %-8s idle      %-7s %d held: %.1f KiB per connection\n"
+    % (k, s, held, (during - before) / held if held else 0))' \
+	    "$1" "$2" "$IDLE_CONNS" "$held" "$before" "$during" >> "$RESULTS"
+	sleep 1 # let the server release them before the next one
+}
 
 # ---- the runs ------------------------------------------------------------------
 RESULTS="$W/results.jsonl"
@@ -244,12 +295,13 @@ for s in $SERVERS; do
 done
 [ -n "$SERVERS_RUN" ] || die "no server to measure"
 
+first_key=${KEYS%% *}
 for key in $KEYS; do
 	make_pki "$key"
 	d="$W/pki-$key"
 	for s in $SERVERS_RUN; do
 		"start_$s" "$key"
-		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR"
+		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR PID_$s=\$SERVER_PID"
 	done
 	modes=$MODES
 	case $key in rsa*)
@@ -302,6 +354,12 @@ PY
 			run=$((run + 1))
 		done
 	done
+	if [ "$key" = "$first_key" ] && [ "$IDLE_CONNS" -gt 0 ]; then
+		for s in $SERVERS_RUN; do
+			eval "port=\$PE_$s pid=\$PID_$s"
+			measure_idle "$key" "$s" "$port" "$pid"
+		done
+	fi
 	# Stop this key type's servers before the next one starts.
 	for p in $SPIDS; do kill "$p" 2>/dev/null; done
 	for p in $SPIDS; do wait "$p" 2>/dev/null; done
@@ -357,7 +415,7 @@ print("- %s" % pinned)
 print("- %s; %s; nginx %s; %s" % (ossl, mtlsv, nginxv, haproxyv))
 print("- %s runs of %s s per cell, round-robin across servers; medians with "
       "min-max" % (runs, secs))
-print("- connections: handshake/resume %s, rr %s (41-byte request, 1 KiB "
+print("- connections: handshake/resume %s, rr %s (40-byte request, 1 KiB "
       "response), bulk %s (1 MiB blocks echoed)" % (c_hs, c_rr, c_bulk))
 print("- every server: one worker/thread, TLS 1.2-1.3 (1.3 negotiated), client "
       "certificate required and verified, the same plaintext backend "
@@ -452,6 +510,17 @@ for key in sorted({r["key"] for r in rows}, key=lambda k: k != "ec-p256"):
             line += " | %.2f" % statistics.median(v) if v else " | -"
         print(line + " |")
     print()
+    idle = [r for r in rows if r["key"] == key and r["mode"] == "idle"]
+    if idle:
+        print("Memory per idle mTLS connection (growth of the server's "
+              "resident memory / connections held, handshakes done):\n")
+        print("| server | connections held | KiB per connection |")
+        print("|---|---|---|")
+        for r in idle:
+            kib = r.get("kib_per_conn")
+            print("| %s | %d of %d | %s |" % (r["server"], r["held"],
+                  r["conns"], "%.1f" % kib if kib is not None else "-"))
+        print()
 PY
 [ $? -eq 0 ] || die "the report failed"
 cat "$W/report.md"

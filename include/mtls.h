@@ -652,11 +652,13 @@ const char *mtls_doctor_fix(const struct mtls_doctor *d, size_t i);
 void mtls_doctor_free(struct mtls_doctor *d);
 
 /* The table of every finding the checks can produce, for documentation:
- * the i-th code with its severity and its explanation and fix templates
- * (%1, %2... stand for the specifics).  Returns -1 past the end. */
+ * the i-th code with its severity and its explanation and fix templates,
+ * in which %1, %2... stand for the specifics that slots names, in order,
+ * separated by spaces ("file reason").  Returns -1 past the end. */
 size_t mtls_doctor_table_size(void);
 int mtls_doctor_table_entry(size_t i, const char **code,
-    enum mtls_severity *sev, const char **explanation, const char **fix);
+    enum mtls_severity *sev, const char **slots, const char **explanation,
+    const char **fix);
 
 /* ------------------------------------------------------------------ */
 /* File helpers shared by the tools                                   */

@@ -23,7 +23,7 @@ static void
 usage(void)
 {
 	printf("usage: %s HOST:PORT --cert FILE --key FILE --ca FILE\n"
-	    "                  [--mode handshake|resume|rr|bulk] [-c N] "
+	    "                  [--mode handshake|resume|rr|bulk|idle] [-c N] "
 	    "[-d SECONDS] [--json]\n"
 	    "\n"
 	    "Drives N concurrent mutual-TLS connections to HOST:PORT for a "
@@ -47,6 +47,10 @@ usage(void)
 	    "  bulk        write blocks of --size bytes to an echo service and "
 	    "read them\n"
 	    "              back (checked); reports MB/s\n"
+	    "  idle        open N connections and hold them, idle, until the "
+	    "end (to\n"
+	    "              measure a server's memory per connection); counts "
+	    "those held\n"
 	    "\n"
 	    "  --cert FILE          client certificate (leaf, then chain)\n"
 	    "  --key FILE           its private key\n"
@@ -54,7 +58,8 @@ usage(void)
 	    "  --servername NAME    SNI and the name checked in the server "
 	    "certificate\n"
 	    "                       (default: HOST)\n"
-	    "  --mode MODE          handshake (default), resume, rr, bulk\n"
+	    "  --mode MODE          handshake (default), resume, rr, bulk, "
+	    "idle\n"
 	    "  -c, --connections N  concurrent connections (default 16)\n"
 	    "  -d, --duration S     seconds to run (default 10)\n"
 	    "  --timeout S          an operation taking longer fails "
@@ -267,8 +272,13 @@ print_text(const struct report *r)
 
 	printf("%s: mode %s, %d connections, %.1f s\n", r->target,
 	    loadgen_mode_name(r->lo->mode), r->lo->conns, st->elapsed);
-	printf("operations  %llu, %.1f/s\n", (unsigned long long)st->ops,
-	    per_sec(st->ops, st->elapsed));
+	if (r->lo->mode == LOADGEN_IDLE)
+		printf("held        %llu of %d connections\n",
+		    (unsigned long long)st->ops, r->lo->conns);
+	else
+		printf("operations  %llu, %.1f/s\n",
+		    (unsigned long long)st->ops,
+		    per_sec(st->ops, st->elapsed));
 	if (r->lo->mode == LOADGEN_RESUME)
 		printf("resumed     %llu of %llu (%.1f%%)\n",
 		    (unsigned long long)st->resumed,
@@ -398,7 +408,8 @@ cmd_bench(int argc, char **argv)
 		case O_MODE:
 			if (loadgen_mode_parse(optarg, &lo.mode) == -1)
 				return cli_usage(cmd, "--mode: '%s' is not "
-				    "handshake, resume, rr or bulk", optarg);
+				    "handshake, resume, rr, bulk or idle",
+				    optarg);
 			break;
 		case 'c':
 			if (cli_parse_int(cmd, "-c", optarg, 1, 100000,

@@ -386,6 +386,30 @@ print_chain_text(struct mtls *tls)
 	}
 }
 
+/* "ours was sent (client.crt: CN=client, valid until ...)", with a word
+ * when our own certificate is the likely problem. */
+static void
+print_our_cert(const char *path)
+{
+	struct mtls_error err;
+	struct mtls_cert_info info;
+	struct mtls_cert *cert = mtls_cert_load_file(path, &err);
+	char to[64];
+
+	if (cert == NULL || mtls_cert_info(cert, 0, &info, &err) != 0) {
+		printf("  ours was sent (%s)\n", path);
+		mtls_cert_free(cert);
+		return;
+	}
+	time_text(info.not_after, to, sizeof(to));
+	time_t now = time(NULL);
+	printf("  ours was sent (%s: %s, issued by %s, %s %s)\n", path,
+	    info.subject, info.issuer, info.not_after < now ? "EXPIRED" :
+	    "valid until", to);
+	mtls_cert_info_clear(&info);
+	mtls_cert_free(cert);
+}
+
 static void
 print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 {
@@ -431,7 +455,7 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 			printf("  we sent none%s\n", r->o->cert == NULL ?
 			    " (give --cert and --key)" : "");
 		else
-			printf("  ours was sent (%s)\n", r->o->cert);
+			print_our_cert(r->o->cert);
 		if (v->refusal_alert != NULL)
 			printf("  the server rejected %s: %s alert\n", v->sent ?
 			    "our certificate" : "the connection",
@@ -558,7 +582,16 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_TRACE: o->trace = 1; break;
 		case O_JSON: o->json = 1; break;
-		case O_INSECURE: o->insecure = 1; break;
+		case O_INSECURE:
+			/* Skipping a check is asked for by its full name only,
+			 * never by a getopt abbreviation such as --insecure. */
+			if (strcmp(argv[optind - 1], "--insecure-skip-verify")
+			    != 0)
+				return cli_usage(cmd, "unknown option '%s' "
+				    "(write --insecure-skip-verify in full)",
+				    argv[optind - 1]);
+			o->insecure = 1;
+			break;
 		case 'h':
 		case O_HELP:
 			usage();
@@ -671,6 +704,7 @@ cmd_connect(int argc, char **argv)
 	else
 		print_text(tls, &r, &v);
 	/* close_notify, best effort: the report is already made. */
+	mtls_set_trace(tls, NULL, NULL);
 	if (r.tls_ok && !r.rejected_after)
 		mtls_close(tls);
 	status = v.mutual ? EXIT_OK : EXIT_FAIL;

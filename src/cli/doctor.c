@@ -142,31 +142,57 @@ print_json(const struct mtls_doctor *d)
 	    mtls_doctor_count_severity(d, MTLS_SEVERITY_OK));
 }
 
+/* Prints tmpl with %1, %2... replaced by "<name>" from slots. */
+static void
+print_template(const char *tmpl, const char *slots)
+{
+	for (const char *p = tmpl; *p; p++) {
+		if (p[0] != '%' || p[1] < '1' || p[1] > '9') {
+			putchar(*p);
+			continue;
+		}
+		int want = p[1] - '1';
+		const char *s = slots;
+		for (int k = 0; k < want && s != NULL; k++)
+			if ((s = strchr(s, ' ')) != NULL)
+				s++;
+		size_t n = s != NULL ? strcspn(s, " ") : 0;
+		printf("<%.*s>", (int)n, s != NULL ? s : "");
+		p++;
+	}
+}
+
 static void
 list_codes(int json)
 {
 	size_t n = mtls_doctor_table_size();
-	const char *code, *expl, *fix;
+	const char *code, *slots, *expl, *fix;
 	enum mtls_severity sev;
 
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < n; i++) {
-		if (mtls_doctor_table_entry(i, &code, &sev, &expl, &fix) != 0)
+		if (mtls_doctor_table_entry(i, &code, &sev, &slots, &expl,
+		    &fix) != 0)
 			break;
 		if (json) {
 			printf("%s\n  {\"code\": ", i > 0 ? "," : "");
 			json_str(stdout, code);
 			printf(", \"severity\": ");
 			json_str(stdout, mtls_severity_name(sev));
+			printf(", \"slots\": ");
+			json_str(stdout, slots);
 			printf(", \"explanation\": ");
 			json_str(stdout, expl);
 			printf(", \"fix\": ");
 			json_str(stdout, fix);
 			printf("}");
 		} else {
-			printf("%-30s %-7s %s\n%38s fix: %s\n", code,
-			    mtls_severity_name(sev), expl, "", fix);
+			printf("%s (%s)\n    ", code, mtls_severity_name(sev));
+			print_template(expl, slots);
+			printf("\n    fix: ");
+			print_template(fix, slots);
+			printf("\n");
 		}
 	}
 	if (json)

@@ -199,7 +199,9 @@ cmd_init(int argc, char **argv)
 	printf("  %-28s client certificate, CN=client\n",
 	    path[OUT_CLIENT_CRT]);
 	printf("  %-28s client key (mode 0600)\n", path[OUT_CLIENT_KEY]);
-	printf("\nTry it: put an HTTP server on 127.0.0.1:8080, then run\n  ");
+	printf("\nTry it: start a plaintext backend, e.g.\n"
+	    "  python3 -m http.server 8080 --bind 127.0.0.1\n"
+	    "then run\n  ");
 	printf("mtls serve --listen 127.0.0.1:8443 --cert ");
 	print_shell_word(path[OUT_SERVER_CRT]);
 	printf(" --key ");

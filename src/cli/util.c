@@ -31,7 +31,7 @@ cli_dispatch(const char *prog, const struct cli_cmd *cmds, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(argv[0], cmds[i].name) == 0)
 			return cmds[i].fn(argc, argv);
-	fprintf(stderr, "%s: unknown command '%s'\nTry '%s --help'.\n", prog,
+	fprintf(stderr, "%s: unknown command '%s' (see '%s --help')\n", prog,
 	    argv[0], prog);
 	return EXIT_USAGE;
 }
@@ -41,11 +41,12 @@ cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* One line, so that scripts and logs keep the whole message. */
 	fprintf(stderr, "%s: ", cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
+	fprintf(stderr, " (see '%s --help')\n", cmd);
 	return EXIT_USAGE;
 }
 

@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +128,7 @@ struct remote {
 	struct timespec end;        /* of the whole remote diagnosis */
 	int timeout_ms;
 	int rtt_ms;                 /* how long the TCP connect took */
+	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
 };
 
 /* Splits "host:port", "[v6]:port"; -1 when malformed. */
@@ -369,7 +372,7 @@ probe_plaintext(struct remote *r, char *what, size_t len)
 		if (!wait_fd(&p, fd, POLLIN)) {
 			if (sent)
 				break;
-			if (write(fd, req, sizeof(req) - 1) < 0)
+			if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
 				break;
 			sent = 1;
 			p.deadline = r->end;
@@ -639,62 +642,101 @@ check_client_auth(struct remote *r, struct mtls *tls)
 	}
 }
 
+/* What a read after the handshake ended with. */
+enum read_end {
+	READ_TIMEOUT,               /* the deadline passed */
+	READ_TICKET,                /* a NewSessionTicket arrived */
+	READ_HEAD,                  /* an HTTP head (and what followed) */
+	READ_CLOSED,                /* the server closed the connection */
+	READ_FAILED,                /* an alert or an error */
+};
+
 /*
- * After the handshake: sends one HTTP request and reads the answer, to
- * catch the TLS 1.3 alert that carries the server's verdict on our
- * certificate, or an HTTP server's refusal of it (nginx answers 400 "No
- * required SSL certificate was sent" / "The SSL certificate error", its
- * internal 496 / 495).
+ * Reads into buf (NUL-terminated, *got bytes so far) until the deadline of
+ * v, a ticket (when stop_at_ticket), the end of an HTTP head, a close or a
+ * failure.
+ */
+static enum read_end
+read_until(struct remote *v, struct mtls *tls, int fd, int stop_at_ticket,
+    char *buf, size_t size, size_t *got)
+{
+	while (*got + 1 < size) {
+		ssize_t n = mtls_read(tls, buf + *got, size - 1 - *got);
+		if (n > 0) {
+			*got += (size_t)n;
+			buf[*got] = '\0';
+			if (strstr(buf, "\r\n\r\n") != NULL)
+				return READ_HEAD;
+			continue;
+		}
+		if (n == 0)
+			return READ_CLOSED;
+		if (n != MTLS_WANT_POLLIN && n != MTLS_WANT_POLLOUT)
+			return READ_FAILED;
+		if (stop_at_ticket && v->ticket)
+			return READ_TICKET;
+		if (!wait_fd(v, fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+			return READ_TIMEOUT;
+	}
+	return READ_HEAD;
+}
+
+/*
+ * After the handshake, the server's verdict on our certificate.  In TLS 1.3
+ * it comes after our Finished: an alert, or tickets, which a server sends
+ * only once it has accepted the handshake.  So: read first, for a few
+ * round trips; then send one HTTP request and read the answer, which is
+ * how nginx refuses a certificate (400 "No required SSL certificate was
+ * sent" / "The SSL certificate error", its internal 496 / 495).  Reading
+ * before writing also keeps an alert from being lost to the reset that a
+ * write to a closed connection provokes.
  */
 static void
 check_verdict(struct remote *r, struct mtls *tls, int fd)
 {
 	char req[512], leafname[256] = "(none)";
 	char buf[2048];
-	size_t got = 0;
+	size_t got = 0, off = 0, reqlen;
 	struct remote v = *r;
-	int closed = 0, failed = 0;
+	int grace = 4 * r->rtt_ms + VERDICT_MIN_MS;
+	int total = ms_until(&r->end) < VERDICT_MAX_MS ?
+	    ms_until(&r->end) : VERDICT_MAX_MS;
+	enum read_end end;
 
-	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: mtls-doctor/%s\r\nConnection: close\r\n\r\n",
-	    r->servername != NULL ? r->servername : r->host,
-	    MTLS_VERSION_STRING);
-	int wait = 4 * r->rtt_ms + VERDICT_MIN_MS;
-	if (wait > VERDICT_MAX_MS)
-		wait = VERDICT_MAX_MS;
-	if (wait > ms_until(&r->end))
-		wait = ms_until(&r->end);
-	deadline_in(&v, wait);
-	size_t off = 0, reqlen = strlen(req);
-	while (off < reqlen) {
-		ssize_t w = mtls_write(tls, req + off, reqlen - off);
-		if (w > 0) {
-			off += (size_t)w;
-		} else if (w == MTLS_WANT_POLLIN || w == MTLS_WANT_POLLOUT) {
-			if (!wait_fd(&v, fd, w == MTLS_WANT_POLLIN ? POLLIN :
-			    POLLOUT))
+	buf[0] = '\0';
+	v.ticket = r->ticket;
+	deadline_in(&v, grace < total ? grace : total);
+	end = read_until(&v, tls, fd, 1, buf, sizeof(buf), &got);
+	r->ticket = v.ticket;
+	if (end == READ_TIMEOUT || end == READ_TICKET) {
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: mtls-doctor/%s\r\nConnection: close\r\n\r\n",
+		    r->servername != NULL ? r->servername : r->host,
+		    MTLS_VERSION_STRING);
+		reqlen = strlen(req);
+		/* After tickets, an HTTP server answers within a few round
+		 * trips; without them, give a slow verdict the time left. */
+		deadline_in(&v, r->ticket && grace < total ? grace : total);
+		while (off < reqlen) {
+			ssize_t w = mtls_write(tls, req + off, reqlen - off);
+			if (w > 0)
+				off += (size_t)w;
+			else if ((w != MTLS_WANT_POLLIN &&
+			    w != MTLS_WANT_POLLOUT) || !wait_fd(&v, fd,
+			    w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
 				break;
-		} else {
-			failed = 1;
-			break;
 		}
+		if (off == reqlen)
+			end = read_until(&v, tls, fd, 0, buf, sizeof(buf),
+			    &got);
+		else
+			end = READ_FAILED;
 	}
-	while (!failed && got + 1 < sizeof(buf)) {
-		ssize_t n = mtls_read(tls, buf + got, sizeof(buf) - 1 - got);
-		if (n > 0) {
-			got += (size_t)n;
-		} else if (n == 0) {
-			closed = 1;
-			break;
-		} else if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT) {
-			if (!wait_fd(&v, fd, n == MTLS_WANT_POLLIN ? POLLIN :
-			    POLLOUT))
-				break;
-		} else {
-			failed = 1;
-		}
+	if (end == READ_HEAD) {
+		/* The body, where nginx says why, follows at once. */
+		deadline_in(&v, grace);
+		(void)read_until(&v, tls, fd, 0, buf, sizeof(buf), &got);
 	}
-	buf[got] = '\0';
 
 	if (mtls_conn_alert_received(tls) != NULL &&
 	    strcmp(mtls_conn_alert_received(tls), "close_notify") != 0) {
@@ -714,6 +756,11 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 			why = "HTTP 495 (SSL certificate error)";
 		else if (status == 496)
 			why = "HTTP 496 (SSL certificate required)";
+		if (why != NULL && !mtls_conn_cert_sent(tls)) {
+			doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target,
+			    r->target, why, NULL);
+			return;
+		}
 		if (why != NULL) {
 			doctor_add(r->d, DR_HTTP_CLIENT_CERT_REFUSED, r->target,
 			    r->target, why, NULL);
@@ -721,12 +768,23 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 		}
 	}
 	/* A connection cut without an alert tells nothing either way. */
-	if (failed && !closed)
+	if (end == READ_FAILED)
 		return;
 	if (mtls_conn_cert_sent(tls) && r->st->leaf != NULL)
 		doctor_add(r->d, DR_OK_CLIENT_CERT_ACCEPTED, r->target,
 		    r->target, doctor_cert_name(r->st->leaf, leafname,
 		    sizeof(leafname)), NULL);
+}
+
+/* The handshake trace, read only for the NewSessionTicket that tells that
+ * the server accepted the handshake (see check_verdict). */
+static void
+watch_trace(void *arg, const char *line)
+{
+	struct remote *r = arg;
+
+	if (strncmp(line, "<- NewSessionTicket", 19) == 0)
+		r->ticket = 1;
 }
 
 static struct mtls_config *
@@ -754,12 +812,38 @@ client_config(struct remote *r)
 	 * which reports what is wrong instead of stopping here. */
 	mtls_config_insecure_noverifycert(cfg);
 	mtls_config_insecure_noverifyname(cfg);
-	mtls_config_disable_resumption(cfg);
 	return cfg;
 }
 
+static void check_server(struct mtls_doctor *d, struct doctor_state *st);
+
+/*
+ * A write to a connection the server has closed raises SIGPIPE, whose
+ * default action ends the process: a library must not.  SIGPIPE is blocked
+ * in this thread for the checks, and one they raised is consumed unless it
+ * was pending already.
+ */
 void
 doctor_check_remote(struct mtls_doctor *d, struct doctor_state *st)
+{
+	sigset_t pipe_set, old, pending;
+	struct timespec zero = { 0, 0 };
+	int was_pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	was_pending = sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1;
+	check_server(d, st);
+	if (!was_pending)
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+check_server(struct mtls_doctor *d, struct doctor_state *st)
 {
 	const struct mtls_doctor_options *opt = st->opt;
 	struct mtls_config *cfg = NULL;
@@ -787,8 +871,11 @@ doctor_check_remote(struct mtls_doctor *d, struct doctor_state *st)
 
 	if ((fd = tcp_connect(&r)) == -1)
 		return;
-	if ((cfg = client_config(&r)) == NULL || (tls = mtls_client()) == NULL ||
-	    mtls_configure(tls, cfg) != 0 ||
+	cfg = client_config(&r);
+	tls = cfg != NULL ? mtls_client() : NULL;
+	if (tls != NULL)
+		mtls_set_trace(tls, watch_trace, &r);
+	if (tls == NULL || mtls_configure(tls, cfg) != 0 ||
 	    mtls_connect_socket(tls, fd, r.servername) != 0) {
 		doctor_add(d, DR_TLS_HANDSHAKE_FAILED, r.target, r.target,
 		    tls != NULL && mtls_error(tls) != NULL ? mtls_error(tls) :

@@ -562,12 +562,22 @@ trace_describe(SSL *ssl, int write_p, int content_type,
 		add(&l, "%s ", write_p ? "->" : "<-");
 		handshake(&l, ssl, buf, len);
 		return 1;
+	case SSL3_RT_HEADER:
+		/* OpenSSL reports a received ChangeCipherSpec only by its
+		 * record header; a sent one comes as content below. */
+		if (write_p || len < 5 || buf[0] != SSL3_RT_CHANGE_CIPHER_SPEC ||
+		    (ssl != NULL && SSL_version(ssl) == TLS1_3_VERSION))
+			return 0;
+		add(&l, "<- ChangeCipherSpec");
+		return 1;
 	case SSL3_RT_CHANGE_CIPHER_SPEC:
+		if (!write_p)
+			return 0; /* already shown from its record header */
 		/* In TLS 1.3 it is only there for middleboxes (RFC 8446
 		 * appendix D.4) and means nothing: left out. */
 		if (ssl != NULL && SSL_version(ssl) == TLS1_3_VERSION)
 			return 0;
-		add(&l, "%s ChangeCipherSpec", write_p ? "->" : "<-");
+		add(&l, "-> ChangeCipherSpec");
 		return 1;
 	case SSL3_RT_ALERT:
 		if (len < 2)

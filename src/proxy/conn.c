@@ -56,6 +56,8 @@ struct conn {
 	unsigned b_eof : 1;          /* the backend's stream ended */
 	unsigned c_closed : 1;       /* ... and we sent close_notify */
 	unsigned hs_done : 1;
+	unsigned c_again : 1;        /* a direction used up its turn with */
+	unsigned b_again : 1;        /* ... more to read: run again soon */
 	struct relay_buf *c2b, *b2c;
 	uint64_t bytes_in, bytes_out;
 	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
@@ -383,7 +385,7 @@ conn_flow_c2b(struct conn *c)
 		if (c->tls_rd)
 			return 0;
 		if (budget-- == 0) {
-			ev_feed_event(w->loop, &c->cio, EV_CUSTOM);
+			c->c_again = 1;
 			return 0;
 		}
 		if ((b = relay_buf_get(&w->pool)) == NULL)
@@ -484,7 +486,7 @@ conn_flow_b2c(struct conn *c)
 		if (c->b_rd)
 			return 0;
 		if (budget-- == 0) {
-			ev_feed_event(w->loop, &c->bio, EV_CUSTOM);
+			c->b_again = 1;
 			return 0;
 		}
 		if ((b = relay_buf_get(&w->pool)) == NULL)
@@ -536,6 +538,17 @@ conn_pump(struct conn *c)
 		bev |= c->b_wr;
 	conn_watch(c, &c->cio, cev);
 	conn_watch(c, &c->bio, bev);
+	/* A direction that stopped for fairness, not because it would block,
+	 * is run again on the loop's next turn (after the watcher changes
+	 * above, which would otherwise drop the fed event). */
+	if (c->c_again) {
+		c->c_again = 0;
+		ev_feed_event(c->w->loop, &c->cio, EV_CUSTOM);
+	}
+	if (c->b_again) {
+		c->b_again = 0;
+		ev_feed_event(c->w->loop, &c->bio, EV_CUSTOM);
+	}
 }
 
 static void

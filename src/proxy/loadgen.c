@@ -30,6 +30,7 @@ static const char *const mode_names[] = {
 	[LOADGEN_RESUME] = "resume",
 	[LOADGEN_RR] = "rr",
 	[LOADGEN_BULK] = "bulk",
+	[LOADGEN_IDLE] = "idle",
 };
 
 int
@@ -140,7 +141,10 @@ loadgen_hist_quantile(const struct loadgen_hist *h, double q)
 	for (size_t i = 0; i < LOADGEN_BUCKETS; i++) {
 		seen += h->count[i];
 		if (seen >= rank) {
-			uint64_t v = hist_upper(i);
+			/* The last bucket also holds everything beyond the
+			 * range: only max is known there. */
+			uint64_t v = i == LOADGEN_BUCKETS - 1 ? h->max :
+			    hist_upper(i);
 			return v < h->max ? v : h->max;
 		}
 	}
@@ -159,6 +163,7 @@ enum slot_state {
 	S_REQUEST,   /* rr: writing the request */
 	S_RESPONSE,  /* rr: reading the response */
 	S_BULK,      /* bulk: writing and reading one block */
+	S_HOLD,      /* idle: open, nothing to say, waiting for the end */
 };
 
 struct engine;
@@ -465,6 +470,13 @@ slot_handshaken(struct slot *s)
 		s->op_start = now_us();
 		s->state = S_BULK;
 		break;
+	case LOADGEN_IDLE:
+		/* Held until the end: no deadline, and the latency is the
+		 * time to establish the connection. */
+		ev_timer_stop(eng->loop, &s->timer);
+		loadgen_hist_add(&eng->st->latency, now_us() - s->op_start);
+		s->state = S_HOLD;
+		break;
 	}
 }
 
@@ -677,6 +689,21 @@ slot_step(struct slot *s)
 		case S_BULK:
 			slot_bulk(s);
 			return;
+		case S_HOLD:
+			/* Only the server speaks now: a ticket, or its
+			 * refusal or close, which ends the hold. */
+			r = mtls_read(s->tls, eng->rbuf, sizeof(eng->rbuf));
+			if (r > 0) {
+				eng->st->bytes_in += (uint64_t)r;
+				break;
+			}
+			if (r == MTLS_WANT_POLLIN || r == MTLS_WANT_POLLOUT) {
+				slot_want(s, r);
+				return;
+			}
+			slot_fail(s, r == 0 ? LOADGEN_ERR_CLOSED :
+			    classify_late(s), r == 0 ? "closed" : slot_why(s));
+			return;
 		}
 	}
 }
@@ -806,6 +833,11 @@ loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
 		ev_run(e->loop, 0);
 	st->elapsed = (double)(now_us() - e->start_us) / 1e6;
 	e->running = 0;
+	if (opt->mode == LOADGEN_IDLE) {
+		for (int i = 0; i < opt->conns; i++)
+			if (e->slots[i].state == S_HOLD)
+				st->ops++;
+	}
 
 	for (int i = 0; i < opt->conns; i++) {
 		struct slot *s = &e->slots[i];

@@ -18,6 +18,8 @@ enum loadgen_mode {
 	LOADGEN_RESUME,        /* the same, resuming the slot's last session */
 	LOADGEN_RR,            /* keep-alive request/response */
 	LOADGEN_BULK,          /* echo blocks of data both ways */
+	LOADGEN_IDLE,          /* hold connections open, idle, after the
+	                        * handshake (memory per connection) */
 };
 
 /* "handshake" -> LOADGEN_HANDSHAKE; -1 for an unknown name. */
@@ -74,7 +76,9 @@ struct loadgen_reason {
 };
 
 struct loadgen_stats {
-	uint64_t ops;                     /* fully successful operations */
+	uint64_t ops;                     /* fully successful operations;
+	                                   * idle: connections still held at
+	                                   * the end */
 	uint64_t resumed;                 /* of them, resumed handshakes */
 	uint64_t handshakes;              /* every completed handshake */
 	uint64_t bytes_out;               /* application bytes written */

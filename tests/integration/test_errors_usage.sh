@@ -1,15 +1,13 @@
 #!/bin/sh
-# Usage errors exit 2 with the problem on the first line of stderr and a
-# pointer to --help on the second; --help prints the usage to stdout and
-# exits 0; nothing is written either way.
+# Usage errors exit 2 with one line on stderr: the problem and a pointer to
+# --help; --help prints the usage to stdout and exits 0; nothing is written
+# either way.
 . "$MTLS_TOP/tests/integration/lib.sh"
 
-# The first stderr line holds TEXT, the second points at --help.
+# stderr is one line that holds TEXT and points at --help.
 assert_usage_error() {
-	n=$(wc -l <"$T/err")
-	[ "$n" -eq 2 ] || { cat "$T/err"; fail "expected 2 lines on stderr, got $n"; }
-	head -n 1 "$T/err" | grep -qF -- "$1" || { cat "$T/err"; fail "first line lacks '$1'"; }
-	sed -n 2p "$T/err" | grep -qF -- "--help" || { cat "$T/err"; fail "no --help hint"; }
+	assert_one_line_error "$1"
+	assert_contains "$T/err" "--help"
 }
 
 for c in "init" "ca init" "ca crl" "csr new" "cert issue" "cert sign" \

@@ -5,6 +5,7 @@
 . "$MTLS_TOP/tests/integration/lib.sh"
 
 run 0 "$MTLS" init --dir pki
+cp "$T/out" init.out
 for f in pki/ca/ca.crt pki/ca/ca.key pki/server.crt pki/server.key \
     pki/client.crt pki/client.key; do
 	assert_file "$f"
@@ -112,6 +113,29 @@ subject = dict(x[0] for x in seen["peer"]["subject"])
 assert subject["commonName"] == "client", seen
 PY
 ok "python ssl server (CERT_REQUIRED) accepts the client certificate"
+
+# The printed commands themselves work, as printed (ports aside).
+if "$MTLS" serve --help >/dev/null 2>&1; then
+	bport=$(free_port)
+	sport=$(free_port)
+	cmd_of() { grep -m1 "^  $1 " init.out | sed "s/^ *//; s/8443/$sport/g; s/8080/$bport/g"; }
+	backend=$(cmd_of python3)
+	serve=$(cmd_of mtls)
+	curlcmd=$(cmd_of curl)
+	[ -n "$backend" ] && [ -n "$serve" ] && [ -n "$curlcmd" ] ||
+	    fail "init did not print the backend, serve and curl commands"
+	mkdir www && echo "hello through mtls" >www/index.html
+	(cd www && exec $backend) >backend.log 2>&1 &
+	track $!
+	serve=$(printf '%s' "$serve" | sed "s|^mtls |$MTLS |")
+	$serve >serve.log 2>&1 &
+	track $!
+	wait_port "$bport"
+	wait_port "$sport"
+	run 0 sh -c "$curlcmd -sS"
+	assert_contains "$T/out" "hello through mtls"
+	ok "the printed backend, serve and curl commands work as printed"
+fi
 
 # A failed init leaves nothing behind: with a 1 KiB file size limit the
 # CA's inventory (SQLite pages of 4 KiB) cannot be written.

@@ -22,13 +22,13 @@ struct tpki {
 
 static long tpki_serial = 1000;
 
-static EVP_PKEY *
+static inline EVP_PKEY *
 tpki_key(void)
 {
 	return EVP_EC_gen("P-256");
 }
 
-static int
+static inline int
 tpki_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
 	X509V3_CTX v3;
@@ -46,7 +46,7 @@ tpki_ext(X509 *x, X509 *issuer, int nid, const char *value)
  * "clientAuth", "serverAuth", NULL for a CA.  san: "DNS:a,URI:b" or NULL.
  * Validity from now+from_s to now+to_s.
  */
-static struct tpki
+static inline struct tpki
 tpki_make(const struct tpki *issuer, const char *cn, const char *ou,
     const char *eku, const char *san, long from_s, long to_s)
 {
@@ -88,7 +88,7 @@ tpki_make(const struct tpki *issuer, const char *cn, const char *ou,
 	return out;
 }
 
-static void
+static inline void
 tpki_free(struct tpki *p)
 {
 	X509_free(p->cert);
@@ -99,7 +99,7 @@ tpki_free(struct tpki *p)
 
 /* Writes the certificate (and the chain certs after it) to dir/name.crt
  * and the key to dir/name.key; returns the .crt path in crt. */
-static void
+static inline void
 tpki_write(const char *dir, const char *name, const struct tpki *p,
     const struct tpki *chain, char *crt, char *key, size_t len)
 {
@@ -113,6 +113,48 @@ tpki_write(const char *dir, const char *name, const struct tpki *p,
 	f = fopen(key, "w");
 	PEM_write_PrivateKey(f, p->key, NULL, NULL, 0, NULL, NULL);
 	fclose(f);
+}
+
+/* Writes a CRL of issuer valid from now+from_s to now+to_s that revokes
+ * the given certificates (NULL-terminated), appending to path. */
+static inline void
+tpki_crl_append(const char *path, const struct tpki *issuer, long from_s,
+    long to_s, X509 *const *revoked)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer->cert));
+	X509_gmtime_adj(t, from_s);
+	X509_CRL_set1_lastUpdate(crl, t);
+	X509_gmtime_adj(t, to_s);
+	X509_CRL_set1_nextUpdate(crl, t);
+	for (; revoked != NULL && *revoked != NULL; revoked++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		X509_REVOKED_set_serialNumber(r,
+		    X509_get_serialNumber(*revoked));
+		X509_gmtime_adj(t, from_s);
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(crl, r);
+	}
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, issuer->cert, NULL, NULL, crl, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3,
+	    NID_authority_key_identifier, "keyid:always");
+	X509_CRL_add_ext(crl, e, -1);
+	X509_EXTENSION_free(e);
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	ASN1_INTEGER_set(num, tpki_serial++);
+	X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+	ASN1_INTEGER_free(num);
+	X509_CRL_sort(crl);
+	X509_CRL_sign(crl, issuer->key, EVP_sha256());
+	FILE *f = fopen(path, "a");
+	PEM_write_X509_CRL(f, crl);
+	fclose(f);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
 }
 
 #endif

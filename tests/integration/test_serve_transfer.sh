@@ -1,0 +1,39 @@
+#!/bin/sh
+# Data integrity and stream ends: 100 MB through the proxy arrive with the
+# same SHA-256; the client's close_notify reaches the backend as a FIN while
+# the answer still flows back (half-close one way), and the backend's FIN
+# reaches the client as close_notify while the client's bytes still flow
+# to the backend (the other way); a slow reader holds no more than the
+# bounded buffers (the transfer completes, nothing is lost).
+. "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/serve_lib.sh"
+
+CLIENT="$MTLS_TOP/tests/integration/tls_client.py"
+make_pki
+start_backend sha
+start_serve --allow-cn client --workers 2
+c="pki/ca/ca.crt pki/client.crt pki/client.key"
+
+# shellcheck disable=SC2086
+run 0 python3 "$CLIENT" "$PORT" $c sha 104857600
+cat "$T/out"
+ok "100 MB arrive with the same SHA-256, and the answer comes back after the client's close_notify"
+
+# shellcheck disable=SC2086
+run 0 python3 "$CLIENT" "$PORT" $c slow 8388608
+ok "a client that reads late still gets every byte (backpressure, no loss)"
+wait_log "outcome=ok" 2
+assert_contains "$T/serve.log" "in=104857600 "
+ok "the log counts the bytes"
+
+kill "$SPID"; wait "$SPID" 2>/dev/null
+kill "$BPID"; wait "$BPID" 2>/dev/null
+start_backend send 3000000
+start_serve --allow-cn client
+# shellcheck disable=SC2086
+run 0 python3 "$CLIENT" "$PORT" $c recv 12345
+assert_contains "$T/out" "read 3000000 bytes"
+i=0
+while ! grep -q after-eof "$T/backend.log" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+assert_contains "$T/backend.log" "after-eof 12351"
+ok "after the backend's FIN the client gets close_notify, and its later bytes still reach the backend"
