@@ -18,6 +18,7 @@
 #   MODES="handshake resume rr bulk"
 #   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
 #   IDLE_CONNS=2000    idle connections held to measure memory (0: skip)
+#   SCALING=1          also mtls serve --workers 1 and 2, unpinned (0: skip)
 #   OUT=FILE           also write the report there (default
 #                      $BUILD/bench-results.md)
 # nginx and HAProxy run by hand on loopback ports with their own config and
@@ -37,6 +38,7 @@ CONNS_HS=${CONNS_HS:-32}
 CONNS_RR=${CONNS_RR:-64}
 CONNS_BULK=${CONNS_BULK:-4}
 IDLE_CONNS=${IDLE_CONNS:-2000}
+SCALING=${SCALING:-1}
 OUT=${OUT:-"$BUILD/bench-results.md"}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 # rr: a small HTTP-like request (escapes decoded by mtls bench), a 1 KiB
@@ -85,6 +87,7 @@ else
 	PINNED="not pinned (fewer than 2 cores or no taskset)"
 fi
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 have_mtls=0
 if "$MTLS" serve --help >/dev/null 2>&1; then
 	have_mtls=1
@@ -146,7 +149,7 @@ start_mtls() {
 		    --allow-any --workers 1 --max-conns "$MAXCONN" \
 		    >>"$W/mtls-serve.log" 2>&1 &
 		strack $!
-		[ "${pair%%:*}" = "$pe" ] && SERVER_PID=$!
+		if [ "${pair%%:*}" = "$pe" ]; then SERVER_PID=$!; else SERVER_PID_RR=$!; fi
 	done
 	wait_port "$pe" && wait_port "$pr" || die "mtls serve did not start (see $W/mtls-serve.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
@@ -178,7 +181,7 @@ EOF
 	$PIN_SERVER nginx -p "$n" -e "$n/error.log" -c "$n/nginx.conf" \
 	    >>"$n/stdout.log" 2>&1 &
 	strack $!
-	SERVER_PID=$!
+	SERVER_PID=$! SERVER_PID_RR=$!
 	wait_port "$pe" && wait_port "$pr" || die "nginx did not start (see $n/error.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
 }
@@ -212,7 +215,7 @@ backend be_rr
 EOF
 	$PIN_SERVER haproxy -db -f "$h/haproxy.cfg" >>"$h/haproxy.log" 2>&1 &
 	strack $!
-	SERVER_PID=$!
+	SERVER_PID=$! SERVER_PID_RR=$!
 	wait_port "$pe" && wait_port "$pr" || die "haproxy did not start (see $h/haproxy.log)"
 	PORT_ECHO=$pe PORT_RR=$pr
 }
@@ -230,6 +233,19 @@ speed ecdsap256 ecdhx25519 > "$W/speed-ec.txt"
 case " $KEYS " in *" rsa-2048 "*) speed rsa2048 > "$W/speed-rsa.txt" ;; esac
 
 # ---- memory per idle connection ---------------------------------------------
+# CPU time (user + system, clock ticks) of a server process and its
+# children: with other work on the machine, CPU per operation is steadier
+# than operations per second.
+CLK_TCK=$(getconf CLK_TCK)
+cpu_tree() { # pid
+	t=0
+	for p in "$1" $(pgrep -P "$1"); do
+		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+
 # The resident memory of a server process and its children, in KiB.
 rss_tree() { # pid
 	t=0
@@ -248,16 +264,17 @@ to_backend() {
 # server's resident memory divided by their number.
 measure_idle() { # key server port pid
 	before=$(rss_tree "$4")
+	base=$(to_backend)
 	$PIN_LOAD "$MTLS" bench "127.0.0.1:$3" --cert "$d/client.crt" \
 	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
 	    --mode idle -c "$IDLE_CONNS" -d 120 --json >/dev/null 2>&1 &
 	bpid=$!
 	i=0
-	while [ "$(to_backend)" -lt "$IDLE_CONNS" ] && [ $i -lt 600 ]; do
+	while [ $(( $(to_backend) - base )) -lt "$IDLE_CONNS" ] && [ $i -lt 600 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	sleep 1
-	held=$(to_backend)
+	held=$(( $(to_backend) - base ))
 	during=$(rss_tree "$4")
 	kill "$bpid" 2>/dev/null
 	wait "$bpid" 2>/dev/null
@@ -295,13 +312,55 @@ for s in $SERVERS; do
 done
 [ -n "$SERVERS_RUN" ] || die "no server to measure"
 
+# bench_once KEY LABEL MODE RUN PORT SERVER-PID CONNS PIN [ARGS...]: one run
+# of mtls bench, its JSON and the server's CPU time appended to $RESULTS.
+bench_once() {
+	key=$1 label=$2 mode=$3 run=$4 port=$5 spid=$6 conns=$7 pin=$8
+	shift 8
+	d="$W/pki-$key"
+	cpu0=$(cpu_tree "$spid")
+	$pin "$MTLS" bench "127.0.0.1:$port" \
+	    --cert "$d/client.crt" --key "$d/client.key" \
+	    --ca "$d/ca/ca.crt" --servername localhost \
+	    --mode "$mode" -c "$conns" -d "$SECS" --json "$@" \
+	    > "$W/one.json" 2> "$W/one.err"
+	rc=$?
+	cpu1=$(cpu_tree "$spid")
+	python3 - "$W/one.json" "$key" "$label" "$mode" "$run" "$rc" "$W/one.err" \
+	    "$(( cpu1 - cpu0 ))" "$CLK_TCK" >> "$RESULTS" <<'PY' || exit 1
+import json, sys
+path, key, server, mode, run, rc, errpath, ticks, hz = sys.argv[1:]
+try:
+    r = json.load(open(path))
+except Exception:
+    r = {"ops": 0, "ops_per_sec": 0.0, "error": open(errpath).read().strip()}
+r.update(key=key, server=server, mode=mode, run=int(run), rc=int(rc),
+         server_cpu_seconds=int(ticks) / float(hz))
+print(json.dumps(r))
+v = r.get("mbytes_per_sec") if mode == "bulk" else r.get("ops_per_sec")
+unit = "MB/s" if mode == "bulk" else "ops/s"
+errs = r.get("errors", {}).get("total", "?")
+extra = ""
+if mode == "resume":
+    extra = ", resumed %d of %d" % (r.get("resumed", 0), r.get("ops", 0))
+el = r.get("elapsed") or 1.0
+sys.stderr.write("bench: %-8s %-9s %-7s run %s: %.1f %s, %s errors%s; "
+                 "CPU: server %.0f%%, mtls bench %.0f%%\n"
+                 % (key, mode, server, run, v or 0.0, unit, errs, extra,
+                    100 * r["server_cpu_seconds"] / el,
+                    100 * r.get("client_cpu_share", 0)))
+if r.get("error"):
+    sys.stderr.write("bench:   " + r["error"] + "\n")
+PY
+}
+
 first_key=${KEYS%% *}
 for key in $KEYS; do
 	make_pki "$key"
 	d="$W/pki-$key"
 	for s in $SERVERS_RUN; do
 		"start_$s" "$key"
-		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR PID_$s=\$SERVER_PID"
+		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR PID_$s=\$SERVER_PID PIDRR_$s=\$SERVER_PID_RR"
 	done
 	modes=$MODES
 	case $key in rsa*)
@@ -317,39 +376,15 @@ for key in $KEYS; do
 		while [ "$run" -le "$RUNS" ]; do
 			for s in $SERVERS_RUN; do
 				if [ "$mode" = rr ]; then
-					eval "port=\$PR_$s"
+					eval "port=\$PR_$s spid=\$PIDRR_$s"
 					set -- --request "$RR_REQUEST" \
 					    --response-bytes "$RR_RESPONSE"
 				else
-					eval "port=\$PE_$s"
+					eval "port=\$PE_$s spid=\$PID_$s"
 					set --
 				fi
-				$PIN_LOAD "$MTLS" bench "127.0.0.1:$port" \
-				    --cert "$d/client.crt" --key "$d/client.key" \
-				    --ca "$d/ca/ca.crt" --servername localhost \
-				    --mode "$mode" -c "$c" -d "$SECS" --json "$@" \
-				    > "$W/one.json" 2> "$W/one.err"
-				rc=$?
-				python3 - "$W/one.json" "$key" "$s" "$mode" "$run" "$rc" "$W/one.err" >> "$RESULTS" <<'PY' || exit 1
-import json, sys
-path, key, server, mode, run, rc, errpath = sys.argv[1:]
-try:
-    r = json.load(open(path))
-except Exception:
-    r = {"ops": 0, "ops_per_sec": 0.0, "error": open(errpath).read().strip()}
-r.update(key=key, server=server, mode=mode, run=int(run), rc=int(rc))
-print(json.dumps(r))
-v = r.get("mbytes_per_sec") if mode == "bulk" else r.get("ops_per_sec")
-unit = "MB/s" if mode == "bulk" else "ops/s"
-errs = r.get("errors", {}).get("total", "?")
-extra = ""
-if mode == "resume":
-    extra = ", resumed %d of %d" % (r.get("resumed", 0), r.get("ops", 0))
-sys.stderr.write("bench: %-8s %-9s %-7s run %s: %.1f %s, %s errors%s\n"
-                 % (key, mode, server, run, v or 0.0, unit, errs, extra))
-if r.get("error"):
-    sys.stderr.write("bench:   " + r["error"] + "\n")
-PY
+				bench_once "$key" "$s" "$mode" "$run" "$port" \
+				    "$spid" "$c" "$PIN_LOAD" "$@"
 			done
 			run=$((run + 1))
 		done
@@ -366,6 +401,32 @@ PY
 	SPIDS=""
 done
 
+# ---- scaling: mtls serve with 1 and 2 workers, nothing pinned ---------------
+# The load generator shares the two cores with the workers, as it would
+# on a small machine; what matters is that handshakes/s grows with workers.
+if [ "$SCALING" = 1 ] && [ "$have_mtls" = 1 ]; then
+	key=$first_key
+	d="$W/pki-$key"
+	for nw in 1 2; do
+		p=$(free_port)
+		"$MTLS" serve --listen "127.0.0.1:$p" --cert "$d/server.crt" \
+		    --key "$d/server.key" --ca "$d/ca/ca.crt" \
+		    --backend "127.0.0.1:$BE_ECHO" --allow-any --workers "$nw" \
+		    --max-conns "$MAXCONN" >>"$W/mtls-serve.log" 2>&1 &
+		spid=$!
+		strack "$spid"
+		wait_port "$p" || die "mtls serve --workers $nw did not start"
+		run=1
+		while [ "$run" -le "$RUNS" ]; do
+			bench_once "$key" "workers-$nw" handshake "$run" "$p" \
+			    "$spid" "$CONNS_HS" ""
+			run=$((run + 1))
+		done
+		kill "$spid"
+		wait "$spid" 2>/dev/null
+	done
+fi
+
 # ---- the report ----------------------------------------------------------------
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 python3 - "$RESULTS" "$W/speed-ec.txt" "$W/speed-rsa.txt" \
@@ -373,10 +434,11 @@ python3 - "$RESULTS" "$W/speed-ec.txt" "$W/speed-rsa.txt" \
     "$RUNS" "$SECS" "$CONNS_HS" "$CONNS_RR" "$CONNS_BULK" \
     "$(openssl version)" "$("$MTLS" --version)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$(haproxy -v 2>/dev/null | head -n 1)" \
+    "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     > "$W/report.md" <<'PY'
 import json, re, statistics, sys
 (res, speed_ec, speed_rsa, date, ncpu, cpu, pinned, runs, secs, c_hs, c_rr,
- c_bulk, ossl, mtlsv, nginxv, haproxyv) = sys.argv[1:]
+ c_bulk, ossl, mtlsv, nginxv, haproxyv, load0, load1) = sys.argv[1:]
 rows = [json.loads(l) for l in open(res) if l.strip()]
 
 def speed_table(path):
@@ -412,6 +474,8 @@ print("# mtls serve vs nginx vs HAProxy\n")
 print("- date: %s" % date)
 print("- machine: %s cores (`nproc`), %s" % (ncpu, cpu))
 print("- %s" % pinned)
+print("- load average (1, 5, 15 min) at the start: %s; at the end: %s "
+      "(above 0.5, other work competed for the cores)" % (load0, load1))
 print("- %s; %s; nginx %s; %s" % (ossl, mtlsv, nginxv, haproxyv))
 print("- %s runs of %s s per cell, round-robin across servers; medians with "
       "min-max" % (runs, secs))
@@ -435,8 +499,9 @@ print("\n(one signature + two verifications + X25519 key generation and "
 
 servers = []
 for r in rows:
-    if r["server"] not in servers:
+    if r["server"] not in servers and not r["server"].startswith("workers-"):
         servers.append(r["server"])
+scaling = [r for r in rows if r["server"].startswith("workers-")]
 peers = [s for s in servers if s != "mtls"]
 
 def value(r):
@@ -451,14 +516,16 @@ def cell(vals):
     return "%.0f (%.0f-%.0f)" % (med, min(vals), max(vals)) if med >= 100 \
         else "%.1f (%.1f-%.1f)" % (med, min(vals), max(vals))
 
-for key in sorted({r["key"] for r in rows}, key=lambda k: k != "ec-p256"):
+for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers-")},
+                  key=lambda k: k != "ec-p256"):
     print("## %s\n" % key)
     head = "| mode | unit | " + " | ".join(servers)
     head += "".join(" | mtls / %s" % p for p in peers if "mtls" in servers)
     print(head + " |")
     print("|---" * (2 + len(servers) + (len(peers) if "mtls" in servers else 0)) + "|")
     for mode in ("handshake", "resume", "rr", "bulk"):
-        sel = [r for r in rows if r["key"] == key and r["mode"] == mode]
+        sel = [r for r in rows if r["key"] == key and r["mode"] == mode
+               and r["server"] in servers]
         if not sel:
             continue
         unit = "MB/s" if mode == "bulk" else "ops/s"
@@ -496,6 +563,51 @@ for key in sorted({r["key"] for r in rows}, key=lambda k: k != "ec-p256"):
     for e in extra:
         print(e)
     print()
+    print("Server CPU time per operation (us, median of runs; bulk: per MB) "
+          "and what it makes of one whole core (1e6 / us): this holds even "
+          "when the server did not saturate its core (other work on the "
+          "machine, or mtls bench at its own limit).  Then how busy each "
+          "server and mtls bench were (share of their core, median):\n")
+    head = "| mode | " + " | ".join("%s us/op (per core)" % s for s in servers)
+    if "mtls" in servers:
+        head += "".join(" | mtls / %s per core" % p for p in peers)
+    print(head + " | " + " | ".join("%s CPU, bench CPU" % s for s in servers) + " |")
+    ncol = 1 + len(servers) + (len(peers) if "mtls" in servers else 0) + len(servers)
+    print("|---" * ncol + "|")
+    for mode in ("handshake", "resume", "rr", "bulk"):
+        sel = [r for r in rows if r["key"] == key and r["mode"] == mode
+               and r["server"] in servers]
+        if not sel:
+            continue
+        def per_op(r):
+            n = r["ops"] * (r.get("block_size", 0) / 1e6
+                            if mode == "bulk" else 1)
+            return 1e6 * r["server_cpu_seconds"] / n
+        el = lambda r: r.get("elapsed") or 1.0
+        cost, busy = {}, {}
+        for s in servers:
+            mine = [r for r in sel if r["server"] == s and r.get("ops")]
+            if mine:
+                cost[s] = statistics.median(per_op(r) for r in mine)
+                busy[s] = "%.0f%%, %.0f%%" % (
+                    100 * statistics.median(r["server_cpu_seconds"] / el(r)
+                                            for r in mine),
+                    100 * statistics.median(r.get("client_cpu_share", 0)
+                                            for r in mine))
+        line = "| %s" % mode
+        for s in servers:
+            c = cost.get(s)
+            line += " | %.0f (%.0f)" % (c, 1e6 / c) if c else " | -"
+        if "mtls" in servers:
+            for p in peers:
+                if cost.get("mtls") and cost.get(p):
+                    line += " | %.2f" % (cost[p] / cost["mtls"])
+                else:
+                    line += " | -"
+        for s in servers:
+            line += " | " + busy.get(s, "-")
+        print(line + " |")
+    print()
     print("p99 latency (ms, median of runs):\n")
     print("| mode | " + " | ".join(servers) + " |")
     print("|---" * (1 + len(servers)) + "|")
@@ -521,6 +633,23 @@ for key in sorted({r["key"] for r in rows}, key=lambda k: k != "ec-p256"):
             print("| %s | %d of %d | %s |" % (r["server"], r["held"],
                   r["conns"], "%.1f" % kib if kib is not None else "-"))
         print()
+if scaling:
+    print("## Scaling: mtls serve --workers 1 and 2 (%s, full handshakes, "
+          "nothing pinned, the load generator on the same two cores)\n"
+          % scaling[0]["key"])
+    print("| workers | handshakes/s | server CPU | bench CPU |")
+    print("|---|---|---|---|")
+    for w in ("workers-1", "workers-2"):
+        sel = [r for r in scaling if r["server"] == w]
+        if not sel:
+            continue
+        print("| %s | %s | %.0f%% | %.0f%% |" % (w.split("-")[1],
+              cell([value(r) for r in sel]),
+              100 * statistics.median(r["server_cpu_seconds"] /
+                                      (r.get("elapsed") or 1) for r in sel),
+              100 * statistics.median(r.get("client_cpu_share", 0)
+                                      for r in sel)))
+    print()
 PY
 [ $? -eq 0 ] || die "the report failed"
 cat "$W/report.md"

@@ -218,6 +218,9 @@ enum mtls_revoke_reason {
 };
 /* "keyCompromise" or "key-compromise" -> ...; -1 for an unknown name. */
 int mtls_revoke_reason_parse(const char *name, enum mtls_revoke_reason *r);
+/* The RFC 5280 name of any CRLReason code, as in CRLs read from elsewhere
+ * ("keyCompromise"; "removeFromCRL" for 8, which revocation does not take);
+ * "unknown" for a value that is none. */
 const char *mtls_revoke_reason_name(enum mtls_revoke_reason r);
 
 /* serial_hex: the serial in hex, any case, with or without colons. */
@@ -438,6 +441,13 @@ int mtls_verify_cert_chain(const struct mtls_cert *cert,
  * required on servers, the peer verified against the configured CA only.
  * A config may be shared by many contexts; it is reference counted, so it
  * can be replaced (reload) while connections made with the old one live on.
+ * Its TLS context is built once, at the first mtls_configure() of each role;
+ * a setter called later applies to contexts configured after it.  Set a
+ * config up before use: to change a running server, build a new config and
+ * configure a new server context with it (a reload).  The exception is
+ * mtls_config_set_policy(), safe at any time: the next handshake, resumed
+ * ones included, uses the new rules.  A policy given to a config must not
+ * change afterwards (make a new one).
  */
 struct mtls_config;
 struct mtls_policy;
@@ -465,7 +475,9 @@ int mtls_config_set_crl_file(struct mtls_config *cfg, const char *path);
 int mtls_config_set_protocols(struct mtls_config *cfg, int min, int max);
 /* Server: require a client certificate (the default). */
 void mtls_config_verify_client(struct mtls_config *cfg);
-/* Server: ask for one, accept a connection without it. */
+/* Server: ask for one, accept a connection without it (then no rule is
+ * applied and mtls_peer_cert_provided() is 0); a certificate that is sent is
+ * verified and authorized as usual. */
 void mtls_config_verify_client_optional(struct mtls_config *cfg);
 /* Server: the access rules applied after verification (the config keeps a
  * reference; NULL allows nobody).  See "Access rules" below. */
@@ -498,7 +510,10 @@ int mtls_configure(struct mtls *ctx, struct mtls_config *cfg);
 const char *mtls_error(struct mtls *ctx);
 
 /* Client: TLS over a connected socket; servername is sent as SNI and
- * checked against the certificate (NULL only with noverifyname). */
+ * checked against the certificate (NULL only with noverifyname).  The same
+ * context may connect again after mtls_close(); the newest session made
+ * with the same config for the same servername is offered for resumption
+ * (unless mtls_config_disable_resumption()). */
 int mtls_connect_socket(struct mtls *ctx, int fd, const char *servername);
 /* Server: a new connection context for an accepted socket. */
 int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
@@ -508,7 +523,9 @@ int mtls_handshake(struct mtls *ctx);
 /* Bytes, 0 at a clean end of stream, MTLS_WANT_*, or -1. */
 ssize_t mtls_read(struct mtls *ctx, void *buf, size_t len);
 ssize_t mtls_write(struct mtls *ctx, const void *buf, size_t len);
-/* Sends close_notify; 0, MTLS_WANT_*, or -1. Does not close the fd. */
+/* Sends close_notify; 0, MTLS_WANT_*, or -1. Does not close the fd.
+ * mtls_free() without it still keeps the session resumable when the
+ * handshake completed and no fatal error happened (RFC 4346 7.2.1). */
 int mtls_close(struct mtls *ctx);
 void mtls_free(struct mtls *ctx);
 
@@ -623,19 +640,23 @@ struct mtls_doctor_options {
 	const char *key_file;
 	const char *ca_file;        /* trust anchors (and intermediates) */
 	const char *crl_file;
-	enum mtls_purpose role;     /* SERVER or CLIENT; ANY: guessed */
+	enum mtls_purpose role;     /* the usage to expect; ANY: CLIENT with
+	                               connect, SERVER with name */
 	const char *name;           /* the server's name to check in the SAN */
-	const char *connect;        /* "HOST:PORT": also check a live server */
-	const char *servername;     /* SNI for connect; NULL: its HOST */
+	const char *connect;        /* "HOST:PORT" or "[IPv6]:PORT": also check
+	                               a live server, as its client */
+	const char *servername;     /* SNI and name for connect; NULL: name,
+	                               else HOST */
 	const char *passphrase;     /* for an encrypted key, may be NULL */
-	int timeout_ms;             /* connect deadline; 0: 5000 */
+	int timeout_ms;             /* bound on the remote checks; 0: 5000 */
 	int expiry_warn_days;       /* 0: 30 */
 	time_t now;                 /* 0: the current time */
 };
 
 /* Runs every check that the options allow.  Returns NULL only when the
  * checks could not run at all (bad options, out of memory); what is wrong
- * with the setup is in the findings, never in err. */
+ * with the setup is in the findings, never in err.  With connect, SIGPIPE
+ * is blocked in the calling thread while the checks run. */
 struct mtls_doctor *mtls_doctor_run(const struct mtls_doctor_options *opt,
     struct mtls_error *err);
 size_t mtls_doctor_count(const struct mtls_doctor *d);

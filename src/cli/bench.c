@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -32,16 +33,19 @@ usage(void)
 	    "server, and\n"
 	    "reports operations per second, errors by kind and latency "
 	    "(p50/p90/p99/max).\n"
-	    "Only operations that fully succeeded are counted.\n"
+	    "Only operations that fully succeeded are counted.  \"client "
+	    "CPU\" is the share\n"
+	    "of a core mtls bench used: near 1, it may be the bottleneck, not "
+	    "the server.\n"
 	    "\n"
 	    "Modes:\n"
 	    "  handshake   connect, full handshake, close_notify, wait for the "
 	    "server's\n"
 	    "              close (so a refused certificate is seen); no "
 	    "resumption\n"
-	    "  resume      the same, each connection resuming the session its "
-	    "previous\n"
-	    "              one was issued; reports how many really resumed\n"
+	    "  resume      the same, each connection offering the newest "
+	    "session the\n"
+	    "              server issued; reports how many really resumed\n"
 	    "  rr          keep-alive: send --request, read --response-bytes, "
 	    "repeat\n"
 	    "  bulk        write blocks of --size bytes to an echo service and "
@@ -242,7 +246,28 @@ struct report {
 	const char *target;
 	const struct loadgen_options *lo;
 	const struct loadgen_stats *st;
+	double cpu;                  /* seconds of CPU this process used */
 };
+
+/* CPU seconds (user + system) used by this process so far. */
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == -1)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The share of one core the load generator used: near 1, it may have been
+ * the bottleneck rather than the server. */
+static double
+cpu_share(const struct report *r)
+{
+	return r->st->elapsed > 0 ? r->cpu / r->st->elapsed : 0.0;
+}
 
 static double
 per_sec(uint64_t n, double secs)
@@ -294,6 +319,9 @@ print_text(const struct report *r)
 	print_ms("p99", loadgen_hist_quantile(h, 0.99));
 	print_ms("max", h->max);
 	putchar('\n');
+	printf("client CPU  %.2f of a core%s\n", cpu_share(r),
+	    cpu_share(r) > 0.9 ? " (mtls bench itself may have been the "
+	    "bottleneck)" : "");
 	printf("errors      %llu\n",
 	    (unsigned long long)loadgen_stats_errors(st));
 	for (int i = 0; i < LOADGEN_ERR_COUNT; i++) {
@@ -331,6 +359,8 @@ print_json(const struct report *r)
 	printf(",\"bytes_out\":%llu,\"bytes_in\":%llu",
 	    (unsigned long long)st->bytes_out,
 	    (unsigned long long)st->bytes_in);
+	printf(",\"client_cpu_seconds\":%.3f,\"client_cpu_share\":%.3f",
+	    r->cpu, cpu_share(r));
 	if (r->lo->mode == LOADGEN_BULK)
 		printf(",\"block_size\":%zu,\"mbytes_per_sec\":%.2f",
 		    r->lo->block_size, bulk_mbps(r));
@@ -531,6 +561,7 @@ cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	struct mtls_error err;
+	double cpu0 = cpu_seconds();
 	if (loadgen_run(&lo, st, &err) == -1) {
 		if (lo.progress != NULL)
 			printf("\r\033[K");
@@ -539,7 +570,8 @@ cmd_bench(int argc, char **argv)
 	}
 	if (lo.progress != NULL)
 		printf("\r\033[K");
-	struct report r = { .target = target, .lo = &lo, .st = st };
+	struct report r = { .target = target, .lo = &lo, .st = st,
+	    .cpu = cpu_seconds() - cpu0 };
 	if (json)
 		print_json(&r);
 	else

@@ -68,16 +68,10 @@ cmd_ca_crl(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--ca", ca_dir) == -1 ||
+	    cli_require(cmd, "--out", out) == -1)
 		goto out;
-	if (ca_dir == NULL) {
-		cli_usage(cmd, "--ca is required");
-		goto out;
-	}
-	if (out == NULL || *out == '\0') {
-		cli_usage(cmd, "--out is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
 	if (cli_refuse_existing(out, force) == -1)

@@ -108,12 +108,9 @@ cmd_ca_init(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--dir", copt.dir) == -1)
 		goto out;
-	if (copt.dir == NULL || *copt.dir == '\0') {
-		cli_usage(cmd, "--dir is required");
-		goto out;
-	}
 	if (copt.name != NULL && *copt.name == '\0') {
 		cli_usage(cmd, "--name: empty common name");
 		goto out;

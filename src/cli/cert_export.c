@@ -74,20 +74,11 @@ cmd_cert_export(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--cert", cert_file) == -1 ||
+	    cli_require(cmd, "--key", key_file) == -1 ||
+	    cli_require(cmd, "--out", out) == -1)
 		goto out;
-	if (cert_file == NULL) {
-		cli_usage(cmd, "--cert is required");
-		goto out;
-	}
-	if (key_file == NULL) {
-		cli_usage(cmd, "--key is required");
-		goto out;
-	}
-	if (out == NULL || *out == '\0') {
-		cli_usage(cmd, "--out is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
 	if (cli_refuse_existing(out, force) == -1)

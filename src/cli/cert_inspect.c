@@ -172,22 +172,12 @@ san_type_name(enum mtls_san_type t)
 	return "other";
 }
 
-/* RFC 5280 section 5.3.1 names of CRLReason. */
+/* The RFC 5280 name of a CRL entry's reason, NULL when it gives none. */
 static const char *
 reason_name(int r)
 {
-	static const char *const names[] = {
-		"unspecified", "keyCompromise", "cACompromise",
-		"affiliationChanged", "superseded", "cessationOfOperation",
-		"certificateHold", "reason 7", "removeFromCRL",
-		"privilegeWithdrawn", "aACompromise",
-	};
-
-	if (r < 0)
-		return NULL;
-	if ((size_t)r >= sizeof(names) / sizeof(names[0]))
-		return "unknown reason";
-	return names[r];
+	return r < 0 ? NULL :
+	    mtls_revoke_reason_name((enum mtls_revoke_reason)r);
 }
 
 static void

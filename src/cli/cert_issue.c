@@ -51,11 +51,8 @@ cmd_cert_issue(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'C' },
 		{ "server", no_argument, NULL, 'S' },
 		{ "client", no_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "dns", required_argument, NULL, 'd' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "uri", required_argument, NULL, 'u' },
-		{ "email", required_argument, NULL, 'e' },
+		CLI_NAME_OPTIONS,
+		CLI_EMAIL_OPTION,
 		{ "days", required_argument, NULL, 'D' },
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "out", required_argument, NULL, 'o' },
@@ -63,12 +60,12 @@ cmd_cert_issue(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strlist dns = { 0 }, ip = { 0 }, uri = { 0 }, email = { 0 };
+	struct cli_names cn = { 0 };
 	struct mtls_issue_options iopt = { 0 };
-	struct mtls_names names = { 0 };
+	struct mtls_names names;
 	struct mtls_error err = { 0 };
 	enum mtls_key_type ktype = MTLS_KEY_EC_P256;
-	const char *ca_dir = NULL, *name = NULL, *out = NULL;
+	const char *ca_dir = NULL, *out = NULL;
 	struct mtls_ca *ca = NULL;
 	struct mtls_key *key = NULL;
 	struct mtls_cert *cert = NULL;
@@ -77,24 +74,16 @@ cmd_cert_issue(int argc, char **argv)
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_names_opt(&cn, c, optarg))
+			continue;
 		switch (c) {
 		case 'C': ca_dir = optarg; break;
 		case 'S':
-		case 'c': {
-			int k = c == 'S' ? MTLS_CERT_SERVER : MTLS_CERT_CLIENT;
-			if (kind != 0 && kind != k) {
-				cli_usage(cmd, "--server and --client "
-				    "exclude each other");
+		case 'c':
+			if (cli_kind_arg(cmd, c == 'S' ? MTLS_CERT_SERVER :
+			    MTLS_CERT_CLIENT, &kind) == -1)
 				goto out;
-			}
-			kind = k;
 			break;
-		}
-		case 'n': name = optarg; break;
-		case 'd': strlist_add(&dns, optarg); break;
-		case 'i': strlist_add(&ip, optarg); break;
-		case 'u': strlist_add(&uri, optarg); break;
-		case 'e': strlist_add(&email, optarg); break;
 		case 'D':
 			if (cli_parse_int(cmd, "--days", optarg, 1,
 			    CLI_MAX_DAYS, &iopt.days) == -1)
@@ -110,32 +99,17 @@ cmd_cert_issue(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--ca", ca_dir) == -1 ||
+	    cli_require_kind(cmd, kind) == -1 ||
+	    cli_require(cmd, "--name", cn.name) == -1 ||
+	    cli_require(cmd, "--out", out) == -1)
 		goto out;
-	if (ca_dir == NULL) {
-		cli_usage(cmd, "--ca is required");
-		goto out;
-	}
-	if (kind == 0) {
-		cli_usage(cmd, "one of --server or --client is required");
-		goto out;
-	}
-	if (name == NULL || *name == '\0') {
-		cli_usage(cmd, "--name is required");
-		goto out;
-	}
-	if (out == NULL || *out == '\0') {
-		cli_usage(cmd, "--out is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
-	crt_path = cli_path_cat(out, ".crt");
-	key_path = cli_path_cat(out, ".key");
 	/* Both outputs are checked before anything is generated or recorded
 	 * in the CA's inventory. */
-	if (cli_refuse_existing(crt_path, force) == -1 ||
-	    cli_refuse_existing(key_path, force) == -1)
+	if (cli_out_pair(out, ".crt", force, &crt_path, &key_path) == -1)
 		goto out;
 	if ((ca = cli_ca_open(ca_dir, 1)) == NULL)
 		goto out;
@@ -143,15 +117,7 @@ cmd_cert_issue(int argc, char **argv)
 		cli_fail_err(&err);
 		goto out;
 	}
-	names.common_name = name;
-	names.dns = dns.v;
-	names.ndns = dns.n;
-	names.ip = ip.v;
-	names.nip = ip.n;
-	names.uri = uri.v;
-	names.nuri = uri.n;
-	names.email = email.v;
-	names.nemail = email.n;
+	cli_names_get(&cn, &names);
 	iopt.kind = (enum mtls_cert_kind)kind;
 	if ((cert = mtls_ca_issue(ca, key, &names, &iopt)) == NULL) {
 		cli_fail_ca(ca, NULL);
@@ -174,9 +140,6 @@ out:
 	mtls_ca_free(ca);
 	free(crt_path);
 	free(key_path);
-	strlist_free(&dns);
-	strlist_free(&ip);
-	strlist_free(&uri);
-	strlist_free(&email);
+	cli_names_free(&cn);
 	return ret;
 }

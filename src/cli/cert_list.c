@@ -227,12 +227,9 @@ cmd_cert_list(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--ca", ca_dir) == -1)
 		goto out;
-	if (ca_dir == NULL) {
-		cli_usage(cmd, "--ca is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
 	if ((ca = cli_ca_open(ca_dir, 0)) == NULL)

@@ -105,12 +105,9 @@ cmd_cert_revoke(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--ca", ca_dir) == -1)
 		goto out;
-	if (ca_dir == NULL) {
-		cli_usage(cmd, "--ca is required");
-		goto out;
-	}
 	if ((serial == NULL) == (cert_file == NULL)) {
 		cli_usage(cmd, "give exactly one of --serial or --cert");
 		goto out;

@@ -64,16 +64,11 @@ cmd_cert_sign(int argc, char **argv)
 		switch (c) {
 		case 'C': ca_dir = optarg; break;
 		case 'S':
-		case 'c': {
-			int k = c == 'S' ? MTLS_CERT_SERVER : MTLS_CERT_CLIENT;
-			if (kind != 0 && kind != k) {
-				cli_usage(cmd, "--server and --client "
-				    "exclude each other");
+		case 'c':
+			if (cli_kind_arg(cmd, c == 'S' ? MTLS_CERT_SERVER :
+			    MTLS_CERT_CLIENT, &kind) == -1)
 				goto out;
-			}
-			kind = k;
 			break;
-		}
 		case 'r': csr_file = optarg; break;
 		case 'D':
 			if (cli_parse_int(cmd, "--days", optarg, 1,
@@ -86,24 +81,12 @@ cmd_cert_sign(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--ca", ca_dir) == -1 ||
+	    cli_require_kind(cmd, kind) == -1 ||
+	    cli_require(cmd, "--csr", csr_file) == -1 ||
+	    cli_require(cmd, "--out", out) == -1)
 		goto out;
-	if (ca_dir == NULL) {
-		cli_usage(cmd, "--ca is required");
-		goto out;
-	}
-	if (kind == 0) {
-		cli_usage(cmd, "one of --server or --client is required");
-		goto out;
-	}
-	if (csr_file == NULL) {
-		cli_usage(cmd, "--csr is required");
-		goto out;
-	}
-	if (out == NULL || *out == '\0') {
-		cli_usage(cmd, "--out is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
 	if (cli_refuse_existing(out, force) == -1)

@@ -52,6 +52,86 @@ cli_no_operands(const char *cmd, int argc, char **argv)
 }
 
 int
+cli_require(const char *cmd, const char *opt, const char *value)
+{
+	if (value == NULL || *value == '\0') {
+		cli_usage(cmd, "%s is required", opt);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_kind_arg(const char *cmd, enum mtls_cert_kind want, int *kind)
+{
+	if (*kind != 0 && *kind != (int)want) {
+		cli_usage(cmd, "--server and --client exclude each other");
+		return -1;
+	}
+	*kind = (int)want;
+	return 0;
+}
+
+int
+cli_require_kind(const char *cmd, int kind)
+{
+	if (kind == 0) {
+		cli_usage(cmd, "one of --server or --client is required");
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_names_opt(struct cli_names *n, int c, const char *arg)
+{
+	switch (c) {
+	case 'n': n->name = arg; return 1;
+	case 'd': strlist_add(&n->dns, arg); return 1;
+	case 'i': strlist_add(&n->ip, arg); return 1;
+	case 'u': strlist_add(&n->uri, arg); return 1;
+	case 'e': strlist_add(&n->email, arg); return 1;
+	}
+	return 0;
+}
+
+void
+cli_names_get(const struct cli_names *n, struct mtls_names *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->common_name = n->name;
+	out->dns = n->dns.v;
+	out->ndns = n->dns.n;
+	out->ip = n->ip.v;
+	out->nip = n->ip.n;
+	out->uri = n->uri.v;
+	out->nuri = n->uri.n;
+	out->email = n->email.v;
+	out->nemail = n->email.n;
+}
+
+void
+cli_names_free(struct cli_names *n)
+{
+	strlist_free(&n->dns);
+	strlist_free(&n->ip);
+	strlist_free(&n->uri);
+	strlist_free(&n->email);
+}
+
+int
+cli_out_pair(const char *prefix, const char *ext, int force, char **path,
+    char **key_path)
+{
+	*path = cli_path_cat(prefix, ext);
+	*key_path = cli_path_cat(prefix, ".key");
+	if (cli_refuse_existing(*path, force) == -1 ||
+	    cli_refuse_existing(*key_path, force) == -1)
+		return -1;
+	return 0;
+}
+
+int
 cli_key_type_arg(const char *cmd, const char *s, enum mtls_key_type *type)
 {
 	char choices[128] = "";

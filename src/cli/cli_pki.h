@@ -27,6 +27,42 @@ int cli_getopt_fail(const char *cmd, int c, char **argv);
 /* EXIT_USAGE with a message when operands remain after the options. */
 int cli_no_operands(const char *cmd, int argc, char **argv);
 
+/* A usage error "OPT is required" (returns -1) when value is NULL or
+ * empty; else 0. */
+int cli_require(const char *cmd, const char *opt, const char *value);
+
+/* --server or --client (want) seen: sets *kind; a usage error (-1) when the
+ * other one was given before. */
+int cli_kind_arg(const char *cmd, enum mtls_cert_kind want, int *kind);
+/* A usage error (-1) when neither --server nor --client was given. */
+int cli_require_kind(const char *cmd, int kind);
+
+/* The names of the certificate or CSR to make: --name, and the repeatable
+ * --dns, --ip, --uri and --email.  Their getopt values are the letters
+ * below; cli_names_opt() takes one of them (1) or says it is not one (0). */
+#define CLI_NAME_OPTIONS \
+	{ "name", required_argument, NULL, 'n' }, \
+	{ "dns", required_argument, NULL, 'd' }, \
+	{ "ip", required_argument, NULL, 'i' }, \
+	{ "uri", required_argument, NULL, 'u' }
+#define CLI_EMAIL_OPTION { "email", required_argument, NULL, 'e' }
+
+struct cli_names {
+	const char *name;
+	struct strlist dns, ip, uri, email;
+};
+
+int cli_names_opt(struct cli_names *n, int c, const char *arg);
+/* The mtls_names view of n, valid while n lives. */
+void cli_names_get(const struct cli_names *n, struct mtls_names *out);
+void cli_names_free(struct cli_names *n);
+
+/* The outputs of --out PREFIX: PREFIX.ext and PREFIX.key (heap strings),
+ * both checked with cli_refuse_existing() before any work.  -1 with the
+ * reason printed (the paths are still set, for the caller to free). */
+int cli_out_pair(const char *prefix, const char *ext, int force,
+    char **path, char **key_path);
+
 /* Parses --key-type; a usage error naming the choices on failure. */
 int cli_key_type_arg(const char *cmd, const char *s,
     enum mtls_key_type *type);

@@ -421,8 +421,15 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		    mtls_conn_version(tls), mtls_conn_cipher(tls),
 		    mtls_conn_group(tls) ? mtls_conn_group(tls) : "(none)",
 		    mtls_conn_session_resumed(tls) ? ", resumed" : "");
-	else
-		printf("TLS: handshake failed: %s\n", r->tls_error);
+	else {
+		/* The library's message may start with the same words. */
+		const char *e = r->tls_error;
+		if (strncmp(e, "TLS handshake failed: ", 22) == 0)
+			e += 22;
+		printf("TLS: handshake failed: %s%s\n", e,
+		    strstr(e, "wrong version number") != NULL ? " (the server "
+		    "does not seem to speak TLS on this port)" : "");
+	}
 	print_chain_text(tls);
 	if (r->o->insecure)
 		printf("Server certificate: NOT checked "
@@ -542,6 +549,27 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 		json_str(stdout, r->trace_lines[i]);
 	}
 	printf("],\"ok\":%s}\n", v->mutual ? "true" : "false");
+}
+
+/* The one line on stderr that says why the command failed. */
+static int
+fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
+{
+	const char *t = r->o->target;
+
+	if (!r->tls_ok)
+		return cli_fail("%s: %s", t, r->tls_error);
+	if (v->refusal_alert != NULL)
+		return cli_fail("%s: the server rejected %s: %s alert", t,
+		    v->sent ? "our certificate" : "the connection",
+		    v->refusal_alert);
+	if (!v->requested)
+		return cli_fail("%s: the server did not ask for a client "
+		    "certificate (not mutual TLS)", t);
+	if (!v->sent)
+		return cli_fail("%s: the server asked for a client certificate "
+		    "and we sent none", t);
+	return cli_fail("%s: the server's certificate was not verified", t);
 }
 
 static int
@@ -683,7 +711,9 @@ cmd_connect(int argc, char **argv)
 			printf("TCP: cannot connect to %s\n", r.tcp_error);
 			printf("Result: mutual TLS FAILED\n");
 		}
-		status = EXIT_FAIL;
+		fflush(stdout);
+		status = cli_fail("%s: cannot connect: %s", o.target,
+		    r.tcp_error);
 		goto out;
 	}
 	if (o.trace) {
@@ -707,7 +737,8 @@ cmd_connect(int argc, char **argv)
 	mtls_set_trace(tls, NULL, NULL);
 	if (r.tls_ok && !r.rejected_after)
 		mtls_close(tls);
-	status = v.mutual ? EXIT_OK : EXIT_FAIL;
+	fflush(stdout);
+	status = v.mutual ? EXIT_OK : fail_line(tls, &r, &v);
 out:
 	for (size_t i = 0; i < r.ntrace; i++)
 		free(r.trace_lines[i]);

@@ -36,21 +36,18 @@ int
 cmd_csr_new(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "dns", required_argument, NULL, 'd' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "uri", required_argument, NULL, 'u' },
+		CLI_NAME_OPTIONS,
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct strlist dns = { 0 }, ip = { 0 }, uri = { 0 };
-	struct mtls_names names = { 0 };
+	struct cli_names cn = { 0 };
+	struct mtls_names names;
 	struct mtls_error err = { 0 };
 	enum mtls_key_type ktype = MTLS_KEY_EC_P256;
-	const char *name = NULL, *out = NULL;
+	const char *out = NULL;
 	struct mtls_key *key = NULL;
 	struct mtls_csr *csr = NULL;
 	char *csr_path = NULL, *key_path = NULL;
@@ -58,11 +55,9 @@ cmd_csr_new(int argc, char **argv)
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_names_opt(&cn, c, optarg))
+			continue;
 		switch (c) {
-		case 'n': name = optarg; break;
-		case 'd': strlist_add(&dns, optarg); break;
-		case 'i': strlist_add(&ip, optarg); break;
-		case 'u': strlist_add(&uri, optarg); break;
 		case 'k':
 			if (cli_key_type_arg(cmd, optarg, &ktype) == -1)
 				goto out;
@@ -73,34 +68,19 @@ cmd_csr_new(int argc, char **argv)
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
-	if (cli_no_operands(cmd, argc, argv) != 0)
+	if (cli_no_operands(cmd, argc, argv) != 0 ||
+	    cli_require(cmd, "--name", cn.name) == -1 ||
+	    cli_require(cmd, "--out", out) == -1)
 		goto out;
-	if (name == NULL || *name == '\0') {
-		cli_usage(cmd, "--name is required");
-		goto out;
-	}
-	if (out == NULL || *out == '\0') {
-		cli_usage(cmd, "--out is required");
-		goto out;
-	}
 
 	ret = EXIT_FAIL;
-	csr_path = cli_path_cat(out, ".csr");
-	key_path = cli_path_cat(out, ".key");
-	if (cli_refuse_existing(csr_path, force) == -1 ||
-	    cli_refuse_existing(key_path, force) == -1)
+	if (cli_out_pair(out, ".csr", force, &csr_path, &key_path) == -1)
 		goto out;
 	if ((key = mtls_key_generate(ktype, &err)) == NULL) {
 		cli_fail_err(&err);
 		goto out;
 	}
-	names.common_name = name;
-	names.dns = dns.v;
-	names.ndns = dns.n;
-	names.ip = ip.v;
-	names.nip = ip.n;
-	names.uri = uri.v;
-	names.nuri = uri.n;
+	cli_names_get(&cn, &names);
 	if ((csr = mtls_csr_new(key, &names, &err)) == NULL) {
 		cli_fail_err(&err);
 		goto out;
@@ -109,15 +89,13 @@ cmd_csr_new(int argc, char **argv)
 	    force ? MTLS_WRITE_FORCE : 0) == -1)
 		goto out;
 	printf("wrote %s key and certificate signing request for %s: %s, "
-	    "%s\n", mtls_key_type_name(ktype), name, csr_path, key_path);
+	    "%s\n", mtls_key_type_name(ktype), cn.name, csr_path, key_path);
 	ret = EXIT_OK;
 out:
 	mtls_csr_free(csr);
 	mtls_key_free(key);
 	free(csr_path);
 	free(key_path);
-	strlist_free(&dns);
-	strlist_free(&ip);
-	strlist_free(&uri);
+	cli_names_free(&cn);
 	return ret;
 }

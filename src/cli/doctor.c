@@ -20,8 +20,8 @@ usage(void)
 {
 	printf("usage: %s [--cert FILE] [--key FILE] [--ca FILE] [--crl FILE]\n"
 	    "                   [--role server|client] [--name HOST]\n"
-	    "                   [--connect HOST:PORT] [--servername NAME] "
-	    "[--timeout S] [--json]\n"
+	    "                   [--connect HOST:PORT] [--servername NAME]\n"
+	    "                   [--timeout S] [--json]\n"
 	    "       %s --list-codes [--json]\n"
 	    "\n"
 	    "Finds what is wrong with an mTLS setup and says how to fix it: "
@@ -56,7 +56,8 @@ usage(void)
 	    "  --list-codes        every finding code with its explanation "
 	    "and fix\n"
 	    "\n"
-	    "Exit status: 0 no error found, 1 errors found, 2 usage error.\n",
+	    "Exit status: 0 no error found, 1 errors found, 2 usage error.\n"
+	    "Each finding code is explained in docs/doctor.md.\n",
 	    cmd, cmd);
 }
 
@@ -266,6 +267,9 @@ cmd_doctor(int argc, char **argv)
 		    "--ca, --crl or --connect");
 	if (opt.servername != NULL && opt.connect == NULL)
 		return cli_usage(cmd, "--servername needs --connect");
+	if (opt.connect != NULL && opt.role == MTLS_PURPOSE_SERVER)
+		return cli_usage(cmd, "--connect checks a server as its client: "
+		    "--role server does not apply");
 	/* Never prompt: an unattended service has no terminal either, and
 	 * "encrypted key, no passphrase" is a finding. */
 	opt.passphrase = getenv("MTLS_KEY_PASSPHRASE");

@@ -20,9 +20,12 @@
 
 #define CRL_MAX_DAYS 3650
 
-/* RFC 5280 section 5.3.1, with the ASN.1 names of the CRLReason values. */
+/* RFC 5280 section 5.3.1, with the ASN.1 names of the CRLReason values.
+ * removeFromCRL (8) is named, for CRLs read from elsewhere, but is no
+ * reason to revoke: it only takes an entry out of a delta CRL. */
+#define REASON_REMOVE_FROM_CRL 8
 static const struct {
-	enum mtls_revoke_reason reason;
+	int reason;
 	const char *name;
 } reasons[] = {
 	{ MTLS_REVOKE_UNSPECIFIED, "unspecified" },
@@ -32,6 +35,7 @@ static const struct {
 	{ MTLS_REVOKE_SUPERSEDED, "superseded" },
 	{ MTLS_REVOKE_CESSATION_OF_OPERATION, "cessationOfOperation" },
 	{ MTLS_REVOKE_CERTIFICATE_HOLD, "certificateHold" },
+	{ REASON_REMOVE_FROM_CRL, "removeFromCRL" },
 	{ MTLS_REVOKE_PRIVILEGE_WITHDRAWN, "privilegeWithdrawn" },
 	{ MTLS_REVOKE_AA_COMPROMISE, "aACompromise" },
 };
@@ -59,8 +63,9 @@ mtls_revoke_reason_parse(const char *name, enum mtls_revoke_reason *r)
 	if (name == NULL || *name == '\0')
 		return -1;
 	for (size_t i = 0; i < nitems(reasons); i++) {
-		if (reason_eq(name, reasons[i].name)) {
-			*r = reasons[i].reason;
+		if (reasons[i].reason != REASON_REMOVE_FROM_CRL &&
+		    reason_eq(name, reasons[i].name)) {
+			*r = (enum mtls_revoke_reason)reasons[i].reason;
 			return 0;
 		}
 	}
@@ -71,15 +76,17 @@ const char *
 mtls_revoke_reason_name(enum mtls_revoke_reason r)
 {
 	for (size_t i = 0; i < nitems(reasons); i++)
-		if (reasons[i].reason == r)
+		if (reasons[i].reason == (int)r)
 			return reasons[i].name;
 	return "unknown";
 }
 
+/* A reason a certificate may be revoked for. */
 static int
 reason_valid(enum mtls_revoke_reason r)
 {
-	return strcmp(mtls_revoke_reason_name(r), "unknown") != 0;
+	return (int)r != REASON_REMOVE_FROM_CRL &&
+	    strcmp(mtls_revoke_reason_name(r), "unknown") != 0;
 }
 
 int

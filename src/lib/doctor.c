@@ -29,7 +29,8 @@ static const struct doctor_entry {
 	[DR_FILE_MISSING] = { "file-missing", MTLS_SEVERITY_ERROR,
 	    "kind file",
 	    "The %1 file %2 does not exist.",
-	    "Check the path, or create the file (mtls init, mtls cert issue)." },
+	    "Check the path, or create the file (mtls init, mtls cert "
+	    "issue)." },
 	[DR_FILE_UNREADABLE] = { "file-unreadable", MTLS_SEVERITY_ERROR,
 	    "kind file reason",
 	    "The %1 file %2 cannot be read: %3.",
@@ -49,13 +50,15 @@ static const struct doctor_entry {
 	    "The %1 file %2 holds %3.",
 	    "Nothing to do." },
 
-	[DR_KEY_ENCRYPTED_NO_PASSPHRASE] = { "key-encrypted-no-passphrase", MTLS_SEVERITY_ERROR,
+	[DR_KEY_ENCRYPTED_NO_PASSPHRASE] = { "key-encrypted-no-passphrase",
+	    MTLS_SEVERITY_ERROR,
 	    "key",
 	    "The key %1 is encrypted and no passphrase was given, so it "
 	    "cannot be used unattended.",
 	    "Set MTLS_KEY_PASSPHRASE, or store the key unencrypted with mode "
 	    "0600 (openssl pkey -in %1 -out plain.key)." },
-	[DR_KEY_WRONG_PASSPHRASE] = { "key-wrong-passphrase", MTLS_SEVERITY_ERROR,
+	[DR_KEY_WRONG_PASSPHRASE] = { "key-wrong-passphrase",
+	    MTLS_SEVERITY_ERROR,
 	    "key",
 	    "The key %1 is encrypted and the passphrase given does not "
 	    "decrypt it.",
@@ -85,7 +88,8 @@ static const struct doctor_entry {
 	    "%1 holds the certificate %2, which is not part of the leaf's "
 	    "chain.",
 	    "Remove it from %1; peers ignore it at best." },
-	[DR_CHAIN_MISSING_INTERMEDIATE] = { "chain-missing-intermediate", MTLS_SEVERITY_ERROR,
+	[DR_CHAIN_MISSING_INTERMEDIATE] = { "chain-missing-intermediate",
+	    MTLS_SEVERITY_ERROR,
 	    "leaf last-found missing-issuer cert-file ca-file",
 	    "The chain of %1 stops at %2: its issuer %3 is in none of the "
 	    "files given.",
@@ -168,7 +172,8 @@ static const struct doctor_entry {
 	    "serverAuth, so clients refuse it as a server certificate.",
 	    "Issue a server certificate (mtls cert issue --server), whose "
 	    "extended key usage includes serverAuth." },
-	[DR_USAGE_NO_DIGITALSIGNATURE] = { "usage-no-digitalsignature", MTLS_SEVERITY_ERROR,
+	[DR_USAGE_NO_DIGITALSIGNATURE] = { "usage-no-digitalsignature",
+	    MTLS_SEVERITY_ERROR,
 	    "cert file key-usage",
 	    "The certificate %1 in %2 has a key usage (%3) without "
 	    "digitalSignature, which a TLS handshake needs.",
@@ -230,13 +235,15 @@ static const struct doctor_entry {
 	    "chain (%3).",
 	    "Use the CRL published by the CA that issued the certificates "
 	    "(mtls ca crl --ca DIR)." },
-	[DR_CRL_MISSING_FOR_INTERMEDIATE] = { "crl-missing-for-intermediate", MTLS_SEVERITY_ERROR,
+	[DR_CRL_MISSING_FOR_INTERMEDIATE] = { "crl-missing-for-intermediate",
+	    MTLS_SEVERITY_ERROR,
 	    "crl-file ca cert",
 	    "%1 holds no CRL of the intermediate CA %2, which issued %3, so "
 	    "a server that checks the whole chain fails closed.",
 	    "Add the intermediate's CRL to %1 (cat root.crl "
 	    "intermediate.crl > %1)." },
-	[DR_CRL_MISSING_FOR_ROOT] = { "crl-missing-for-root", MTLS_SEVERITY_ERROR,
+	[DR_CRL_MISSING_FOR_ROOT] = { "crl-missing-for-root",
+	    MTLS_SEVERITY_ERROR,
 	    "crl-file ca cert",
 	    "%1 holds no CRL of the root CA %2, which issued %3, so a server "
 	    "that checks the whole chain fails closed.",
@@ -293,11 +300,13 @@ static const struct doctor_entry {
 	    "%1 and this client share no TLS version: %2.",
 	    "Enable TLS 1.2 or 1.3 on the server (nginx: ssl_protocols "
 	    "TLSv1.2 TLSv1.3); older versions are unsafe." },
-	[DR_TLS_NO_SHARED_CIPHER] = { "tls-no-shared-cipher", MTLS_SEVERITY_ERROR,
+	[DR_TLS_NO_SHARED_CIPHER] = { "tls-no-shared-cipher",
+	    MTLS_SEVERITY_ERROR,
 	    "target reason",
 	    "%1 and this client share no cipher suite or group: %2.",
 	    "Enable ECDHE with AES-GCM or ChaCha20-Poly1305 on the server." },
-	[DR_TLS_HANDSHAKE_FAILED] = { "tls-handshake-failed", MTLS_SEVERITY_ERROR,
+	[DR_TLS_HANDSHAKE_FAILED] = { "tls-handshake-failed",
+	    MTLS_SEVERITY_ERROR,
 	    "target reason",
 	    "The TLS handshake with %1 failed: %2.",
 	    "Look at the server's log for the same moment, which names its "
@@ -307,18 +316,21 @@ static const struct doctor_entry {
 	    "The TLS handshake with %1 completed: %2.",
 	    "Nothing to do." },
 
-	[DR_SERVER_CERT_UNTRUSTED] = { "server-cert-untrusted", MTLS_SEVERITY_ERROR,
+	[DR_SERVER_CERT_UNTRUSTED] = { "server-cert-untrusted",
+	    MTLS_SEVERITY_ERROR,
 	    "cert ca-file reason",
 	    "The server's certificate %1 does not verify against %2: %3.",
 	    "Give the client the CA that issued the server's certificate "
 	    "(--ca), or give the server a certificate from your CA." },
-	[DR_SERVER_NAME_MISMATCH] = { "server-name-mismatch", MTLS_SEVERITY_ERROR,
+	[DR_SERVER_NAME_MISMATCH] = { "server-name-mismatch",
+	    MTLS_SEVERITY_ERROR,
 	    "cert name sans",
 	    "The server's certificate %1 is not valid for the name %2 (it "
 	    "has %3).",
 	    "Connect with a name the certificate has (--servername), or "
 	    "reissue the server's certificate with --dns %2." },
-	[DR_SERVER_CHAIN_INCOMPLETE] = { "server-chain-incomplete", MTLS_SEVERITY_WARNING,
+	[DR_SERVER_CHAIN_INCOMPLETE] = { "server-chain-incomplete",
+	    MTLS_SEVERITY_WARNING,
 	    "cert intermediate",
 	    "The server sends only its leaf %1, not the intermediate %2 that "
 	    "issued it; clients that trust only the root fail.",
@@ -329,20 +341,23 @@ static const struct doctor_entry {
 	    "The server's certificate %1 verifies against %2 and is valid "
 	    "for %3.",
 	    "Nothing to do." },
-	[DR_SERVER_NO_CLIENT_AUTH] = { "server-no-client-auth", MTLS_SEVERITY_WARNING,
+	[DR_SERVER_NO_CLIENT_AUTH] = { "server-no-client-auth",
+	    MTLS_SEVERITY_WARNING,
 	    "target",
 	    "%1 does not ask for a client certificate, so this is not "
 	    "mutual TLS and your certificate is not used.",
 	    "Turn client authentication on in the server (mtls serve does by "
 	    "default; nginx: ssl_verify_client on; ssl_client_certificate "
 	    "ca.crt)." },
-	[DR_CLIENT_CA_NOT_ACCEPTED] = { "client-ca-not-accepted", MTLS_SEVERITY_WARNING,
+	[DR_CLIENT_CA_NOT_ACCEPTED] = { "client-ca-not-accepted",
+	    MTLS_SEVERITY_WARNING,
 	    "target accepted-cas issuer",
 	    "%1 accepts client certificates from %2, but yours was issued by "
 	    "%3.",
 	    "Add your CA (%3) to the server's client CA bundle, or use a "
 	    "client certificate from one of the CAs it names." },
-	[DR_OK_CLIENT_AUTH_REQUESTED] = { "ok-client-auth-requested", MTLS_SEVERITY_OK,
+	[DR_OK_CLIENT_AUTH_REQUESTED] = { "ok-client-auth-requested",
+	    MTLS_SEVERITY_OK,
 	    "target accepted-cas",
 	    "%1 asks for a client certificate (accepted CAs: %2).",
 	    "Nothing to do." },
@@ -351,18 +366,21 @@ static const struct doctor_entry {
 	    "%1 requires a client certificate and none was given (%2).",
 	    "Pass your client certificate and key (--cert client.crt --key "
 	    "client.key)." },
-	[DR_CLIENT_CERT_REJECTED] = { "client-cert-rejected", MTLS_SEVERITY_ERROR,
+	[DR_CLIENT_CERT_REJECTED] = { "client-cert-rejected",
+	    MTLS_SEVERITY_ERROR,
 	    "target cert alert cause fix",
 	    "%1 refused your client certificate %2 with the alert %3: %4.",
 	    "%5" },
-	[DR_HTTP_CLIENT_CERT_REFUSED] = { "http-client-cert-refused", MTLS_SEVERITY_ERROR,
+	[DR_HTTP_CLIENT_CERT_REFUSED] = { "http-client-cert-refused",
+	    MTLS_SEVERITY_ERROR,
 	    "target answer",
 	    "%1 completed the handshake but its HTTP server refused the "
 	    "client certificate: %2.",
 	    "Read the server's error log at info level: the reason is there; "
 	    "usually a CA missing from ssl_client_certificate or a "
 	    "certificate without clientAuth." },
-	[DR_OK_CLIENT_CERT_ACCEPTED] = { "ok-client-cert-accepted", MTLS_SEVERITY_OK,
+	[DR_OK_CLIENT_CERT_ACCEPTED] = { "ok-client-cert-accepted",
+	    MTLS_SEVERITY_OK,
 	    "target cert",
 	    "%1 accepted the client certificate %2.",
 	    "Nothing to do." },
@@ -527,6 +545,11 @@ mtls_doctor_run(const struct mtls_doctor_options *opt, struct mtls_error *err)
 	if (opt->role != MTLS_PURPOSE_ANY && opt->role != MTLS_PURPOSE_SERVER &&
 	    opt->role != MTLS_PURPOSE_CLIENT) {
 		err_set(err, MTLS_ERR_USAGE, "unknown role %d", (int)opt->role);
+		return NULL;
+	}
+	if (opt->connect != NULL && opt->role == MTLS_PURPOSE_SERVER) {
+		err_set(err, MTLS_ERR_USAGE, "connect checks a server as its "
+		    "client: the role server does not apply");
 		return NULL;
 	}
 	if (opt->connect != NULL && doctor_parse_target(opt->connect) != 0) {

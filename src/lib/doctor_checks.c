@@ -190,7 +190,8 @@ read_input(struct mtls_doctor *d, const char *what, const char *path,
 	if (file_read(path, MTLS_MAX_INPUT, buf, len, &err) != 0) {
 		const char *why = err.msg;
 		size_t n = strlen(path);
-		if (strncmp(why, path, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+		if (strncmp(why, path, n) == 0 &&
+		    strncmp(why + n, ": ", 2) == 0)
 			why += n + 2;
 		doctor_add(d, DR_FILE_UNREADABLE, path, what, path, why, NULL);
 		return -1;
@@ -373,7 +374,8 @@ load_key(struct mtls_doctor *d, struct doctor_state *st)
 	key = mtls_key_load_mem(buf, len, st->opt->passphrase, path, &err);
 	file_free(buf, len);
 	if (key == NULL) {
-		if (err.code == MTLS_ERR_PASSPHRASE && st->opt->passphrase == NULL)
+		if (err.code == MTLS_ERR_PASSPHRASE &&
+		    st->opt->passphrase == NULL)
 			doctor_add(d, DR_KEY_ENCRYPTED_NO_PASSPHRASE, path,
 			    path, NULL);
 		else if (err.code == MTLS_ERR_PASSPHRASE)
@@ -800,7 +802,8 @@ check_chain(struct mtls_doctor *d, const struct doctor_state *st,
 	    sizeof(top));
 	/* Verified, but only thanks to intermediates of the CA file: the
 	 * peer, which usually holds only the root, will not find them. */
-	if (sk_X509_num(path) > 2 && sk_X509_num(certs) < sk_X509_num(path) - 1) {
+	if (sk_X509_num(path) > 2 &&
+	    sk_X509_num(certs) < sk_X509_num(path) - 1) {
 		doctor_cert_name(sk_X509_value(path, sk_X509_num(certs)),
 		    inter, sizeof(inter));
 		if (remote)
@@ -879,6 +882,12 @@ check_cas(struct mtls_doctor *d, const struct doctor_state *st)
 			    date_text(nb, when, sizeof(when)),
 			    doctor_duration((long)(nb - st->now), dur,
 			    sizeof(dur)), NULL);
+		else if (na != 0 &&
+		    na - st->now < (time_t)st->warn_days * 86400)
+			doctor_add(d, DR_CERT_EXPIRES_SOON, path, name, path,
+			    date_text(na, when, sizeof(when)),
+			    doctor_duration((long)(na - st->now), dur,
+			    sizeof(dur)), NULL);
 		EVP_PKEY *pub = X509_get0_pubkey(x);
 		if (pub != NULL && EVP_PKEY_get_security_bits(pub) < 112) {
 			char what[96];
@@ -896,20 +905,32 @@ check_cas(struct mtls_doctor *d, const struct doctor_state *st)
 /* Revocation                                                         */
 /* ------------------------------------------------------------------ */
 
-/* The CRL of crls issued and signed by issuer, or NULL. */
+/* 1 when issuer issued and signed the CRL c. */
+static int
+crl_signed_by(X509_CRL *c, X509 *issuer)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(issuer);
+	int ok = pub != NULL && X509_NAME_cmp(X509_CRL_get_issuer(c),
+	    X509_get_subject_name(issuer)) == 0 && X509_CRL_verify(c, pub) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* The newest CRL of crls that issuer signed, or NULL. */
 static X509_CRL *
 crl_of(STACK_OF(X509_CRL) *crls, X509 *issuer)
 {
+	X509_CRL *best = NULL;
+
 	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
 		X509_CRL *c = sk_X509_CRL_value(crls, i);
-		EVP_PKEY *pub = X509_get0_pubkey(issuer);
-		if (X509_NAME_cmp(X509_CRL_get_issuer(c),
-		    X509_get_subject_name(issuer)) == 0 && pub != NULL &&
-		    X509_CRL_verify(c, pub) == 1)
-			return c;
+		if (crl_signed_by(c, issuer) && (best == NULL ||
+		    asn1_time(X509_CRL_get0_lastUpdate(c)) >
+		    asn1_time(X509_CRL_get0_lastUpdate(best))))
+			best = c;
 	}
-	ERR_clear_error();
-	return NULL;
+	return best;
 }
 
 static const char *
@@ -949,7 +970,7 @@ check_crls(struct mtls_doctor *d, const struct doctor_state *st,
 		X509 *issuer = NULL;
 
 		for (int j = 0; j < sk_X509_num(pool) && issuer == NULL; j++)
-			if (crl_of(st->crls, sk_X509_value(pool, j)) == c)
+			if (crl_signed_by(c, sk_X509_value(pool, j)))
 				issuer = sk_X509_value(pool, j);
 		doctor_name_line(X509_CRL_get_issuer(c), name, sizeof(name));
 		if (issuer == NULL && sk_X509_num(pool) > 0)

@@ -43,25 +43,11 @@
  * that did not answer TLS, so that the whole run stays in the timeout. */
 #define PROBE_MAX_MS 1000
 
-/* TLS alert descriptions (RFC 8446 section 6.2). */
-enum {
-	ALERT_HANDSHAKE_FAILURE = 40,
-	ALERT_BAD_CERTIFICATE = 42,
-	ALERT_UNSUPPORTED_CERTIFICATE = 43,
-	ALERT_CERTIFICATE_REVOKED = 44,
-	ALERT_CERTIFICATE_EXPIRED = 45,
-	ALERT_CERTIFICATE_UNKNOWN = 46,
-	ALERT_UNKNOWN_CA = 48,
-	ALERT_ACCESS_DENIED = 49,
-	ALERT_DECRYPT_ERROR = 51,
-	ALERT_PROTOCOL_VERSION = 70,
-	ALERT_INSUFFICIENT_SECURITY = 71,
-	ALERT_CERTIFICATE_REQUIRED = 116,
-};
-
 /*
  * What an alert received after we sent our certificate means, and whose
- * side must change.  %1 in the texts is our certificate's issuer.
+ * side must change (alert names of RFC 8446 section 6.2, as
+ * mtls_conn_alert_received() gives them).  %1 in the texts is our
+ * certificate's issuer.
  */
 static const struct {
 	const char *name;
@@ -111,9 +97,12 @@ static const struct {
 	    "key-mismatch)." },
 	{ "handshake_failure",
 	    "the server ended the handshake after your certificate (TLS 1.2 "
-	    "servers use this alert for any client certificate problem)",
-	    "Look at the server's log for the reason; check the local "
-	    "findings for your certificate and your CA." },
+	    "servers send this alert for any client certificate problem, and "
+	    "OpenSSL 3.0 servers, mtls serve among them, when no access rule "
+	    "allows a valid certificate)",
+	    "Look at the server's log for the reason; if the local findings "
+	    "for your certificate are clean, ask the server's operator to "
+	    "allow its identity." },
 };
 
 struct remote {
@@ -127,6 +116,7 @@ struct remote {
 	struct timespec deadline;   /* of the step under way */
 	struct timespec end;        /* of the whole remote diagnosis */
 	int timeout_ms;
+	int connect_ms;             /* the deadline of TCP + TLS */
 	int rtt_ms;                 /* how long the TCP connect took */
 	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
 };
@@ -305,8 +295,8 @@ tcp_connect(struct remote *r)
 		    NULL);
 		return fd;
 	}
-	snprintf(dur, sizeof(dur), "%d.%d s", r->timeout_ms / 1000,
-	    (r->timeout_ms % 1000) / 100);
+	snprintf(dur, sizeof(dur), "%d.%d s", r->connect_ms / 1000,
+	    (r->connect_ms % 1000) / 100);
 	if (why == ECONNREFUSED)
 		doctor_add(r->d, DR_TCP_REFUSED, r->target, r->target, NULL);
 	else if (why == ETIMEDOUT)
@@ -542,8 +532,8 @@ report_handshake_failure(struct remote *r, struct mtls *tls, int timed_out)
 	}
 	if (timed_out) {
 		char dur[32];
-		snprintf(dur, sizeof(dur), "%d.%d s", r->timeout_ms / 1000,
-		    (r->timeout_ms % 1000) / 100);
+		snprintf(dur, sizeof(dur), "%d.%d s", r->connect_ms / 1000,
+		    (r->connect_ms % 1000) / 100);
 		doctor_add(r->d, DR_TLS_TIMEOUT, r->target, r->target, dur,
 		    NULL);
 	} else if (strstr(err, "closed") != NULL) {
@@ -867,7 +857,8 @@ check_server(struct mtls_doctor *d, struct doctor_state *st)
 	    PROBE_MAX_MS;
 	deadline_in(&r, r.timeout_ms);
 	r.end = r.deadline;
-	deadline_in(&r, r.timeout_ms - reserve);
+	r.connect_ms = r.timeout_ms - reserve;
+	deadline_in(&r, r.connect_ms);
 
 	if ((fd = tcp_connect(&r)) == -1)
 		return;

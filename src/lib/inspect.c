@@ -139,7 +139,7 @@ read_pem(struct x509_objects *o, const void *buf, size_t len,
 				break; /* no more blocks */
 			}
 			err_set_ssl(err, MTLS_ERR_PARSE, "%s: malformed PEM "
-			    "after block %zu", name, index);
+			    "block %zu", name, index + 1);
 			goto out;
 		}
 		index++;

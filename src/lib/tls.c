@@ -82,15 +82,33 @@ mtls_set_trace(struct mtls *ctx, mtls_trace_fn fn, void *arg)
 		trace_attach(ctx);
 }
 
+/*
+ * OpenSSL drops the session of a connection freed before it sent
+ * close_notify, as TLS 1.0 required.  Since TLS 1.1 (RFC 4346 7.2.1) a
+ * connection that just went away may still be resumed, and a proxy sees
+ * that all the time (clients that close the socket, idle timeouts).  So a
+ * connection whose handshake completed and that ended without a fatal
+ * error keeps its session; after a fatal alert OpenSSL has already made
+ * the session unusable.
+ */
+static void
+keep_session(struct mtls *ctx)
+{
+	if (ctx->ssl != NULL && ctx->handshake_done && !ctx->io_failed)
+		SSL_set_shutdown(ctx->ssl, SSL_get_shutdown(ctx->ssl) |
+		    SSL_SENT_SHUTDOWN);
+}
+
 /* Forgets the previous connection of a client context, so that the same
  * context can connect again (and resume the session it made). */
 static void
 conn_reset(struct mtls *ctx)
 {
+	keep_session(ctx);
 	SSL_free(ctx->ssl);
 	ctx->ssl = NULL;
 	ctx->fd = -1;
-	ctx->handshake_done = ctx->handshake_failed = 0;
+	ctx->handshake_done = ctx->handshake_failed = ctx->io_failed = 0;
 	err_clear(&ctx->err);
 	free(ctx->reject);
 	ctx->reject = NULL;
@@ -313,6 +331,8 @@ io_error(struct mtls *ctx, int r, const char *what)
 	default:
 		break;
 	}
+	/* A fatal error: the session must not be resumed. */
+	ctx->io_failed = 1;
 	unsigned long le = ERR_peek_last_error();
 	if (ERR_GET_LIB(le) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {

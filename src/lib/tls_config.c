@@ -3,7 +3,6 @@
  * caller, the safe defaults of DESIGN.md, and the one SSL_CTX per role built
  * from them (lazily, once; never per connection).
  */
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -524,8 +523,11 @@ ticket_key_cb(SSL *ssl, unsigned char *name, unsigned char *iv,
 	}
 	if (!EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k + 48, iv))
 		return -1;
-	/* Ask for a ticket under the current key when an older one was used. */
-	return k == cfg->ticket_keys ? 1 : 2;
+	/* 2 asks for a new ticket: under the current key when an older one
+	 * was used, and always in TLS 1.3, where OpenSSL otherwise sends none
+	 * after a resumption (RFC 8446 C.4: a client should not reuse one). */
+	return k == cfg->ticket_keys && SSL_version(ssl) != TLS1_3_VERSION ?
+	    1 : 2;
 }
 
 /* The session id context: sessions made under other trust anchors, CRLs,

@@ -197,6 +197,18 @@ tls_describe_identity(X509 *x, char *buf, size_t len)
 	GENERAL_NAMES_free(gens);
 }
 
+/* snprintf for messages that may be cut short on purpose: names from
+ * certificates can be long, and a truncated reason is still a reason. */
+static void MTLS_PRINTF(3, 4)
+msgf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
 /* The verify error of x in words, naming the certificate concerned. */
 static void
 describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
@@ -212,9 +224,9 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 		short_name(X509_get_issuer_name(cert), iss, sizeof(iss));
 	}
 	if (depth == 0)
-		snprintf(what, sizeof(what), "%s certificate", who);
+		msgf(what, sizeof(what), "%s certificate", who);
 	else
-		snprintf(what, sizeof(what), "CA certificate %s in the %s's "
+		msgf(what, sizeof(what), "CA certificate %s in the %s's "
 		    "chain", subj, who);
 
 	switch (err) {
@@ -222,43 +234,43 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 		time_text(cert ? X509_get0_notAfter(cert) : NULL, when,
 		    sizeof(when));
 		if (depth == 0)
-			snprintf(msg, len, "%s expired (%s, notAfter %s)", what,
+			msgf(msg, len, "%s expired (%s, notAfter %s)", what,
 			    subj, when);
 		else
-			snprintf(msg, len, "%s expired (notAfter %s)", what,
+			msgf(msg, len, "%s expired (notAfter %s)", what,
 			    when);
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		time_text(cert ? X509_get0_notBefore(cert) : NULL, when,
 		    sizeof(when));
 		if (depth == 0)
-			snprintf(msg, len, "%s not yet valid (%s, notBefore "
+			msgf(msg, len, "%s not yet valid (%s, notBefore "
 			    "%s)", what, subj, when);
 		else
-			snprintf(msg, len, "%s not yet valid (notBefore %s)",
+			msgf(msg, len, "%s not yet valid (notBefore %s)",
 			    what, when);
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		snprintf(msg, len, "unknown CA: issuer %s is not trusted "
+		msgf(msg, len, "unknown CA: issuer %s is not trusted "
 		    "(%s %s)", iss, depth == 0 ? who : "CA", subj);
 		break;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		snprintf(msg, len, "unknown CA: the %s certificate %s is "
+		msgf(msg, len, "unknown CA: the %s certificate %s is "
 		    "self-signed and not trusted", who, subj);
 		break;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		snprintf(msg, len, "unknown CA: issuer %s is not trusted (the "
+		msgf(msg, len, "unknown CA: issuer %s is not trusted (the "
 		    "%s sent this root itself)", subj, who);
 		break;
 	case X509_V_ERR_CERT_REVOKED:
 		serial_text(cert, serial, sizeof(serial));
-		snprintf(msg, len, "%s revoked (%s, serial %s)", depth == 0 ?
+		msgf(msg, len, "%s revoked (%s, serial %s)", depth == 0 ?
 		    "certificate" : what, subj, serial);
 		break;
 	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		snprintf(msg, len, "CRL for %s is missing (needed to check "
+		msgf(msg, len, "CRL for %s is missing (needed to check "
 		    "%s)", iss, subj);
 		break;
 	case X509_V_ERR_CRL_HAS_EXPIRED:
@@ -271,18 +283,18 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 		if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
 			time_text(crl ? X509_CRL_get0_nextUpdate(crl) : NULL,
 			    when, sizeof(when));
-			snprintf(msg, len, "CRL of %s has expired (nextUpdate "
+			msgf(msg, len, "CRL of %s has expired (nextUpdate "
 			    "%s)", cname, when);
 		} else {
 			time_text(crl ? X509_CRL_get0_lastUpdate(crl) : NULL,
 			    when, sizeof(when));
-			snprintf(msg, len, "CRL of %s is not yet valid "
+			msgf(msg, len, "CRL of %s is not yet valid "
 			    "(lastUpdate %s)", cname, when);
 		}
 		break;
 	}
 	case X509_V_ERR_INVALID_PURPOSE:
-		snprintf(msg, len, "%s %s is not valid for %s authentication "
+		msgf(msg, len, "%s %s is not valid for %s authentication "
 		    "(its extended key usage does not allow it)", what, subj,
 		    who);
 		break;
@@ -290,13 +302,13 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 	case X509_V_ERR_IP_ADDRESS_MISMATCH: {
 		char ident[400];
 		tls_describe_identity(cert, ident, sizeof(ident));
-		snprintf(msg, len, "server certificate does not match the "
+		msgf(msg, len, "server certificate does not match the "
 		    "name %s (it holds %s; the CN is not used)",
 		    ctx->servername ? ctx->servername : "?", ident);
 		break;
 	}
 	default:
-		snprintf(msg, len, "%s %s: %s", what, subj,
+		msgf(msg, len, "%s %s: %s", what, subj,
 		    X509_verify_cert_error_string(err));
 		break;
 	}

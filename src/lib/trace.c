@@ -248,7 +248,6 @@ ch_ext(struct line *l, size_t type, struct rd *b, void *arg)
 		f->psk = 1;
 		break;
 	}
-	(void)l;
 }
 
 static void
@@ -300,7 +299,6 @@ sh_ext(struct line *l, size_t type, struct rd *b, void *arg)
 		f->psk = 1;
 		break;
 	}
-	(void)l;
 }
 
 /* RFC 8446 section 4.1.3: the random of a HelloRetryRequest. */
@@ -599,7 +597,6 @@ msg_cb(int write_p, int version, int content_type, const void *buf,
 	const unsigned char *p = buf;
 	char line[1024];
 
-	(void)version;
 	if (ctx == NULL)
 		return;
 	if (ctx->role == TLS_ROLE_CLIENT && content_type == SSL3_RT_HANDSHAKE &&

@@ -33,22 +33,6 @@ struct verify_inputs {
 	const struct mtls_verify_options *opt;
 };
 
-/* RFC 5280 section 5.3.1 names of CRLReason. */
-static const char *
-reason_name(long r)
-{
-	static const char *const names[] = {
-		"unspecified", "keyCompromise", "cACompromise",
-		"affiliationChanged", "superseded", "cessationOfOperation",
-		"certificateHold", "reason 7", "removeFromCRL",
-		"privilegeWithdrawn", "aACompromise",
-	};
-
-	if (r < 0 || (size_t)r >= nitems(names))
-		return "unknown reason";
-	return names[r];
-}
-
 /* "12 days", "3 hours", "less than an hour" */
 static void
 span_words(long long secs, char *buf, size_t len)
@@ -127,7 +111,8 @@ revoked_detail(X509 *x, STACK_OF(X509_CRL) *crls, char *buf, size_t len)
 		char when[32] = "?";
 		if (x509_time(X509_REVOKED_get0_revocationDate(rev), &at) == 0)
 			x509_time_rfc3339(at, when, sizeof(when));
-		snprintf(buf, len, "%s, on %s", r >= 0 ? reason_name(r) :
+		snprintf(buf, len, "%s, on %s", r >= 0 ?
+		    mtls_revoke_reason_name((enum mtls_revoke_reason)r) :
 		    "no reason given", when);
 		break;
 	}

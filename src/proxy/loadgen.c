@@ -154,7 +154,7 @@ loadgen_hist_quantile(const struct loadgen_hist *h, double q)
 /* ---- the engine ----------------------------------------------------- */
 
 enum slot_state {
-	S_IDLE = 0,  /* nothing open (before the start, after the end) */
+	S_CLOSED = 0,  /* nothing open (before the start, after the end) */
 	S_BACKOFF,   /* waiting a moment after a failed connect */
 	S_CONNECT,   /* non-blocking connect() in progress */
 	S_HANDSHAKE,
@@ -256,7 +256,7 @@ slot_reset(struct slot *s)
 		close(s->fd);
 		s->fd = -1;
 	}
-	s->state = S_IDLE;
+	s->state = S_CLOSED;
 }
 
 /* Stops the run because of an error that every operation would meet. */
@@ -587,7 +587,7 @@ slot_step(struct slot *s)
 
 	while (eng->running) {
 		switch (s->state) {
-		case S_IDLE:
+		case S_CLOSED:
 		case S_BACKOFF:
 			return;
 		case S_CONNECT:
@@ -725,7 +725,7 @@ slot_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	ev_timer_stop(loop, w);
 	if (s->state == S_BACKOFF) {
-		s->state = S_IDLE;
+		s->state = S_CLOSED;
 		slot_start(s);
 		return;
 	}

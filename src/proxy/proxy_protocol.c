@@ -97,7 +97,7 @@ w_tlv_str(struct wcur *w, unsigned type, const char *s)
 static int
 pp2_family(const struct sockaddr *sa, socklen_t len, struct sockaddr_in *v4)
 {
-	if (sa == NULL)
+	if (sa == NULL || len < sizeof(sa->sa_family))
 		return AF_UNSPEC;
 	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		memcpy(v4, sa, sizeof(*v4));

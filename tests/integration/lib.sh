@@ -73,3 +73,16 @@ assert_mode() {
 assert_no_tmp() {
 	if ls "$1" | grep -q '\.tmp\.'; then ls -la "$1"; fail "temp files left in $1"; fi
 }
+
+# mtls_cmd ARGS...: runs $MTLS, under $MTLS_WRAP when that is set (`make
+# valgrind` sets it to valgrind with its options).  Started in the
+# background (mtls_cmd serve ... &), it execs, so that $! is the PID of
+# mtls itself and track/kill stop it; in the foreground it runs as a child.
+mtls_cmd() {
+	# shellcheck disable=SC2086
+	if [ "$(exec sh -c 'echo $PPID')" = "$$" ]; then
+		${MTLS_WRAP:-} "$MTLS" "$@"
+	else
+		exec ${MTLS_WRAP:-} "$MTLS" "$@"
+	fi
+}

@@ -56,3 +56,33 @@ run 0 "$MTLS" connect "127.0.0.1:$port" --servername nothere.example \
     --cert pki/client.crt --key pki/client.key --insecure-skip-verify
 assert_contains "$T/out" "Server certificate: NOT checked (--insecure-skip-verify); it would have failed"
 ok "--insecure-skip-verify connects and says what it skipped"
+
+# A TLS server that does not ask for a client certificate, and a port that
+# does not speak TLS.
+port=$(free_port)
+openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
+    -key pki/server.key -quiet </dev/null >s_server3.log 2>&1 &
+track $!
+wait_port "$port"
+run 1 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
+    --key pki/client.key --ca pki/ca/ca.crt
+assert_contains "$T/out" "Server certificate: verified"
+assert_contains "$T/out" "the server did not ask for one (this is not mutual TLS)"
+ok "a server without client authentication: exit 1, not mutual TLS"
+
+port=$(free_port)
+python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(4096); c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    except OSError:
+        pass
+    c.close()' "$port" &
+track $!
+wait_port "$port"
+run 1 "$MTLS" connect "localhost:$port" --ca pki/ca/ca.crt
+assert_contains "$T/out" "TLS: handshake failed: wrong version number (the server does not seem to speak TLS on this port)"
+ok "a plaintext port: said in words"

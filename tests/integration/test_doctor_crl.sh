@@ -4,9 +4,14 @@
 # valid, from another CA, or missing for one CA of the chain; each case
 # asserts the exact finding code and the exit status.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/doctor_cases.sh"
 command -v faketime >/dev/null || skip "faketime is not installed"
 
-q() { "$@" >/dev/null 2>"$T/setup.err" || { cat "$T/setup.err"; fail "setup: $*"; }; }
+# q CMD...: a setup step, quiet unless it fails.
+q() {
+	"$@" >/dev/null 2>"$T/setup.err" ||
+	    { cat "$T/setup.err"; fail "setup: $*"; }
+}
 q "$MTLS" ca init --dir root --name "Crl Root"
 q "$MTLS" ca init --dir int --parent root --name "Crl Intermediate"
 q "$MTLS" ca init --dir stranger --name "Stranger CA"
@@ -23,20 +28,6 @@ cat root.crl int-old.crl >old.crl
 cat root.crl int-future.crl >future.crl
 cat root.crl int.crl stranger.crl >with-stranger.crl
 
-check() { # NAME STATUS CODE ARGS...
-	name=$1 want=$2 code=$3; shift 3
-	"$MTLS" doctor --json "$@" >"$T/out" 2>"$T/err"
-	got=$?
-	[ "$got" -eq "$want" ] || { cat "$T/out" "$T/err";
-	    fail "$name: exited $got, expected $want"; }
-	python3 - "$T/out" "$code" <<'PY' || { cat "$T/out"; fail "$name: no finding $code"; }
-import json, sys
-doc = json.load(open(sys.argv[1]))
-codes = [f["code"] for f in doc["findings"]]
-sys.exit(0 if sys.argv[2] in codes else 1)
-PY
-	ok "$name: $code (exit $want)"
-}
 
 base="--cert alice.crt --key alice.key --ca root/ca.crt --role client"
 # shellcheck disable=SC2086
@@ -61,4 +52,5 @@ check crl-missing-root 1 crl-missing-for-root $base --crl int.crl
 check crl-only-wrong-ca 1 crl-wrong-issuer --ca root/ca.crt \
     --crl stranger.crl
 
+check_codes
 echo "all $NPASS passed"

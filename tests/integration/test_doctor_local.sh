@@ -4,6 +4,7 @@
 # finding code it must produce and the exit status; healthy setups produce
 # no error and exit 0.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/doctor_cases.sh"
 command -v faketime >/dev/null || skip "faketime is not installed"
 
 # ---- fixtures -------------------------------------------------------
@@ -32,7 +33,8 @@ sign() {
 	done
 	echo "subjectKeyIdentifier=hash" >>"$T/ext.cnf"
 	echo "authorityKeyIdentifier=keyid:always" >>"$T/ext.cnf"
-	openssl req -new -key "$k" -subj "$subj" -out "$T/req.csr" 2>/dev/null &&
+	openssl req -new -key "$k" -subj "$subj" -out "$T/req.csr" \
+	    2>/dev/null &&
 	# shellcheck disable=SC2086
 	openssl x509 -req -in "$T/req.csr" -CA "$issuer.crt" \
 	    -CAkey "$issuer.key" -set_serial "0x$(openssl rand -hex 12)" \
@@ -124,33 +126,8 @@ signx int noeku.key "/CN=localhost" 90 sha1.crt "$SRV_EXT" -- -sha1
 cat sha1.crt int.crt >sha1-chain.crt
 
 # ---- the table --------------------------------------------------------
-
-# check NAME STATUS CODE DOCTOR-ARGS...: runs mtls doctor --json with the
-# arguments, expects exit STATUS and a finding with CODE ("none" for a
-# healthy setup: no error at all).
-check() {
-	name=$1 want=$2 code=$3; shift 3
-	"$MTLS" doctor --json "$@" >"$T/out" 2>"$T/err"
-	got=$?
-	if [ "$got" -ne "$want" ]; then
-		cat "$T/out" "$T/err"
-		fail "$name: mtls doctor $* exited $got, expected $want"
-	fi
-	python3 - "$T/out" "$code" <<'EOF' || { cat "$T/out"; fail "$name: no finding $code"; }
-import json, sys
-doc = json.load(open(sys.argv[1]))
-codes = [f["code"] for f in doc["findings"]]
-for f in doc["findings"]:
-    assert f["explanation"] and f["fix"] and f["subject"] is not None, f
-    assert f["severity"] in ("ok", "warning", "error"), f
-want = sys.argv[2]
-if want == "none":
-    errors = [f for f in doc["findings"] if f["severity"] == "error"]
-    sys.exit(1 if errors or doc["errors"] != 0 else 0)
-sys.exit(0 if want in codes else 1)
-EOF
-	ok "$name: $code (exit $want)"
-}
+# check NAME STATUS CODE ARGS... (doctor_cases.sh): "none" is a healthy
+# setup, with no error at all.
 
 check healthy-server 0 none --cert srv-chain.crt --key srv.key \
     --ca root.crt --role server --name localhost
@@ -217,6 +194,8 @@ assert_contains "$T/err" "nothing to check"
 run 2 "$MTLS" doctor --role admin --cert srv.crt
 run 2 "$MTLS" doctor --connect no-port-here
 assert_contains "$T/err" "HOST:PORT"
+run 2 "$MTLS" doctor --connect 127.0.0.1:1 --role server
+run 2 "$MTLS" doctor --servername x --cert srv.crt
 ok "usage errors exit 2"
 
 # Text output: each problem with its fix, no colour when not a terminal.
@@ -226,4 +205,5 @@ assert_contains "$T/out" "fix: "
 if grep -q "$(printf '\033')" "$T/out"; then fail "colour codes in a pipe"; fi
 ok "text output has the fix and no colour in a pipe"
 
+check_codes
 echo "all $NPASS passed"

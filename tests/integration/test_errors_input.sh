@@ -80,6 +80,7 @@ b = bytearray(open("carol.der", "rb").read()); b[-1] ^= 0x01
 open("badsig.der", "wb").write(bytes(b))'
 run 1 "$MTLS" cert sign --ca ca --client --csr badsig.der --out outdir/x.crt
 assert_one_line_error "badsig.der"
+assert_contains "$T/err" "signature does not verify"
 assert_no_file outdir/x.crt
 ok "CSR with a bad signature refused: $(cat "$T/err")"
 
@@ -90,8 +91,25 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     fail "openssl could not make the CSR"
 run 1 "$MTLS" cert sign --ca ca --server --csr ca-req.csr --out outdir/x.crt
 assert_one_line_error "ca-req.csr"
+assert_contains "$T/err" "requests a CA certificate"
 assert_no_file outdir/x.crt
 ok "CSR asking to be a CA refused: $(cat "$T/err")"
+
+# CSRs for keys of a type or curve the CA does not accept.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:secp256k1 -nodes \
+    -keyout k1.key -subj /CN=k1.example -out k1.csr 2>/dev/null ||
+    fail "openssl could not make the secp256k1 CSR"
+run 1 "$MTLS" cert sign --ca ca --client --csr k1.csr --out outdir/x.crt
+assert_one_line_error "k1.csr"
+assert_contains "$T/err" "curve secp256k1 is not allowed"
+assert_no_file outdir/x.crt
+openssl req -new -newkey rsa:1024 -nodes -keyout weak.key -subj /CN=weak \
+    -out weak.csr 2>/dev/null || fail "openssl could not make the RSA CSR"
+run 1 "$MTLS" cert sign --ca ca --client --csr weak.csr --out outdir/x.crt
+assert_one_line_error "weak.csr"
+assert_contains "$T/err" "1024 bits is too weak"
+assert_no_file outdir/x.crt
+ok "CSRs for an unknown curve and a weak RSA key refused"
 
 # A corrupted CA: ca.crt replaced by garbage.
 cp -r ca brokenca

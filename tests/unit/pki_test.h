@@ -1,9 +1,16 @@
 /*
- * pki_test.h - helpers for the PKI unit tests (test_pki_*.c): temporary
- * directories, and reading certificates and extensions with OpenSSL.
+ * pki_test.h - helpers for the PKI unit tests (test_pki_*.c): the test's
+ * temporary directory and CAs in it, and reading certificates and
+ * extensions with OpenSSL.
  */
 #ifndef PKI_TEST_H
 #define PKI_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +65,59 @@ path_join(const char *dir, const char *file)
 	if (asprintf(&p, "%s/%s", dir, file) == -1)
 		return NULL;
 	return p;
+}
+
+/* The group's temporary directory, made by pki_setup and removed with
+ * everything in it by pki_teardown (cmocka group setup and teardown). */
+static char *dir;
+
+static inline int
+pki_setup(void **state)
+{
+	(void)state;
+	dir = tmpdir_new();
+	return dir == NULL ? -1 : 0;
+}
+
+static inline int
+pki_teardown(void **state)
+{
+	(void)state;
+	tmpdir_remove(dir);
+	dir = NULL;
+	return 0;
+}
+
+/* A new CA in dir/sub (an intermediate under dir/parent_sub when that is
+ * non-NULL); fails the test when it cannot be made. */
+static inline struct mtls_ca *
+ca_make(const char *sub, const char *parent_sub, enum mtls_key_type type,
+    int days, const char *pass)
+{
+	struct mtls_ca_options o = { 0 };
+	struct mtls_error err;
+	struct mtls_ca *ca;
+	char *d = path_join(dir, sub);
+	char *p = parent_sub != NULL ? path_join(dir, parent_sub) : NULL;
+
+	o.dir = d;
+	o.parent_dir = p;
+	o.key_type = type;
+	o.days = days;
+	o.passphrase = pass;
+	ca = mtls_ca_create(&o, &err);
+	if (ca == NULL)
+		fail_msg("mtls_ca_create %s: %s", d, err.msg);
+	free(d);
+	free(p);
+	return ca;
+}
+
+/* A root CA with the defaults in dir/sub. */
+static inline struct mtls_ca *
+new_ca(const char *sub)
+{
+	return ca_make(sub, NULL, MTLS_KEY_EC_P256, 0, NULL);
 }
 
 static inline mode_t

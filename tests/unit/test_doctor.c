@@ -236,6 +236,11 @@ test_usage(void **state)
 	assert_null(mtls_doctor_run(&opt, &err));
 	opt.connect = "host:99999";
 	assert_null(mtls_doctor_run(&opt, &err));
+	opt.connect = "127.0.0.1:1";
+	opt.role = MTLS_PURPOSE_SERVER;
+	assert_null(mtls_doctor_run(&opt, &err));
+	assert_int_equal(err.code, MTLS_ERR_USAGE);
+	opt.role = MTLS_PURPOSE_ANY;
 	opt.connect = NULL;
 	opt.cert_file = srv_crt;
 	opt.role = (enum mtls_purpose)42;

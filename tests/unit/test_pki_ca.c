@@ -14,48 +14,6 @@
 
 #include "pki_test.h"
 
-static char *dir;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	dir = tmpdir_new();
-	return dir == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	tmpdir_remove(dir);
-	dir = NULL;
-	return 0;
-}
-
-static struct mtls_ca *
-new_ca(const char *sub, const char *parent_sub, enum mtls_key_type type,
-    int days, const char *pass)
-{
-	struct mtls_ca_options o = { 0 };
-	struct mtls_error err;
-	struct mtls_ca *ca;
-	char *d = path_join(dir, sub);
-	char *p = parent_sub != NULL ? path_join(dir, parent_sub) : NULL;
-
-	o.dir = d;
-	o.parent_dir = p;
-	o.key_type = type;
-	o.days = days;
-	o.passphrase = pass;
-	ca = mtls_ca_create(&o, &err);
-	if (ca == NULL)
-		fail_msg("mtls_ca_create %s: %s", d, err.msg);
-	free(d);
-	free(p);
-	return ca;
-}
-
 /* Checks the common CA profile; returns the certificate. */
 static X509 *
 check_ca_profile(struct mtls_ca *ca, int pathlen, int days)
@@ -104,7 +62,7 @@ test_root_profile(void **state)
 	char *d = path_join(dir, "root"), *f;
 
 	(void)state;
-	ca = new_ca("root", NULL, MTLS_KEY_EC_P256, 0, NULL);
+	ca = ca_make("root", NULL, MTLS_KEY_EC_P256, 0, NULL);
 	x = check_ca_profile(ca, -1, 3650);
 	X509_up_ref(x); /* kept past mtls_ca_free below */
 	/* Self-signed, AKI = SKI, SHA-256. */
@@ -152,13 +110,13 @@ test_root_rsa_ed25519(void **state)
 	X509 *x;
 
 	(void)state;
-	ca = new_ca("root-ed", NULL, MTLS_KEY_ED25519, 30, NULL);
+	ca = ca_make("root-ed", NULL, MTLS_KEY_ED25519, 30, NULL);
 	x = check_ca_profile(ca, -1, 30);
 	assert_int_equal(X509_get_signature_nid(x), NID_ED25519);
 	assert_int_equal(X509_verify(x, X509_get0_pubkey(x)), 1);
 	mtls_ca_free(ca);
 
-	ca = new_ca("root-rsa", NULL, MTLS_KEY_RSA_2048, 30, NULL);
+	ca = ca_make("root-rsa", NULL, MTLS_KEY_RSA_2048, 30, NULL);
 	x = check_ca_profile(ca, -1, 30);
 	assert_int_equal(X509_get_signature_nid(x), NID_sha256WithRSAEncryption);
 	mtls_ca_free(ca);
@@ -181,8 +139,8 @@ test_intermediate_profile(void **state)
 	int n = 0;
 
 	(void)state;
-	root = new_ca("iroot", NULL, MTLS_KEY_EC_P384, 0, NULL);
-	inter = new_ca("iroot-int", "iroot", MTLS_KEY_EC_P256, 0, NULL);
+	root = ca_make("iroot", NULL, MTLS_KEY_EC_P384, 0, NULL);
+	inter = ca_make("iroot-int", "iroot", MTLS_KEY_EC_P256, 0, NULL);
 	rx = cert_x509(mtls_ca_cert(root), 0);
 	ix = check_ca_profile(inter, 0, 1825);
 	assert_false(X509_get_extension_flags(ix) & EXFLAG_SS);
@@ -226,8 +184,8 @@ test_intermediate_profile(void **state)
 	/* Intermediate validity is capped at the root's. */
 	mtls_ca_free(inter);
 	mtls_ca_free(root);
-	root = new_ca("short-root", NULL, MTLS_KEY_EC_P256, 10, NULL);
-	inter = new_ca("short-int", "short-root", MTLS_KEY_EC_P256, 0, NULL);
+	root = ca_make("short-root", NULL, MTLS_KEY_EC_P256, 10, NULL);
+	inter = ca_make("short-int", "short-root", MTLS_KEY_EC_P256, 0, NULL);
 	assert_int_equal(ASN1_TIME_compare(
 	    X509_get0_notAfter(cert_x509(mtls_ca_cert(inter), 0)),
 	    X509_get0_notAfter(cert_x509(mtls_ca_cert(root), 0))), 0);
@@ -244,7 +202,7 @@ test_ca_refusals(void **state)
 	char *d = path_join(dir, "dup"), *want;
 
 	(void)state;
-	ca = new_ca("dup", NULL, MTLS_KEY_EC_P256, 0, NULL);
+	ca = ca_make("dup", NULL, MTLS_KEY_EC_P256, 0, NULL);
 	mtls_ca_free(ca);
 	o.dir = d;
 	assert_null(mtls_ca_create(&o, &err));
@@ -271,7 +229,7 @@ test_ca_refusals(void **state)
 
 	/* A failure at the very end (ca.db cannot get its write-ahead log)
 	 * removes the files made and the parent's record of the new CA. */
-	struct mtls_ca *parent = new_ca("half-parent", NULL, MTLS_KEY_EC_P256,
+	struct mtls_ca *parent = ca_make("half-parent", NULL, MTLS_KEY_EC_P256,
 	    0, NULL);
 	char *wal = path_join(d, "ca.db-wal");
 	char *pd = path_join(dir, "half-parent");
@@ -376,7 +334,7 @@ test_server_profile(void **state)
 	char *san;
 
 	(void)state;
-	ca = new_ca("srv", NULL, MTLS_KEY_EC_P256, 0, NULL);
+	ca = ca_make("srv", NULL, MTLS_KEY_EC_P256, 0, NULL);
 	cax = cert_x509(mtls_ca_cert(ca), 0);
 	key = mtls_key_generate(MTLS_KEY_EC_P256, &err);
 	n.common_name = "www.example.com";
@@ -487,8 +445,8 @@ test_client_profile(void **state)
 	X509 *x;
 
 	(void)state;
-	root = new_ca("croot", NULL, MTLS_KEY_EC_P256, 0, NULL);
-	ca = new_ca("croot-int", "croot", MTLS_KEY_EC_P256, 0, NULL);
+	root = ca_make("croot", NULL, MTLS_KEY_EC_P256, 0, NULL);
+	ca = ca_make("croot-int", "croot", MTLS_KEY_EC_P256, 0, NULL);
 	key = mtls_key_generate(MTLS_KEY_RSA_2048, &err);
 	n.common_name = "client";
 	c = issue(ca, key, MTLS_CERT_CLIENT, &n, 30, 0);
@@ -523,7 +481,7 @@ test_client_profile(void **state)
 	mtls_cert_free(c);
 
 	/* Ed25519 CA: the leaf is signed without a digest. */
-	struct mtls_ca *ed = new_ca("ed", NULL, MTLS_KEY_ED25519, 0, NULL);
+	struct mtls_ca *ed = ca_make("ed", NULL, MTLS_KEY_ED25519, 0, NULL);
 	c = issue(ed, key, MTLS_CERT_CLIENT, &n, 0, 0);
 	assert_int_equal(X509_get_signature_nid(cert_x509(c, 0)), NID_ED25519);
 	check_leaf(cert_x509(c, 0), cert_x509(mtls_ca_cert(ed), 0),
@@ -547,7 +505,7 @@ test_validity(void **state)
 	time_t now = time(NULL);
 
 	(void)state;
-	ca = new_ca("valid", NULL, MTLS_KEY_EC_P256, 20, NULL);
+	ca = ca_make("valid", NULL, MTLS_KEY_EC_P256, 20, NULL);
 	key = mtls_key_generate(MTLS_KEY_EC_P256, &err);
 	n.common_name = "client";
 
@@ -593,7 +551,7 @@ test_encrypted_ca_key(void **state)
 	char *d = path_join(dir, "enc"), *keyf = path_join(d, "ca.key");
 
 	(void)state;
-	ca = new_ca("enc", NULL, MTLS_KEY_EC_P256, 0, "capass");
+	ca = ca_make("enc", NULL, MTLS_KEY_EC_P256, 0, "capass");
 	assert_int_equal(mtls_ca_is_key_encrypted(ca), 1);
 	mtls_ca_free(ca);
 	assert_int_equal(file_mode(keyf), 0600);
@@ -664,5 +622,5 @@ main(void)
 		cmocka_unit_test(test_encrypted_ca_key),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

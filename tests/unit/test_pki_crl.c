@@ -15,40 +15,6 @@
 
 #include "pki_test.h"
 
-static char *dir;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	dir = tmpdir_new();
-	return dir == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	tmpdir_remove(dir);
-	dir = NULL;
-	return 0;
-}
-
-static struct mtls_ca *
-new_ca(const char *sub)
-{
-	struct mtls_ca_options o = { 0 };
-	struct mtls_error err;
-	struct mtls_ca *ca;
-
-	o.dir = path_join(dir, sub);
-	ca = mtls_ca_create(&o, &err);
-	if (ca == NULL)
-		fail_msg("%s", err.msg);
-	free((char *)o.dir);
-	return ca;
-}
-
 static struct mtls_cert *
 issue(struct mtls_ca *ca, struct mtls_key *key, const char *cn, long offset)
 {
@@ -153,6 +119,16 @@ test_reason_names(void **state)
 	    "superseded");
 	assert_string_equal(mtls_revoke_reason_name(
 	    MTLS_REVOKE_KEY_COMPROMISE), "keyCompromise");
+	/* Every CRLReason of a CRL read from elsewhere has its name; 7 and
+	 * anything past 10 are no reason. */
+	assert_string_equal(mtls_revoke_reason_name(
+	    (enum mtls_revoke_reason)8), "removeFromCRL");
+	assert_string_equal(mtls_revoke_reason_name(
+	    MTLS_REVOKE_AA_COMPROMISE), "aACompromise");
+	assert_string_equal(mtls_revoke_reason_name(
+	    (enum mtls_revoke_reason)7), "unknown");
+	assert_string_equal(mtls_revoke_reason_name(
+	    (enum mtls_revoke_reason)11), "unknown");
 }
 
 static void
@@ -194,6 +170,9 @@ test_revoke(void **state)
 	    -1);
 	assert_int_equal(ca->err.code, MTLS_ERR_USAGE);
 	assert_int_equal(mtls_ca_revoke(ca, sb, (enum mtls_revoke_reason)7),
+	    -1);
+	assert_int_equal(ca->err.code, MTLS_ERR_USAGE);
+	assert_int_equal(mtls_ca_revoke(ca, sb, (enum mtls_revoke_reason)8),
 	    -1);
 	assert_int_equal(ca->err.code, MTLS_ERR_USAGE);
 
@@ -390,5 +369,5 @@ main(void)
 		cmocka_unit_test(test_crl),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

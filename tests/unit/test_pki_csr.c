@@ -14,7 +14,6 @@
 
 #include "pki_test.h"
 
-static char *dir;
 static struct mtls_ca *ca;
 
 static int
@@ -23,8 +22,7 @@ setup(void **state)
 	struct mtls_ca_options o = { 0 };
 	struct mtls_error err;
 
-	(void)state;
-	if ((dir = tmpdir_new()) == NULL)
+	if (pki_setup(state) == -1)
 		return -1;
 	o.dir = path_join(dir, "ca");
 	ca = mtls_ca_create(&o, &err);
@@ -37,11 +35,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	(void)state;
 	mtls_ca_free(ca);
-	tmpdir_remove(dir);
-	dir = NULL;
-	return 0;
+	return pki_teardown(state);
 }
 
 static struct mtls_cert *

@@ -15,40 +15,6 @@
 #include "ca_db.h"
 #include "pki_test.h"
 
-static char *dir;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	dir = tmpdir_new();
-	return dir == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	tmpdir_remove(dir);
-	dir = NULL;
-	return 0;
-}
-
-static struct mtls_ca *
-new_ca(const char *sub)
-{
-	struct mtls_ca_options o = { 0 };
-	struct mtls_error err;
-	struct mtls_ca *ca;
-
-	o.dir = path_join(dir, sub);
-	ca = mtls_ca_create(&o, &err);
-	if (ca == NULL)
-		fail_msg("%s", err.msg);
-	free((char *)o.dir);
-	return ca;
-}
-
 static int
 issue_n(struct mtls_ca *ca, struct mtls_key *key, int n, const char *cn)
 {
@@ -240,5 +206,5 @@ main(void)
 		cmocka_unit_test(test_foreign_db),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

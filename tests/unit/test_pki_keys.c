@@ -14,25 +14,6 @@
 
 #include "pki_test.h"
 
-static char *dir;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	dir = tmpdir_new();
-	return dir == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	tmpdir_remove(dir);
-	dir = NULL;
-	return 0;
-}
-
 static void
 test_key_type_names(void **state)
 {
@@ -459,5 +440,5 @@ main(void)
 		cmocka_unit_test(test_pkcs12),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, pki_setup, pki_teardown);
 }

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "mtls.h"
 #include "test_tls_pki.h"
 
@@ -415,6 +417,37 @@ resumption(int max)
 	mtls_config_free(ccfg);
 }
 
+/* A connection that just goes away (no close_notify, as when a client
+ * closes its socket) leaves its session resumable on both sides. */
+static void
+resumption_without_close(int max)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, max);
+	struct pair p = { 0 };
+
+	for (int i = 0; i < 3; i++) {
+		pair_run(&p, scfg, ccfg);
+		assert_int_equal(p.src, 0);
+		assert_int_equal(mtls_conn_session_resumed(p.conn), i > 0);
+		exchange(&p);
+		mtls_free(p.conn);
+		p.conn = NULL;
+		close(p.fds[0]);
+		close(p.fds[1]);
+	}
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+static void
+test_resumption_without_close(void **state)
+{
+	resumption_without_close(MTLS_TLS1_3);
+	resumption_without_close(MTLS_TLS1_2);
+}
+
 static void
 test_resumption_tls13(void **state)
 {
@@ -464,6 +497,144 @@ test_client_checks_server(void **state)
 	close(fds[1]);
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
+}
+
+/* A raw OpenSSL client limited to what the defaults refuse: TLS 1.1, or
+ * TLS 1.2 without forward secrecy or without AEAD. */
+static void
+raw_client_refused(long max, const char *ciphers, const char *reason)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls *s = mtls_server(), *conn = NULL;
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	int fds[2];
+
+	assert_int_equal(mtls_configure(s, scfg), 0);
+	SSL_CTX_set_security_level(cctx, 0);
+	SSL_CTX_set_min_proto_version(cctx, TLS1_VERSION);
+	SSL_CTX_set_max_proto_version(cctx, max);
+	assert_int_equal(SSL_CTX_set_cipher_list(cctx, ciphers), 1);
+	SSL *c = SSL_new(cctx);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	SSL_set_fd(c, fds[1]);
+	SSL_set_connect_state(c);
+	assert_int_equal(mtls_accept_socket(s, &conn, fds[0]), 0);
+	int src = MTLS_WANT_POLLIN;
+	for (int i = 0; i < 50 && src != -1 && src != 0; i++) {
+		SSL_do_handshake(c);
+		src = mtls_handshake(conn);
+	}
+	assert_int_equal(src, -1);
+	if (strstr(mtls_error(conn), reason) == NULL)
+		fail_msg("'%s' lacks '%s'", mtls_error(conn), reason);
+	SSL_free(c);
+	SSL_CTX_free(cctx);
+	mtls_free(conn);
+	mtls_free(s);
+	close(fds[0]);
+	close(fds[1]);
+	mtls_config_free(scfg);
+}
+
+static void
+test_security_defaults(void **state)
+{
+	raw_client_refused(TLS1_1_VERSION, "ALL", "unsupported protocol");
+	raw_client_refused(TLS1_2_VERSION, "AES128-GCM-SHA256",
+	    "no shared cipher");
+	raw_client_refused(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA256",
+	    "no shared cipher");
+	raw_client_refused(TLS1_2_VERSION, "ECDHE-ECDSA-AES128-SHA",
+	    "no shared cipher");
+}
+
+/* The client enforces serverAuth: a client certificate presented by a
+ * server is refused even when its name matches. */
+static void
+test_client_checks_server_purpose(void **state)
+{
+	struct mtls_config *scfg = mtls_config_new();
+	struct mtls_config *ccfg = client_config(NULL, NULL, 0);
+	struct mtls *s = mtls_server(), *c = mtls_client(), *conn = NULL;
+	struct mtls_policy *pol = mtls_policy_new();
+	struct mtls_error err;
+	int fds[2];
+
+	assert_int_equal(mtls_config_set_cert_file(scfg, cli_crt), 0);
+	assert_int_equal(mtls_config_set_key_file(scfg, cli_key, NULL), 0);
+	assert_int_equal(mtls_config_set_ca_file(scfg, ca_crt), 0);
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_ANY, NULL, &err), 0);
+	assert_int_equal(mtls_config_set_policy(scfg, pol), 0);
+	mtls_policy_free(pol);
+	mtls_config_verify_client_optional(scfg);
+	assert_int_equal(mtls_configure(s, scfg), 0);
+	assert_int_equal(mtls_configure(c, ccfg), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	assert_int_equal(mtls_accept_socket(s, &conn, fds[0]), 0);
+	assert_int_equal(mtls_connect_socket(c, fds[1], "client.example.com"),
+	    0);
+	int crc = MTLS_WANT_POLLIN, src = MTLS_WANT_POLLIN;
+	for (int i = 0; i < 100 && crc != -1 && crc != 0; i++) {
+		crc = mtls_handshake(c);
+		if (src != -1 && src != 0)
+			src = mtls_handshake(conn);
+	}
+	assert_int_equal(crc, -1);
+	assert_non_null(strstr(mtls_conn_verify_problem(c),
+	    "is not valid for server authentication"));
+	assert_string_equal(mtls_conn_alert_sent(c), "unsupported_certificate");
+	mtls_free(conn);
+	mtls_free(c);
+	mtls_free(s);
+	close(fds[0]);
+	close(fds[1]);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+/* Optional client authentication: no certificate is let through (with no
+ * identity); a certificate, when sent, is verified and authorized. */
+static void
+test_optional_client_auth(void **state)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *anon = client_config(NULL, NULL, 0);
+	struct mtls_config *other = client_config(oc_crt, oc_key, 0);
+	struct mtls_config *named = client_config(uri_crt, uri_key, 0);
+	struct pair p = { 0 };
+
+	mtls_config_verify_client_optional(scfg);
+	pair_run(&p, scfg, anon);
+	assert_int_equal(p.src, 0);
+	assert_false(mtls_peer_cert_provided(p.conn));
+	assert_null(mtls_peer_cert_subject(p.conn));
+	assert_int_equal(mtls_peer_san_count(p.conn), 0);
+	assert_true(mtls_conn_cert_requested(p.client));
+	assert_false(mtls_conn_cert_sent(p.client));
+	exchange(&p);
+	pair_free(&p);
+
+	struct pair q = { 0 };
+	pair_run(&q, scfg, other);
+	assert_int_equal(q.src, -1);
+	assert_non_null(strstr(mtls_conn_reject_reason(q.conn), "unknown CA"));
+	pair_free(&q);
+
+	struct pair r = { 0 };
+	pair_run(&r, scfg, named);
+	assert_int_equal(r.src, -1);
+	assert_non_null(strstr(mtls_conn_reject_reason(r.conn),
+	    "no rule allows CN=web"));
+	pair_free(&r);
+
+	mtls_config_free(scfg);
+	mtls_config_free(anon);
+	mtls_config_free(other);
+	mtls_config_free(named);
 }
 
 static void
@@ -521,7 +692,11 @@ main(void)
 		cmocka_unit_test(test_dns_rule_vs_uri_san),
 		cmocka_unit_test(test_resumption_tls13),
 		cmocka_unit_test(test_resumption_tls12),
+		cmocka_unit_test(test_resumption_without_close),
 		cmocka_unit_test(test_client_checks_server),
+		cmocka_unit_test(test_optional_client_auth),
+		cmocka_unit_test(test_security_defaults),
+		cmocka_unit_test(test_client_checks_server_purpose),
 		cmocka_unit_test(test_api_edges),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);

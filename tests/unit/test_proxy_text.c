@@ -1,0 +1,204 @@
+/*
+ * test_proxy_text.c - the proxy's text: address forms and the loopback
+ * rule, log lines (escaping of what comes from the peer, JSON validity),
+ * the metrics page and the reason labels.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "proxy_int.h"
+
+static void
+test_addr_forms(void **state)
+{
+	struct proxy_addr a[ADDR_MAX];
+	char err[256], s[ADDR_STRLEN];
+
+	assert_int_equal(addr_parse("127.0.0.1:8443", 0, a, ADDR_MAX, err,
+	    sizeof(err)), 1);
+	addr_format(&a[0].u.sa, a[0].len, s, sizeof(s));
+	assert_string_equal(s, "127.0.0.1:8443");
+	assert_true(addr_is_local(&a[0]));
+	assert_int_equal(addr_parse("[::1]:443", 0, a, ADDR_MAX, err,
+	    sizeof(err)), 1);
+	addr_format(&a[0].u.sa, a[0].len, s, sizeof(s));
+	assert_string_equal(s, "[::1]:443");
+	assert_true(addr_is_local(&a[0]));
+	assert_int_equal(addr_parse(":443", ADDR_LISTEN, a, ADDR_MAX, err,
+	    sizeof(err)), 1);
+	assert_int_equal(a[0].u.sa.sa_family, AF_INET6);
+	assert_int_equal(addr_parse("unix:/run/app.sock", ADDR_UNIX, a,
+	    ADDR_MAX, err, sizeof(err)), 1);
+	assert_true(addr_is_local(&a[0]));
+	addr_format(&a[0].u.sa, a[0].len, s, sizeof(s));
+	assert_string_equal(s, "unix:/run/app.sock");
+	assert_int_equal(addr_parse("192.0.2.1:80", 0, a, ADDR_MAX, err,
+	    sizeof(err)), 1);
+	assert_false(addr_is_local(&a[0]));
+	assert_int_equal(addr_parse("[::ffff:127.0.0.2]:80", 0, a, ADDR_MAX,
+	    err, sizeof(err)), 1);
+	assert_true(addr_is_local(&a[0]));
+}
+
+static void
+test_addr_errors(void **state)
+{
+	struct proxy_addr a[ADDR_MAX];
+	char err[256];
+
+	assert_int_equal(addr_parse("127.0.0.1", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "HOST:PORT"));
+	assert_int_equal(addr_parse("127.0.0.1:0", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_int_equal(addr_parse("127.0.0.1:65536", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_int_equal(addr_parse("127.0.0.1:80x", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_int_equal(addr_parse("::1:80", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "brackets"));
+	assert_int_equal(addr_parse("[::1:80", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_int_equal(addr_parse(":80", 0, a, ADDR_MAX, err, sizeof(err)),
+	    -1);
+	assert_int_equal(addr_parse("unix:/x", 0, a, ADDR_MAX, err,
+	    sizeof(err)), -1);
+	assert_int_equal(addr_parse("unix:relative", ADDR_UNIX, a, ADDR_MAX,
+	    err, sizeof(err)), -1);
+	assert_int_equal(proxy_check_backend("192.0.2.1:80", 0, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "--unsafe-backend"));
+	assert_int_equal(proxy_check_backend("192.0.2.1:80", 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_backend("unix:/run/x", 0, err,
+	    sizeof(err)), 0);
+}
+
+static void
+test_log_escapes(void **state)
+{
+	struct conn_record r = {
+		.time = 1795000000.25, .client = "127.0.0.1:5000",
+		.subject = "CN=evil\" outcome=ok\nforged",
+		.sans = "DNS:a\\b", .version = "TLSv1.3",
+		.cipher = "TLS_AES_128_GCM_SHA256", .resumed = 1,
+		.bytes_in = 10, .bytes_out = 20, .duration = 1.5,
+		.outcome = "rejected", .reason = "no rule allows CN=evil",
+	};
+	char buf[1024];
+	size_t n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+
+	assert_true(n > 0 && buf[n - 1] == '\n');
+	buf[n] = '\0';
+	/* One line, the quote escaped, the newline shown as \x0a. */
+	assert_ptr_equal(strchr(buf, '\n'), buf + n - 1);
+	assert_non_null(strstr(buf, "subject=\"CN=evil\\\" outcome=ok\\x0aforged\""));
+	assert_non_null(strstr(buf, "outcome=rejected reason=\"no rule allows CN=evil\""));
+	assert_non_null(strstr(buf, "resumed=yes in=10 out=20"));
+	assert_non_null(strstr(buf, "2026-11-18T11:06:40.250Z client=127.0.0.1:5000 "));
+
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"subject\":\"CN=evil\\\" outcome=ok\\u000aforged\""));
+	assert_non_null(strstr(buf, "\"sans\":\"DNS:a\\\\b\""));
+	assert_non_null(strstr(buf, "\"resumed\":true"));
+	assert_int_equal(buf[n - 2], '}');
+
+	/* A tiny buffer: cut, but still one line, no overflow. */
+	n = log_format_conn(buf, 16, PROXY_LOG_TEXT, &r);
+	assert_int_equal(n, 16);
+	assert_int_equal(buf[15], '\n');
+}
+
+static void
+test_metrics_page(void **state)
+{
+	struct proxy_stats a = { 0 }, b = { 0 };
+	struct proxy_stats *st[2] = { &a, &b };
+	struct metrics_gauges g = { .cert_not_after = 2000, .crl_next_update =
+	    1500, .reloads_ok = 3 };
+	char page[16384];
+
+	a.handshakes[HS_OK] = 2;
+	b.handshakes[HS_OK] = 3;
+	b.handshakes[HS_REVOKED] = 1;
+	a.active = 4;
+	b.bytes_in = 100;
+	stats_hs_latency(&a, 0.0007);
+	stats_hs_latency(&b, 0.3);
+	stats_hs_latency(&b, 99);
+	metrics_render(page, sizeof(page), st, 2, &g, 1000);
+	assert_non_null(strstr(page, "mtls_serve_handshakes_total{outcome=\"ok\",reason=\"\"} 5\n"));
+	assert_non_null(strstr(page, "{outcome=\"rejected\",reason=\"certificate_revoked\"} 1\n"));
+	assert_non_null(strstr(page, "mtls_serve_active_connections 4\n"));
+	assert_non_null(strstr(page, "mtls_serve_bytes_total{direction=\"in\"} 100\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"0.0005\"} 0\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"0.001\"} 1\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"0.5\"} 2\n"));
+	assert_non_null(strstr(page, "_bucket{le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(page, "mtls_serve_certificate_expiry_seconds 1000\n"));
+	assert_non_null(strstr(page, "mtls_serve_crl_expiry_seconds 500\n"));
+	assert_non_null(strstr(page, "mtls_serve_reloads_total{result=\"ok\"} 3\n"));
+}
+
+static void
+test_reason_labels(void **state)
+{
+	assert_int_equal(hs_reason_classify("no client certificate"),
+	    HS_NO_CERT);
+	assert_int_equal(hs_reason_classify("certificate revoked"), HS_REVOKED);
+	assert_int_equal(hs_reason_classify("CRL for CN=x has expired"),
+	    HS_CRL);
+	assert_int_equal(hs_reason_classify("client certificate expired (CN=x)"),
+	    HS_EXPIRED);
+	assert_int_equal(hs_reason_classify("certificate not yet valid"),
+	    HS_NOT_YET_VALID);
+	assert_int_equal(hs_reason_classify("no rule allows CN=x"),
+	    HS_ACCESS_DENIED);
+	assert_int_equal(hs_reason_classify("unknown CA: issuer CN=y is not "
+	    "trusted"), HS_UNKNOWN_CA);
+	assert_int_equal(hs_reason_classify(NULL), HS_PROTOCOL);
+	assert_int_equal(hs_reason_classify("something new"), HS_OTHER);
+	assert_string_equal(hs_reason_name(HS_BAD_USAGE),
+	    "unsupported_certificate");
+}
+
+static void
+test_relay_pool(void **state)
+{
+	struct relay_pool pool = { 0 };
+	struct relay_buf *b[RELAY_POOL_MAX + 4];
+
+	for (size_t i = 0; i < RELAY_POOL_MAX + 4; i++)
+		assert_non_null(b[i] = relay_buf_get(&pool));
+	for (size_t i = 0; i < RELAY_POOL_MAX + 4; i++)
+		relay_buf_put(&pool, b[i]);
+	/* The pool keeps a bounded number; the rest went back to malloc. */
+	assert_int_equal(pool.nfree, RELAY_POOL_MAX);
+	b[0] = relay_buf_get(&pool);
+	assert_int_equal(b[0]->off + b[0]->len, 0);
+	relay_buf_put(&pool, b[0]);
+	relay_buf_put(&pool, NULL);
+	relay_pool_clear(&pool);
+	assert_int_equal(pool.nfree, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr_forms),
+		cmocka_unit_test(test_addr_errors),
+		cmocka_unit_test(test_log_escapes),
+		cmocka_unit_test(test_metrics_page),
+		cmocka_unit_test(test_reason_labels),
+		cmocka_unit_test(test_relay_pool),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
