@@ -19,6 +19,7 @@
 #   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
 #   IDLE_CONNS=2000    idle connections held to measure memory (0: skip)
 #   SCALING=1          also mtls serve --workers 1 and 2, unpinned (0: skip)
+#   PROFILE=1          perf profile of mtls serve's full handshakes (0: skip)
 #   OUT=FILE           also write the report there (default
 #                      $BUILD/bench-results.md)
 # nginx and HAProxy run by hand on loopback ports with their own config and
@@ -39,6 +40,7 @@ CONNS_RR=${CONNS_RR:-64}
 CONNS_BULK=${CONNS_BULK:-4}
 IDLE_CONNS=${IDLE_CONNS:-2000}
 SCALING=${SCALING:-1}
+PROFILE=${PROFILE:-1}
 OUT=${OUT:-"$BUILD/bench-results.md"}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 # rr: a small HTTP-like request (escapes decoded by mtls bench), a 1 KiB
@@ -312,6 +314,26 @@ for s in $SERVERS; do
 done
 [ -n "$SERVERS_RUN" ] || die "no server to measure"
 
+# Where mtls serve spends a full handshake: perf samples (with DWARF call
+# graphs, so that time is charged to the exported OpenSSL entry points
+# that called it) during one more handshake run; the report keeps the
+# named functions, by share of the samples spent in them or below.
+profile_mtls() {
+	say "profiling mtls serve during full handshakes (perf)"
+	$PIN_LOAD "$MTLS" bench "127.0.0.1:$PE_mtls" --cert "$d/client.crt" \
+	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
+	    --mode handshake -c "$CONNS_HS" -d "$SECS" >/dev/null 2>&1 &
+	bpid=$!
+	sleep 1
+	perf record -q -F 999 --call-graph dwarf,16384 -p "$PID_mtls" \
+	    -o "$W/perf.data" -- sleep $((SECS > 3 ? SECS - 2 : 1)) \
+	    >/dev/null 2>&1
+	wait "$bpid" 2>/dev/null
+	perf report -i "$W/perf.data" --children --sort sym --stdio -g none \
+	    2>/dev/null | grep -E '^ +[0-9]' | grep -v ' 0x0000' \
+	    > "$W/profile.txt"
+}
+
 # bench_once KEY LABEL MODE RUN PORT SERVER-PID CONNS PIN [ARGS...]: one run
 # of mtls bench, its JSON and the server's CPU time appended to $RESULTS.
 bench_once() {
@@ -394,6 +416,10 @@ for key in $KEYS; do
 			eval "port=\$PE_$s pid=\$PID_$s"
 			measure_idle "$key" "$s" "$port" "$pid"
 		done
+	fi
+	if [ "$key" = "$first_key" ] && [ "$PROFILE" = 1 ] &&
+	    [ "$have_mtls" = 1 ] && command -v perf >/dev/null; then
+		profile_mtls
 	fi
 	# Stop this key type's servers before the next one starts.
 	for p in $SPIDS; do kill "$p" 2>/dev/null; done
@@ -633,6 +659,53 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
             print("| %s | %d of %d | %s |" % (r["server"], r["held"],
                   r["conns"], "%.1f" % kib if kib is not None else "-"))
         print()
+# The targets of issue 6, on the first key type: mtls against the best
+# peer, by throughput and by CPU time per operation (per core).
+keys_main = [k for k in sorted({r["key"] for r in rows}) if k == "ec-p256"] or \
+    sorted({r["key"] for r in rows})
+if "mtls" in servers and peers and keys_main:
+    key = keys_main[0]
+    print("## Targets (issue 6), %s\n" % key)
+    print("| target | wanted | mtls / best peer, throughput | mtls / best "
+          "peer, CPU per operation | met |")
+    print("|---|---|---|---|---|")
+    want = (("handshake", "full handshakes/s", 1.5),
+            ("resume", "resumed handshakes/s", 2.5),
+            ("rr", "requests/s, %s keep-alive connections" % c_rr, 1.2),
+            ("bulk", "bulk MB/s", 1.3))
+    for mode, what, need in want:
+        sel = [r for r in rows if r["key"] == key and r["mode"] == mode]
+        if not sel:
+            continue
+        def med(s, f):
+            v = [f(r) for r in sel if r["server"] == s and r.get("ops")]
+            return statistics.median(v) if v else None
+        if mode == "resume":
+            tput = lambda r: r["resumed"] / (r.get("elapsed") or 1)
+        else:
+            tput = value
+        def cost(r):
+            n = r["ops"] * (r.get("block_size", 0) / 1e6 if mode == "bulk"
+                            else 1)
+            return r["server_cpu_seconds"] / n
+        m_t, m_c = med("mtls", tput), med("mtls", cost)
+        p_t = [med(p, tput) for p in peers]
+        p_c = [med(p, cost) for p in peers]
+        best_t = max([v for v in p_t if v] or [0])
+        best_c = min([v for v in p_c if v] or [0])
+        rt = m_t / best_t if m_t and best_t else 0
+        rc = best_c / m_c if m_c and best_c else 0
+        print("| %s | %.1fx | %.2f | %.2f | %s |" % (what, need, rt, rc,
+              "yes" if rt >= need else ("per core only" if rc >= need
+                                         else "no")))
+    idle = [r for r in rows if r["key"] == key and r["mode"] == "idle"
+            and r["server"] == "mtls" and r.get("kib_per_conn") is not None]
+    if idle:
+        kib = idle[0]["kib_per_conn"]
+        print("| memory per idle connection | at most 10 KiB | %.1f KiB | "
+              "- | %s |" % (kib, "yes" if kib <= 10 else "no"))
+    print()
+
 if scaling:
     print("## Scaling: mtls serve --workers 1 and 2 (%s, full handshakes, "
           "nothing pinned, the load generator on the same two cores)\n"
@@ -652,6 +725,59 @@ if scaling:
     print()
 PY
 [ $? -eq 0 ] || die "the report failed"
+
+# The exact commands and configurations, so that the run can be repeated
+# (the temporary directory is shown as $W).
+if [ -s "$W/profile.txt" ]; then
+	{
+		echo "## Where mtls serve's full handshake goes ($first_key, perf)"
+		echo
+		echo "Share of the samples spent in each function or below it (one"
+		echo "function's share includes its callees; OpenSSL's internal"
+		echo "functions have no symbols here and are charged to the named"
+		echo "callers).  Selected lines:"
+		echo
+		echo '```'
+		grep -E ' (conn_handshake|mtls_handshake|worker_accept_cb|conn_accept|ASN1_item_d2i_ex|OSSL_DECODER_CTX_new_for_pkey|d2i_X509|X509_verify_cert|X509_verify|EVP_DigestVerifyFinal|EVP_DigestSignFinal|EVP_PKEY_generate|EVP_PKEY_derive|tls_cert_verify_cb|tls_verify_cb|policy_check_cert|ssl_session_dup|SSL_CTX_add_session|backend_connect|conn_pump|conn_close|conn_log|SSL_free|SSL_new|mtls_free|__libc_malloc|__libc_free|_int_malloc|epoll_wait|__libc_connect|__libc_write|__libc_read|accept4|__close|do_syscall_64)$' \
+		    "$W/profile.txt" | sed 's/\[\.\] //; s/\[k\] //' | head -n 40
+		echo '```'
+		echo
+	} >> "$W/report.md"
+fi
+
+{
+	echo "## How this was run"
+	echo
+	echo "\`make bench\` (bench/run.sh) with RUNS=$RUNS SECS=$SECS KEYS=\"$KEYS\"" \
+	    "SERVERS=\"$SERVERS_RUN\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING;" \
+	    "\$W is its temporary directory, KEY the key type."
+	echo
+	echo '```'
+	echo "# PKI (per key type)"
+	echo "mtls ca init --dir \$W/pki-KEY/ca --name 'bench CA KEY' --key-type KEY"
+	echo "mtls cert issue --ca \$W/pki-KEY/ca --server --name localhost --ip 127.0.0.1 --key-type KEY --out \$W/pki-KEY/server"
+	echo "mtls cert issue --ca \$W/pki-KEY/ca --client --name bench-client --key-type KEY --out \$W/pki-KEY/client"
+	echo "# backends (core 1)"
+	echo "$PIN_LOAD \$W/backend PORT echo; $PIN_LOAD \$W/backend PORT rr $RR_REQLEN $RR_RESPONSE"
+	echo "# servers (core 0)"
+	echo "$PIN_SERVER mtls serve --listen 127.0.0.1:PORT --cert \$W/pki-KEY/server.crt --key \$W/pki-KEY/server.key --ca \$W/pki-KEY/ca/ca.crt --backend 127.0.0.1:BACKEND --allow-any --workers 1 --max-conns $MAXCONN"
+	echo "$PIN_SERVER nginx -p \$W/nginx-KEY -e \$W/nginx-KEY/error.log -c \$W/nginx-KEY/nginx.conf"
+	echo "$PIN_SERVER haproxy -db -f \$W/haproxy-KEY/haproxy.cfg"
+	echo "# load (core 1), one per cell and run"
+	echo "$PIN_LOAD mtls bench 127.0.0.1:PORT --cert \$W/pki-KEY/client.crt --key \$W/pki-KEY/client.key --ca \$W/pki-KEY/ca/ca.crt --servername localhost --mode MODE -c N -d $SECS --json"
+	printf '%s\n' "#   rr adds: --request '$RR_REQUEST' --response-bytes $RR_RESPONSE"
+	echo "#   idle (memory): --mode idle -c $IDLE_CONNS, server RSS read from /proc while held"
+	echo '```'
+	for f in "$W/nginx-$first_key/nginx.conf" "$W/haproxy-$first_key/haproxy.cfg"; do
+		[ -f "$f" ] || continue
+		echo
+		echo "\`$(basename "$f")\` ($first_key):"
+		echo
+		echo '```'
+		sed "s|$W|\$W|g" "$f"
+		echo '```'
+	done
+} >> "$W/report.md"
 cat "$W/report.md"
 if [ -n "$OUT" ]; then
 	cp "$W/report.md" "$OUT" && say "report written to $OUT"

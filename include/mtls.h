@@ -269,8 +269,13 @@ enum mtls_san_type {
 
 struct mtls_san {
 	enum mtls_san_type type;
-	char *value;
+	char *value;                /* for OTHER, the kind is in the value
+	                               ("othername:1.2.3.4", "RID:...") */
 };
+
+/* "DNS", "IP", "URI", "email" or "other" (the prefixes of OpenSSL's text
+ * form, "DNS:example.com"). */
+const char *mtls_san_type_name(enum mtls_san_type type);
 
 /* Plain facts about one certificate. All strings are owned by the struct. */
 struct mtls_cert_info {
@@ -295,6 +300,12 @@ struct mtls_cert_info {
 	char *aki;                  /* hex or NULL */
 	int self_signed;
 };
+
+/* A validity window at now, in words: "expires in 89 days", "EXPIRED 3
+ * days ago", "not yet valid, starts in 2 hours"; a not_before of 0 is no
+ * start, a not_after of 0 "no expiry given" (a CRL without nextUpdate). */
+void mtls_validity_words(time_t not_before, time_t not_after, time_t now,
+    char *buf, size_t len);
 
 /* Fills info for the i-th certificate of cert (0 = leaf). */
 int mtls_cert_info(const struct mtls_cert *cert, size_t i,

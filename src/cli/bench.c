@@ -43,9 +43,9 @@ usage(void)
 	    "server's\n"
 	    "              close (so a refused certificate is seen); no "
 	    "resumption\n"
-	    "  resume      the same, each connection offering the newest "
-	    "session the\n"
-	    "              server issued; reports how many really resumed\n"
+	    "  resume      the same, each connection offering the session "
+	    "it was issued\n"
+	    "              last; reports how many really resumed\n"
 	    "  rr          keep-alive: send --request, read --response-bytes, "
 	    "repeat\n"
 	    "  bulk        write blocks of --size bytes to an echo service and "
@@ -216,6 +216,36 @@ resolve_target(const char *target, char *host, size_t hostlen,
 	lo->addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return 0;
+}
+
+struct client_files {
+	const char *cert, *key, *ca;
+	int tls_min, tls_max;
+	int resumption;
+};
+
+/* A client configuration from the files; NULL with the reason printed. */
+static struct mtls_config *
+client_config(const struct client_files *f)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	if (cfg == NULL) {
+		cli_fail("out of memory");
+		return NULL;
+	}
+	if (mtls_config_set_cert_file(cfg, f->cert) == -1 ||
+	    mtls_config_set_key_file(cfg, f->key, NULL) == -1 ||
+	    mtls_config_set_ca_file(cfg, f->ca) == -1 ||
+	    ((f->tls_min != 0 || f->tls_max != 0) &&
+	    mtls_config_set_protocols(cfg, f->tls_min, f->tls_max) == -1)) {
+		cli_fail("%s", mtls_config_error(cfg));
+		mtls_config_free(cfg);
+		return NULL;
+	}
+	if (!f->resumption)
+		mtls_config_disable_resumption(cfg);
+	return cfg;
 }
 
 /* Enough descriptors for every connection, when the hard limit allows. */
@@ -423,7 +453,7 @@ cmd_bench(int argc, char **argv)
 		.block_size = 1024 * 1024,
 	};
 	struct loadgen_stats *st = NULL;
-	struct mtls_config *cfg = NULL;
+	struct mtls_config *cfg = NULL, **slot_cfg = NULL;
 	char *request = NULL;
 	char host[256];
 	int ret = EXIT_FAIL;
@@ -528,26 +558,26 @@ cmd_bench(int argc, char **argv)
 	}
 
 	/* The client configuration is built once; every connection of the
-	 * run shares it. */
-	cfg = mtls_config_new();
-	if (cfg == NULL) {
-		cli_fail("out of memory");
+	 * run shares it (and the SSL_CTX the library builds from it).
+	 * Handshake mode measures full handshakes only. */
+	struct client_files files = { cert, key, ca, tls_min, tls_max,
+	    lo.mode == LOADGEN_RESUME };
+	if ((cfg = client_config(&files)) == NULL)
 		goto out;
-	}
-	if (mtls_config_set_cert_file(cfg, cert) == -1 ||
-	    mtls_config_set_key_file(cfg, key, NULL) == -1 ||
-	    mtls_config_set_ca_file(cfg, ca) == -1 ||
-	    ((tls_min != 0 || tls_max != 0) &&
-	    mtls_config_set_protocols(cfg, tls_min, tls_max) == -1)) {
-		cli_fail("%s", mtls_config_error(cfg));
-		goto out;
-	}
-	/* Handshake mode measures full handshakes only.  In resume mode the
-	 * configuration keeps the newest session the server issued, and every
-	 * connection offers it. */
-	if (lo.mode != LOADGEN_RESUME)
-		mtls_config_disable_resumption(cfg);
 	lo.cfg = cfg;
+	if (lo.mode == LOADGEN_RESUME) {
+		/* A configuration keeps the newest session it was issued:
+		 * one per connection, so that each resumes its own. */
+		slot_cfg = calloc((size_t)lo.conns, sizeof(*slot_cfg));
+		if (slot_cfg == NULL) {
+			cli_fail("out of memory");
+			goto out;
+		}
+		for (int i = 0; i < lo.conns; i++)
+			if ((slot_cfg[i] = client_config(&files)) == NULL)
+				goto out;
+		lo.slot_cfg = slot_cfg;
+	}
 	if (!json && isatty(STDOUT_FILENO))
 		lo.progress = progress;
 
@@ -585,6 +615,11 @@ cmd_bench(int argc, char **argv)
 	}
 	ret = EXIT_OK;
 out:
+	if (slot_cfg != NULL) {
+		for (int i = 0; i < lo.conns; i++)
+			mtls_config_free(slot_cfg[i]);
+		free(slot_cfg);
+	}
 	free(st);
 	free(request);
 	mtls_config_free(cfg);

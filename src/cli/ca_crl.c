@@ -25,7 +25,7 @@ usage(void)
 	    "  --days N        time until nextUpdate (default 7)\n"
 	    "  --force         replace an existing output file\n"
 	    "\n"
-	    "An encrypted CA key is unlocked with $%s or a prompt.\n",
+	    CLI_CA_KEY_HELP,
 	    cmd, CLI_CA_PASSPHRASE_ENV);
 }
 

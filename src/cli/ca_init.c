@@ -28,9 +28,7 @@ usage(void)
 	    "  --name CN       the CA's common name (default \"mtls Root CA\","
 	    " or\n"
 	    "                  \"mtls Intermediate CA\" with --parent)\n"
-	    "  --key-type T    ec-p256 (default), ec-p384, rsa-2048, "
-	    "rsa-3072, rsa-4096,\n"
-	    "                  ed25519\n"
+	    CLI_KEY_TYPE_HELP
 	    "  --days N        validity in days (default 3650 for a root, "
 	    "1825 for an\n"
 	    "                  intermediate)\n"

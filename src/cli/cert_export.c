@@ -29,8 +29,10 @@ usage(void)
 	    "  --passphrase-env VAR  take the bundle's passphrase from $VAR "
 	    "(default\n"
 	    "                        %s); without it, prompt on a terminal\n"
-	    "  --force               replace an existing output file\n",
-	    cmd, CLI_P12_PASSPHRASE_ENV);
+	    "  --force               replace an existing output file\n"
+	    "\n"
+	    "An encrypted key is unlocked with $%s or a prompt.\n",
+	    cmd, CLI_P12_PASSPHRASE_ENV, CLI_KEY_PASSPHRASE_ENV);
 }
 
 int
@@ -51,7 +53,7 @@ cmd_cert_export(int argc, char **argv)
 	const char *env = CLI_P12_PASSPHRASE_ENV;
 	struct mtls_cert *cert = NULL;
 	struct mtls_key *key = NULL;
-	char *pass = NULL;
+	char *pass = NULL, *key_pass = NULL;
 	int force = 0, c, ret = EXIT_USAGE;
 
 	memset(&info, 0, sizeof(info));
@@ -83,8 +85,21 @@ cmd_cert_export(int argc, char **argv)
 	ret = EXIT_FAIL;
 	if (cli_refuse_existing(out, force) == -1)
 		goto out;
-	if ((cert = mtls_cert_load_file(cert_file, &err)) == NULL ||
-	    (key = mtls_key_load_file(key_file, NULL, &err)) == NULL) {
+	if ((cert = mtls_cert_load_file(cert_file, &err)) == NULL) {
+		cli_fail_err(&err);
+		goto out;
+	}
+	if ((key = mtls_key_load_file(key_file, NULL, &err)) == NULL &&
+	    err.code == MTLS_ERR_PASSPHRASE) {
+		/* An encrypted key: ask for its passphrase, once. */
+		char prompt[512];
+		snprintf(prompt, sizeof(prompt), "Passphrase for %s", key_file);
+		if ((key_pass = cli_passphrase(CLI_KEY_PASSPHRASE_ENV, prompt,
+		    0)) == NULL)
+			goto out;
+		key = mtls_key_load_file(key_file, key_pass, &err);
+	}
+	if (key == NULL) {
 		cli_fail_err(&err);
 		goto out;
 	}
@@ -111,6 +126,7 @@ cmd_cert_export(int argc, char **argv)
 	ret = EXIT_OK;
 out:
 	cli_passphrase_free(pass);
+	cli_passphrase_free(key_pass);
 	mtls_cert_info_clear(&info);
 	mtls_key_free(key);
 	mtls_cert_free(cert);

@@ -100,42 +100,6 @@ days_until(time_t t, time_t now)
 	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
 }
 
-static void
-span_words(long long secs, char *buf, size_t len)
-{
-	if (secs < 0)
-		secs = -secs;
-	if (secs >= 86400)
-		snprintf(buf, len, "%lld day%s", secs / 86400,
-		    secs / 86400 == 1 ? "" : "s");
-	else if (secs >= 3600)
-		snprintf(buf, len, "%lld hour%s", secs / 3600,
-		    secs / 3600 == 1 ? "" : "s");
-	else
-		snprintf(buf, len, "less than an hour");
-}
-
-/* "expires in 89 days", "EXPIRED 3 days ago", "not yet valid, starts in 2
- * days"; for a CRL the end is its nextUpdate. */
-static void
-validity_words(time_t from, time_t until, time_t now, char *buf, size_t len)
-{
-	char span[48];
-
-	if (from != 0 && now < from) {
-		span_words((long long)from - now, span, sizeof(span));
-		snprintf(buf, len, "not yet valid, starts in %s", span);
-	} else if (until != 0 && now > until) {
-		span_words((long long)now - until, span, sizeof(span));
-		snprintf(buf, len, "EXPIRED %s ago", span);
-	} else if (until != 0) {
-		span_words((long long)until - now, span, sizeof(span));
-		snprintf(buf, len, "expires in %s", span);
-	} else {
-		snprintf(buf, len, "no expiry given");
-	}
-}
-
 static const char *
 status_word(time_t from, time_t until, time_t now)
 {
@@ -144,32 +108,6 @@ status_word(time_t from, time_t until, time_t now)
 	if (until != 0 && now > until)
 		return "expired";
 	return "valid";
-}
-
-static const char *
-san_prefix(enum mtls_san_type t)
-{
-	switch (t) {
-	case MTLS_SAN_DNS: return "DNS:";
-	case MTLS_SAN_IP: return "IP:";
-	case MTLS_SAN_URI: return "URI:";
-	case MTLS_SAN_EMAIL: return "email:";
-	case MTLS_SAN_OTHER: break;
-	}
-	return "";
-}
-
-static const char *
-san_type_name(enum mtls_san_type t)
-{
-	switch (t) {
-	case MTLS_SAN_DNS: return "DNS";
-	case MTLS_SAN_IP: return "IP";
-	case MTLS_SAN_URI: return "URI";
-	case MTLS_SAN_EMAIL: return "email";
-	case MTLS_SAN_OTHER: break;
-	}
-	return "other";
 }
 
 /* The RFC 5280 name of a CRL entry's reason, NULL when it gives none. */
@@ -197,39 +135,14 @@ print_sans(const struct mtls_san *sans, size_t n)
 	printf("  SANs:         ");
 	if (n == 0)
 		printf("(none)");
-	for (size_t i = 0; i < n; i++)
-		printf("%s%s%s", i ? ", " : "", san_prefix(sans[i].type),
-		    sans[i].value);
+	for (size_t i = 0; i < n; i++) {
+		/* Another kind of name says what it is in its value. */
+		int other = sans[i].type == MTLS_SAN_OTHER;
+		printf("%s%s%s%s", i ? ", " : "",
+		    other ? "" : mtls_san_type_name(sans[i].type),
+		    other ? "" : ":", sans[i].value);
+	}
 	printf("\n");
-}
-
-/* A comma list ("a, b") as a JSON array of strings, or null. */
-static void
-json_list(FILE *f, const char *s)
-{
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('[', f);
-	const char *p = s;
-	int first = 1;
-	while (*p != '\0') {
-		const char *e = strstr(p, ", ");
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		char *item = strndup(p, n);
-		if (item == NULL)
-			break;
-		if (!first)
-			fputs(", ", f);
-		json_str(f, item);
-		free(item);
-		first = 0;
-		p += n;
-		if (e != NULL)
-			p += 2;
-	}
-	fputc(']', f);
 }
 
 static void
@@ -238,7 +151,7 @@ json_sans(FILE *f, const struct mtls_san *sans, size_t n)
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s{\"type\": ", i ? ", " : "");
-		json_str(f, san_type_name(sans[i].type));
+		json_str(f, mtls_san_type_name(sans[i].type));
 		fprintf(f, ", \"value\": ");
 		json_str(f, sans[i].value);
 		fputc('}', f);
@@ -275,7 +188,7 @@ print_cert_human(const struct mtls_cert_info *ci, size_t i, size_t n,
 	printf("  Version:      %d\n", ci->version);
 	cli_datetime(ci->not_before, a, sizeof(a));
 	cli_datetime(ci->not_after, b, sizeof(b));
-	validity_words(ci->not_before, ci->not_after, now, words,
+	mtls_validity_words(ci->not_before, ci->not_after, now, words,
 	    sizeof(words));
 	printf("  Validity:     %s to %s (%s)\n", a, b, words);
 	print_sans(ci->sans, ci->nsans);
@@ -319,9 +232,9 @@ print_cert_json(const struct mtls_cert_info *ci, size_t i, time_t now)
 	    status_word(ci->not_before, ci->not_after, now));
 	json_sans(stdout, ci->sans, ci->nsans);
 	printf(", \"key_usage\": ");
-	json_list(stdout, ci->key_usage);
+	cli_json_list(stdout, ci->key_usage);
 	printf(", \"ext_key_usage\": ");
-	json_list(stdout, ci->ext_key_usage);
+	cli_json_list(stdout, ci->ext_key_usage);
 	printf(", \"is_ca\": %s, \"path_len\": ", ci->is_ca ? "true" : "false");
 	if (ci->is_ca && ci->path_len >= 0)
 		printf("%d", ci->path_len);
@@ -415,9 +328,9 @@ inspect_csr(const char *path, const char *buf, size_t len,
 		printf(", \"sans\": ");
 		json_sans(stdout, ci.sans, ci.nsans);
 		printf(", \"key_usage\": ");
-		json_list(stdout, ci.key_usage);
+		cli_json_list(stdout, ci.key_usage);
 		printf(", \"ext_key_usage\": ");
-		json_list(stdout, ci.ext_key_usage);
+		cli_json_list(stdout, ci.ext_key_usage);
 		printf(", \"basic_constraints\": ");
 		if (!ci.has_basic_constraints)
 			printf("null");
@@ -484,7 +397,7 @@ print_crl_human(const struct mtls_crl_info *ci, size_t i, size_t n,
 	printf("  This update:  %s\n", a);
 	if (ci->next_update != 0) {
 		cli_datetime(ci->next_update, b, sizeof(b));
-		validity_words(ci->this_update, ci->next_update, now, words,
+		mtls_validity_words(ci->this_update, ci->next_update, now, words,
 		    sizeof(words));
 		printf("  Next update:  %s (%s)\n", b, words);
 	} else {

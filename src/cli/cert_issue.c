@@ -24,9 +24,7 @@ usage(void)
 	    "Writes PREFIX.key (mode 0600) and PREFIX.crt (leaf, then the "
 	    "CA chain).\n"
 	    "\n"
-	    "  --ca DIR        the issuing CA's directory\n"
-	    "  --server        a server certificate (EKU serverAuth)\n"
-	    "  --client        a client certificate (EKU clientAuth)\n"
+	    CLI_ISSUER_HELP
 	    "  --name NAME     the subject's common name; a hostname or IP "
 	    "is also a SAN\n"
 	    "  --dns D         a DNS name SAN (repeatable)\n"
@@ -34,13 +32,11 @@ usage(void)
 	    "  --uri U         a URI SAN, e.g. spiffe://... (repeatable)\n"
 	    "  --email E       an e-mail SAN (repeatable)\n"
 	    "  --days N        validity in days (default 90)\n"
-	    "  --key-type T    ec-p256 (default), ec-p384, rsa-2048, "
-	    "rsa-3072, rsa-4096,\n"
-	    "                  ed25519\n"
+	    CLI_KEY_TYPE_HELP
 	    "  --force         replace existing output files\n"
 	    "  --out PREFIX    write PREFIX.crt and PREFIX.key\n"
 	    "\n"
-	    "An encrypted CA key is unlocked with $%s or a prompt.\n",
+	    CLI_CA_KEY_HELP,
 	    cmd, CLI_CA_PASSPHRASE_ENV);
 }
 
@@ -48,9 +44,7 @@ int
 cmd_cert_issue(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'C' },
-		{ "server", no_argument, NULL, 'S' },
-		{ "client", no_argument, NULL, 'c' },
+		CLI_ISSUER_OPTIONS,
 		CLI_NAME_OPTIONS,
 		CLI_EMAIL_OPTION,
 		{ "days", required_argument, NULL, 'D' },

@@ -99,35 +99,6 @@ status_name(enum mtls_cert_status s)
 	return "unknown";
 }
 
-/* The library's "DNS:a, IP:1.2.3.4" as a JSON array of "TYPE:value"
- * strings.  No SAN value holds ", " (DNS names, addresses, URIs and
- * e-mail addresses have no spaces), so the split is exact. */
-static void
-print_sans_json(const char *sans)
-{
-	const char *p = sans != NULL ? sans : "";
-	int first = 1;
-
-	putchar('[');
-	while (*p != '\0') {
-		const char *end = strstr(p, ", ");
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		char *one = strndup(p, len);
-		if (one == NULL) {
-			fprintf(stderr, "mtls: out of memory\n");
-			exit(EXIT_FAIL);
-		}
-		printf("%s", first ? "" : ", ");
-		json_str(stdout, one);
-		free(one);
-		first = 0;
-		p += len;
-		if (end != NULL)
-			p += 2;
-	}
-	putchar(']');
-}
-
 static void
 print_json(const struct rows *rows)
 {
@@ -141,7 +112,7 @@ print_json(const struct rows *rows)
 		printf(", \"subject\": ");
 		json_str(stdout, r->subject);
 		printf(", \"sans\": ");
-		print_sans_json(r->sans);
+		cli_json_list(stdout, r->sans != NULL ? r->sans : "");
 		printf(", \"type\": ");
 		json_str(stdout, mtls_cert_kind_name(r->kind));
 		cli_datetime(r->not_before, buf, sizeof(buf));

@@ -25,15 +25,13 @@ usage(void)
 	    "SANs of\n"
 	    "the request are used; a request to be a CA is refused.\n"
 	    "\n"
-	    "  --ca DIR        the issuing CA's directory\n"
-	    "  --server        a server certificate (EKU serverAuth)\n"
-	    "  --client        a client certificate (EKU clientAuth)\n"
+	    CLI_ISSUER_HELP
 	    "  --csr FILE      the request (PEM or DER)\n"
 	    "  --days N        validity in days (default 90)\n"
 	    "  --force         replace an existing output file\n"
 	    "  --out FILE      the certificate to write\n"
 	    "\n"
-	    "An encrypted CA key is unlocked with $%s or a prompt.\n",
+	    CLI_CA_KEY_HELP,
 	    cmd, CLI_CA_PASSPHRASE_ENV);
 }
 
@@ -41,9 +39,7 @@ int
 cmd_cert_sign(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'C' },
-		{ "server", no_argument, NULL, 'S' },
-		{ "client", no_argument, NULL, 'c' },
+		CLI_ISSUER_OPTIONS,
 		{ "csr", required_argument, NULL, 'r' },
 		{ "days", required_argument, NULL, 'D' },
 		{ "out", required_argument, NULL, 'o' },

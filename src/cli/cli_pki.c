@@ -271,6 +271,33 @@ cli_fail_ca(const struct mtls_ca *ca, const char *prefix)
 }
 
 void
+cli_json_list(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('[', f);
+	for (const char *p = s; *p != '\0';) {
+		const char *end = strstr(p, ", ");
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		char *item = strndup(p, len);
+		if (item == NULL) {
+			fprintf(stderr, "mtls: out of memory\n");
+			exit(EXIT_FAIL);
+		}
+		if (p != s)
+			fputs(", ", f);
+		json_str(f, item);
+		free(item);
+		p += len;
+		if (end != NULL)
+			p += 2;
+	}
+	fputc(']', f);
+}
+
+void
 cli_date(time_t t, char *buf, size_t len)
 {
 	struct tm tm;

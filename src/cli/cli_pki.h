@@ -14,6 +14,26 @@
 /* The environment variables of the command-line contract. */
 #define CLI_CA_PASSPHRASE_ENV "MTLS_CA_PASSPHRASE"
 #define CLI_P12_PASSPHRASE_ENV "MTLS_P12_PASSPHRASE"
+#define CLI_KEY_PASSPHRASE_ENV "MTLS_KEY_PASSPHRASE"
+
+/* The options of the commands that issue from a CA (cert issue, cert
+ * sign): --ca DIR and --server or --client, with their help lines. */
+#define CLI_ISSUER_OPTIONS \
+	{ "ca", required_argument, NULL, 'C' }, \
+	{ "server", no_argument, NULL, 'S' }, \
+	{ "client", no_argument, NULL, 'c' }
+#define CLI_ISSUER_HELP \
+	"  --ca DIR        the issuing CA's directory\n" \
+	"  --server        a server certificate (EKU serverAuth)\n" \
+	"  --client        a client certificate (EKU clientAuth)\n"
+/* The help lines of --key-type, and of an encrypted CA key (a %s for
+ * CLI_CA_PASSPHRASE_ENV). */
+#define CLI_KEY_TYPE_HELP \
+	"  --key-type T    ec-p256 (default), ec-p384, rsa-2048, rsa-3072, " \
+	"rsa-4096,\n" \
+	"                  ed25519\n"
+#define CLI_CA_KEY_HELP \
+	"An encrypted CA key is unlocked with $%s or a prompt.\n"
 
 /* Limits on --days. */
 #define CLI_MAX_DAYS 36500
@@ -87,6 +107,12 @@ int cli_fail_ca(const struct mtls_ca *ca, const char *prefix);
 /* The passphrase to unlock the CA key in dir for signing: *pass is NULL when
  * the key is not encrypted.  0, or -1 with the reason printed. */
 int cli_ca_passphrase(const char *dir, char **pass);
+
+/* A list as the library writes it ("DNS:a, IP:1.2.3.4", "serverAuth,
+ * clientAuth") as a JSON array of strings; null for NULL.  No item holds
+ * ", " (names, addresses, URIs and usages have no spaces), so the split is
+ * exact. */
+void cli_json_list(FILE *f, const char *s);
 
 /* "2027-02-26" (UTC) and "2027-02-26T10:00:00Z". */
 void cli_date(time_t t, char *buf, size_t len);

@@ -204,7 +204,7 @@ tcp_connect(struct report *r, const struct timespec *deadline)
 		if (rc == -1 && errno == EINPROGRESS) {
 			if (wait_fd(fd, POLLOUT, deadline) != 0) {
 				snprintf(r->tcp_error, sizeof(r->tcp_error),
-				    "%s: no answer within %d s", r->addr,
+				    "no answer from %s within %d s", r->addr,
 				    CONNECT_TIMEOUT_MS / 1000);
 				close(fd);
 				fd = -1;
@@ -218,8 +218,8 @@ tcp_connect(struct report *r, const struct timespec *deadline)
 		}
 		if (rc == 0)
 			break;
-		snprintf(r->tcp_error, sizeof(r->tcp_error), "%s: %s", r->addr,
-		    strerror(errno));
+		snprintf(r->tcp_error, sizeof(r->tcp_error), "cannot connect to "
+		    "%s: %s", r->addr, strerror(errno));
 		close(fd);
 		fd = -1;
 	}
@@ -313,18 +313,6 @@ time_text(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
-static const char *
-san_prefix(enum mtls_san_type t)
-{
-	switch (t) {
-	case MTLS_SAN_DNS: return "DNS";
-	case MTLS_SAN_IP: return "IP";
-	case MTLS_SAN_URI: return "URI";
-	case MTLS_SAN_EMAIL: return "email";
-	default: return "other";
-	}
-}
-
 /* The verdicts drawn from the connection. */
 struct verdict {
 	int requested, sent, accepted, verified, mutual;
@@ -377,7 +365,8 @@ print_chain_text(struct mtls *tls)
 		if (info.nsans > 0) {
 			printf("    names   ");
 			for (size_t j = 0; j < info.nsans; j++)
-				printf(" %s:%s%s", san_prefix(info.sans[j].type),
+				printf(" %s:%s%s",
+				    mtls_san_type_name(info.sans[j].type),
 				    info.sans[j].value,
 				    j + 1 < info.nsans ? "," : "");
 			printf("\n");
@@ -426,9 +415,15 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		const char *e = r->tls_error;
 		if (strncmp(e, "TLS handshake failed: ", 22) == 0)
 			e += 22;
-		printf("TLS: handshake failed: %s%s\n", e,
-		    strstr(e, "wrong version number") != NULL ? " (the server "
-		    "does not seem to speak TLS on this port)" : "");
+		const char *hint = "";
+		if (strstr(e, "wrong version number") != NULL)
+			hint = " (the server does not seem to speak TLS on "
+			    "this port)";
+		else if (strstr(e, "protocol_version") != NULL ||
+		    strstr(e, "unsupported protocol") != NULL)
+			hint = " (no TLS version in common: see --tls-min and "
+			    "--tls-max)";
+		printf("TLS: handshake failed: %s%s\n", e, hint);
 	}
 	print_chain_text(tls);
 	if (r->o->insecure)
@@ -522,7 +517,8 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 		printf("\"sans\":[");
 		for (size_t j = 0; j < info.nsans; j++) {
 			snprintf(buf, sizeof(buf), "%s:%s",
-			    san_prefix(info.sans[j].type), info.sans[j].value);
+			    mtls_san_type_name(info.sans[j].type),
+			    info.sans[j].value);
 			if (j)
 				putchar(',');
 			json_str(stdout, buf);
@@ -708,12 +704,11 @@ cmd_connect(int argc, char **argv)
 			judge(tls, &r, &v);
 			print_json(NULL, &r, &v);
 		} else {
-			printf("TCP: cannot connect to %s\n", r.tcp_error);
+			printf("TCP: %s\n", r.tcp_error);
 			printf("Result: mutual TLS FAILED\n");
 		}
 		fflush(stdout);
-		status = cli_fail("%s: cannot connect: %s", o.target,
-		    r.tcp_error);
+		status = cli_fail("%s: %s", o.target, r.tcp_error);
 		goto out;
 	}
 	if (o.trace) {

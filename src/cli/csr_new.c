@@ -25,9 +25,7 @@ usage(void)
 	    "  --dns D         a DNS name SAN (repeatable)\n"
 	    "  --ip A          an IPv4 or IPv6 address SAN (repeatable)\n"
 	    "  --uri U         a URI SAN (repeatable)\n"
-	    "  --key-type T    ec-p256 (default), ec-p384, rsa-2048, "
-	    "rsa-3072, rsa-4096,\n"
-	    "                  ed25519\n"
+	    CLI_KEY_TYPE_HELP
 	    "  --force         replace existing output files\n"
 	    "  --out PREFIX    write PREFIX.csr and PREFIX.key\n", cmd);
 }

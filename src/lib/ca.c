@@ -275,8 +275,10 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 	if (ca_load_key(ca) == -1)
 		return -1;
 	memset(&row, 0, sizeof(row));
-	if ((subject = pki_name_oneline(X509_get_subject_name(x))) == NULL ||
-	    (sans = pki_sans_string(x)) == NULL) {
+	/* The inventory records "" for a certificate without SANs. */
+	if ((subject = x509_name_line(X509_get_subject_name(x))) == NULL ||
+	    x509_sans_text(x, &sans) != 0 ||
+	    (sans == NULL && (sans = strdup("")) == NULL)) {
 		ca_err_ssl(ca, MTLS_ERR_NOMEM, "%s: out of memory", ca->dir);
 		goto out;
 	}
@@ -294,7 +296,7 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 			    "certificate", ca->key_path);
 			goto out;
 		}
-		if ((serial = pki_serial_hex(X509_get0_serialNumber(x))) ==
+		if ((serial = x509_serial_hex(X509_get0_serialNumber(x))) ==
 		    NULL || (pem = x509_pem(x)) == NULL) {
 			ca_err_ssl(ca, MTLS_ERR_NOMEM, "%s: out of memory",
 			    ca->dir);
@@ -304,8 +306,12 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 		row.subject = subject;
 		row.sans = sans;
 		row.kind = kind;
-		row.not_before = pki_asn1_time(X509_get0_notBefore(x));
-		row.not_after = pki_asn1_time(X509_get0_notAfter(x));
+		if (x509_time(X509_get0_notBefore(x), &row.not_before) != 0 ||
+		    x509_time(X509_get0_notAfter(x), &row.not_after) != 0) {
+			ca_err(ca, MTLS_ERR_PARSE, "%s: the new certificate's "
+			    "validity is unreadable", ca->dir);
+			goto out;
+		}
 		row.pem = pem;
 		int r = ca_db_insert(ca, &row);
 		if (r == 0)
@@ -388,8 +394,8 @@ set_validity(struct mtls_ca *ca, X509 *x, X509 *issuer, int days,
 	time_t na = now + (time_t)days * 86400 + offset;
 
 	if (issuer != NULL) {
-		time_t ina = pki_asn1_time(X509_get0_notAfter(issuer));
-		if (ina == (time_t)-1)
+		time_t ina;
+		if (x509_time(X509_get0_notAfter(issuer), &ina) != 0)
 			return ca_err(ca, MTLS_ERR_PARSE, "%s/ca.crt: unreadable"
 			    " notAfter", ca->dir);
 		if (ina <= now)
@@ -483,7 +489,7 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	}
 	days = opt->days != 0 ? opt->days : 90;
 	if (opt->kind == MTLS_CERT_SERVER && sk_GENERAL_NAME_num(gens) == 0) {
-		char *subj = pki_name_oneline(subject);
+		char *subj = x509_name_line(subject);
 		ca_err(ca, MTLS_ERR_USAGE, "%s: a server certificate needs at "
 		    "least one DNS name or IP address, and the common name is "
 		    "not a host name", subj != NULL && *subj != '\0' ? subj :
@@ -773,7 +779,7 @@ ca_make_cert(struct mtls_ca *ca, struct mtls_ca *parent, const char *name,
 			ca->err = parent->err;
 			goto fail;
 		}
-		made->parent_serial = pki_serial_hex(X509_get0_serialNumber(x));
+		made->parent_serial = x509_serial_hex(X509_get0_serialNumber(x));
 		if (made->parent_serial == NULL) {
 			ca_err(ca, MTLS_ERR_NOMEM, "out of memory");
 			goto fail;

@@ -14,7 +14,7 @@
 
 /* One row to insert. */
 struct ca_db_cert {
-	const char *serial;   /* pki_serial_hex() form */
+	const char *serial;   /* x509_serial_hex() form */
 	const char *subject;
 	const char *sans;
 	enum mtls_cert_kind kind;

@@ -104,7 +104,7 @@ mtls_cert_check_key(const struct mtls_cert *cert, const struct mtls_key *key,
 		return err_set_ssl(err, MTLS_ERR_PARSE,
 		    "certificate: cannot read its public key");
 	if (EVP_PKEY_eq(pub, key->pkey) != 1) {
-		char *subj = pki_name_oneline(
+		char *subj = x509_name_line(
 		    X509_get_subject_name(sk_X509_value(cert->certs, 0)));
 		ERR_clear_error();
 		err_set(err, MTLS_ERR_KEY_MISMATCH,

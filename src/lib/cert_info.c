@@ -88,15 +88,8 @@ mtls_cert_info(const struct mtls_cert *cert, size_t i,
 	}
 	if ((info->fingerprint_sha256 = x509_hex_colon(md, mdlen)) == NULL)
 		goto nomem;
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
-	if (ski != NULL && (info->ski = x509_hex_colon(
-	    ASN1_STRING_get0_data(ski), (size_t)ASN1_STRING_length(ski))) ==
-	    NULL)
-		goto nomem;
-	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
-	if (aki != NULL && (info->aki = x509_hex_colon(
-	    ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki))) ==
-	    NULL)
+	if (x509_keyid_hex(X509_get0_subject_key_id(x), &info->ski) != 0 ||
+	    x509_keyid_hex(X509_get0_authority_key_id(x), &info->aki) != 0)
 		goto nomem;
 	/* Self-signed: issuer == subject and the certificate's own key
 	 * verifies its signature. */

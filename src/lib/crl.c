@@ -122,8 +122,8 @@ mtls_ca_revoke_cert(struct mtls_ca *ca, const struct mtls_cert *cert,
 	if (mtls_cert_count(cert) == 0)
 		return ca_err(ca, MTLS_ERR_USAGE, "no certificate to revoke");
 	leaf = sk_X509_value(cert->certs, 0);
-	if ((serial = pki_serial_hex(X509_get0_serialNumber(leaf))) == NULL ||
-	    (subj = pki_name_oneline(X509_get_subject_name(leaf))) == NULL) {
+	if ((serial = x509_serial_hex(X509_get0_serialNumber(leaf))) == NULL ||
+	    (subj = x509_name_line(X509_get_subject_name(leaf))) == NULL) {
 		ca_err(ca, MTLS_ERR_NOMEM, "out of memory");
 		goto out;
 	}

@@ -25,9 +25,20 @@
 /* Reading every object of an input                                   */
 /* ------------------------------------------------------------------ */
 
+/* Counts one object of kind (NONE: a PEM block of another kind); the first
+ * one counted names the input. */
 static void
-note_kind(struct x509_objects *o, enum mtls_object_kind kind)
+note_object(struct x509_objects *o, enum mtls_object_kind kind)
 {
+	switch (kind) {
+	case MTLS_OBJECT_CERT: o->c.ncerts++; break;
+	case MTLS_OBJECT_CSR: o->c.ncsrs++; break;
+	case MTLS_OBJECT_CRL: o->c.ncrls++; break;
+	case MTLS_OBJECT_KEY: o->c.nkeys++; break;
+	case MTLS_OBJECT_PUBLIC_KEY: o->c.npublic_keys++; break;
+	case MTLS_OBJECT_PKCS12: o->c.npkcs12++; break;
+	case MTLS_OBJECT_NONE: o->c.nother++; return;
+	}
 	if (o->c.first == MTLS_OBJECT_NONE)
 		o->c.first = kind;
 }
@@ -68,8 +79,7 @@ pem_block_add(struct x509_objects *o, const char *name, size_t index,
 			return err_set(err, MTLS_ERR_NOMEM, "%s: out of memory",
 			    name);
 		}
-		o->c.ncerts++;
-		note_kind(o, MTLS_OBJECT_CERT);
+		note_object(o, MTLS_OBJECT_CERT);
 	} else if (strcmp(label, PEM_STRING_X509_REQ) == 0 ||
 	    strcmp(label, PEM_STRING_X509_REQ_OLD) == 0) {
 		X509_REQ *r = d2i_X509_REQ(NULL, &p, len);
@@ -82,8 +92,7 @@ pem_block_add(struct x509_objects *o, const char *name, size_t index,
 			o->csr = r;
 		else
 			X509_REQ_free(r);
-		o->c.ncsrs++;
-		note_kind(o, MTLS_OBJECT_CSR);
+		note_object(o, MTLS_OBJECT_CSR);
 	} else if (strcmp(label, PEM_STRING_X509_CRL) == 0) {
 		X509_CRL *crl = d2i_X509_CRL(NULL, &p, len);
 		if (crl == NULL || p != der + len) {
@@ -96,22 +105,18 @@ pem_block_add(struct x509_objects *o, const char *name, size_t index,
 			return err_set(err, MTLS_ERR_NOMEM, "%s: out of memory",
 			    name);
 		}
-		o->c.ncrls++;
-		note_kind(o, MTLS_OBJECT_CRL);
+		note_object(o, MTLS_OBJECT_CRL);
 	} else if (label_is_private_key(label)) {
 		/* Not decoded: it may be encrypted, and we only need to say
 		 * what it is. */
-		o->c.nkeys++;
-		note_kind(o, MTLS_OBJECT_KEY);
+		note_object(o, MTLS_OBJECT_KEY);
 	} else if (strcmp(label, PEM_STRING_PUBLIC) == 0 ||
 	    strcmp(label, PEM_STRING_RSA_PUBLIC) == 0) {
-		o->c.npublic_keys++;
-		note_kind(o, MTLS_OBJECT_PUBLIC_KEY);
+		note_object(o, MTLS_OBJECT_PUBLIC_KEY);
 	} else if (strcmp(label, "PKCS12") == 0) {
-		o->c.npkcs12++;
-		note_kind(o, MTLS_OBJECT_PKCS12);
+		note_object(o, MTLS_OBJECT_PKCS12);
 	} else {
-		o->c.nother++;
+		note_object(o, MTLS_OBJECT_NONE);
 	}
 	return 0;
 }
@@ -166,6 +171,44 @@ out:
 	return ret;
 }
 
+/* Whether the whole of der decodes as one it. */
+static int
+der_whole(const unsigned char *der, long len, const ASN1_ITEM *it)
+{
+	const unsigned char *p = der;
+	ASN1_VALUE *v = ASN1_item_d2i(NULL, &p, len, it);
+	int whole = v != NULL && p == der + len;
+
+	ASN1_item_free(v, it);
+	return whole;
+}
+
+/* The kind of a DER object that is only identified, never kept: a PKCS#12
+ * bundle, a private key (encrypted PKCS#8, PKCS#8 or a legacy form) or a
+ * public key; MTLS_OBJECT_NONE when the whole of der is none of them. */
+static enum mtls_object_kind
+der_identify(const unsigned char *der, long len)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pkey;
+	int whole;
+
+	if (der_whole(der, len, ASN1_ITEM_rptr(PKCS12)))
+		return MTLS_OBJECT_PKCS12;
+	if (der_whole(der, len, ASN1_ITEM_rptr(X509_SIG)))
+		return MTLS_OBJECT_KEY;
+	pkey = d2i_AutoPrivateKey(NULL, &p, len);
+	whole = pkey != NULL && p == der + len;
+	EVP_PKEY_free(pkey);
+	if (whole)
+		return MTLS_OBJECT_KEY;
+	p = der;
+	pkey = d2i_PUBKEY(NULL, &p, len);
+	whole = pkey != NULL && p == der + len;
+	EVP_PKEY_free(pkey);
+	return whole ? MTLS_OBJECT_PUBLIC_KEY : MTLS_OBJECT_NONE;
+}
+
 /* A DER input holds one object (or, for certificates, several one after
  * the other).  Each decoder must consume the input exactly. */
 static int
@@ -205,8 +248,7 @@ read_der(struct x509_objects *o, const unsigned char *der, size_t len,
 			return err_set(err, MTLS_ERR_NOMEM, "%s: out of memory",
 			    name);
 		}
-		o->c.ncrls = 1;
-		o->c.first = MTLS_OBJECT_CRL;
+		note_object(o, MTLS_OBJECT_CRL);
 		goto done;
 	}
 	X509_CRL_free(crl);
@@ -215,48 +257,16 @@ read_der(struct x509_objects *o, const unsigned char *der, size_t len,
 	X509_REQ *req = d2i_X509_REQ(NULL, &p, l);
 	if (req != NULL && p == end) {
 		o->csr = req;
-		o->c.ncsrs = 1;
-		o->c.first = MTLS_OBJECT_CSR;
+		note_object(o, MTLS_OBJECT_CSR);
 		goto done;
 	}
 	X509_REQ_free(req);
 
-	p = der;
-	PKCS12 *p12 = d2i_PKCS12(NULL, &p, l);
-	PKCS12_free(p12);
-	if (p12 != NULL && p == end) {
-		o->c.npkcs12 = 1;
-		o->c.first = MTLS_OBJECT_PKCS12;
-		goto done;
-	}
-
-	p = der;
-	X509_SIG *enc = d2i_X509_SIG(NULL, &p, l);
-	X509_SIG_free(enc);
-	if (enc != NULL && p == end) {
-		o->c.nkeys = 1;
-		o->c.first = MTLS_OBJECT_KEY;
-		goto done;
-	}
-
-	p = der;
-	EVP_PKEY *pkey = d2i_AutoPrivateKey(NULL, &p, l);
-	EVP_PKEY_free(pkey);
-	if (pkey != NULL && p == end) {
-		o->c.nkeys = 1;
-		o->c.first = MTLS_OBJECT_KEY;
-		goto done;
-	}
-
-	p = der;
-	pkey = d2i_PUBKEY(NULL, &p, l);
-	EVP_PKEY_free(pkey);
-	if (pkey != NULL && p == end) {
-		o->c.npublic_keys = 1;
-		o->c.first = MTLS_OBJECT_PUBLIC_KEY;
-		goto done;
-	}
-	o->c.der = 0; /* not DER of anything we know */
+	enum mtls_object_kind kind = der_identify(der, l);
+	if (kind != MTLS_OBJECT_NONE)
+		note_object(o, kind);
+	else
+		o->c.der = 0; /* not DER of anything we know */
 done:
 	ERR_clear_error(); /* the failed guesses */
 	return 0;
@@ -451,6 +461,17 @@ x509_hex_colon(const unsigned char *p, size_t len)
 	for (size_t i = 0; i < len; i++)
 		sprintf(s + i * 3, i + 1 < len ? "%02X:" : "%02X", p[i]);
 	return s;
+}
+
+int
+x509_keyid_hex(const ASN1_OCTET_STRING *id, char **out)
+{
+	*out = NULL;
+	if (id == NULL)
+		return 0;
+	*out = x509_hex_colon(ASN1_STRING_get0_data(id),
+	    (size_t)ASN1_STRING_length(id));
+	return *out != NULL ? 0 : -1;
 }
 
 char *
@@ -695,45 +716,66 @@ x509_sans_free(struct mtls_san *sans, size_t nsans)
 	free(sans);
 }
 
-static const char *
-san_prefix(enum mtls_san_type t)
+const char *
+mtls_san_type_name(enum mtls_san_type type)
 {
-	switch (t) {
-	case MTLS_SAN_DNS: return "DNS:";
-	case MTLS_SAN_IP: return "IP:";
-	case MTLS_SAN_URI: return "URI:";
-	case MTLS_SAN_EMAIL: return "email:";
+	switch (type) {
+	case MTLS_SAN_DNS: return "DNS";
+	case MTLS_SAN_IP: return "IP";
+	case MTLS_SAN_URI: return "URI";
+	case MTLS_SAN_EMAIL: return "email";
 	case MTLS_SAN_OTHER: break;
 	}
-	return "";
+	return "other";
 }
 
-char *
-x509_sans_line(X509 *cert)
+int
+x509_sans_text(const X509 *cert, char **out)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name,
 	    NULL, NULL);
-	struct mtls_san *sans;
-	size_t n;
-	char *s = NULL;
+	struct mtls_san *sans = NULL;
+	size_t n = 0;
+	int ret = -1;
 
-	if (gens == NULL)
-		return NULL;
-	if (x509_sans_collect(gens, &sans, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			char *item;
-			if (asprintf(&item, "%s%s", san_prefix(sans[i].type),
-			    sans[i].value) < 0)
-				break;
-			int r = list_add(&s, item);
-			free(item);
-			if (r != 0)
-				break;
-		}
-		x509_sans_free(sans, n);
+	*out = NULL;
+	if (gens == NULL) {
+		ERR_clear_error();
+		return 0;
 	}
+	if (x509_sans_collect(gens, &sans, &n) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		char *item;
+		/* Another kind of name says what it is in its value. */
+		int r = sans[i].type == MTLS_SAN_OTHER ?
+		    asprintf(&item, "%s", sans[i].value) :
+		    asprintf(&item, "%s:%s", mtls_san_type_name(sans[i].type),
+		    sans[i].value);
+		if (r < 0)
+			goto out;
+		r = list_add(out, item);
+		free(item);
+		if (r != 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (ret != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	x509_sans_free(sans, n);
 	GENERAL_NAMES_free(gens);
-	return s;
+	return ret;
+}
+
+char *
+x509_sans_line(const X509 *cert)
+{
+	char *s;
+
+	return x509_sans_text(cert, &s) == 0 ? s : NULL;
 }
 
 int
@@ -755,6 +797,44 @@ x509_time_rfc3339(time_t t, char *buf, size_t len)
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, len, "%lld", (long long)t);
+}
+
+void
+x509_span_words(long long secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs >= 86400)
+		snprintf(buf, len, "%lld day%s", secs / 86400,
+		    secs / 86400 == 1 ? "" : "s");
+	else if (secs >= 3600)
+		snprintf(buf, len, "%lld hour%s", secs / 3600,
+		    secs / 3600 == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "less than an hour");
+}
+
+void
+mtls_validity_words(time_t not_before, time_t not_after, time_t now,
+    char *buf, size_t len)
+{
+	char span[48];
+
+	if (not_before != 0 && now < not_before) {
+		x509_span_words((long long)not_before - now, span,
+		    sizeof(span));
+		snprintf(buf, len, "not yet valid, starts in %s", span);
+	} else if (not_after != 0 && now > not_after) {
+		x509_span_words((long long)now - not_after, span,
+		    sizeof(span));
+		snprintf(buf, len, "EXPIRED %s ago", span);
+	} else if (not_after != 0) {
+		x509_span_words((long long)not_after - now, span,
+		    sizeof(span));
+		snprintf(buf, len, "expires in %s", span);
+	} else {
+		snprintf(buf, len, "no expiry given");
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1004,9 +1084,7 @@ mtls_crl_info(const struct mtls_crl *crl, size_t i,
 	}
 	akid = X509_CRL_get_ext_d2i(c, NID_authority_key_identifier, NULL,
 	    NULL);
-	if (akid != NULL && akid->keyid != NULL &&
-	    (info->aki = x509_hex_colon(ASN1_STRING_get0_data(akid->keyid),
-	    (size_t)ASN1_STRING_length(akid->keyid))) == NULL)
+	if (akid != NULL && x509_keyid_hex(akid->keyid, &info->aki) != 0)
 		goto nomem;
 	X509_CRL_get0_signature(c, NULL, &alg);
 	if ((info->signature_algorithm = x509_sig_alg_name(alg)) == NULL)

@@ -42,6 +42,9 @@ char *x509_name_line(const X509_NAME *name);
 char *x509_name_cn(const X509_NAME *name);
 char *x509_hex_colon(const unsigned char *p, size_t len);
 char *x509_serial_hex(const ASN1_INTEGER *serial);
+/* x509_hex_colon() of a key identifier into *out, NULL when id is NULL;
+ * -1 when out of memory. */
+int x509_keyid_hex(const ASN1_OCTET_STRING *id, char **out);
 char *x509_key_usage_text(const ASN1_BIT_STRING *ku);
 char *x509_eku_text(const EXTENDED_KEY_USAGE *eku);
 char *x509_sig_alg_name(const X509_ALGOR *alg);
@@ -51,11 +54,17 @@ int x509_key_describe(const EVP_PKEY *pkey, char **type, int *bits);
 int x509_sans_collect(const GENERAL_NAMES *gens, struct mtls_san **sans,
     size_t *nsans);
 void x509_sans_free(struct mtls_san *sans, size_t nsans);
-/* "DNS:a, IP:1.2.3.4" of the certificate's SANs (heap), or NULL if none. */
-char *x509_sans_line(X509 *cert);
+/* "DNS:a, IP:1.2.3.4" of the certificate's SANs in *out (heap; NULL when
+ * it has none); -1 when out of memory. */
+int x509_sans_text(const X509 *cert, char **out) MTLS_MUST_CHECK;
+/* The same as a result: NULL when there are none (or no memory). */
+char *x509_sans_line(const X509 *cert);
 /* ASN1_TIME -> time_t (UTC); -1 on a malformed time. */
 int x509_time(const ASN1_TIME *t, time_t *out);
 /* "2025-01-01T00:00:00Z" */
 void x509_time_rfc3339(time_t t, char *buf, size_t len);
+/* The length of a span of seconds (either sign) in words: "12 days",
+ * "3 hours", "less than an hour". */
+void x509_span_words(long long secs, char *buf, size_t len);
 
 #endif

@@ -61,19 +61,6 @@ bn_hex_dup(const BIGNUM *bn)
 }
 
 char *
-pki_serial_hex(const ASN1_INTEGER *sn)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
-	char *s;
-
-	if (bn == NULL)
-		return NULL;
-	s = bn_hex_dup(bn);
-	BN_free(bn);
-	return s;
-}
-
-char *
 pki_serial_normalize(const char *in)
 {
 	char digits[128];
@@ -127,110 +114,6 @@ int
 pki_sign_req(X509_REQ *req, EVP_PKEY *key)
 {
 	return X509_REQ_sign(req, key, sign_digest(key)) > 0 ? 0 : -1;
-}
-
-/* The text of a memory BIO as a heap string. */
-static char *
-bio_strdup(BIO *bio)
-{
-	char *data = NULL, *s;
-	long n = BIO_get_mem_data(bio, &data);
-
-	if (n < 0)
-		return NULL;
-	if ((s = malloc((size_t)n + 1)) == NULL)
-		return NULL;
-	if (n > 0)
-		memcpy(s, data, (size_t)n);
-	s[n] = '\0';
-	return s;
-}
-
-char *
-pki_name_oneline(const X509_NAME *name)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *s = NULL;
-
-	if (bio == NULL)
-		return NULL;
-	/* RFC 2253 order and escaping, but UTF-8 kept as UTF-8. */
-	if (X509_NAME_print_ex(bio, name, 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0)
-		s = bio_strdup(bio);
-	BIO_free(bio);
-	return s;
-}
-
-/* Appends an IA5String, escaping anything not printable ASCII. */
-static int
-bio_put_ia5(BIO *bio, const ASN1_STRING *str)
-{
-	const unsigned char *d = ASN1_STRING_get0_data(str);
-	int n = ASN1_STRING_length(str);
-
-	for (int i = 0; i < n; i++) {
-		if (d[i] >= 0x20 && d[i] < 0x7f) {
-			if (BIO_write(bio, &d[i], 1) != 1)
-				return -1;
-		} else if (BIO_printf(bio, "\\x%02X", d[i]) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
-char *
-pki_sans_string(const X509 *x)
-{
-	GENERAL_NAMES *gens;
-	BIO *bio;
-	char *s = NULL;
-	int r = 0;
-
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		goto out;
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		char ip[INET6_ADDRSTRLEN];
-
-		if (i > 0 && BIO_puts(bio, ", ") < 0)
-			r = -1;
-		switch (g->type) {
-		case GEN_DNS:
-			r |= BIO_puts(bio, "DNS:") < 0 ? -1 : 0;
-			r |= bio_put_ia5(bio, g->d.dNSName);
-			break;
-		case GEN_URI:
-			r |= BIO_puts(bio, "URI:") < 0 ? -1 : 0;
-			r |= bio_put_ia5(bio, g->d.uniformResourceIdentifier);
-			break;
-		case GEN_EMAIL:
-			r |= BIO_puts(bio, "email:") < 0 ? -1 : 0;
-			r |= bio_put_ia5(bio, g->d.rfc822Name);
-			break;
-		case GEN_IPADD: {
-			int len = ASN1_STRING_length(g->d.iPAddress);
-			const void *d = ASN1_STRING_get0_data(g->d.iPAddress);
-			int af = len == 4 ? AF_INET : len == 16 ? AF_INET6 : 0;
-
-			if (af == 0 || inet_ntop(af, d, ip, sizeof(ip)) == NULL)
-				snprintf(ip, sizeof(ip), "<invalid>");
-			r |= BIO_printf(bio, "IP:%s", ip) < 0 ? -1 : 0;
-			break;
-		}
-		default:
-			r |= BIO_puts(bio, "other:<unsupported>") < 0 ? -1 : 0;
-			break;
-		}
-	}
-	if (r == 0)
-		s = bio_strdup(bio);
-out:
-	BIO_free(bio);
-	GENERAL_NAMES_free(gens);
-	return s;
 }
 
 int
@@ -603,12 +486,3 @@ pki_key_weakness(EVP_PKEY *key, char *buf, size_t len)
 	return buf;
 }
 
-time_t
-pki_asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
-		return (time_t)-1;
-	return timegm(&tm);
-}

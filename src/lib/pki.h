@@ -1,6 +1,7 @@
 /*
  * pki.h - private pieces shared by the PKI files of libmtls (key.c, cert.c,
  * csr.c, ca.c, ca_db.c, crl.c): the CA object, serials, names, signing.
+ * Names, serials, SANs and times are read back with inspect.h's helpers.
  */
 #ifndef MTLS_PKI_H
 #define MTLS_PKI_H
@@ -9,7 +10,7 @@
 
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "inspect.h"
 
 struct mtls_ca {
 	char *dir;
@@ -45,21 +46,15 @@ int ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 /* A serial of 16 random bytes, top bit clear (positive, RFC 5280 4.1.2.2)
  * and next bit set (always 16 bytes long): 126 bits of entropy. */
 int pki_serial_random(X509 *x) MTLS_MUST_CHECK;
-/* The serial in upper-case hex without separators ("4A0F..."), as stored in
- * ca.db; heap string, or NULL. */
-char *pki_serial_hex(const ASN1_INTEGER *sn);
-/* Normalizes user input ("4a:0f", "004A0F") to that form; NULL if invalid. */
+/* Normalizes user input ("4a:0f", "004A0F") to the form of serials in
+ * ca.db, x509_serial_hex()'s upper-case hex without separators ("4A0F...");
+ * NULL if invalid. */
 char *pki_serial_normalize(const char *in);
 
 /* Signs with SHA-256, or with no digest for Ed25519/Ed448. */
 int pki_sign_x509(X509 *x, EVP_PKEY *key) MTLS_MUST_CHECK;
 int pki_sign_crl(X509_CRL *crl, EVP_PKEY *key) MTLS_MUST_CHECK;
 int pki_sign_req(X509_REQ *req, EVP_PKEY *key) MTLS_MUST_CHECK;
-
-/* One-line RFC 2253 form of a name; heap string or NULL. */
-char *pki_name_oneline(const X509_NAME *name);
-/* "DNS:a, IP:1.2.3.4, URI:u, email:e" of x's SAN extension ("" if none). */
-char *pki_sans_string(const X509 *x);
 
 /* Adds the extension nid (value in openssl's config syntax) to x. */
 int pki_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
@@ -83,9 +78,6 @@ char *pki_name_cn(const X509_NAME *name);
 
 /* NULL when key is acceptable for a certificate; otherwise why not. */
 const char *pki_key_weakness(EVP_PKEY *key, char *buf, size_t len);
-
-/* Seconds since the epoch of an ASN1_TIME, or -1. */
-time_t pki_asn1_time(const ASN1_TIME *t);
 
 /* Allocating path join: dir "/" file. */
 char *pki_path(const char *dir, const char *file);

@@ -5,6 +5,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,64 @@
 #include <openssl/x509v3.h>
 
 #include "tls_internal.h"
+
+/*
+ * A socket BIO that never raises SIGPIPE: OpenSSL's writes to a socket the
+ * peer has closed would kill a host program that did not ignore the signal.
+ * It is OpenSSL's socket BIO with its write done by send(MSG_NOSIGNAL); the
+ * rest (reads, EOF tracking, controls) is OpenSSL's own.
+ */
+static BIO_METHOD *nosigpipe_method;
+static pthread_once_t nosigpipe_once = PTHREAD_ONCE_INIT;
+
+static int
+nosigpipe_write(BIO *b, const char *buf, int len)
+{
+	int fd = -1;
+
+	BIO_get_fd(b, &fd);
+	errno = 0;
+	ssize_t n = send(fd, buf, (size_t)(len > 0 ? len : 0), MSG_NOSIGNAL);
+	BIO_clear_retry_flags(b);
+	if (n <= 0 && BIO_sock_should_retry((int)n))
+		BIO_set_retry_write(b);
+	return (int)n;
+}
+
+static void
+nosigpipe_init(void)
+{
+	const BIO_METHOD *sock = BIO_s_socket();
+	BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "mtls socket");
+
+	if (m == NULL)
+		return;
+	if (!BIO_meth_set_write(m, nosigpipe_write) ||
+	    !BIO_meth_set_read(m, BIO_meth_get_read(sock)) ||
+	    !BIO_meth_set_puts(m, BIO_meth_get_puts(sock)) ||
+	    !BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(sock)) ||
+	    !BIO_meth_set_create(m, BIO_meth_get_create(sock)) ||
+	    !BIO_meth_set_destroy(m, BIO_meth_get_destroy(sock))) {
+		BIO_meth_free(m);
+		return;
+	}
+	nosigpipe_method = m;
+}
+
+/* SSL_set_fd(), with the BIO above. */
+static int
+tls_set_fd(SSL *ssl, int fd)
+{
+	pthread_once(&nosigpipe_once, nosigpipe_init);
+	if (nosigpipe_method == NULL)
+		return SSL_set_fd(ssl, fd);
+	BIO *bio = BIO_new(nosigpipe_method);
+	if (bio == NULL)
+		return 0;
+	BIO_set_fd(bio, fd, BIO_NOCLOSE);
+	SSL_set_bio(ssl, bio, bio);
+	return 1;
+}
 
 static struct mtls *
 tls_new(enum tls_role role)
@@ -108,7 +168,8 @@ conn_reset(struct mtls *ctx)
 	SSL_free(ctx->ssl);
 	ctx->ssl = NULL;
 	ctx->fd = -1;
-	ctx->handshake_done = ctx->handshake_failed = ctx->io_failed = 0;
+	ctx->handshake_done = ctx->handshake_failed = 0;
+	ctx->io_failed = ctx->io_dead = 0;
 	err_clear(&ctx->err);
 	free(ctx->reject);
 	ctx->reject = NULL;
@@ -157,7 +218,7 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 	if ((ssl = SSL_new(ctx->ssl_ctx)) == NULL)
 		goto ssl_fail;
 	SSL_set_app_data(ssl, ctx);
-	if (!SSL_set_fd(ssl, fd))
+	if (!tls_set_fd(ssl, fd))
 		goto ssl_fail;
 	if (servername != NULL) {
 		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
@@ -215,7 +276,7 @@ mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 		    "start a TLS connection");
 	}
 	SSL_set_app_data(conn->ssl, conn);
-	if (!SSL_set_fd(conn->ssl, fd)) {
+	if (!tls_set_fd(conn->ssl, fd)) {
 		SSL_free(conn->ssl);
 		free(conn);
 		return err_set_ssl(&server->err, MTLS_ERR_IO, "cannot use "
@@ -237,12 +298,11 @@ mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 /* The one place a failed handshake becomes a message: the refusal in
  * words when we have one, OpenSSL's reason, and the alerts. */
 static int
-handshake_error(struct mtls *ctx, int sslerr)
+handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 {
 	char reason[256] = "";
 	unsigned long e = ERR_peek_last_error();
 	int server = ctx->role == TLS_ROLE_SERVER_CONN;
-	int saved_errno = errno;
 	const char *r;
 
 	ctx->handshake_failed = 1;
@@ -271,11 +331,13 @@ handshake_error(struct mtls *ctx, int sslerr)
 		return err_set(&ctx->err, MTLS_ERR_TLS, "client refused: %s%s",
 		    ctx->reject, alerts);
 	if (!server && ctx->verify_problem != NULL)
-		return err_set(&ctx->err, MTLS_ERR_VERIFY, "server certificate "
-		    "not accepted: %s%s", ctx->verify_problem, alerts);
+		return err_set(&ctx->err, MTLS_ERR_VERIFY, "%s%s%s",
+		    strncmp(ctx->verify_problem, "server ", 7) == 0 ? "" :
+		    "server certificate not accepted: ", ctx->verify_problem,
+		    alerts);
 	if (!server && ctx->alert_received >= 0)
 		return err_set(&ctx->err, MTLS_ERR_TLS, "the server refused "
-		    "the handshake with a %s alert (%s)",
+		    "the handshake: %s alert (%s)",
 		    tls_alert_name(ctx->alert_received), reason);
 	return err_set(&ctx->err, MTLS_ERR_TLS, "TLS handshake failed: %s%s",
 	    reason, alerts);
@@ -293,6 +355,7 @@ mtls_handshake(struct mtls *ctx)
 	ERR_clear_error();
 	errno = 0;
 	int r = SSL_do_handshake(ctx->ssl);
+	int saved_errno = errno;
 	if (r == 1) {
 		ctx->handshake_done = 1;
 		return 0;
@@ -302,14 +365,13 @@ mtls_handshake(struct mtls *ctx)
 		return MTLS_WANT_POLLIN;
 	if (e == SSL_ERROR_WANT_WRITE)
 		return MTLS_WANT_POLLOUT;
-	return handshake_error(ctx, e);
+	return handshake_error(ctx, e, saved_errno);
 }
 
 /* After the handshake: SSL_get_error() of a read/write/shutdown. */
 static ssize_t
-io_error(struct mtls *ctx, int r, const char *what)
+io_error(struct mtls *ctx, int r, int saved_errno, const char *what)
 {
-	int saved_errno = errno;
 	int e = SSL_get_error(ctx->ssl, r);
 	char reason[256];
 
@@ -321,6 +383,9 @@ io_error(struct mtls *ctx, int r, const char *what)
 	case SSL_ERROR_ZERO_RETURN:
 		return 0; /* close_notify: a clean end of stream */
 	case SSL_ERROR_SYSCALL:
+		/* The socket failed: no more I/O (not even close_notify),
+		 * but the session itself is sound (RFC 4346 7.2.1). */
+		ctx->io_dead = 1;
 		ERR_clear_error();
 		if (saved_errno == 0)
 			return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer "
@@ -342,8 +407,8 @@ io_error(struct mtls *ctx, int r, const char *what)
 	}
 	if (ctx->alert_received >= 0) {
 		const char *r2 = err_ssl_reason(reason, sizeof(reason));
-		return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer sent a %s "
-		    "alert (%s)", what, tls_alert_name(ctx->alert_received),
+		return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer sent the "
+		    "alert %s (%s)", what, tls_alert_name(ctx->alert_received),
 		    r2 != NULL ? r2 : "connection closed");
 	}
 	return err_set_ssl(&ctx->err, MTLS_ERR_TLS, "%s failed", what);
@@ -362,9 +427,10 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 	ERR_clear_error();
 	errno = 0;
 	int r = SSL_read_ex(ctx->ssl, buf, len, &n);
+	int saved_errno = errno;
 	if (r == 1)
 		return (ssize_t)n;
-	return io_error(ctx, r, "TLS read");
+	return io_error(ctx, r, saved_errno, "TLS read");
 }
 
 ssize_t
@@ -382,9 +448,10 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 	ERR_clear_error();
 	errno = 0;
 	int r = SSL_write_ex(ctx->ssl, buf, len, &n);
+	int saved_errno = errno;
 	if (r == 1)
 		return (ssize_t)n;
-	ssize_t rc = io_error(ctx, r, "TLS write");
+	ssize_t rc = io_error(ctx, r, saved_errno, "TLS write");
 	if (rc == 0)
 		return err_set(&ctx->err, MTLS_ERR_TLS, "TLS write: the peer "
 		    "has closed the connection");
@@ -394,11 +461,15 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 int
 mtls_close(struct mtls *ctx)
 {
-	if (ctx == NULL || ctx->ssl == NULL || !ctx->handshake_done)
-		return 0; /* a failed handshake already sent its alert */
+	/* After a failed handshake or a fatal error OpenSSL has already sent
+	 * its alert: there is nothing left to close. */
+	if (ctx == NULL || ctx->ssl == NULL || !ctx->handshake_done ||
+	    ctx->io_failed || ctx->io_dead)
+		return 0;
 	ERR_clear_error();
 	errno = 0;
 	int r = SSL_shutdown(ctx->ssl);
+	int saved_errno = errno;
 	if (r >= 0)
 		return 0; /* close_notify sent; the peer's is not awaited */
 	int e = SSL_get_error(ctx->ssl, r);
@@ -406,8 +477,8 @@ mtls_close(struct mtls *ctx)
 		return MTLS_WANT_POLLIN;
 	if (e == SSL_ERROR_WANT_WRITE)
 		return MTLS_WANT_POLLOUT;
-	if (e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET ||
-	    errno == 0)) {
+	if (e == SSL_ERROR_SYSCALL && (saved_errno == EPIPE ||
+	    saved_errno == ECONNRESET || saved_errno == 0)) {
 		ERR_clear_error();
 		return 0; /* the peer is gone: nothing left to tell it */
 	}

@@ -82,7 +82,8 @@ struct mtls {
 	int fd;
 	int handshake_done;
 	int handshake_failed;
-	int io_failed;               /* a fatal error after the handshake */
+	int io_failed;               /* a fatal TLS error after the handshake */
+	int io_dead;                 /* the socket failed after the handshake */
 	struct mtls_error err;
 	char *reject;                /* why the peer was refused, in words */
 	char *servername;            /* client: what we asked for */

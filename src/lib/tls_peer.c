@@ -4,6 +4,7 @@
  * connection: most connections never ask for the chain in PEM.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,39 @@ mtls_peer_cert_notafter(struct mtls *ctx)
 	return x != NULL ? asn1_time(X509_get0_notAfter(x)) : (time_t)-1;
 }
 
+/* "othername:1.3.6.1.4.1.311.20.2.3", "RID:1.2.3", "DirName:CN=x". */
+static char *
+other_san_text(const GENERAL_NAME *g)
+{
+	char oid[128] = "?", *out = NULL, *dn = NULL;
+
+	switch (g->type) {
+	case GEN_OTHERNAME:
+		OBJ_obj2txt(oid, sizeof(oid), g->d.otherName->type_id, 1);
+		if (asprintf(&out, "othername:%s", oid) == -1)
+			out = NULL;
+		break;
+	case GEN_RID:
+		OBJ_obj2txt(oid, sizeof(oid), g->d.registeredID, 1);
+		if (asprintf(&out, "RID:%s", oid) == -1)
+			out = NULL;
+		break;
+	case GEN_DIRNAME:
+		dn = name_line(g->d.directoryName);
+		if (asprintf(&out, "DirName:%s", dn ? dn : "?") == -1)
+			out = NULL;
+		free(dn);
+		break;
+	case GEN_X400:
+		out = strdup("X400Name");
+		break;
+	default:
+		out = strdup("EdiPartyName");
+		break;
+	}
+	return out;
+}
+
 /* The SANs of the leaf, by type; IP addresses as text. */
 static int
 peer_sans(struct mtls *ctx, struct tls_peer *p)
@@ -227,8 +261,9 @@ peer_sans(struct mtls *ctx, struct tls_peer *p)
 			break;
 		}
 		default:
+			/* As mtls_cert_info() does: the kind in the value. */
 			s->type = MTLS_SAN_OTHER;
-			s->value = strdup("(other name)");
+			s->value = other_san_text(g);
 			break;
 		}
 		if (str != NULL) {

@@ -16,6 +16,7 @@
  *   no rule allows it   handshake_failure on a full handshake, see
  *                       tls_cert_verify_cb(); access_denied on a resumed one
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,16 +178,12 @@ tls_describe_identity(X509 *x, char *buf, size_t len)
 		if (used + 8 >= len)
 			break;
 		if (g->type == GEN_IPADD) {
-			char *t = i2s_ASN1_OCTET_STRING(NULL, g->d.iPAddress);
 			const unsigned char *d = ASN1_STRING_get0_data(
 			    g->d.iPAddress);
 			int n = ASN1_STRING_length(g->d.iPAddress);
-			if (n == 4)
-				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", d[0],
-				    d[1], d[2], d[3]);
-			else
-				snprintf(ip, sizeof(ip), "%s", t ? t : "?");
-			OPENSSL_free(t);
+			if ((n != 4 && n != 16) || inet_ntop(n == 4 ? AF_INET :
+			    AF_INET6, d, ip, sizeof(ip)) == NULL)
+				snprintf(ip, sizeof(ip), "(malformed)");
 			snprintf(buf + used, len - used, ", IP:%s", ip);
 			continue;
 		}

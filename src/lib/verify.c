@@ -33,22 +33,6 @@ struct verify_inputs {
 	const struct mtls_verify_options *opt;
 };
 
-/* "12 days", "3 hours", "less than an hour" */
-static void
-span_words(long long secs, char *buf, size_t len)
-{
-	if (secs < 0)
-		secs = -secs;
-	if (secs >= 86400)
-		snprintf(buf, len, "%lld day%s", secs / 86400,
-		    secs / 86400 == 1 ? "" : "s");
-	else if (secs >= 3600)
-		snprintf(buf, len, "%lld hour%s", secs / 3600,
-		    secs / 3600 == 1 ? "" : "s");
-	else
-		snprintf(buf, len, "less than an hour");
-}
-
 static const char *
 purpose_words(enum mtls_purpose p)
 {
@@ -155,7 +139,7 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		if (x509_time(X509_get0_notAfter(cur), &t) == 0) {
 			x509_time_rfc3339(t, when, sizeof(when));
-			span_words((long long)(now - t), span, sizeof(span));
+			x509_span_words((long long)(now - t), span, sizeof(span));
 		}
 		err_set(err, MTLS_ERR_VERIFY, "certificate has expired "
 		    "(notAfter %s, %s ago) %s (%s)", when, span, at, subj);
@@ -163,7 +147,7 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		if (x509_time(X509_get0_notBefore(cur), &t) == 0) {
 			x509_time_rfc3339(t, when, sizeof(when));
-			span_words((long long)(t - now), span, sizeof(span));
+			x509_span_words((long long)(t - now), span, sizeof(span));
 		}
 		err_set(err, MTLS_ERR_VERIFY, "certificate is not yet valid "
 		    "(notBefore %s, starts in %s) %s (%s)", when, span, at,
@@ -232,7 +216,7 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 		if (crl != NULL && X509_CRL_get0_nextUpdate(crl) != NULL &&
 		    x509_time(X509_CRL_get0_nextUpdate(crl), &t) == 0) {
 			x509_time_rfc3339(t, when, sizeof(when));
-			span_words((long long)(now - t), span, sizeof(span));
+			x509_span_words((long long)(now - t), span, sizeof(span));
 		}
 		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s has expired "
 		    "(nextUpdate %s, %s ago): revocation of %s cannot be "
@@ -242,7 +226,7 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 		if (crl != NULL &&
 		    x509_time(X509_CRL_get0_lastUpdate(crl), &t) == 0) {
 			x509_time_rfc3339(t, when, sizeof(when));
-			span_words((long long)(t - now), span, sizeof(span));
+			x509_span_words((long long)(t - now), span, sizeof(span));
 		}
 		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s is not yet valid "
 		    "(thisUpdate %s, in %s): revocation of %s cannot be "

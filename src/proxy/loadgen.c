@@ -436,7 +436,9 @@ slot_connected(struct slot *s)
 		engine_fatal(eng, "mtls_client", "out of memory");
 		return -1;
 	}
-	if (mtls_configure(s->tls, eng->opt->cfg) == -1) {
+	struct mtls_config *cfg = eng->opt->slot_cfg != NULL ?
+	    eng->opt->slot_cfg[s - eng->slots] : eng->opt->cfg;
+	if (mtls_configure(s->tls, cfg) == -1) {
 		engine_fatal(eng, "client configuration", mtls_error(s->tls));
 		return -1;
 	}

@@ -98,6 +98,13 @@ struct loadgen_options {
 	socklen_t addrlen;
 	const char *servername;           /* SNI and the name checked */
 	struct mtls_config *cfg;          /* client configuration, shared */
+	/* Resume mode: one configuration per connection (conns of them), so
+	 * that each connection offers the session it was issued last, as a
+	 * real client would (the library keeps one session per
+	 * configuration; one shared by concurrent connections makes them
+	 * offer the same session at once, and some are not resumed).  NULL:
+	 * every connection uses cfg. */
+	struct mtls_config **slot_cfg;
 	enum loadgen_mode mode;
 	int conns;                        /* concurrent connections */
 	double duration;                  /* seconds */

@@ -50,7 +50,7 @@ ok "no client certificate (TLS 1.2): refused with handshake_failure"
 run 1 "$MTLS" connect "127.0.0.1:$port" --servername wrong.example.com \
     --cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt
 assert_contains "$T/out" "does not match the name wrong.example.com"
-assert_one_line_error "127.0.0.1:$port: server certificate not accepted: server certificate does not match the name wrong.example.com"
+assert_one_line_error "127.0.0.1:$port: server certificate does not match the name wrong.example.com"
 assert_contains "$T/out" "DNS:localhost"
 assert_contains "$T/out" "Result: mutual TLS FAILED"
 ok "server name mismatch: exit 1, says which names the certificate holds"
@@ -113,5 +113,10 @@ ok "--json: a refusal"
 port2=$(free_port)
 run 1 "$MTLS" connect "127.0.0.1:$port2" --ca pki/ca/ca.crt
 assert_contains "$T/out" "TCP: cannot connect to 127.0.0.1:$port2: Connection refused"
-assert_one_line_error "mtls: 127.0.0.1:$port2: cannot connect: 127.0.0.1:$port2: Connection refused"
+assert_one_line_error "mtls: 127.0.0.1:$port2: cannot connect to 127.0.0.1:$port2: Connection refused"
 ok "nothing listening: TCP failure in words"
+
+run 1 "$MTLS" connect "no-such-host.invalid:443" --ca pki/ca/ca.crt
+assert_contains "$T/out" "TCP: cannot resolve no-such-host.invalid"
+assert_one_line_error "no-such-host.invalid:443: cannot resolve no-such-host.invalid"
+ok "an unknown host name: said in words"

@@ -86,3 +86,17 @@ wait_port "$port"
 run 1 "$MTLS" connect "localhost:$port" --ca pki/ca/ca.crt
 assert_contains "$T/out" "TLS: handshake failed: wrong version number (the server does not seem to speak TLS on this port)"
 ok "a plaintext port: said in words"
+
+# No TLS version in common.
+port=$(free_port)
+openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
+    -key pki/server.key -CAfile pki/ca/ca.crt -Verify 1 -tls1_2 \
+    -quiet </dev/null >s_server4.log 2>&1 &
+track $!
+wait_port "$port"
+run 1 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
+    --key pki/client.key --ca pki/ca/ca.crt --tls-min 1.3
+assert_contains "$T/out" "protocol_version alert"
+assert_contains "$T/out" "(no TLS version in common: see --tls-min and --tls-max)"
+assert_one_line_error "the server refused the handshake: protocol_version alert"
+ok "no TLS version in common: the alert and what to change"

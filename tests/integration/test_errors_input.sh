@@ -73,6 +73,25 @@ assert_one_line_error "bob.key: not the key of alice.crt"
 assert_no_file outdir/x.p12
 ok "export with a mismatched key refused: $(cat "$T/err")"
 
+# An encrypted key: without its passphrase, and with a wrong one; the right
+# one exports.
+openssl pkcs8 -topk8 -in alice.key -passout pass:right-one -out alice-enc.key ||
+    fail "openssl could not encrypt the key"
+run 1 env MTLS_P12_PASSPHRASE=pw "$MTLS" cert export --cert alice.crt \
+    --key alice-enc.key --out outdir/x.p12 </dev/null
+assert_one_line_error "alice-enc.key: no passphrase: set MTLS_KEY_PASSPHRASE"
+assert_no_file outdir/x.p12
+run 1 env MTLS_P12_PASSPHRASE=pw MTLS_KEY_PASSPHRASE=wrong-one "$MTLS" \
+    cert export --cert alice.crt --key alice-enc.key --out outdir/x.p12
+assert_one_line_error "alice-enc.key: wrong passphrase"
+assert_no_file outdir/x.p12
+run 0 env MTLS_P12_PASSPHRASE=pw MTLS_KEY_PASSPHRASE=right-one "$MTLS" \
+    cert export --cert alice.crt --key alice-enc.key --out alice.p12
+openssl pkcs12 -in alice.p12 -passin pass:pw -nodes -out alice.p12.pem \
+    2>/dev/null || fail "openssl cannot open alice.p12"
+assert_contains alice.p12.pem "PRIVATE KEY"
+ok "encrypted key: no passphrase and a wrong one refused, the right one exports"
+
 # A CSR whose self-signature is broken (last byte of the DER flipped).
 openssl req -in carol.csr -outform DER -out carol.der
 python3 -c '

@@ -110,6 +110,23 @@ fi
     >cc.log 2>&1 || { cat cc.log; fail "issue.c does not build with pkg-config's flags"; }
 ok "a C program compiles and links against the installed libmtls"
 
+# Static linking: a prefix holding only libmtls.a, and pkg-config --static
+# for the libraries it needs.
+mkdir -p static/lib
+cp "$prefix/lib/libmtls.a" static/lib/
+sflags=$(pkg-config --define-variable=prefix="$T/static" --static --cflags \
+    --libs libmtls) || fail "pkg-config --static failed"
+# shellcheck disable=SC2086 # pkg-config's word list
+"$cc" -std=c11 -Wall -Wextra -Werror $extra -I"$prefix/include" \
+    -o issue-static issue.c $sflags >cc-static.log 2>&1 ||
+    { cat cc-static.log; fail "issue.c does not link statically with pkg-config --static"; }
+if ldd ./issue-static | grep -q libmtls; then
+	fail "issue-static still loads libmtls.so"
+fi
+run 0 ./issue-static sca s.crt s.key
+assert_contains "$T/out" "issued CN=app.example serial"
+ok "it links statically against libmtls.a with pkg-config --static"
+
 export LD_LIBRARY_PATH="$prefix/lib"
 run 0 ./issue ca app.crt app.key
 assert_contains "$T/out" "issued CN=app.example serial"

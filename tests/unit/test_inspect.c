@@ -313,6 +313,43 @@ bio_data(BIO *b, char **p)
 }
 
 static void
+test_san_type_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mtls_san_type_name(MTLS_SAN_DNS), "DNS");
+	assert_string_equal(mtls_san_type_name(MTLS_SAN_IP), "IP");
+	assert_string_equal(mtls_san_type_name(MTLS_SAN_URI), "URI");
+	assert_string_equal(mtls_san_type_name(MTLS_SAN_EMAIL), "email");
+	assert_string_equal(mtls_san_type_name(MTLS_SAN_OTHER), "other");
+	assert_string_equal(mtls_san_type_name((enum mtls_san_type)0),
+	    "other");
+}
+
+static void
+test_validity_words(void **state)
+{
+	const time_t now = 1700000000, day = 86400;
+	char buf[96];
+
+	(void)state;
+	mtls_validity_words(now - day, now + 89 * day + 60, now, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "expires in 89 days");
+	mtls_validity_words(now - 10 * day, now - 3 * day - 5, now, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "EXPIRED 3 days ago");
+	mtls_validity_words(now + 2 * 3600 + 1, now + day * 30, now, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "not yet valid, starts in 2 hours");
+	mtls_validity_words(now - day, now + 60, now, buf, sizeof(buf));
+	assert_string_equal(buf, "expires in less than an hour");
+	mtls_validity_words(now - day, 0, now, buf, sizeof(buf));
+	assert_string_equal(buf, "no expiry given");
+	mtls_validity_words(0, now + day, now, buf, sizeof(buf));
+	assert_string_equal(buf, "expires in 1 day");
+}
+
+static void
 test_identify(void **state)
 {
 	BIO *b = BIO_new(BIO_s_mem());
@@ -438,6 +475,8 @@ main(void)
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_csr_info),
 		cmocka_unit_test(test_crl_info),
+		cmocka_unit_test(test_san_type_names),
+		cmocka_unit_test(test_validity_words),
 		cmocka_unit_test(test_identify),
 	};
 

@@ -35,7 +35,7 @@ issue(struct mtls_ca *ca, struct mtls_key *key, const char *cn, long offset)
 static char *
 serial_of(const struct mtls_cert *c)
 {
-	return pki_serial_hex(X509_get0_serialNumber(cert_x509(c, 0)));
+	return x509_serial_hex(X509_get0_serialNumber(cert_x509(c, 0)));
 }
 
 static X509_CRL *

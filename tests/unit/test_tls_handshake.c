@@ -169,12 +169,14 @@ exchange(struct pair *p)
 	assert_int_equal(mtls_write(p->conn, "s", 1), 1);
 	assert_int_equal(mtls_write(p->client, "c", 1), 1);
 	for (int i = 0; i < 100; i++)
-		if ((n = mtls_read(p->client, buf, sizeof(buf))) != MTLS_WANT_POLLIN)
+		if ((n = mtls_read(p->client, buf, sizeof(buf))) !=
+		    MTLS_WANT_POLLIN)
 			break;
 	assert_int_equal(n, 1);
 	assert_int_equal(buf[0], 's');
 	for (int i = 0; i < 100; i++)
-		if ((n = mtls_read(p->conn, buf, sizeof(buf))) != MTLS_WANT_POLLIN)
+		if ((n = mtls_read(p->conn, buf, sizeof(buf))) !=
+		    MTLS_WANT_POLLIN)
 			break;
 	assert_int_equal(n, 1);
 	assert_int_equal(buf[0], 'c');
@@ -637,6 +639,52 @@ test_optional_client_auth(void **state)
 	mtls_config_free(named);
 }
 
+/* Non-blocking reads and writes: WANT_POLLIN with nothing to read, data,
+ * 0 at close_notify, -1 at an end without close_notify. */
+static void
+test_io_semantics(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct pair p = { 0 };
+	char buf[64];
+	ssize_t n;
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.src, 0);
+	exchange(&p);
+	assert_int_equal(mtls_read(p.conn, buf, sizeof(buf)), MTLS_WANT_POLLIN);
+	assert_int_equal(mtls_write(p.client, "", 0), 0);
+	/* A large write goes out in part: partial writes are on. */
+	static char big[256 * 1024];
+	n = mtls_write(p.client, big, sizeof(big));
+	assert_true(n > 0 && (size_t)n <= sizeof(big));
+	size_t got = 0;
+	for (int i = 0; i < 10000 && got < (size_t)n; i++) {
+		ssize_t m = mtls_read(p.conn, big, 16384);
+		if (m > 0)
+			got += (size_t)m;
+		else
+			assert_int_equal(m, MTLS_WANT_POLLIN);
+	}
+	assert_int_equal(got, (size_t)n);
+	/* close_notify: a clean end. */
+	assert_int_equal(mtls_close(p.client), 0);
+	assert_int_equal(mtls_read(p.conn, buf, sizeof(buf)), 0);
+	pair_close_conn(&p);
+
+	/* The peer's socket closes without close_notify. */
+	pair_run(&p, scfg, ccfg);
+	exchange(&p);
+	shutdown(p.fds[1], SHUT_RDWR);
+	n = mtls_read(p.conn, buf, sizeof(buf));
+	assert_int_equal(n, -1);
+	assert_non_null(strstr(mtls_error(p.conn), "without close_notify"));
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
 static void
 test_api_edges(void **state)
 {
@@ -696,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_client_checks_server),
 		cmocka_unit_test(test_optional_client_auth),
 		cmocka_unit_test(test_security_defaults),
+		cmocka_unit_test(test_io_semantics),
 		cmocka_unit_test(test_client_checks_server_purpose),
 		cmocka_unit_test(test_api_edges),
 	};

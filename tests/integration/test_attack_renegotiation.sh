@@ -1,0 +1,54 @@
+#!/bin/sh
+# A client-initiated TLS 1.2 renegotiation (CVE-2011-1473: each one costs
+# the server a handshake) is refused: mtls serve answers the new
+# ClientHello with a no_renegotiation alert and never runs a second
+# handshake.  Repeated 200 times, the server's memory stays flat.
+. "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/serve_lib.sh"
+. "$MTLS_TOP/tests/integration/scan_lib.sh"
+
+make_pki
+start_backend echo
+serve_with pki/server --allow-cn client --workers 1
+
+# One TLS 1.2 connection: data, then "R" asks s_client to renegotiate.
+reneg() {
+	(printf 'ping\n'; sleep 0.3; printf 'R\n'; sleep 0.5) |
+	    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 \
+	    -cert pki/client.crt -key pki/client.key -CAfile pki/ca/ca.crt \
+	    -servername localhost >"$T/reneg.out" 2>&1
+}
+reneg
+assert_contains "$T/reneg.out" "New, TLSv1.2"
+assert_contains "$T/reneg.out" "RENEGOTIATING"
+assert_contains "$T/reneg.out" "no renegotiation"
+ok "a TLS 1.2 renegotiation request is answered with no_renegotiation"
+
+rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
+# Many at once: no second handshake ever runs, so it is cheap for the server.
+burst() { # count
+	i=0
+	while [ $i -lt "$1" ]; do
+		j=0
+		while [ $j -lt 10 ]; do
+			(printf 'R\n'; sleep 0.2) | timeout 10 openssl s_client \
+			    -connect "127.0.0.1:$PORT" -tls1_2 -cert pki/client.crt \
+			    -key pki/client.key -CAfile pki/ca/ca.crt \
+			    -servername localhost >/dev/null 2>&1 &
+			j=$((j + 1))
+		done
+		wait
+		i=$((i + 10))
+	done
+}
+burst 50
+before=$(rss)
+burst 200
+after=$(rss)
+kill -0 "$SPID" || fail "mtls serve died"
+echo "serve RSS: $before kB after 50 renegotiation attempts, $after kB after 250"
+[ $((after - before)) -lt 8192 ] ||
+    fail "serve memory grew by $((after - before)) kB over 200 refused renegotiations"
+n=$(grep -c "outcome=" "$T/serve.log")
+[ "$n" -ge 250 ] || fail "serve logged only $n connections"
+ok "200 more renegotiation attempts: memory flat ($before -> $after kB)"
