@@ -259,8 +259,12 @@ rss_tree() { # pid
 }
 # Connections from the server to the backend: made once the server has
 # verified the client, so they count finished handshakes.
+# (Read from /proc/net/tcp: field 3 is the remote address, 4 the state,
+# 01 established.)
 to_backend() {
-	ss -Htn state established "( dport = :$BE_ECHO )" 2>/dev/null | wc -l
+	awk -v port="$(printf '%04X' "$BE_ECHO")" \
+	    '$4 == "01" && substr($3, index($3, ":") + 1) == port { n++ }
+	    END { print n + 0 }' /proc/net/tcp
 }
 # IDLE_CONNS mTLS connections held open and idle; the growth of the
 # server's resident memory divided by their number.
@@ -461,10 +465,11 @@ python3 - "$RESULTS" "$W/speed-ec.txt" "$W/speed-rsa.txt" \
     "$(openssl version)" "$("$MTLS" --version)" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$(haproxy -v 2>/dev/null | head -n 1)" \
     "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
     > "$W/report.md" <<'PY'
 import json, re, statistics, sys
 (res, speed_ec, speed_rsa, date, ncpu, cpu, pinned, runs, secs, c_hs, c_rr,
- c_bulk, ossl, mtlsv, nginxv, haproxyv, load0, load1) = sys.argv[1:]
+ c_bulk, ossl, mtlsv, nginxv, haproxyv, load0, load1, rev) = sys.argv[1:]
 rows = [json.loads(l) for l in open(res) if l.strip()]
 
 def speed_table(path):
@@ -502,7 +507,8 @@ print("- machine: %s cores (`nproc`), %s" % (ncpu, cpu))
 print("- %s" % pinned)
 print("- load average (1, 5, 15 min) at the start: %s; at the end: %s "
       "(above 0.5, other work competed for the cores)" % (load0, load1))
-print("- %s; %s; nginx %s; %s" % (ossl, mtlsv, nginxv, haproxyv))
+print("- %s; %s (source %s); nginx %s; %s" % (ossl, mtlsv, rev, nginxv,
+                                              haproxyv))
 print("- %s runs of %s s per cell, round-robin across servers; medians with "
       "min-max" % (runs, secs))
 print("- connections: handshake/resume %s, rr %s (40-byte request, 1 KiB "
@@ -710,14 +716,20 @@ if scaling:
     print("## Scaling: mtls serve --workers 1 and 2 (%s, full handshakes, "
           "nothing pinned, the load generator on the same two cores)\n"
           % scaling[0]["key"])
-    print("| workers | handshakes/s | server CPU | bench CPU |")
-    print("|---|---|---|---|")
+    print("Server CPU per handshake shows whether a second worker adds "
+          "cost per handshake (locks, the shared session cache); CPU "
+          "shares are of one core.\n")
+    print("| workers | handshakes/s | server CPU us/handshake | server CPU "
+          "| bench CPU |")
+    print("|---|---|---|---|---|")
     for w in ("workers-1", "workers-2"):
-        sel = [r for r in scaling if r["server"] == w]
+        sel = [r for r in scaling if r["server"] == w and r.get("ops")]
         if not sel:
             continue
-        print("| %s | %s | %.0f%% | %.0f%% |" % (w.split("-")[1],
+        print("| %s | %s | %.0f | %.0f%% | %.0f%% |" % (w.split("-")[1],
               cell([value(r) for r in sel]),
+              statistics.median(1e6 * r["server_cpu_seconds"] / r["ops"]
+                                for r in sel),
               100 * statistics.median(r["server_cpu_seconds"] /
                                       (r.get("elapsed") or 1) for r in sel),
               100 * statistics.median(r.get("client_cpu_share", 0)
@@ -749,7 +761,7 @@ fi
 	echo "## How this was run"
 	echo
 	echo "\`make bench\` (bench/run.sh) with RUNS=$RUNS SECS=$SECS KEYS=\"$KEYS\"" \
-	    "SERVERS=\"$SERVERS_RUN\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING;" \
+	    "SERVERS=\"$(echo $SERVERS_RUN)\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING;" \
 	    "\$W is its temporary directory, KEY the key type."
 	echo
 	echo '```'

@@ -4,7 +4,7 @@
 set -eu
 
 build_pkgs="build-essential pkg-config libssl-dev libsqlite3-dev libev-dev libcmocka-dev"
-test_pkgs="openssl curl python3 python3-requests gnutls-bin socat faketime nginx-light libnginx-mod-stream haproxy sqlite3 netcat-openbsd procps clang libclang-rt-dev valgrind testssl.sh sslscan"
+test_pkgs="openssl curl python3 python3-requests gnutls-bin socat faketime nginx-light libnginx-mod-stream linux-perf haproxy sqlite3 netcat-openbsd procps clang libclang-rt-dev valgrind testssl.sh sslscan"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

@@ -17,8 +17,11 @@ mkdir -p "$logdir/unit" "$logdir/integration"
 run_one() { # name, command...
 	name=$1; shift
 	start=$(date +%s)
-	"$@" >"$logdir/$name.log" 2>&1
+	# A hang guard, so that one stuck test cannot eat CI's time: on expiry
+	# the test gets SIGTERM, and its trap stops what it started.
+	timeout -k 10 "${TEST_TIMEOUT:-600}" "$@" >"$logdir/$name.log" 2>&1
 	rc=$?
+	[ $rc -eq 124 ] && echo "(timed out after ${TEST_TIMEOUT:-600}s)" >>"$logdir/$name.log"
 	secs=$(( $(date +%s) - start ))
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); echo "PASS $name (${secs}s)"

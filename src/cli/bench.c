@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,15 +262,25 @@ raise_fd_limit(int conns)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The previous progress line's counts, for the rate of the last second. */
+struct progress_state {
+	uint64_t ops;
+	double elapsed;
+};
+
 static void
 progress(const struct loadgen_stats *s, double elapsed, void *arg)
 {
-	(void)arg;
-	printf("\r\033[K%5.0f s  %10llu ops  %9.1f ops/s  %llu errors",
+	struct progress_state *p = arg;
+	double dt = elapsed - p->elapsed;
+
+	printf("\r\033[K%5.0f s  %10llu ops  %9.1f ops/s now  %llu errors",
 	    elapsed, (unsigned long long)s->ops,
-	    elapsed > 0 ? (double)s->ops / elapsed : 0.0,
+	    dt > 0 ? (double)(s->ops - p->ops) / dt : 0.0,
 	    (unsigned long long)loadgen_stats_errors(s));
 	fflush(stdout);
+	p->ops = s->ops;
+	p->elapsed = elapsed;
 }
 
 struct report {
@@ -578,8 +589,11 @@ cmd_bench(int argc, char **argv)
 				goto out;
 		lo.slot_cfg = slot_cfg;
 	}
-	if (!json && isatty(STDOUT_FILENO))
+	struct progress_state prog = { 0, 0 };
+	if (!json && isatty(STDOUT_FILENO)) {
 		lo.progress = progress;
+		lo.progress_arg = &prog;
+	}
 
 	/* A server that closes mid-write must not kill the run. */
 	signal(SIGPIPE, SIG_IGN);

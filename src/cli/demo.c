@@ -265,6 +265,18 @@ demo_serve_said(struct demo *d, unsigned port, char *out, size_t cap)
 	}
 }
 
+static void
+demo_refused(struct mtls *ctx)
+{
+	const char *alert = mtls_conn_alert_received(ctx);
+
+	if (alert != NULL)
+		printf("  -> refused: the proxy ended the handshake with the "
+		    "TLS alert %s\n", alert);
+	else
+		printf("  -> refused: %s\n", mtls_error(ctx));
+}
+
 /* One client: returns 1 when the backend answered, 0 when refused, with
  * what happened printed. */
 static int
@@ -296,8 +308,7 @@ demo_client(struct demo *d, const char *title, const char *cert,
 	}
 	if (mtls_connect_socket(ctx, fd, "localhost") == -1 ||
 	    mtls_handshake(ctx) == -1) {
-		printf("  -> refused during the handshake: %s\n",
-		    mtls_error(ctx));
+		demo_refused(ctx);
 		goto said;
 	}
 	/* With TLS 1.3 the client finishes its side of the handshake before
@@ -308,8 +319,7 @@ demo_client(struct demo *d, const char *title, const char *cert,
 		len += (size_t)n;
 	reply[len] = '\0';
 	if (len == 0) {
-		printf("  -> refused after the handshake: %s\n",
-		    mtls_error(ctx));
+		demo_refused(ctx);
 		goto said;
 	}
 	reply[strcspn(reply, "\n")] = '\0';

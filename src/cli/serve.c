@@ -65,7 +65,10 @@ usage(void)
 	    "  --proxy-protocol       send a PROXY v2 header with the client's "
 	    "address and\n"
 	    "                         certificate facts to the backend\n"
-	    "  --client-auth MODE     require (default) or optional\n"
+	    "  --client-auth MODE     require (default) or optional (a client "
+	    "without a\n"
+	    "                         certificate then passes only with "
+	    "--allow-any)\n"
 	    "  --tls-min V            1.2 (default) or 1.3\n"
 	    "  --workers N            worker threads (default: one per core)\n"
 	    "  --max-conns N          close connections beyond N at once\n"
@@ -92,8 +95,8 @@ parse_seconds(const char *opt, const char *s, double *out)
 	v = strtod(s, &end);
 	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
 	    v <= 0 || v > 86400) {
-		cli_usage(cmd, "%s: '%s' is not a number of seconds from "
-		    "0 to 86400", opt, s);
+		cli_usage(cmd, "%s: '%s' is not a number of seconds above "
+		    "0 and at most 86400", opt, s);
 		return -1;
 	}
 	*out = v;
@@ -167,6 +170,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_FP: kind = MTLS_ALLOW_FINGERPRINT; goto rule;
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
+			o.allow_anonymous = 1;
 			optarg = NULL;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
@@ -286,6 +290,7 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	o.policy = pol;
+	o.allow_anonymous = o.allow_anonymous && o.client_auth_optional;
 
 	ret = EXIT_FAIL;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {

@@ -611,8 +611,8 @@ csr_sans(struct mtls_ca *ca, X509_REQ *req, const char *label)
 		goto out;
 	}
 	if (bc != NULL && bc->ca) {
-		ca_err(ca, MTLS_ERR_POLICY, "%s: CSR requests a CA "
-		    "certificate", label);
+		ca_err(ca, MTLS_ERR_POLICY, "%s: requests a CA certificate "
+		    "(CA:TRUE), which is never granted", label);
 		goto out;
 	}
 	req_gens = X509V3_get_d2i(exts, NID_subject_alt_name, &crit, NULL);
@@ -683,7 +683,7 @@ mtls_ca_sign_csr(struct mtls_ca *ca, const struct mtls_csr *csr,
 	/* Proof of possession (RFC 2986 section 3): the requester holds the
 	 * private key and the request was not altered. */
 	if (X509_REQ_verify(csr->req, pub) != 1) {
-		ca_err_ssl(ca, MTLS_ERR_POLICY, "%s: CSR signature does not "
+		ca_err_ssl(ca, MTLS_ERR_POLICY, "%s: its signature does not "
 		    "verify", label);
 		return NULL;
 	}

@@ -50,6 +50,7 @@ struct conn {
 	ev_io cio, bio;
 	ev_timer timer;
 	ev_tstamp start, last;
+	ev_tstamp refused;           /* when a refused client was told */
 	unsigned char tls_rd, tls_wr, b_rd, b_wr;
 	unsigned c_eof : 1;          /* the client's stream ended */
 	unsigned b_shut : 1;         /* ... and we passed it on */
@@ -140,7 +141,10 @@ conn_log(struct conn *c)
 
 	addr_format((struct sockaddr *)&c->peer, c->peerlen, client,
 	    sizeof(client));
-	r.time = ev_time();
+	/* A refused connection's time and duration end with the refusal, not
+	 * with the drain after it. */
+	r.time = c->refused != 0 ? c->refused : ev_time();
+	r.duration = r.time - c->start;
 	r.client = client;
 	if (c->tls != NULL && mtls_peer_cert_provided(c->tls)) {
 		r.subject = mtls_peer_cert_subject(c->tls);
@@ -154,7 +158,6 @@ conn_log(struct conn *c)
 	}
 	r.bytes_in = c->bytes_in;
 	r.bytes_out = c->bytes_out;
-	r.duration = ev_now(c->w->loop) - c->start;
 	r.outcome = c->outcome != NULL ? c->outcome : "closed";
 	r.reason = c->reason[0] != '\0' ? c->reason : NULL;
 	n = log_format_conn(line, sizeof(line), px->opt.log_format, &r);
@@ -211,6 +214,7 @@ static void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGER;
+	c->refused = ev_time();
 	(void)shutdown(c->cfd, SHUT_WR);
 	conn_watch(c, &c->cio, EV_READ);
 	ev_timer_stop(c->w->loop, &c->timer);
@@ -226,9 +230,11 @@ conn_relay_start(struct conn *c)
 
 	c->state = CONN_RELAY;
 	c->last = ev_now(loop);
-	/* Everything may be tried once: the client may have sent data with
-	 * its last handshake flight, which the library already holds. */
-	c->tls_rd = c->tls_wr = c->b_rd = c->b_wr = 0;
+	/* The client side is tried at once: it may have sent data with its
+	 * last handshake flight, which the library already holds.  A backend
+	 * that has just accepted has rarely spoken yet: wait for it to. */
+	c->tls_rd = c->tls_wr = c->b_wr = 0;
+	c->b_rd = EV_READ;
 	ev_io_stop(loop, &c->bio);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, px->opt.idle_timeout, 0);
@@ -332,6 +338,19 @@ conn_handshake(struct conn *c)
 			    mtls_error(c->tls));
 		}
 		STAT_ADD(w->stats.handshakes[hr], 1);
+		conn_linger(c);
+		return;
+	}
+	/* The library applies the rules to the certificates it verifies; a
+	 * client that sent none (--client-auth optional) is refused here
+	 * unless --allow-any admits it, before the backend is touched.  The
+	 * handshake is over, so no alert can say why: the client gets
+	 * close_notify, the log gets the reason. */
+	if (!mtls_peer_cert_provided(c->tls) && !w->px->opt.allow_anonymous) {
+		STAT_ADD(w->stats.handshakes[HS_NO_CERT], 1);
+		conn_outcome(c, "rejected", "no client certificate, and no "
+		    "rule allows a client without one");
+		(void)mtls_close(c->tls);
 		conn_linger(c);
 		return;
 	}

@@ -144,13 +144,18 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	for (int i = 0; i < px->opt.workers; i++) {
-		px->workers[i].px = px;
-		px->workers[i].id = i;
-		px->workers[i].gen = proxy_gen_new(px, cfg, why, sizeof(why));
-		if (px->workers[i].gen == NULL) {
+	{
+		struct proxy_gen *gens[256];
+
+		if (proxy_gens_new(px, cfg, gens, px->opt.workers, why,
+		    sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s", why);
 			goto out;
+		}
+		for (int i = 0; i < px->opt.workers; i++) {
+			px->workers[i].px = px;
+			px->workers[i].id = i;
+			px->workers[i].gen = gens[i];
 		}
 	}
 	px->nworkers = px->opt.workers;
@@ -191,8 +196,6 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	    "worker%s, forwarding to %s%s", opt->listen, px->nworkers,
 	    px->nworkers == 1 ? "" : "s", name,
 	    opt->proxy_protocol ? " with PROXY v2" : "");
-	if (opt->on_ready != NULL)
-		opt->on_ready(opt->on_ready_arg);
 
 	ev_run(e.loop, 0);
 	ret = 0;

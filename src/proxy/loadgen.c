@@ -772,6 +772,53 @@ pattern_fill(unsigned char *p, size_t n)
 	}
 }
 
+/*
+ * Sets up one client context with cfg on one end of a socketpair, without
+ * a byte of TLS: the library builds the configuration's SSL_CTX here
+ * (so not inside the measured run) and reports what every connection would
+ * meet (a key that does not match the certificate, an unusable server
+ * name) once, before any load.
+ */
+static int
+probe_config(struct mtls_config *cfg, const char *servername,
+    struct mtls_error *err)
+{
+	struct mtls *tls = mtls_client();
+	int sv[2] = { -1, -1 };
+	int ret = -1;
+
+	if (tls == NULL) {
+		err->code = MTLS_ERR_NOMEM;
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -1;
+	}
+	if (mtls_configure(tls, cfg) == -1) {
+		err->code = MTLS_ERR_TLS;
+		snprintf(err->msg, sizeof(err->msg), "client configuration: %s",
+		    mtls_error(tls));
+		goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		err->code = MTLS_ERR_IO;
+		snprintf(err->msg, sizeof(err->msg), "socketpair: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (mtls_connect_socket(tls, sv[0], servername) == -1) {
+		err->code = MTLS_ERR_TLS;
+		snprintf(err->msg, sizeof(err->msg), "%s", mtls_error(tls));
+		goto out;
+	}
+	ret = 0;
+out:
+	mtls_free(tls);
+	if (sv[0] != -1) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return ret;
+}
+
 int
 loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
     struct mtls_error *err)
@@ -792,6 +839,11 @@ loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
 		    "load generator: invalid options");
 		return -1;
 	}
+	if (probe_config(opt->cfg, opt->servername, err) == -1)
+		return -1;
+	for (int i = 0; opt->slot_cfg != NULL && i < opt->conns; i++)
+		if (probe_config(opt->slot_cfg[i], opt->servername, err) == -1)
+			return -1;
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		goto nomem;

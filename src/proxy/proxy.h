@@ -27,6 +27,10 @@ struct proxy_options {
 	struct mtls_policy *policy;  /* the access rules (the engine keeps a
 	                              * reference through each config) */
 	int client_auth_optional;
+	/* With client_auth_optional: a client without a certificate may
+	 * pass (--allow-any); otherwise only rules that name something in a
+	 * certificate exist, and such a client matches none of them. */
+	int allow_anonymous;
 	int tls_min;                 /* 0, MTLS_TLS1_2 or MTLS_TLS1_3 */
 	int proxy_protocol;
 	int unsafe_backend;          /* allow a non-loopback backend */
@@ -37,10 +41,6 @@ struct proxy_options {
 	double backend_timeout;      /* connect timeout, seconds */
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
-	/* Called once when every listener is bound and workers run (the demo
-	 * waits on it); may be NULL. */
-	void (*on_ready)(void *arg);
-	void *on_ready_arg;
 };
 
 /* Defaults for the numeric options. */

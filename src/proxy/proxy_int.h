@@ -253,7 +253,6 @@ struct worker {
 	ev_io lio[LISTEN_MAX];
 	size_t nlisten;
 	ev_timer accept_resume;      /* after EMFILE/ENFILE */
-	int accept_paused;
 	ev_async wake;
 	pthread_mutex_t lock;
 	struct worker_mail mail;
@@ -312,9 +311,10 @@ void reloader_free(struct reloader *r);
 /* Builds a new configuration and hands it to every worker: 0, or -1 with
  * the old configuration kept and the reason logged. */
 int proxy_reload(struct proxy *px, const char *why);
-/* A new generation for one worker from cfg. */
-struct proxy_gen *proxy_gen_new(struct proxy *px, struct mtls_config *cfg,
-    char *err, size_t errlen);
+/* A new generation for each of n workers from cfg (all or none): 0, or -1
+ * with the reason in err.  Updates the expiry gauges. */
+int proxy_gens_new(struct proxy *px, struct mtls_config *cfg,
+    struct proxy_gen **gens, int n, char *err, size_t errlen);
 void proxy_gen_free(struct proxy_gen *g);
 
 /* metrics.c: the HTTP side, in the main loop */

@@ -128,6 +128,10 @@ pp2_encode(unsigned char *buf, size_t cap, const struct pp2_info *in)
 	uint32_t verify;
 	unsigned client;
 
+	/* The header's length field is 16 bits: never write more than it can
+	 * describe. */
+	if (w.cap > PP2_HDR_LEN + PP2_TLV_MAX)
+		w.cap = PP2_HDR_LEN + PP2_TLV_MAX;
 	if (cap < PP2_HDR_LEN)
 		return 0;
 	w_put(&w, pp2_sig, sizeof(pp2_sig));
@@ -144,6 +148,10 @@ pp2_encode(unsigned char *buf, size_t cap, const struct pp2_info *in)
 	}
 	lenpos = w.len;
 	w_u16(&w, 0);
+	/* Addresses cut in half would make the header invalid: without room
+	 * for them there is no header at all. */
+	if (!w_room(&w, sf == AF_INET ? 12 : sf == AF_INET6 ? 36 : 0))
+		return 0;
 	if (sf == AF_INET) {
 		w_put(&w, &s4.sin_addr, 4);
 		w_put(&w, &d4.sin_addr, 4);

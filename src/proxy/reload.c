@@ -10,7 +10,9 @@
  * on the files: Kubernetes updates a mounted secret by swapping the
  * "..data" symlink in the directory, which a watch on the file would miss.
  * Events are gathered for a moment before reloading, so that a writer
- * replacing four files causes one reload.
+ * replacing four files causes one reload.  Where inotify is not available
+ * (or its limits are used up, common on busy Kubernetes nodes), the files
+ * are polled with stat() every two seconds instead.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -24,6 +26,7 @@
 #include "proxy_int.h"
 
 #define RELOAD_SETTLE 0.3 /* seconds of quiet before a file reload */
+#define RELOAD_POLL 2.0   /* stat() interval without inotify */
 #define WATCH_MAX 5
 
 struct proxy_config_facts {
@@ -136,18 +139,31 @@ gen_new(struct mtls_config *cfg, const struct proxy_config_facts *f,
 	return g;
 }
 
-struct proxy_gen *
-proxy_gen_new(struct proxy *px, struct mtls_config *cfg, char *err,
-    size_t errlen)
+int
+proxy_gens_new(struct proxy *px, struct mtls_config *cfg,
+    struct proxy_gen **gens, int n, char *err, size_t errlen)
 {
 	struct proxy_config_facts f;
+	int i;
 
 	proxy_config_facts(&px->opt, &f);
+	/* Every worker's context first: either all of them change, or
+	 * none does. */
+	for (i = 0; i < n; i++)
+		if ((gens[i] = gen_new(cfg, &f, err, errlen)) == NULL)
+			break;
+	if (i < n) {
+		while (i-- > 0) {
+			proxy_gen_free(gens[i]);
+			gens[i] = NULL;
+		}
+		return -1;
+	}
 	pthread_mutex_lock(&px->gauges_lock);
 	px->gauges.cert_not_after = f.cert_not_after;
 	px->gauges.crl_next_update = f.crl_next_update;
 	pthread_mutex_unlock(&px->gauges_lock);
-	return gen_new(cfg, &f, err, errlen);
+	return 0;
 }
 
 void
@@ -162,11 +178,9 @@ proxy_gen_free(struct proxy_gen *g)
 int
 proxy_reload(struct proxy *px, const char *why)
 {
-	struct proxy_config_facts f;
 	struct proxy_gen **gens;
-	struct mtls_config *cfg;
+	struct mtls_config *cfg = NULL;
 	char err[1024];
-	int i;
 
 	if ((gens = calloc((size_t)px->nworkers, sizeof(*gens))) == NULL) {
 		snprintf(err, sizeof(err), "out of memory");
@@ -174,28 +188,18 @@ proxy_reload(struct proxy *px, const char *why)
 	}
 	if ((cfg = proxy_config_build(&px->opt, err, sizeof(err))) == NULL)
 		goto fail;
-	proxy_config_facts(&px->opt, &f);
-	/* Every worker's context first: either all of them change, or
-	 * none does. */
-	for (i = 0; i < px->nworkers; i++)
-		if ((gens[i] = gen_new(cfg, &f, err, sizeof(err))) == NULL)
-			break;
-	if (i < px->nworkers) {
-		while (i-- > 0)
-			proxy_gen_free(gens[i]);
-		mtls_config_free(cfg);
+	if (proxy_gens_new(px, cfg, gens, px->nworkers, err, sizeof(err)) ==
+	    -1)
 		goto fail;
-	}
-	for (i = 0; i < px->nworkers; i++) {
+	for (int i = 0; i < px->nworkers; i++) {
 		struct worker_mail m = { .gen = gens[i] };
 		worker_post(&px->workers[i], &m);
 	}
+	/* The new contexts hold their own references to cfg. */
 	mtls_config_free(px->cfg);
 	px->cfg = cfg;
 	free(gens);
 	pthread_mutex_lock(&px->gauges_lock);
-	px->gauges.cert_not_after = f.cert_not_after;
-	px->gauges.crl_next_update = f.crl_next_update;
 	px->gauges.reloads_ok++;
 	pthread_mutex_unlock(&px->gauges_lock);
 	log_msg(px->opt.log_format, "info", "reloaded the configuration "
@@ -203,6 +207,7 @@ proxy_reload(struct proxy *px, const char *why)
 	return 0;
 fail:
 	free(gens);
+	mtls_config_free(cfg);
 	pthread_mutex_lock(&px->gauges_lock);
 	px->gauges.reloads_failed++;
 	pthread_mutex_unlock(&px->gauges_lock);
@@ -222,6 +227,8 @@ struct reloader {
 	ev_signal hup;
 	size_t nfiles;
 	char *names[WATCH_MAX];      /* base names of the watched files */
+	ev_stat poll[WATCH_MAX];     /* the fallback */
+	size_t npoll;
 };
 
 static void
@@ -230,6 +237,22 @@ reloader_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct reloader *r = t->data;
 
 	proxy_reload(r->px, "a file changed");
+}
+
+static void
+reloader_settle_soon(struct reloader *r)
+{
+	/* Wait for the writer to finish: restart the settle timer on every
+	 * event. */
+	ev_timer_stop(r->loop, &r->settle);
+	ev_timer_set(&r->settle, RELOAD_SETTLE, 0);
+	ev_timer_start(r->loop, &r->settle);
+}
+
+static void
+reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
+{
+	reloader_settle_soon(w->data);
 }
 
 static void
@@ -275,13 +298,8 @@ reloader_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	if (hit) {
-		/* Wait for the writer to finish: restart the settle timer on
-		 * every event. */
-		ev_timer_stop(loop, &r->settle);
-		ev_timer_set(&r->settle, RELOAD_SETTLE, 0);
-		ev_timer_start(loop, &r->settle);
-	}
+	if (hit)
+		reloader_settle_soon(r);
 }
 
 static int
@@ -325,23 +343,30 @@ reloader_new(struct proxy *px, struct ev_loop *loop, char *err,
 	r->hup.data = r;
 	ev_signal_start(loop, &r->hup);
 	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (r->ifd == -1) {
-		/* SIGHUP still works; say that file changes will not. */
-		log_msg(px->opt.log_format, "warning", "inotify: %s; reload "
-		    "with SIGHUP", strerror(errno));
-		return r;
-	}
+	if (r->ifd == -1)
+		log_msg(px->opt.log_format, "warning", "inotify: %s; polling "
+		    "the files every %gs instead", strerror(errno),
+		    RELOAD_POLL);
 	for (size_t i = 0; i < WATCH_MAX; i++) {
 		if (files[i] == NULL)
 			continue;
-		if (reloader_watch(r, files[i]) == -1)
+		if (r->ifd != -1 && reloader_watch(r, files[i]) == 0)
+			continue;
+		if (r->ifd != -1)
 			log_msg(px->opt.log_format, "warning", "%s: cannot "
-			    "watch for changes (%s); reload with SIGHUP",
-			    files[i], strerror(errno));
+			    "watch for changes (%s); polling it every %gs",
+			    files[i], strerror(errno), RELOAD_POLL);
+		ev_stat_init(&r->poll[r->npoll], reloader_poll_cb, files[i],
+		    RELOAD_POLL);
+		r->poll[r->npoll].data = r;
+		ev_stat_start(loop, &r->poll[r->npoll]);
+		r->npoll++;
 	}
-	ev_io_init(&r->io, reloader_inotify_cb, r->ifd, EV_READ);
-	r->io.data = r;
-	ev_io_start(loop, &r->io);
+	if (r->ifd != -1) {
+		ev_io_init(&r->io, reloader_inotify_cb, r->ifd, EV_READ);
+		r->io.data = r;
+		ev_io_start(loop, &r->io);
+	}
 	return r;
 }
 
@@ -356,6 +381,8 @@ reloader_free(struct reloader *r)
 		ev_io_stop(r->loop, &r->io);
 		close(r->ifd);
 	}
+	for (size_t i = 0; i < r->npoll; i++)
+		ev_stat_stop(r->loop, &r->poll[i]);
 	for (size_t i = 0; i < r->nfiles; i++)
 		free(r->names[i]);
 	free(r);

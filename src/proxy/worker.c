@@ -30,7 +30,9 @@ worker_accept_pause(struct worker *w)
 {
 	for (size_t i = 0; i < w->nlisten; i++)
 		ev_io_stop(w->loop, &w->lio[i]);
-	w->accept_paused = 1;
+	/* A stopped libev timer keeps what was left of it, nothing here:
+	 * set the full pause each time. */
+	ev_timer_set(&w->accept_resume, ACCEPT_PAUSE, 0);
 	ev_timer_start(w->loop, &w->accept_resume);
 }
 
@@ -39,7 +41,6 @@ worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;
 
-	w->accept_paused = 0;
 	if (w->stopping)
 		return;
 	for (size_t i = 0; i < w->nlisten; i++)
@@ -49,7 +50,7 @@ worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
-	static __thread ev_tstamp last_limit_log;
+	static __thread ev_tstamp last_limit_log, last_pause_log;
 	struct worker *w = io->data;
 	struct proxy *px = w->px;
 
@@ -66,9 +67,14 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			    errno == ENOBUFS || errno == ENOMEM) {
 				/* Level-triggered accept would spin: pause
 				 * and try again shortly. */
-				log_msg(px->opt.log_format, "warning",
-				    "accept: %s; pausing new connections for "
-				    "%gs", strerror(errno), ACCEPT_PAUSE);
+				if (ev_now(loop) - last_pause_log >=
+				    LIMIT_LOG_INTERVAL) {
+					last_pause_log = ev_now(loop);
+					log_msg(px->opt.log_format, "warning",
+					    "accept: %s; pausing new "
+					    "connections for %gs at a time",
+					    strerror(errno), ACCEPT_PAUSE);
+				}
 				worker_accept_pause(w);
 			}
 			return;

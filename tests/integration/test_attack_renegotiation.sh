@@ -13,7 +13,7 @@ serve_with pki/server --allow-cn client --workers 1
 
 # One TLS 1.2 connection: data, then "R" asks s_client to renegotiate.
 reneg() {
-	(printf 'ping\n'; sleep 0.3; printf 'R\n'; sleep 0.5) |
+	(printf 'ping\n'; sleep "$PAUSE"; printf 'R\n'; sleep "$PAUSE") |
 	    timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -tls1_2 \
 	    -cert pki/client.crt -key pki/client.key -CAfile pki/ca/ca.crt \
 	    -servername localhost >"$T/reneg.out" 2>&1
@@ -29,15 +29,16 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
 burst() { # count
 	i=0
 	while [ $i -lt "$1" ]; do
-		j=0
+		j=0 pids=""
 		while [ $j -lt 10 ]; do
-			(printf 'R\n'; sleep 0.2) | timeout 10 openssl s_client \
+			(printf 'R\n'; sleep "$PAUSE") | timeout 20 openssl s_client \
 			    -connect "127.0.0.1:$PORT" -tls1_2 -cert pki/client.crt \
 			    -key pki/client.key -CAfile pki/ca/ca.crt \
 			    -servername localhost >/dev/null 2>&1 &
+			pids="$pids $!"
 			j=$((j + 1))
 		done
-		wait
+		for p in $pids; do wait "$p"; done
 		i=$((i + 10))
 	done
 }

@@ -95,3 +95,10 @@ run 1 "$MTLS" bench "127.0.0.1:$port" --cert "$T/missing.crt" \
     --key "$P/client.key" --ca "$P/ca/ca.crt" -d 1
 assert_one_line_error "missing.crt"
 ok "a missing certificate file: one line naming it, exit 1"
+
+# A key that is not the certificate's: refused before any load, one line.
+run 1 "$MTLS" bench "127.0.0.1:$port" --cert "$P/client.crt" \
+    --key "$T/other/client.key" --ca "$P/ca/ca.crt" -d 1 --json
+assert_one_line_error "mismatch"
+[ ! -s "$T/out" ] || fail "a report was printed for a run that never started"
+ok "a key that does not match the certificate: one line, exit 1, no report"

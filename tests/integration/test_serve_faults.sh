@@ -93,3 +93,24 @@ wait_port "$BPORT"
 s_client pki/client
 assert_contains "$T/sc.out" "ping"
 ok "the backend back: clients get through again"
+
+kill "$SPID"; wait "$SPID" 2>/dev/null
+start_serve --allow-cn client --idle-timeout 1
+cat >"$T/idle2.py" <<PY
+import socket, ssl, time
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+c.load_verify_locations("pki/ca/ca.crt")
+c.load_cert_chain("pki/client.crt", "pki/client.key")
+s = c.wrap_socket(socket.create_connection(("127.0.0.1", $PORT)), server_hostname="localhost")
+s.sendall(b"ping")
+assert s.recv(4) == b"ping"
+s.settimeout(5)
+try:
+    print("idle:", "closed" if s.recv(1) == b"" else "data")
+except (ssl.SSLError, OSError) as e:
+    print("idle: closed", e)
+PY
+run 0 python3 "$T/idle2.py"
+assert_contains "$T/out" "idle: closed"
+wait_log "outcome=idle_timeout"
+ok "--idle-timeout closes a connection with no data either way"

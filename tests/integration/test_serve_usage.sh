@@ -63,10 +63,10 @@ assert_one_line_error "key"
 ok "file errors are one line naming the file, exit 1"
 
 p=$(free_port)
-python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$p)); s.listen(); time.sleep(5)" &
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$p)); s.listen(); time.sleep(30)" &
 track $!
-sleep 0.3
-run 1 "$MTLS" serve --listen "127.0.0.1:$p" --cert pki/server.crt --key pki/server.key \
+wait_port "$p"
+run 1 timeout 10 "$MTLS" serve --listen "127.0.0.1:$p" --cert pki/server.crt --key pki/server.key \
     --ca pki/ca/ca.crt --backend 127.0.0.1:8080 --allow-any
 assert_one_line_error "127.0.0.1:$p"
 ok "a port in use is one line, exit 1"

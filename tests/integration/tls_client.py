@@ -11,6 +11,7 @@ usage: tls_client.py PORT CA CERT KEY MODE [ARG]
   slow N     send N bytes like sha, but read the answer only after a pause
              (backpressure); same check as sha
   trickle N  send N bytes like sha, 64 KiB every 50 ms (a long transfer)
+  lazy S     like recv, but wait S seconds before reading anything
 """
 import hashlib, socket, ssl, sys, time
 
@@ -59,7 +60,7 @@ def half_close():
 
 
 def read_all():
-    got = b""
+    got = bytearray()
     while True:
         try:
             d = call(tls.read, 1 << 16)
@@ -68,7 +69,7 @@ def read_all():
         if not d:
             break
         got += d
-    return got
+    return bytes(got)
 
 
 def stream(n, pause=0):
@@ -98,8 +99,11 @@ if mode in ("sha", "slow", "trickle"):
     print("sent:", want)
     print("backend:", got)
     sys.exit(0 if got == want else 1)
-elif mode == "recv":
+elif mode in ("recv", "lazy"):
     call(tls.write, b"hello\n")
+    if mode == "lazy":
+        time.sleep(float(arg))
+        arg = None
     got = read_all()
     print("read %d bytes sha256 %s" % (len(got), hashlib.sha256(got).hexdigest()))
     # The server's stream ended; ours may go on (TLS 1.3 half-close).

@@ -156,7 +156,7 @@ test_csr_requests_ca(void **state)
 	assert_null(sign(csr, MTLS_CERT_SERVER));
 	assert_int_equal(ca->err.code, MTLS_ERR_POLICY);
 	assert_non_null(strstr(mtls_ca_error(ca),
-	    "CSR requests a CA certificate"));
+	    ": requests a CA certificate"));
 	assert_non_null(strstr(mtls_ca_error(ca), "evil.example.com"));
 	mtls_csr_free(csr);
 	mtls_key_free(key);
@@ -227,7 +227,7 @@ test_csr_bad_signature(void **state)
 	assert_null(sign(csr, MTLS_CERT_SERVER));
 	assert_int_equal(ca->err.code, MTLS_ERR_POLICY);
 	assert_non_null(strstr(mtls_ca_error(ca),
-	    "CSR signature does not verify"));
+	    ": its signature does not verify"));
 	assert_non_null(strstr(mtls_ca_error(ca), "forged.example.com"));
 
 	/* Also after a trip through a file (the bytes themselves). */
@@ -237,7 +237,7 @@ test_csr_bad_signature(void **state)
 	assert_non_null(csr2);
 	assert_null(sign(csr2, MTLS_CERT_SERVER));
 	assert_non_null(strstr(mtls_ca_error(ca),
-	    "CSR signature does not verify"));
+	    ": its signature does not verify"));
 	mtls_csr_free(csr2);
 	free(path);
 	mtls_csr_free(csr);

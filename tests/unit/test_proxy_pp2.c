@@ -129,8 +129,15 @@ test_long_names_bounded(void **state)
 	assert_int_equal(pp2_parse(buf, n, &p), (ssize_t)n);
 	assert_true(strlen(p.cn) > 0 && strlen(p.cn) < 200);
 	assert_int_equal(strspn(p.cn, "a"), strlen(p.cn));
-	/* A buffer too small for the fixed header writes nothing. */
+	/* A buffer too small for the fixed header, or for the addresses,
+	 * writes no header rather than a broken one. */
 	assert_int_equal(pp2_encode(buf, 10, &in), 0);
+	assert_int_equal(pp2_encode(buf, 20, &in), 0);
+	/* Just the addresses: a valid header without the SSL TLV. */
+	n = pp2_encode(buf, 28, &in);
+	assert_int_equal(n, 28);
+	assert_int_equal(pp2_parse(buf, n, &p), 28);
+	assert_false(p.has_ssl);
 }
 
 static void
