@@ -43,7 +43,7 @@ int err_set(struct mtls_error *err, enum mtls_errcode code, const char *fmt,
 int err_set_ssl(struct mtls_error *err, enum mtls_errcode code,
     const char *fmt, ...) MTLS_PRINTF(3, 4);
 int err_vset(struct mtls_error *err, enum mtls_errcode code, int with_ssl,
-    const char *fmt, va_list ap);
+    const char *fmt, va_list ap) MTLS_PRINTF(4, 0);
 void err_clear(struct mtls_error *err);
 /* The reason of the newest OpenSSL error ("bad decrypt"), or NULL. Clears. */
 const char *err_ssl_reason(char *buf, size_t len);
