@@ -486,9 +486,12 @@ int mtls_config_set_crl_file(struct mtls_config *cfg, const char *path);
 int mtls_config_set_protocols(struct mtls_config *cfg, int min, int max);
 /* Server: require a client certificate (the default). */
 void mtls_config_verify_client(struct mtls_config *cfg);
-/* Server: ask for one, accept a connection without it (then no rule is
- * applied and mtls_peer_cert_provided() is 0); a certificate that is sent is
- * verified and authorized as usual. */
+/* Server: ask for one; a certificate that is sent is verified and
+ * authorized as usual.  A client that sends none is admitted only when the
+ * rules hold an MTLS_ALLOW_ANY rule (then mtls_peer_cert_provided() is 0);
+ * otherwise the handshake fails inside TLS (alert certificate_required in
+ * TLS 1.3, handshake_failure in 1.2) and mtls_conn_reject_reason() is "no
+ * client certificate, and no rule admits clients without one". */
 void mtls_config_verify_client_optional(struct mtls_config *cfg);
 /* Server: the access rules applied after verification (the config keeps a
  * reference; NULL allows nobody).  See "Access rules" below. */
@@ -603,7 +606,8 @@ void mtls_set_trace(struct mtls *ctx, mtls_trace_fn fn, void *arg);
 /* ------------------------------------------------------------------ */
 
 enum mtls_rule_kind {
-	MTLS_ALLOW_ANY = 1,
+	MTLS_ALLOW_ANY = 1,     /* any verified certificate; under optional
+	                           client auth also clients without one */
 	MTLS_ALLOW_CN,          /* subject CN, exact */
 	MTLS_ALLOW_DNS,         /* a DNS SAN, exact or "*.example.com" */
 	MTLS_ALLOW_URI,         /* a URI SAN; "*" one path segment, "**" rest */

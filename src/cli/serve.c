@@ -5,13 +5,12 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_pki.h"
-#include "proxy.h"
+#include "proxy_cli.h"
 
 static const char cmd[] = "mtls serve";
 
@@ -82,25 +81,6 @@ usage(void)
 	    "instances\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n", cmd);
-}
-
-/* Seconds: a positive decimal number up to a day. */
-static int
-parse_seconds(const char *opt, const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) ||
-	    v <= 0 || v > 86400) {
-		cli_usage(cmd, "%s: '%s' is not a number of seconds above "
-		    "0 and at most 86400", opt, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
 }
 
 int
@@ -195,15 +175,8 @@ cmd_serve(int argc, char **argv)
 			}
 			break;
 		case O_TLS_MIN:
-			if (strcmp(optarg, "1.2") == 0) {
-				o.tls_min = MTLS_TLS1_2;
-			} else if (strcmp(optarg, "1.3") == 0) {
-				o.tls_min = MTLS_TLS1_3;
-			} else {
-				cli_usage(cmd, "--tls-min: '%s' is not 1.2 or "
-				    "1.3", optarg);
+			if (proxy_cli_tls_min(cmd, optarg, &o.tls_min) == -1)
 				goto out;
-			}
 			break;
 		case O_WORKERS:
 			if (cli_parse_int(cmd, "--workers", optarg, 1, 256,
@@ -216,26 +189,20 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_HS_TIMEOUT:
-			if (parse_seconds("--handshake-timeout", optarg,
-			    &o.handshake_timeout) == -1)
+			if (proxy_cli_seconds(cmd, "--handshake-timeout",
+			    optarg, &o.handshake_timeout) == -1)
 				goto out;
 			break;
 		case O_IDLE_TIMEOUT:
-			if (parse_seconds("--idle-timeout", optarg,
+			if (proxy_cli_seconds(cmd, "--idle-timeout", optarg,
 			    &o.idle_timeout) == -1)
 				goto out;
 			break;
 		case O_METRICS: o.metrics = optarg; break;
 		case O_LOG_FORMAT:
-			if (strcmp(optarg, "text") == 0) {
-				o.log_format = PROXY_LOG_TEXT;
-			} else if (strcmp(optarg, "json") == 0) {
-				o.log_format = PROXY_LOG_JSON;
-			} else {
-				cli_usage(cmd, "--log-format: '%s' is not text "
-				    "or json", optarg);
+			if (proxy_cli_log_format(cmd, optarg,
+			    &o.log_format) == -1)
 				goto out;
-			}
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;

@@ -521,6 +521,15 @@ policy_check_cert(const struct mtls_policy *pol, X509 *leaf, char *why,
 }
 
 int
+policy_allows_anonymous(const struct mtls_policy *pol)
+{
+	for (size_t i = 0; pol != NULL && i < pol->n; i++)
+		if (pol->rules[i].kind == MTLS_ALLOW_ANY)
+			return 1;
+	return 0;
+}
+
+int
 mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx, char *why,
     size_t whylen)
 {
@@ -528,8 +537,17 @@ mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx, char *why,
 	    SSL_get0_peer_certificate(ctx->ssl) : NULL;
 
 	if (leaf == NULL) {
+		/* Only a server that made the certificate optional lets a
+		 * client in without one, and only under an "any" rule. */
+		int optional = ctx != NULL &&
+		    ctx->role == TLS_ROLE_SERVER_CONN &&
+		    ctx->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL;
+		if (optional && ctx->handshake_done &&
+		    policy_allows_anonymous(pol))
+			return 1;
 		if (why != NULL && whylen > 0)
-			snprintf(why, whylen, "no client certificate");
+			snprintf(why, whylen, "%s", optional ?
+			    TLS_NO_CERT_NO_RULE : "no client certificate");
 		return 0;
 	}
 	return policy_check_cert(pol, leaf, why, whylen);

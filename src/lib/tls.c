@@ -179,6 +179,7 @@ conn_reset(struct mtls *ctx)
 	ctx->verify_problem = NULL;
 	ctx->alert_sent = ctx->alert_received = -1;
 	ctx->cert_requested = ctx->cert_sent = 0;
+	ctx->anon_refused = 0;
 	tls_peer_free(ctx->peer);
 	ctx->peer = NULL;
 }
@@ -309,7 +310,8 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 	if (server && ctx->reject == NULL && e != 0 &&
 	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-		tls_set_reject(ctx, "no client certificate");
+		tls_set_reject(ctx, "%s", ctx->anon_refused ?
+		    TLS_NO_CERT_NO_RULE : "no client certificate");
 	if ((r = err_ssl_reason(reason, sizeof(reason))) == NULL) {
 		if (sslerr == SSL_ERROR_SYSCALL && saved_errno != 0)
 			snprintf(reason, sizeof(reason), "%s",

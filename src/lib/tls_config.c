@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -32,14 +33,23 @@ static const char tls_groups[] = "X25519:P-256:P-384";
 #define TLS_VERIFY_DEPTH 5
 #define TICKET_KEY_LEN 80
 
-static int cfg_ex_index = -1;
+static int cfg_ex_index = -1, sid_ex_index = -1;
 static pthread_once_t cfg_ex_once = PTHREAD_ONCE_INIT;
+
+static void
+sid_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	free(ptr);
+}
 
 static void
 cfg_ex_init(void)
 {
 	cfg_ex_index = SSL_CTX_get_ex_new_index(0, "mtls_config", NULL, NULL,
 	    NULL);
+	sid_ex_index = SSL_CTX_get_ex_new_index(0, "mtls sid ctx", NULL, NULL,
+	    sid_ex_free);
 }
 
 int
@@ -47,6 +57,13 @@ tls_config_ex_index(void)
 {
 	pthread_once(&cfg_ex_once, cfg_ex_init);
 	return cfg_ex_index;
+}
+
+const unsigned char *
+tls_config_sid_ctx(SSL_CTX *sctx)
+{
+	pthread_once(&cfg_ex_once, cfg_ex_init);
+	return SSL_CTX_get_ex_data(sctx, sid_ex_index);
 }
 
 struct mtls_config *
@@ -105,8 +122,11 @@ mtls_config_free(struct mtls_config *cfg)
 		    cfg->nticket_keys * TICKET_KEY_LEN);
 		free(cfg->ticket_keys);
 	}
-	SSL_SESSION_free(cfg->client_session);
-	free(cfg->client_session_name);
+	for (size_t i = 0; i < cfg->npool; i++) {
+		SSL_SESSION_free(cfg->pool[i].sess);
+		free(cfg->pool[i].name);
+	}
+	free(cfg->pool);
 	pthread_mutex_destroy(&cfg->lock);
 	free(cfg);
 }
@@ -698,10 +718,19 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		 * known: it re-authorizes the session's client. */
 		SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
 
-		unsigned char sid[32];
-		if (session_id_context(cfg, sid) != 0 ||
-		    !SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid)))
+		/* The context of this SSL_CTX; the ClientHello callback
+		 * narrows it per connection to the server name asked for. */
+		unsigned char *sid = malloc(TLS_SID_LEN);
+		if (sid == NULL)
 			goto ssl_fail;
+		if (session_id_context(cfg, sid) != 0 ||
+		    !SSL_CTX_set_ex_data(ctx, sid_ex_index, sid)) {
+			free(sid);
+			goto ssl_fail;
+		}
+		if (!SSL_CTX_set_session_id_context(ctx, sid, TLS_SID_LEN))
+			goto ssl_fail;
+		SSL_CTX_set_client_hello_cb(ctx, tls_client_hello_cb, NULL);
 		if (cfg->no_resumption) {
 			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 			SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -770,9 +799,22 @@ tls_config_ctx(struct mtls_config *cfg, enum tls_role role,
 	return ctx;
 }
 
+/* Drops entry i of the pool (order does not matter: seq tells age).
+ * Called with cfg->lock held. */
+static void
+pool_drop(struct mtls_config *cfg, size_t i)
+{
+	SSL_SESSION_free(cfg->pool[i].sess);
+	free(cfg->pool[i].name);
+	cfg->pool[i] = cfg->pool[--cfg->npool];
+}
+
 /*
- * Client sessions: the newest one per config, with the server name it was
- * made for.  OpenSSL calls this for each session (TLS 1.3: each ticket).
+ * Client sessions: a pool per config, up to TLS_POOL_PER_NAME per server
+ * name (TLS_POOL_MAX in all), the oldest dropped first.  OpenSSL calls this
+ * for each session (TLS 1.3: each ticket), and each one goes into the
+ * pool, so that concurrent connections to one server each find a ticket
+ * of their own.
  */
 int
 tls_client_new_session(SSL *ssl, SSL_SESSION *sess)
@@ -780,35 +822,79 @@ tls_client_new_session(SSL *ssl, SSL_SESSION *sess)
 	struct mtls_config *cfg = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
 	    tls_config_ex_index());
 	struct mtls *ctx = SSL_get_app_data(ssl);
-	char *name;
+	const char *name;
+	size_t same = 0, oldest_same = 0, oldest = 0;
 
 	if (cfg == NULL || ctx == NULL)
 		return 0;
-	if ((name = strdup(ctx->servername != NULL ? ctx->servername : "")) ==
-	    NULL)
-		return 0;
+	name = ctx->servername != NULL ? ctx->servername : "";
 	pthread_mutex_lock(&cfg->lock);
-	SSL_SESSION_free(cfg->client_session);
-	free(cfg->client_session_name);
-	cfg->client_session = sess;
-	cfg->client_session_name = name;
+	if (cfg->pool == NULL && (cfg->pool = calloc(TLS_POOL_MAX,
+	    sizeof(*cfg->pool))) == NULL)
+		goto refuse;
+	for (size_t i = 0; i < cfg->npool; i++) {
+		const struct tls_pooled_session *e = &cfg->pool[i];
+		if (e->sess == sess)
+			goto refuse; /* already pooled (a TLS 1.2 session) */
+		if (e->seq < cfg->pool[oldest].seq)
+			oldest = i;
+		if (strcmp(e->name, name) != 0)
+			continue;
+		if (same++ == 0 || e->seq < cfg->pool[oldest_same].seq)
+			oldest_same = i;
+	}
+	if (same >= TLS_POOL_PER_NAME)
+		pool_drop(cfg, oldest_same);
+	else if (cfg->npool == TLS_POOL_MAX)
+		pool_drop(cfg, oldest);
+	struct tls_pooled_session *e = &cfg->pool[cfg->npool];
+	if ((e->name = strdup(name)) == NULL)
+		goto refuse;
+	e->sess = sess;
+	e->seq = ++cfg->pool_seq;
+	cfg->npool++;
 	pthread_mutex_unlock(&cfg->lock);
-	return 1; /* we keep the reference */
+	return 1; /* the pool keeps the reference */
+refuse:
+	pthread_mutex_unlock(&cfg->lock);
+	return 0;
 }
 
 SSL_SESSION *
 tls_config_client_session(struct mtls_config *cfg, const char *servername)
 {
 	SSL_SESSION *sess = NULL;
+	size_t best = 0;
+	int found = 0;
 
 	if (servername == NULL)
 		servername = "";
 	pthread_mutex_lock(&cfg->lock);
-	if (cfg->client_session != NULL && cfg->client_session_name != NULL &&
-	    strcmp(cfg->client_session_name, servername) == 0 &&
-	    SSL_SESSION_is_resumable(cfg->client_session)) {
-		sess = cfg->client_session;
-		SSL_SESSION_up_ref(sess);
+	for (size_t i = 0; i < cfg->npool; ) {
+		struct tls_pooled_session *e = &cfg->pool[i];
+		if (!SSL_SESSION_is_resumable(e->sess) ||
+		    SSL_SESSION_get_time(e->sess) +
+		    SSL_SESSION_get_timeout(e->sess) <= (long)time(NULL)) {
+			pool_drop(cfg, i);
+			continue;
+		}
+		if (strcmp(e->name, servername) == 0 &&
+		    (!found || e->seq > cfg->pool[best].seq)) {
+			best = i;
+			found = 1;
+		}
+		i++;
+	}
+	if (found) {
+		sess = cfg->pool[best].sess;
+		if (SSL_SESSION_get_protocol_version(sess) >= TLS1_3_VERSION) {
+			/* Single-use: the caller takes the pool's
+			 * reference. */
+			cfg->pool[best].sess = NULL;
+			pool_drop(cfg, best);
+		} else {
+			SSL_SESSION_up_ref(sess);
+		}
 	}
 	pthread_mutex_unlock(&cfg->lock);
 	return sess;

@@ -52,10 +52,22 @@ struct mtls_config {
 	SSL_CTX *server_ctx;         /* built lazily, see above */
 	SSL_CTX *client_ctx;
 
-	/* Client: the newest session per config, for the next connection to
-	 * the same server name. */
-	SSL_SESSION *client_session;
-	char *client_session_name;
+	/* Client: a pool of sessions per server name (see
+	 * tls_client_new_session()). */
+	struct tls_pooled_session *pool;
+	size_t npool;
+	unsigned long pool_seq;
+};
+
+/* Client session pool: TLS 1.3 tickets are single-use (RFC 8446 C.4, and
+ * a stateful server forgets a session once resumed), so concurrent
+ * connections each need their own. */
+#define TLS_POOL_PER_NAME 16
+#define TLS_POOL_MAX 64
+struct tls_pooled_session {
+	SSL_SESSION *sess;
+	char *name;                  /* server name, "" for none */
+	unsigned long seq;           /* newer is larger */
 };
 
 enum tls_role {
@@ -93,6 +105,8 @@ struct mtls {
 	int alert_received;
 	int cert_requested;          /* client: the server sent CertReq */
 	int cert_sent;               /* client: we answered with a cert */
+	int anon_refused;            /* server: optional client auth, but the
+	                                rules admit no client without a cert */
 
 	/* Client: the server's verification result, in words, when it did
 	 * not verify (noverifycert lets the handshake go on). */
@@ -123,17 +137,23 @@ SSL_CTX *tls_config_ctx(struct mtls_config *cfg, enum tls_role role,
 void tls_config_ref(struct mtls_config *cfg);
 /* The policy of cfg, referenced (drop with mtls_policy_free), or NULL. */
 struct mtls_policy *tls_config_policy(struct mtls_config *cfg);
-/* Client session cache of one entry per config. */
+/* Client: a session for servername from the pool, referenced, or NULL.
+ * A TLS 1.3 session is taken out (single-use); a TLS 1.2 one stays. */
 SSL_SESSION *tls_config_client_session(struct mtls_config *cfg,
     const char *servername);
 int tls_config_ex_index(void);
-/* Client SSL_CTX new-session callback: keeps the newest session. */
+/* Server SSL_CTX: its session id context (TLS_SID_LEN bytes, a digest of
+ * the trust material, rules and client-auth mode), or NULL. */
+#define TLS_SID_LEN 32
+const unsigned char *tls_config_sid_ctx(SSL_CTX *sctx);
+/* Client SSL_CTX new-session callback: puts the session in the pool. */
 int tls_client_new_session(SSL *ssl, SSL_SESSION *sess);
 
 /* tls_verify.c: the callbacks installed on every SSL_CTX. */
 int tls_verify_cb(int preverify_ok, X509_STORE_CTX *x);
 int tls_cert_verify_cb(X509_STORE_CTX *x, void *arg);
 int tls_servername_cb(SSL *ssl, int *alert, void *arg);
+int tls_client_hello_cb(SSL *ssl, int *alert, void *arg);
 void tls_info_cb(const SSL *ssl, int where, int ret);
 /* "access_denied" for an alert description. */
 const char *tls_alert_name(int desc);
@@ -150,6 +170,11 @@ void policy_ref(struct mtls_policy *pol);
 /* 1 allowed, 0 denied (why says which identity no rule allowed). */
 int policy_check_cert(const struct mtls_policy *pol, X509 *leaf, char *why,
     size_t whylen);
+/* 1 when the rules admit a client without a certificate (an "any" rule;
+ * only under optional client authentication). */
+int policy_allows_anonymous(const struct mtls_policy *pol);
+#define TLS_NO_CERT_NO_RULE \
+	"no client certificate, and no rule admits clients without one"
 /* Feeds a canonical form of the rules to a digest (session id context). */
 int policy_digest_update(const struct mtls_policy *pol, EVP_MD_CTX *md);
 

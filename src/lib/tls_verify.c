@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -390,6 +391,96 @@ tls_cert_verify_cb(X509_STORE_CTX *x, void *arg)
 }
 
 /*
+ * The host_name of a server_name extension (RFC 6066 section 3), read as
+ * OpenSSL reads it afterwards: a list holding exactly one host_name entry
+ * of 1 to 255 bytes without NUL.  0, or -1 when it is malformed (OpenSSL
+ * then fails the handshake with decode_error too).
+ */
+static int
+sni_host_name(const unsigned char *p, size_t len, const unsigned char **name,
+    size_t *namelen)
+{
+	size_t list, n;
+
+	if (len < 2)
+		return -1;
+	list = (size_t)p[0] << 8 | p[1];
+	if (list != len - 2 || list < 3 || p[2] != TLSEXT_NAMETYPE_host_name)
+		return -1;
+	n = (size_t)p[3] << 8 | p[4];
+	if (n != list - 3 || n == 0 || n > 255 || memchr(p + 5, '\0', n))
+		return -1;
+	*name = p + 5;
+	*namelen = n;
+	return 0;
+}
+
+/*
+ * Runs on the server first thing after the ClientHello arrives, before
+ * OpenSSL looks for a session to resume.
+ *
+ * Server name: RFC 6066 section 3 forbids resuming a session under another
+ * server name (nginx CVE-2025-23419: a session made for one virtual host
+ * let a client skip the other's certificate check).  The session id
+ * context of the connection becomes SHA-256(the SSL_CTX's context || the
+ * name), so a session made under another name (or none) carries another
+ * context and OpenSSL does a full handshake: for the stateful cache and
+ * stateless tickets, TLS 1.2 and 1.3 alike.
+ *
+ * Optional client authentication: a client without a certificate is
+ * admitted only when the rules admit one (an "any" rule).  Otherwise the
+ * certificate becomes required for this connection, so OpenSSL refuses an
+ * empty Certificate inside the handshake, with its alert
+ * (certificate_required in TLS 1.3, handshake_failure in TLS 1.2), before
+ * any application data.
+ */
+int
+tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct mtls *ctx = SSL_get_app_data(ssl);
+	const unsigned char *base = tls_config_sid_ctx(SSL_get_SSL_CTX(ssl));
+	const unsigned char *ext = NULL, *name = NULL;
+	size_t extlen = 0, namelen = 0;
+	unsigned char sid[TLS_SID_LEN], has_name;
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (ctx == NULL || base == NULL) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext,
+	    &extlen) && sni_host_name(ext, extlen, &name, &namelen) != 0) {
+		tls_set_reject(ctx, "malformed server_name extension");
+		*alert = SSL_AD_DECODE_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	has_name = name != NULL;
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(md, base, TLS_SID_LEN) &&
+	    EVP_DigestUpdate(md, &has_name, 1) &&
+	    (!has_name || EVP_DigestUpdate(md, name, namelen)) &&
+	    EVP_DigestFinal_ex(md, sid, NULL);
+	EVP_MD_CTX_free(md);
+	if (!ok || !SSL_set_session_id_context(ssl, sid, sizeof(sid))) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+
+	if (ctx->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL) {
+		struct mtls_policy *pol = tls_config_policy(ctx->cfg);
+		if (!policy_allows_anonymous(pol)) {
+			ctx->anon_refused = 1;
+			SSL_set_verify(ssl, SSL_get_verify_mode(ssl) |
+			    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+		}
+		mtls_policy_free(pol);
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/*
  * Runs on the server after every ClientHello extension is parsed, so it
  * knows whether a session is being resumed (TLS 1.2 session id or ticket,
  * TLS 1.3 PSK).  A resumed session skips certificate verification, so its
@@ -408,10 +499,19 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 		return ack;
 	X509 *peer = SSL_SESSION_get0_peer(SSL_get_session(ssl));
 	if (peer == NULL) {
-		if (ctx->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL)
+		if (ctx->cfg->client_auth == TLS_CLIENT_AUTH_OPTIONAL &&
+		    !ctx->anon_refused)
 			return ack;
-		tls_set_reject(ctx, "no client certificate (resumed session)");
-		*alert = TLS13_AD_CERTIFICATE_REQUIRED;
+		if (ctx->anon_refused) {
+			/* The rules changed since the session was made. */
+			tls_set_reject(ctx, "%s (resumed session)",
+			    TLS_NO_CERT_NO_RULE);
+			*alert = SSL_AD_ACCESS_DENIED;
+		} else {
+			tls_set_reject(ctx, "no client certificate (resumed "
+			    "session)");
+			*alert = TLS13_AD_CERTIFICATE_REQUIRED;
+		}
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
 	if (X509_cmp_time(X509_get0_notAfter(peer), NULL) <= 0) {

@@ -266,3 +266,53 @@ proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 	}
 	return 0;
 }
+
+int
+proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
+    size_t errlen)
+{
+	struct proxy_addr a[ADDR_MAX];
+	char why[512];
+	int n = addr_parse(addr, ADDR_LISTEN | ADDR_UNIX, a, ADDR_MAX, why,
+	    sizeof(why));
+
+	if (n < 0) {
+		snprintf(err, errlen, "--listen %s", why);
+		return -1;
+	}
+	if (unsafe_listen)
+		return 0;
+	/* The tunnel's listener takes plaintext: anyone who can reach it
+	 * speaks with our client certificate. */
+	for (int i = 0; i < n; i++) {
+		if (!addr_is_local(&a[i])) {
+			char s[ADDR_STRLEN];
+			if (a[i].u.sa.sa_family == AF_INET6 &&
+			    IN6_IS_ADDR_UNSPECIFIED(&a[i].u.in6.sin6_addr))
+				snprintf(s, sizeof(s), "every address");
+			else
+				addr_format(&a[i].u.sa, a[i].len, s,
+				    sizeof(s));
+			snprintf(err, errlen, "--listen %s: %s is not a "
+			    "loopback address or unix socket; anyone who "
+			    "reaches it would connect with this client "
+			    "certificate (use --unsafe-listen to allow it)",
+			    addr, s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+proxy_check_connect(const char *addr, char *err, size_t errlen)
+{
+	struct proxy_addr a[ADDR_MAX];
+	char why[512];
+
+	if (addr_parse(addr, 0, a, ADDR_MAX, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--connect %s", why);
+		return -1;
+	}
+	return 0;
+}

@@ -2,16 +2,29 @@
  * conn.c - one proxied connection: a struct holding both sides, an
  * explicit state, and one teardown (conn_close) that every path reaches.
  *
- *   HANDSHAKE   TLS handshake; the library verifies the chain, the CRLs and
- *               the access rules.  Nothing touches the backend yet.
- *   CONNECTING  authorized: non-blocking connect to the backend.
+ * A connection has a TLS side (tfd, tls) and a plain side (pfd).  In serve
+ * mode the accepted client is the TLS side and the backend the plain side;
+ * in tunnel mode the accepted client is the plain side and the TLS side is
+ * the mTLS connection we open to the upstream.  The relay does not care
+ * which is which.
+ *
+ *   serve:  HANDSHAKE -> CONNECTING (backend) -> RELAY, or LINGER
+ *   tunnel: CONNECTING (upstream) -> HANDSHAKE -> RELAY
+ *
+ *   HANDSHAKE   TLS handshake; the library verifies the peer's chain (and,
+ *               serving, the CRLs and the access rules).  In serve mode
+ *               nothing touches the backend yet; in tunnel mode nothing of
+ *               the client's is read, so nothing reaches the upstream
+ *               before the upstream is verified.
+ *   CONNECTING  non-blocking connect to the backend or the upstream.
  *   RELAY       bytes both ways, with half-close and backpressure.
- *   LINGER      refused: the alert is out and our side shut; the client's
- *               last bytes are read and dropped for a moment so that the
- *               close does not become a reset that destroys the alert.
+ *   LINGER      a refused client (serve): the alert is out and our side
+ *               shut; the client's last bytes are read and dropped for a
+ *               moment so that the close does not become a reset that
+ *               destroys the alert.
  *
  * Each operation that would block remembers what it waits for (tls_rd,
- * tls_wr, b_rd, b_wr: 0 = may be tried, else EV_READ/EV_WRITE on its fd;
+ * tls_wr, p_rd, p_wr: 0 = may be tried, else EV_READ/EV_WRITE on its fd;
  * SSL_read may need to write and SSL_write to read), and the watchers ask
  * the loop for exactly those events.  A direction holds a buffer only
  * while the other side has not taken its bytes; while it does, that
@@ -45,22 +58,24 @@ struct conn {
 	struct worker *w;
 	struct proxy_gen *gen;
 	enum conn_state state;
-	int cfd, bfd;
+	int tfd, pfd;                /* the TLS side's socket, the plain side's */
 	struct mtls *tls;
-	ev_io cio, bio;
+	ev_io tio, pio;
 	ev_timer timer;
 	ev_tstamp start, last;
 	ev_tstamp refused;           /* when a refused client was told */
-	unsigned char tls_rd, tls_wr, b_rd, b_wr;
-	unsigned c_eof : 1;          /* the client's stream ended */
-	unsigned b_shut : 1;         /* ... and we passed it on */
-	unsigned b_eof : 1;          /* the backend's stream ended */
-	unsigned c_closed : 1;       /* ... and we sent close_notify */
+	unsigned char tls_rd, tls_wr, p_rd, p_wr;
+	unsigned t_eof : 1;          /* the TLS side's stream ended */
+	unsigned p_shut : 1;         /* ... and we passed it on */
+	unsigned p_eof : 1;          /* the plain side's stream ended */
+	unsigned t_closed : 1;       /* ... and we sent close_notify */
+	unsigned hs_started : 1;     /* serve: the client has sent something */
 	unsigned hs_done : 1;
-	unsigned c_again : 1;        /* a direction used up its turn with */
-	unsigned b_again : 1;        /* ... more to read: run again soon */
-	struct relay_buf *c2b, *b2c;
-	uint64_t bytes_in, bytes_out;
+	unsigned t_again : 1;        /* a direction used up its turn with */
+	unsigned p_again : 1;        /* ... more to read: run again soon */
+	unsigned char target;        /* the address of px->target tried */
+	struct relay_buf *t2p, *p2t;
+	uint64_t bytes_in, bytes_out; /* from / to the accepted client */
 	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
 	socklen_t peerlen;
 	const char *outcome;
@@ -69,6 +84,16 @@ struct conn {
 
 static void conn_close(struct conn *c);
 static void conn_pump(struct conn *c);
+static void conn_relay_start(struct conn *c);
+static void conn_connect_start(struct conn *c);
+static void conn_connected(struct conn *c);
+static void conn_handshake(struct conn *c);
+
+static int
+conn_tunnel(const struct conn *c)
+{
+	return c->w->px->opt.mode == PROXY_TUNNEL;
+}
 
 static void PROXY_PRINTF(3, 4)
 conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
@@ -132,11 +157,20 @@ conn_sans(struct mtls *tls, char *buf, size_t cap)
 }
 
 static void
+conn_target_name(struct conn *c, char *buf, size_t cap)
+{
+	const struct proxy_addr *a = &c->w->px->target[c->target];
+
+	addr_format(&a->u.sa, a->len, buf, cap);
+}
+
+static void
 conn_log(struct conn *c)
 {
 	struct proxy *px = c->w->px;
 	struct conn_record r = { 0 };
-	char client[ADDR_STRLEN], sans[1024], line[4096];
+	char client[ADDR_STRLEN], upstream[ADDR_STRLEN], sans[1024];
+	char line[4096];
 	size_t n;
 
 	addr_format((struct sockaddr *)&c->peer, c->peerlen, client,
@@ -146,6 +180,10 @@ conn_log(struct conn *c)
 	r.time = c->refused != 0 ? c->refused : ev_time();
 	r.duration = r.time - c->start;
 	r.client = client;
+	if (conn_tunnel(c)) {
+		conn_target_name(c, upstream, sizeof(upstream));
+		r.upstream = upstream;
+	}
 	if (c->tls != NULL && mtls_peer_cert_provided(c->tls)) {
 		r.subject = mtls_peer_cert_subject(c->tls);
 		conn_sans(c->tls, sans, sizeof(sans));
@@ -172,15 +210,16 @@ conn_close(struct conn *c)
 	struct worker *w = c->w;
 
 	conn_log(c);
-	ev_io_stop(w->loop, &c->cio);
-	ev_io_stop(w->loop, &c->bio);
+	ev_io_stop(w->loop, &c->tio);
+	ev_io_stop(w->loop, &c->pio);
 	ev_timer_stop(w->loop, &c->timer);
 	mtls_free(c->tls);
-	close(c->cfd);
-	if (c->bfd != -1)
-		close(c->bfd);
-	relay_buf_put(&w->pool, c->c2b);
-	relay_buf_put(&w->pool, c->b2c);
+	if (c->tfd != -1)
+		close(c->tfd);
+	if (c->pfd != -1)
+		close(c->pfd);
+	relay_buf_put(&w->pool, c->t2p);
+	relay_buf_put(&w->pool, c->p2t);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -210,36 +249,49 @@ conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
 	return -1;
 }
 
+/* An I/O failure on one side: "client_error", "backend_error" or
+ * "upstream_error", after the side it happened on.  Failures of the side we
+ * connected to count as backend errors in the metrics. */
+static int
+conn_side_fail(struct conn *c, int tls_side, const char *what)
+{
+	struct proxy *px = c->w->px;
+	const char *side = tls_side ? px->tls_side : px->plain_side;
+
+	if (side == px->target_side)
+		STAT_ADD(c->w->stats.backend_errors, 1);
+	if (strcmp(side, "client") == 0)
+		return conn_fail(c, "client_error", "%s", what);
+	if (strcmp(side, "upstream") == 0)
+		return conn_fail(c, "upstream_error", "%s", what);
+	return conn_fail(c, "backend_error", "%s", what);
+}
+
+/* Counts relayed bytes; in: from the accepted client. */
+static void
+conn_count(struct conn *c, int from_tls, size_t n)
+{
+	struct worker *w = c->w;
+
+	if (from_tls == !conn_tunnel(c)) {
+		c->bytes_in += n;
+		STAT_ADD(w->stats.bytes_in, (uint64_t)n);
+	} else {
+		c->bytes_out += n;
+		STAT_ADD(w->stats.bytes_out, (uint64_t)n);
+	}
+}
+
 static void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGER;
 	c->refused = ev_time();
-	(void)shutdown(c->cfd, SHUT_WR);
-	conn_watch(c, &c->cio, EV_READ);
+	(void)shutdown(c->tfd, SHUT_WR);
+	conn_watch(c, &c->tio, EV_READ);
 	ev_timer_stop(c->w->loop, &c->timer);
 	ev_timer_set(&c->timer, LINGER_TIME, 0);
 	ev_timer_start(c->w->loop, &c->timer);
-}
-
-static void
-conn_relay_start(struct conn *c)
-{
-	struct proxy *px = c->w->px;
-	struct ev_loop *loop = c->w->loop;
-
-	c->state = CONN_RELAY;
-	c->last = ev_now(loop);
-	/* The client side is tried at once: it may have sent data with its
-	 * last handshake flight, which the library already holds.  A backend
-	 * that has just accepted has rarely spoken yet: wait for it to. */
-	c->tls_rd = c->tls_wr = c->b_wr = 0;
-	c->b_rd = EV_READ;
-	ev_io_stop(loop, &c->bio);
-	ev_timer_stop(loop, &c->timer);
-	ev_timer_set(&c->timer, px->opt.idle_timeout, 0);
-	ev_timer_start(loop, &c->timer);
-	conn_pump(c);
 }
 
 static int
@@ -254,7 +306,8 @@ conn_proxy_header(struct conn *c)
 
 	if ((b = relay_buf_get(&c->w->pool)) == NULL)
 		return -1;
-	if (getsockname(c->cfd, (struct sockaddr *)&local, &llen) == -1)
+	if (getsockname(c->tfd, (struct sockaddr *)&local, &llen) == -1 ||
+	    llen > sizeof(local))
 		llen = 0;
 	in.src = (struct sockaddr *)&c->peer;
 	in.srclen = c->peerlen;
@@ -271,74 +324,207 @@ conn_proxy_header(struct conn *c)
 	in.sig_alg = g->sig_alg[0] ? g->sig_alg : NULL;
 	in.key_alg = g->key_alg[0] ? g->key_alg : NULL;
 	b->len = pp2_encode(b->data, sizeof(b->data), &in);
-	c->c2b = b;
+	c->t2p = b;
 	return 0;
 }
 
+/* The connect to the backend (serve) or to the upstream (tunnel) failed
+ * with e: the upstream's next address is tried, else the connection
+ * ends. */
 static void
-conn_backend_start(struct conn *c)
+conn_connect_failed(struct conn *c, int e, const char *what)
+{
+	struct proxy *px = c->w->px;
+	char name[ADDR_STRLEN];
+
+	conn_target_name(c, name, sizeof(name));
+	if (conn_tunnel(c) && (size_t)c->target + 1 < px->ntarget) {
+		log_msg(px->opt.log_format, "warning", "upstream %s: %s; "
+		    "trying its next address", name, what != NULL ? what :
+		    strerror(e));
+		ev_io_stop(c->w->loop, &c->tio);
+		close(c->tfd);
+		c->tfd = -1;
+		c->target++;
+		conn_connect_start(c);
+		return;
+	}
+	STAT_ADD(c->w->stats.backend_errors, 1);
+	if (what != NULL)
+		conn_fail(c, conn_tunnel(c) ? "upstream_error" :
+		    "backend_error", "%s %s: %s", px->target_side, name, what);
+	else
+		conn_fail(c, conn_tunnel(c) ? "upstream_error" :
+		    "backend_error", "%s %s: %s", px->target_side, name,
+		    strerror(e));
+}
+
+/* Serve: the backend.  Tunnel: the upstream. */
+static void
+conn_connect_start(struct conn *c)
 {
 	struct proxy *px = c->w->px;
 	struct ev_loop *loop = c->w->loop;
-	char name[ADDR_STRLEN];
+	ev_io *io = conn_tunnel(c) ? &c->tio : &c->pio;
 	int done, fd;
 
 	c->state = CONN_CONNECTING;
-	if (px->opt.proxy_protocol && conn_proxy_header(c) == -1) {
-		conn_fail(c, "error", "out of memory");
-		return;
-	}
-	fd = backend_connect(&px->backend, &done);
+	fd = backend_connect(&px->target[c->target], &done);
 	if (fd == -1) {
-		STAT_ADD(c->w->stats.backend_errors, 1);
-		addr_format(&px->backend.u.sa, px->backend.len, name,
-		    sizeof(name));
-		conn_fail(c, "backend_error", "backend %s: %s", name,
-		    strerror(errno));
+		conn_connect_failed(c, errno, NULL);
 		return;
 	}
-	c->bfd = fd;
-	ev_io_set(&c->bio, fd, EV_WRITE);
-	ev_io_stop(loop, &c->cio);
+	if (conn_tunnel(c))
+		c->tfd = fd;
+	else
+		c->pfd = fd;
+	ev_io_stop(loop, io);
+	ev_io_set(io, fd, EV_WRITE);
 	if (done) {
-		conn_relay_start(c);
+		conn_connected(c);
 		return;
 	}
-	ev_io_start(loop, &c->bio);
+	ev_io_start(loop, io);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, px->opt.backend_timeout, 0);
 	ev_timer_start(loop, &c->timer);
+}
+
+/* Tunnel: the TCP connection to the upstream is up; TLS over it. */
+static void
+conn_tls_start(struct conn *c)
+{
+	struct proxy *px = c->w->px;
+	struct ev_loop *loop = c->w->loop;
+
+	c->state = CONN_HANDSHAKE;
+	if ((c->tls = mtls_client()) == NULL) {
+		conn_fail(c, "error", "out of memory");
+		return;
+	}
+	/* The generation's configuration: its TLS context is built already,
+	 * and it keeps the session to offer for resumption. */
+	if (mtls_configure(c->tls, c->gen->cfg) == -1 ||
+	    mtls_connect_socket(c->tls, c->tfd, px->servername) == -1) {
+		conn_fail(c, "error", "%s", mtls_error(c->tls));
+		return;
+	}
+	ev_io_stop(loop, &c->tio);
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, px->opt.handshake_timeout, 0);
+	ev_timer_start(loop, &c->timer);
+	conn_handshake(c);
+}
+
+static void
+conn_connected(struct conn *c)
+{
+	if (conn_tunnel(c))
+		conn_tls_start(c);
+	else
+		conn_relay_start(c);
+}
+
+/* Serve: the client is verified and authorized; now the backend. */
+static void
+conn_backend_start(struct conn *c)
+{
+	ev_io_stop(c->w->loop, &c->tio);
+	if (c->w->px->opt.proxy_protocol && conn_proxy_header(c) == -1) {
+		conn_fail(c, "error", "out of memory");
+		return;
+	}
+	conn_connect_start(c);
+}
+
+/* Serve: a refused or failed handshake with the client. */
+static void
+conn_serve_refused(struct conn *c)
+{
+	struct worker *w = c->w;
+	const char *why = mtls_conn_reject_reason(c->tls);
+	enum hs_reason hr;
+
+	if (why != NULL) {
+		hr = hs_reason_classify(why);
+		conn_outcome(c, "rejected", "%s", why);
+	} else {
+		hr = HS_PROTOCOL;
+		conn_outcome(c, "handshake_failed", "%s", mtls_error(c->tls));
+	}
+	STAT_ADD(w->stats.handshakes[hr], 1);
+	conn_linger(c);
+}
+
+/* Tunnel: the upstream handshake failed.  Either we refused the server
+ * (its certificate did not verify, or not for the name), or it refused us
+ * (an alert), or the connection broke.  The client's connection is closed;
+ * nothing of it was read. */
+static void
+conn_tunnel_refused(struct conn *c)
+{
+	struct worker *w = c->w;
+	const char *why = mtls_error(c->tls);
+	const char *outcome = "handshake_failed";
+	enum hs_reason hr = HS_PROTOCOL;
+
+	if (mtls_conn_verify_problem(c->tls) != NULL) {
+		outcome = "rejected";
+		hr = hs_reason_classify(mtls_conn_verify_problem(c->tls));
+	} else if (mtls_conn_alert_received(c->tls) != NULL) {
+		outcome = "refused";
+		hr = hs_reason_classify(why);
+	}
+	STAT_ADD(w->stats.handshakes[hr], 1);
+	conn_fail(c, outcome, "%s", why != NULL ? why : "handshake failed");
+}
+
+/* Serve: whether the client has sent anything yet.  A load balancer's
+ * health check connects and closes without a byte; that is not a failed
+ * handshake.  1: go on; 0: wait; -1: the connection was closed. */
+static int
+conn_first_bytes(struct conn *c)
+{
+	char b;
+	ssize_t n = recv(c->tfd, &b, 1, MSG_PEEK);
+
+	if (n > 0) {
+		c->hs_started = 1;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR)) {
+		conn_watch(c, &c->tio, EV_READ);
+		return 0;
+	}
+	conn_fail(c, "closed_before_handshake", n == 0 ? "the client closed "
+	    "the connection without sending anything" : "%s",
+	    strerror(errno));
+	return -1;
 }
 
 static void
 conn_handshake(struct conn *c)
 {
 	struct worker *w = c->w;
-	const char *why;
-	int r = mtls_handshake(c->tls);
+	int r;
 
+	if (!conn_tunnel(c) && !c->hs_started && conn_first_bytes(c) != 1)
+		return;
+	r = mtls_handshake(c->tls);
 	if (r == MTLS_WANT_POLLIN) {
-		conn_watch(c, &c->cio, EV_READ);
+		conn_watch(c, &c->tio, EV_READ);
 		return;
 	}
 	if (r == MTLS_WANT_POLLOUT) {
-		conn_watch(c, &c->cio, EV_WRITE);
+		conn_watch(c, &c->tio, EV_WRITE);
 		return;
 	}
 	if (r != 0) {
-		enum hs_reason hr;
-
-		why = mtls_conn_reject_reason(c->tls);
-		if (why != NULL) {
-			hr = hs_reason_classify(why);
-			conn_outcome(c, "rejected", "%s", why);
-		} else {
-			hr = HS_PROTOCOL;
-			conn_outcome(c, "handshake_failed", "%s",
-			    mtls_error(c->tls));
-		}
-		STAT_ADD(w->stats.handshakes[hr], 1);
-		conn_linger(c);
+		if (conn_tunnel(c))
+			conn_tunnel_refused(c);
+		else
+			conn_serve_refused(c);
 		return;
 	}
 	/* The library applies the rules to the certificates it verifies; a
@@ -346,7 +532,8 @@ conn_handshake(struct conn *c)
 	 * unless --allow-any admits it, before the backend is touched.  The
 	 * handshake is over, so no alert can say why: the client gets
 	 * close_notify, the log gets the reason. */
-	if (!mtls_peer_cert_provided(c->tls) && !w->px->opt.allow_anonymous) {
+	if (!conn_tunnel(c) && !mtls_peer_cert_provided(c->tls) &&
+	    !w->px->opt.allow_anonymous) {
 		STAT_ADD(w->stats.handshakes[HS_NO_CERT], 1);
 		conn_outcome(c, "rejected", "no client certificate, and no "
 		    "rule allows a client without one");
@@ -357,54 +544,80 @@ conn_handshake(struct conn *c)
 	c->hs_done = 1;
 	STAT_ADD(w->stats.handshakes[HS_OK], 1);
 	stats_hs_latency(&w->stats, ev_time() - c->start);
-	conn_backend_start(c);
+	if (conn_tunnel(c))
+		conn_relay_start(c);
+	else
+		conn_backend_start(c);
 }
 
-/* Client to backend.  Returns -1 when the connection was closed. */
+static void
+conn_relay_start(struct conn *c)
+{
+	struct proxy *px = c->w->px;
+	struct ev_loop *loop = c->w->loop;
+
+	c->state = CONN_RELAY;
+	c->last = ev_now(loop);
+	/* The TLS side is tried at once: a client may have sent data with
+	 * its last handshake flight, which the library already holds.  A
+	 * backend that has just accepted has rarely spoken yet: wait for it
+	 * to; a tunnel's client may have written while we connected. */
+	c->tls_rd = c->tls_wr = c->p_wr = 0;
+	c->p_rd = conn_tunnel(c) ? 0 : EV_READ;
+	ev_io_stop(loop, &c->pio);
+	ev_io_set(&c->pio, c->pfd, EV_READ);
+	ev_timer_stop(loop, &c->timer);
+	ev_timer_set(&c->timer, px->opt.idle_timeout, 0);
+	ev_timer_start(loop, &c->timer);
+	conn_pump(c);
+}
+
+/* TLS side to plain side.  Returns -1 when the connection was closed. */
 static int
-conn_flow_c2b(struct conn *c)
+conn_flow_t2p(struct conn *c)
 {
 	struct worker *w = c->w;
 	int budget = RELAY_BUDGET;
+	char what[256];
 
 	for (;;) {
-		struct relay_buf *b = c->c2b;
+		struct relay_buf *b = c->t2p;
 		ssize_t n;
 
 		if (b != NULL) {
-			if (c->b_wr)
+			if (c->p_wr)
 				return 0;
-			n = send(c->bfd, b->data + b->off, b->len - b->off,
+			n = send(c->pfd, b->data + b->off, b->len - b->off,
 			    MSG_NOSIGNAL);
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK) {
-					c->b_wr = EV_WRITE;
+					c->p_wr = EV_WRITE;
 					return 0;
 				}
 				if (errno == EINTR)
 					continue;
-				STAT_ADD(w->stats.backend_errors, 1);
-				return conn_fail(c, "backend_error",
-				    "backend write: %s", strerror(errno));
+				snprintf(what, sizeof(what), "%s write: %s",
+				    w->px->plain_side, strerror(errno));
+				return conn_side_fail(c, 0, what);
 			}
 			b->off += (size_t)n;
 			if (b->off < b->len)
 				continue;
 			relay_buf_put(&w->pool, b);
-			c->c2b = NULL;
+			c->t2p = NULL;
 			continue;
 		}
-		if (c->c_eof) {
-			if (!c->b_shut) {
-				(void)shutdown(c->bfd, SHUT_WR);
-				c->b_shut = 1;
+		if (c->t_eof) {
+			if (!c->p_shut) {
+				(void)shutdown(c->pfd, SHUT_WR);
+				c->p_shut = 1;
 			}
 			return 0;
 		}
 		if (c->tls_rd)
 			return 0;
 		if (budget-- == 0) {
-			c->c_again = 1;
+			c->t_again = 1;
 			return 0;
 		}
 		if ((b = relay_buf_get(&w->pool)) == NULL)
@@ -412,9 +625,8 @@ conn_flow_c2b(struct conn *c)
 		n = mtls_read(c->tls, b->data, sizeof(b->data));
 		if (n > 0) {
 			b->len = (size_t)n;
-			c->c2b = b;
-			c->bytes_in += (uint64_t)n;
-			STAT_ADD(w->stats.bytes_in, (uint64_t)n);
+			c->t2p = b;
+			conn_count(c, 1, (size_t)n);
 			c->last = ev_now(w->loop);
 			continue;
 		}
@@ -428,28 +640,30 @@ conn_flow_c2b(struct conn *c)
 			return 0;
 		}
 		if (n == 0) {
-			c->c_eof = 1;
+			c->t_eof = 1;
 			continue;
 		}
-		/* After our close_notify, a client that just closes its
-		 * socket is done, not failed: most do that. */
-		if (c->c_closed) {
-			c->c_eof = 1;
+		/* After our close_notify, a peer that just closes its socket
+		 * is done, not failed: most do that. */
+		if (c->t_closed) {
+			c->t_eof = 1;
 			continue;
 		}
-		return conn_fail(c, "client_error", "%s", mtls_error(c->tls));
+		snprintf(what, sizeof(what), "%s", mtls_error(c->tls));
+		return conn_side_fail(c, 1, what);
 	}
 }
 
-/* Backend to client.  Returns -1 when the connection was closed. */
+/* Plain side to TLS side.  Returns -1 when the connection was closed. */
 static int
-conn_flow_b2c(struct conn *c)
+conn_flow_p2t(struct conn *c)
 {
 	struct worker *w = c->w;
 	int budget = RELAY_BUDGET;
+	char what[256];
 
 	for (;;) {
-		struct relay_buf *b = c->b2c;
+		struct relay_buf *b = c->p2t;
 		ssize_t n;
 
 		if (b != NULL) {
@@ -461,12 +675,11 @@ conn_flow_b2c(struct conn *c)
 			    b->len - b->off);
 			if (n > 0) {
 				b->off += (size_t)n;
-				c->bytes_out += (uint64_t)n;
-				STAT_ADD(w->stats.bytes_out, (uint64_t)n);
+				conn_count(c, 0, (size_t)n);
 				if (b->off < b->len)
 					continue;
 				relay_buf_put(&w->pool, b);
-				c->b2c = NULL;
+				c->p2t = NULL;
 				continue;
 			}
 			if (n == MTLS_WANT_POLLIN) {
@@ -477,11 +690,11 @@ conn_flow_b2c(struct conn *c)
 				c->tls_wr = EV_WRITE;
 				return 0;
 			}
-			return conn_fail(c, "client_error", "%s",
-			    mtls_error(c->tls));
+			snprintf(what, sizeof(what), "%s", mtls_error(c->tls));
+			return conn_side_fail(c, 1, what);
 		}
-		if (c->b_eof) {
-			if (!c->c_closed) {
+		if (c->p_eof) {
+			if (!c->t_closed) {
 				int r;
 
 				if (c->tls_wr)
@@ -496,82 +709,96 @@ conn_flow_b2c(struct conn *c)
 					return 0;
 				}
 				/* close_notify is out (or could not be sent);
-				 * the client may go on sending. */
-				c->c_closed = 1;
-				(void)shutdown(c->cfd, SHUT_WR);
+				 * the peer may go on sending. */
+				c->t_closed = 1;
+				(void)shutdown(c->tfd, SHUT_WR);
 			}
 			return 0;
 		}
-		if (c->b_rd)
+		if (c->p_rd)
 			return 0;
 		if (budget-- == 0) {
-			c->b_again = 1;
+			c->p_again = 1;
 			return 0;
 		}
 		if ((b = relay_buf_get(&w->pool)) == NULL)
 			return conn_fail(c, "error", "out of memory");
-		n = recv(c->bfd, b->data, sizeof(b->data), 0);
+		n = recv(c->pfd, b->data, sizeof(b->data), 0);
 		if (n > 0) {
 			b->len = (size_t)n;
-			c->b2c = b;
+			c->p2t = b;
 			c->last = ev_now(w->loop);
 			continue;
 		}
 		relay_buf_put(&w->pool, b);
 		if (n == 0) {
-			c->b_eof = 1;
+			c->p_eof = 1;
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->b_rd = EV_READ;
+			c->p_rd = EV_READ;
 			return 0;
 		}
 		if (errno == EINTR)
 			continue;
-		STAT_ADD(w->stats.backend_errors, 1);
-		return conn_fail(c, "backend_error", "backend read: %s",
+		snprintf(what, sizeof(what), "%s read: %s", w->px->plain_side,
 		    strerror(errno));
+		return conn_side_fail(c, 0, what);
 	}
 }
 
 static void
 conn_pump(struct conn *c)
 {
-	int cev = 0, bev = 0;
+	int tev = 0, pev = 0;
 
-	if (conn_flow_c2b(c) == -1 || conn_flow_b2c(c) == -1)
+	if (conn_flow_t2p(c) == -1 || conn_flow_p2t(c) == -1)
 		return;
-	if (c->c_eof && c->b_shut && c->b_eof && c->c_closed &&
-	    c->c2b == NULL && c->b2c == NULL) {
+	if (c->t_eof && c->p_shut && c->p_eof && c->t_closed &&
+	    c->t2p == NULL && c->p2t == NULL) {
 		conn_outcome(c, "ok", NULL);
 		conn_close(c);
 		return;
 	}
-	if (!c->c_eof && c->c2b == NULL)
-		cev |= c->tls_rd;
-	if (c->b2c != NULL || (c->b_eof && !c->c_closed))
-		cev |= c->tls_wr;
-	if (!c->b_eof && c->b2c == NULL)
-		bev |= c->b_rd;
-	if (c->c2b != NULL)
-		bev |= c->b_wr;
-	conn_watch(c, &c->cio, cev);
-	conn_watch(c, &c->bio, bev);
+	if (!c->t_eof && c->t2p == NULL)
+		tev |= c->tls_rd;
+	if (c->p2t != NULL || (c->p_eof && !c->t_closed))
+		tev |= c->tls_wr;
+	if (!c->p_eof && c->p2t == NULL)
+		pev |= c->p_rd;
+	if (c->t2p != NULL)
+		pev |= c->p_wr;
+	conn_watch(c, &c->tio, tev);
+	conn_watch(c, &c->pio, pev);
 	/* A direction that stopped for fairness, not because it would block,
 	 * is run again on the loop's next turn (after the watcher changes
 	 * above, which would otherwise drop the fed event). */
-	if (c->c_again) {
-		c->c_again = 0;
-		ev_feed_event(c->w->loop, &c->cio, EV_CUSTOM);
+	if (c->t_again) {
+		c->t_again = 0;
+		ev_feed_event(c->w->loop, &c->tio, EV_CUSTOM);
 	}
-	if (c->b_again) {
-		c->b_again = 0;
-		ev_feed_event(c->w->loop, &c->bio, EV_CUSTOM);
+	if (c->p_again) {
+		c->p_again = 0;
+		ev_feed_event(c->w->loop, &c->pio, EV_CUSTOM);
 	}
 }
 
+/* The connect in progress became writable. */
 static void
-conn_client_cb(struct ev_loop *loop, ev_io *io, int revents)
+conn_connect_done(struct conn *c)
+{
+	int fd = conn_tunnel(c) ? c->tfd : c->pfd;
+	int e = backend_connect_result(fd);
+
+	if (e != 0) {
+		conn_connect_failed(c, e, NULL);
+		return;
+	}
+	conn_connected(c);
+}
+
+static void
+conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct conn *c = io->data;
 	char drop[4096];
@@ -590,41 +817,39 @@ conn_client_cb(struct ev_loop *loop, ev_io *io, int revents)
 		break;
 	case CONN_LINGER:
 		do {
-			n = recv(c->cfd, drop, sizeof(drop), 0);
+			n = recv(c->tfd, drop, sizeof(drop), 0);
 		} while (n > 0);
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			conn_close(c);
 		break;
 	case CONN_CONNECTING:
+		if (conn_tunnel(c))
+			conn_connect_done(c);
 		break;
 	}
 }
 
 static void
-conn_backend_cb(struct ev_loop *loop, ev_io *io, int revents)
+conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct conn *c = io->data;
-	struct proxy *px = c->w->px;
-	char name[ADDR_STRLEN];
-	int e;
 
-	if (c->state == CONN_CONNECTING) {
-		if ((e = backend_connect_result(c->bfd)) != 0) {
-			STAT_ADD(c->w->stats.backend_errors, 1);
-			addr_format(&px->backend.u.sa, px->backend.len, name,
-			    sizeof(name));
-			conn_fail(c, "backend_error", "backend %s: %s", name,
-			    strerror(e));
-			return;
-		}
-		conn_relay_start(c);
-		return;
+	switch (c->state) {
+	case CONN_CONNECTING:
+		if (!conn_tunnel(c))
+			conn_connect_done(c);
+		break;
+	case CONN_RELAY:
+		if (c->p_rd & revents)
+			c->p_rd = 0;
+		if (c->p_wr & revents)
+			c->p_wr = 0;
+		conn_pump(c);
+		break;
+	case CONN_HANDSHAKE:
+	case CONN_LINGER:
+		break;
 	}
-	if (c->b_rd & revents)
-		c->b_rd = 0;
-	if (c->b_wr & revents)
-		c->b_wr = 0;
-	conn_pump(c);
 }
 
 static void
@@ -632,21 +857,27 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct conn *c = t->data;
 	struct proxy *px = c->w->px;
-	char name[ADDR_STRLEN];
+	char what[64];
 	double left;
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
 		STAT_ADD(c->w->stats.handshakes[HS_TIMEOUT], 1);
-		conn_fail(c, "handshake_timeout", "no complete handshake "
-		    "within %gs", px->opt.handshake_timeout);
+		if (conn_tunnel(c)) {
+			char name[ADDR_STRLEN];
+			conn_target_name(c, name, sizeof(name));
+			conn_fail(c, "handshake_timeout", "upstream %s: no "
+			    "complete handshake within %gs", name,
+			    px->opt.handshake_timeout);
+		} else {
+			conn_fail(c, "handshake_timeout", "no complete "
+			    "handshake within %gs", px->opt.handshake_timeout);
+		}
 		break;
 	case CONN_CONNECTING:
-		STAT_ADD(c->w->stats.backend_errors, 1);
-		addr_format(&px->backend.u.sa, px->backend.len, name,
-		    sizeof(name));
-		conn_fail(c, "backend_error", "backend %s: no answer within "
-		    "%gs", name, px->opt.backend_timeout);
+		snprintf(what, sizeof(what), "no answer within %gs",
+		    px->opt.backend_timeout);
+		conn_connect_failed(c, ETIMEDOUT, what);
 		break;
 	case CONN_RELAY:
 		/* The timer is not pushed on every read; it checks when it
@@ -671,15 +902,16 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
     socklen_t peerlen)
 {
 	struct proxy *px = w->px;
+	int tunnel = px->opt.mode == PROXY_TUNNEL;
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || mtls_accept_socket(w->gen->server, &c->tls, fd) ==
-	    -1) {
+	if (c == NULL || (!tunnel && mtls_accept_socket(w->gen->tls, &c->tls,
+	    fd) == -1)) {
 		char name[ADDR_STRLEN];
 		addr_format(peer, peerlen, name, sizeof(name));
 		log_msg(px->opt.log_format, "error", "%s: cannot take the "
 		    "connection: %s", name, c == NULL ? "out of memory" :
-		    mtls_error(w->gen->server));
+		    mtls_error(w->gen->tls));
 		free(c);
 		close(fd);
 		__atomic_fetch_sub(&px->active, 1, __ATOMIC_RELAXED);
@@ -688,18 +920,20 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	c->w = w;
 	c->gen = w->gen;
 	c->gen->refs++;
-	c->state = CONN_HANDSHAKE;
-	c->cfd = fd;
-	c->bfd = -1;
-	if (peerlen > sizeof(c->peer))
-		peerlen = sizeof(c->peer);
+	c->tfd = tunnel ? -1 : fd;
+	c->pfd = tunnel ? fd : -1;
+	/* A unix peer is shown as "unix:" (its address is rarely bound, and
+	 * would not fit). */
+	if (peerlen > sizeof(c->peer) || peer->sa_family == AF_UNIX)
+		peerlen = peer->sa_family == AF_UNIX ? sizeof(sa_family_t) :
+		    sizeof(c->peer);
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
 	c->start = ev_time();
-	ev_io_init(&c->cio, conn_client_cb, fd, EV_READ);
-	c->cio.data = c;
-	ev_io_init(&c->bio, conn_backend_cb, -1, EV_WRITE);
-	c->bio.data = c;
+	ev_io_init(&c->tio, conn_tls_cb, c->tfd, EV_READ);
+	c->tio.data = c;
+	ev_io_init(&c->pio, conn_plain_cb, c->pfd, EV_READ);
+	c->pio.data = c;
 	ev_timer_init(&c->timer, conn_timer_cb, px->opt.handshake_timeout, 0);
 	c->timer.data = c;
 	ev_timer_start(w->loop, &c->timer);
@@ -709,7 +943,12 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	w->conns = c;
 	w->nconns++;
 	STAT_ADD(w->stats.active, 1);
+	if (tunnel) {
+		conn_connect_start(c);
+		return;
+	}
 	/* The ClientHello is usually there already: try at once. */
+	c->state = CONN_HANDSHAKE;
 	conn_handshake(c);
 }
 

@@ -1,5 +1,6 @@
 /*
- * engine.c - proxy_serve(): binds, starts the workers, then runs the main
+ * engine.c - proxy_serve(): resolves what connections go to (the backend,
+ * or the tunnel's upstream), binds, starts the workers, then runs the main
  * loop, which owns everything that is not a connection: signals (SIGHUP
  * reload, SIGTERM/SIGINT graceful stop), file watching, the metrics
  * listener and the stop deadline.
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "proxy_int.h"
@@ -76,6 +78,111 @@ engine_poll_done_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/* What connections connect to, and how the sides are named in messages. */
+static int
+engine_targets(struct proxy *px, char *err, size_t errlen)
+{
+	const struct proxy_options *opt = &px->opt;
+	const char *host, *end;
+	int n;
+
+	if (opt->mode == PROXY_SERVE) {
+		px->tls_side = "client";
+		px->plain_side = px->target_side = "backend";
+		if (proxy_check_backend(opt->backend, opt->unsafe_backend, err,
+		    errlen) == -1 || addr_parse(opt->backend, ADDR_UNIX,
+		    px->target, 1, err, errlen) < 0)
+			return -1;
+		px->ntarget = 1;
+		return 0;
+	}
+	px->tls_side = px->target_side = "upstream";
+	px->plain_side = "client";
+	if (opt->connect == NULL || (n = addr_parse(opt->connect, 0,
+	    px->target, ADDR_MAX, err, errlen)) < 0)
+		return -1;
+	px->ntarget = (size_t)n;
+	/* The name checked in the upstream's certificate: --servername, or
+	 * the host as written in --connect (an IP address is then checked
+	 * against the IP SANs). */
+	host = opt->servername;
+	if (host == NULL) {
+		host = opt->connect;
+		if (host[0] == '[') {
+			host++;
+			end = strchr(host, ']');
+		} else {
+			end = strrchr(host, ':');
+		}
+		if (end == NULL || (size_t)(end - host) >=
+		    sizeof(px->servername)) {
+			snprintf(err, errlen, "--connect %s: no usable server "
+			    "name", opt->connect);
+			return -1;
+		}
+		memcpy(px->servername, host, (size_t)(end - host));
+		px->servername[end - host] = '\0';
+	} else if (snprintf(px->servername, sizeof(px->servername), "%s",
+	    host) >= (int)sizeof(px->servername)) {
+		snprintf(err, errlen, "--servername: too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* A unix listener is one socket that every worker watches (SO_REUSEPORT
+ * does not spread unix connections); a file left by a proxy that died is
+ * replaced, a socket something still answers on is not. */
+static int
+engine_unix_listeners(struct proxy *px, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < px->nlisten; i++) {
+		const struct proxy_addr *a = &px->listen[i];
+		struct stat st;
+
+		if (a->u.sa.sa_family != AF_UNIX)
+			continue;
+		if (lstat(a->u.un.sun_path, &st) == 0) {
+			int fd, busy;
+
+			if (!S_ISSOCK(st.st_mode)) {
+				snprintf(err, errlen, "--listen unix:%s: exists "
+				    "and is not a socket", a->u.un.sun_path);
+				return -1;
+			}
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			busy = fd != -1 && connect(fd, &a->u.sa, a->len) == 0;
+			if (fd != -1)
+				close(fd);
+			if (busy) {
+				snprintf(err, errlen, "--listen unix:%s: another "
+				    "process is listening there",
+				    a->u.un.sun_path);
+				return -1;
+			}
+			(void)unlink(a->u.un.sun_path);
+		}
+		if ((px->listen_fd[i] = listener_open(a, err, errlen)) == -1)
+			return -1;
+		px->listen_unix = 1;
+	}
+	return 0;
+}
+
+/* Closes what is left of the unix listeners and removes their files. */
+static void
+engine_unix_close(struct proxy *px)
+{
+	for (size_t i = 0; i < px->nlisten; i++) {
+		if (px->listen_fd[i] != -1)
+			close(px->listen_fd[i]);
+		px->listen_fd[i] = -1;
+		if (px->listen_unix &&
+		    px->listen[i].u.sa.sa_family == AF_UNIX)
+			(void)unlink(px->listen[i].u.un.sun_path);
+	}
+}
+
 static int
 engine_workers(void)
 {
@@ -115,16 +222,16 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	if (px->opt.drain_timeout <= 0)
 		px->opt.drain_timeout = PROXY_DRAIN_TIMEOUT;
 
-	n = addr_parse(opt->listen, ADDR_LISTEN, px->listen, ADDR_MAX, why,
-	    sizeof(why));
+	for (size_t i = 0; i < ADDR_MAX; i++)
+		px->listen_fd[i] = -1;
+	n = addr_parse(opt->listen, ADDR_LISTEN | ADDR_UNIX, px->listen,
+	    ADDR_MAX, why, sizeof(why));
 	if (n < 0) {
 		snprintf(err, errlen, "--listen %s", why);
 		goto out;
 	}
 	px->nlisten = (size_t)n;
-	if (proxy_check_backend(opt->backend, opt->unsafe_backend, why,
-	    sizeof(why)) == -1 || addr_parse(opt->backend, ADDR_UNIX,
-	    &px->backend, 1, why, sizeof(why)) < 0) {
+	if (engine_targets(px, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s", why);
 		goto out;
 	}
@@ -160,6 +267,8 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	}
 	px->nworkers = px->opt.workers;
 
+	if (engine_unix_listeners(px, err, errlen) == -1)
+		goto out;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
@@ -173,6 +282,14 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (started < px->nworkers)
 		goto out;
+	/* Each worker has its own copy of the unix listeners: once they
+	 * close theirs (stop), nothing may queue on the socket any more. */
+	for (size_t i = 0; i < px->nlisten; i++) {
+		if (px->listen_fd[i] != -1) {
+			close(px->listen_fd[i]);
+			px->listen_fd[i] = -1;
+		}
+	}
 
 	if (opt->metrics != NULL &&
 	    (ms = metrics_server_new(px, e.loop, err, errlen)) == NULL)
@@ -191,11 +308,18 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	ev_timer_init(&e.poll_done, engine_poll_done_cb, 0.05, 0.05);
 	e.poll_done.data = &e;
 
-	addr_format(&px->backend.u.sa, px->backend.len, name, sizeof(name));
-	log_msg(px->opt.log_format, "info", "listening on %s with %d "
-	    "worker%s, forwarding to %s%s", opt->listen, px->nworkers,
-	    px->nworkers == 1 ? "" : "s", name,
-	    opt->proxy_protocol ? " with PROXY v2" : "");
+	addr_format(&px->target[0].u.sa, px->target[0].len, name,
+	    sizeof(name));
+	if (opt->mode == PROXY_TUNNEL)
+		log_msg(px->opt.log_format, "info", "listening on %s with %d "
+		    "worker%s, tunnelling over mTLS to %s (server name %s)",
+		    opt->listen, px->nworkers, px->nworkers == 1 ? "" : "s",
+		    name, px->servername);
+	else
+		log_msg(px->opt.log_format, "info", "listening on %s with %d "
+		    "worker%s, forwarding to %s%s", opt->listen,
+		    px->nworkers, px->nworkers == 1 ? "" : "s", name,
+		    opt->proxy_protocol ? " with PROXY v2" : "");
 
 	ev_run(e.loop, 0);
 	ret = 0;
@@ -231,14 +355,18 @@ out:
 			relay_pool_clear(&w->pool);
 		}
 	}
+	reloader_free(rl);
+	metrics_server_free(ms);
+	engine_unix_close(px);
 	if (e.loop != NULL) {
 		ev_signal_stop(e.loop, &e.term);
 		ev_signal_stop(e.loop, &e.intr);
 		ev_timer_stop(e.loop, &e.deadline);
 		ev_timer_stop(e.loop, &e.poll_done);
+		/* Its epoll and eventfd descriptors would outlive the call
+		 * (valgrind --track-fds sees them). */
+		ev_loop_destroy(e.loop);
 	}
-	reloader_free(rl);
-	metrics_server_free(ms);
 	free(px->workers);
 	mtls_config_free(px->cfg);
 	pthread_mutex_destroy(&px->gauges_lock);

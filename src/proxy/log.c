@@ -126,6 +126,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 		l_time(&l, r->time);
 		l_puts(&l, "\",\"client\":");
 		l_json_str(&l, r->client);
+		if (r->upstream != NULL) {
+			l_puts(&l, ",\"upstream\":");
+			l_json_str(&l, r->upstream);
+		}
 		l_puts(&l, ",\"outcome\":");
 		l_json_str(&l, r->outcome);
 		l_puts(&l, ",\"reason\":");
@@ -152,6 +156,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 		l_time(&l, r->time);
 		l_puts(&l, " client=");
 		l_puts(&l, r->client);
+		if (r->upstream != NULL) {
+			l_puts(&l, " upstream=");
+			l_puts(&l, r->upstream);
+		}
 		l_puts(&l, " outcome=");
 		l_puts(&l, r->outcome);
 		if (r->reason != NULL) {

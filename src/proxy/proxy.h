@@ -1,7 +1,12 @@
 /*
- * proxy.h - the serve engine as the command line sees it: fill a
+ * proxy.h - the serve/tunnel engine as the command line sees it: fill a
  * struct proxy_options, call proxy_serve(), which returns when the proxy has
  * been stopped by SIGTERM/SIGINT (0) or could not start (-1, reason in err).
+ *
+ * Every connection has a TLS side and a plain side.  In serve mode the TLS
+ * side is the accepted client and the plain side the backend; in tunnel mode
+ * the plain side is the accepted client and the TLS side an mTLS connection
+ * the engine opens to the upstream.
  */
 #ifndef MTLS_PROXY_H
 #define MTLS_PROXY_H
@@ -15,9 +20,19 @@ enum proxy_log_format {
 	PROXY_LOG_JSON,
 };
 
+enum proxy_mode {
+	PROXY_SERVE = 0,             /* accept mTLS, forward plaintext */
+	PROXY_TUNNEL,                /* accept plaintext, forward over mTLS */
+};
+
 struct proxy_options {
-	const char *listen;          /* HOST:PORT, [v6]:PORT, :PORT */
-	const char *backend;         /* HOST:PORT, [v6]:PORT or unix:/path */
+	enum proxy_mode mode;
+	const char *listen;          /* HOST:PORT, [v6]:PORT, :PORT, unix:/path */
+	const char *backend;         /* serve: HOST:PORT, [v6]:PORT, unix:/path */
+	const char *connect;         /* tunnel: the upstream HOST:PORT */
+	const char *servername;      /* tunnel: SNI and the name verified in the
+	                              * upstream's certificate; NULL: the HOST
+	                              * of connect */
 	const char *cert_file;
 	const char *key_file;
 	const char *ca_file;
@@ -56,6 +71,12 @@ struct proxy_options {
  * refused unless unsafe_backend.
  */
 int proxy_check_listen(const char *addr, char *err, size_t errlen);
+/* The tunnel's listener: HOST:PORT or unix:/path, and only loopback or a
+ * unix socket (plaintext arrives there) unless unsafe_listen. */
+int proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
+    size_t errlen);
+/* The tunnel's upstream: HOST:PORT or [v6]:PORT that resolves. */
+int proxy_check_connect(const char *addr, char *err, size_t errlen);
 int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
     size_t errlen);
 
@@ -68,7 +89,7 @@ int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 struct mtls_config *proxy_config_build(const struct proxy_options *opt,
     char *err, size_t errlen);
 
-/* Runs the proxy until SIGTERM/SIGINT.  cfg (from proxy_config_build) is
+/* Runs the proxy (serve or tunnel, by opt->mode) until SIGTERM/SIGINT.  cfg (from proxy_config_build) is
  * taken over by the engine. */
 int proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
     char *err, size_t errlen);

@@ -38,8 +38,8 @@ struct proxy_addr {
 	} u;
 };
 
-#define ADDR_LISTEN 0x1 /* ":PORT" means every address; unix refused */
-#define ADDR_UNIX 0x2   /* "unix:/path" accepted */
+#define ADDR_LISTEN 0x1 /* ":PORT" means every address */
+#define ADDR_UNIX 0x2   /* "unix:/path" accepted (refused without it) */
 
 /* Resolves s into at most max addresses (numeric hosts are never looked
  * up).  Returns the count, or -1 with the reason in err. */
@@ -198,7 +198,10 @@ size_t metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 struct conn_record {
 	double time;                 /* when the connection ended (epoch) */
 	const char *client;          /* "1.2.3.4:5678" */
-	const char *subject;         /* NULL: no certificate */
+	const char *upstream;        /* tunnel: the address connected to */
+	const char *subject;         /* the peer's certificate (the client's in
+	                              * serve, the upstream's in tunnel); NULL:
+	                              * none */
 	const char *sans;            /* "DNS:a,URI:b" or NULL */
 	const char *version;
 	const char *cipher;
@@ -223,10 +226,14 @@ void log_msg(enum proxy_log_format fmt, const char *level,
 /* The engine                                                         */
 /* ------------------------------------------------------------------ */
 
-/* One configuration generation as a worker uses it: a server context built
- * from one mtls_config, kept while connections made with it live. */
+/* One configuration generation as a worker uses it: a context built from
+ * one mtls_config, kept while connections made with it live.  In serve mode
+ * it is the server context connections are accepted from; in tunnel mode a
+ * client context that holds the configuration (its reference keeps cfg
+ * alive), which each upstream connection's own client context uses. */
 struct proxy_gen {
-	struct mtls *server;
+	struct mtls *tls;
+	struct mtls_config *cfg;     /* borrowed from tls */
 	unsigned refs;               /* connections using it, +1 while current */
 	char sig_alg[64];            /* our certificate's, for PROXY v2 */
 	char key_alg[32];
@@ -268,8 +275,17 @@ struct proxy {
 	struct proxy_options opt;
 	struct proxy_addr listen[ADDR_MAX];
 	size_t nlisten;
-	struct proxy_addr backend;
-	int backend_local;
+	int listen_fd[ADDR_MAX];     /* unix listeners, shared by the workers
+	                              * (-1: none, or TCP: each worker opens its
+	                              * own SO_REUSEPORT socket) */
+	int listen_unix;             /* we bound a unix socket: remove it */
+	struct proxy_addr target[ADDR_MAX]; /* the backend, or the upstream's
+	                              * addresses, tried in order */
+	size_t ntarget;
+	char servername[256];        /* tunnel: the name verified upstream */
+	const char *tls_side;        /* "client" or "upstream" in messages */
+	const char *plain_side;      /* "backend" or "client" */
+	const char *target_side;     /* the side we connect to */
 	struct worker *workers;
 	int nworkers;
 	int64_t active;              /* open connections, all workers */

@@ -2,7 +2,8 @@
  * reload.c - configurations and their replacement.  A reload (SIGHUP, or a
  * change to any certificate, key, CA or CRL file) builds a whole new
  * mtls_config in the main thread, off the workers' loops, and hands each
- * worker a new server context made from it.  Connections already open keep
+ * worker a new context made from it (serve: the server context; tunnel:
+ * the client configuration for new upstream connections).  Connections already open keep
  * the context they were accepted with.  A reload that fails changes
  * nothing and says why.
  *
@@ -44,6 +45,19 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 	if (cfg == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
+	if (opt->mode == PROXY_TUNNEL) {
+		/* The client side: our certificate for the upstream, the CAs
+		 * its certificate must chain to (nothing else is trusted). */
+		if (mtls_config_set_cert_file(cfg, opt->cert_file) == -1 ||
+		    mtls_config_set_key_file(cfg, opt->key_file, NULL) == -1 ||
+		    mtls_config_set_ca_file(cfg, opt->ca_file) == -1 ||
+		    mtls_config_set_protocols(cfg, opt->tls_min, 0) == -1) {
+			snprintf(err, errlen, "%s", mtls_config_error(cfg));
+			mtls_config_free(cfg);
+			return NULL;
+		}
+		return cfg;
 	}
 	if (mtls_config_set_cert_file(cfg, opt->cert_file) == -1 ||
 	    mtls_config_set_key_file(cfg, opt->key_file, NULL) == -1 ||
@@ -118,21 +132,25 @@ proxy_config_facts(const struct proxy_options *opt,
 }
 
 static struct proxy_gen *
-gen_new(struct mtls_config *cfg, const struct proxy_config_facts *f,
-    char *err, size_t errlen)
+gen_new(enum proxy_mode mode, struct mtls_config *cfg,
+    const struct proxy_config_facts *f, char *err, size_t errlen)
 {
 	struct proxy_gen *g = calloc(1, sizeof(*g));
 
-	if (g == NULL || (g->server = mtls_server()) == NULL) {
+	if (g == NULL || (g->tls = mode == PROXY_TUNNEL ? mtls_client() :
+	    mtls_server()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		free(g);
 		return NULL;
 	}
-	if (mtls_configure(g->server, cfg) == -1) {
-		snprintf(err, errlen, "%s", mtls_error(g->server));
+	/* Builds the TLS context now, in the main thread: a bad file fails
+	 * the reload here rather than a connection later. */
+	if (mtls_configure(g->tls, cfg) == -1) {
+		snprintf(err, errlen, "%s", mtls_error(g->tls));
 		proxy_gen_free(g);
 		return NULL;
 	}
+	g->cfg = cfg;
 	g->refs = 1; /* the worker's "current" reference */
 	memcpy(g->sig_alg, f->sig_alg, sizeof(g->sig_alg));
 	memcpy(g->key_alg, f->key_alg, sizeof(g->key_alg));
@@ -150,7 +168,8 @@ proxy_gens_new(struct proxy *px, struct mtls_config *cfg,
 	/* Every worker's context first: either all of them change, or
 	 * none does. */
 	for (i = 0; i < n; i++)
-		if ((gens[i] = gen_new(cfg, &f, err, errlen)) == NULL)
+		if ((gens[i] = gen_new(px->opt.mode, cfg, &f, err,
+		    errlen)) == NULL)
 			break;
 	if (i < n) {
 		while (i-- > 0) {
@@ -171,7 +190,7 @@ proxy_gen_free(struct proxy_gen *g)
 {
 	if (g == NULL)
 		return;
-	mtls_free(g->server);
+	mtls_free(g->tls);
 	free(g);
 }
 

@@ -5,6 +5,7 @@
  * worker touches is its own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct proxy *px = w->px;
 
 	for (;;) {
-		struct sockaddr_in6 peer;
+		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -192,9 +193,20 @@ worker_start(struct worker *w, char *err, size_t errlen)
 	for (size_t i = 0; i < LISTEN_MAX; i++)
 		w->lfd[i] = -1;
 	for (size_t i = 0; i < px->nlisten; i++) {
-		int fd = listener_open(&px->listen[i], err, errlen);
-		if (fd == -1)
+		int fd;
+
+		if (px->listen_fd[i] != -1) {
+			/* A unix socket: the engine's, shared. */
+			if ((fd = fcntl(px->listen_fd[i], F_DUPFD_CLOEXEC,
+			    0)) == -1) {
+				snprintf(err, errlen, "worker %d: dup: %s",
+				    w->id, strerror(errno));
+				return -1;
+			}
+		} else if ((fd = listener_open(&px->listen[i], err,
+		    errlen)) == -1) {
 			return -1;
+		}
 		w->lfd[i] = fd;
 		ev_io_init(&w->lio[i], worker_accept_cb, fd, EV_READ);
 		w->lio[i].data = w;

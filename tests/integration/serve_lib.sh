@@ -29,7 +29,7 @@ start_backend() {
 # stderr in $T/serve.log; sets PORT and SPID.
 start_serve() {
 	PORT=$(free_port)
-	"$MTLS" serve --listen "127.0.0.1:$PORT" --cert pki/server.crt \
+	mtls_cmd serve --listen "127.0.0.1:$PORT" --cert pki/server.crt \
 	    --key pki/server.key --ca pki/ca/ca.crt \
 	    --backend "127.0.0.1:$BPORT" "$@" 2>>"$T/serve.log" &
 	SPID=$!

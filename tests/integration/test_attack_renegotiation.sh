@@ -48,8 +48,14 @@ burst 200
 after=$(rss)
 kill -0 "$SPID" || fail "mtls serve died"
 echo "serve RSS: $before kB after 50 renegotiation attempts, $after kB after 250"
-[ $((after - before)) -lt 8192 ] ||
-    fail "serve memory grew by $((after - before)) kB over 200 refused renegotiations"
+# Under ASan (its quarantine holds freed memory) or valgrind the resident size
+# says nothing; there LeakSanitizer and valgrind judge leaks instead.
+if [ -n "${ASAN_OPTIONS:-}${MTLS_WRAP:-}" ]; then
+	echo "instrumented run: resident size not compared"
+else
+	[ $((after - before)) -lt 8192 ] ||
+	    fail "serve memory grew by $((after - before)) kB over 200 refused renegotiations"
+fi
 n=$(grep -c "outcome=" "$T/serve.log")
 [ "$n" -ge 250 ] || fail "serve logged only $n connections"
-ok "200 more renegotiation attempts: memory flat ($before -> $after kB)"
+ok "200 more renegotiation attempts refused; serve alive, RSS $before -> $after kB"

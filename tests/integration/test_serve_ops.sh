@@ -21,7 +21,7 @@ ln -s ..data/server.key secret/tls.key
 start_backend echo
 MPORT=$(free_port)
 PORT=$(free_port)
-"$MTLS" serve --listen "127.0.0.1:$PORT" --cert secret/tls.crt --key secret/tls.key \
+mtls_cmd serve --listen "127.0.0.1:$PORT" --cert secret/tls.crt --key secret/tls.key \
     --ca pki/ca/ca.crt --crl crl.pem --backend "127.0.0.1:$BPORT" \
     --allow-cn client --metrics "127.0.0.1:$MPORT" --log-format json \
     2>>"$T/serve.log" &

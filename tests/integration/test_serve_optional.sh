@@ -9,7 +9,7 @@
 make_pki
 start_backend pp2
 PORT=$(free_port)
-"$MTLS" serve --listen ":$PORT" --cert pki/server.crt --key pki/server.key \
+mtls_cmd serve --listen ":$PORT" --cert pki/server.crt --key pki/server.key \
     --ca pki/ca/ca.crt --backend "127.0.0.1:$BPORT" --client-auth optional \
     --allow-any --proxy-protocol 2>>"$T/serve.log" &
 SPID=$!

@@ -67,7 +67,7 @@ ok "the SSL TLV carries the verified CN, version, cipher and algorithms"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 : >"$T/backend.log"
 PORT=$(free_port)
-"$MTLS" serve --listen "[::1]:$PORT" --cert pki/server.crt --key pki/server.key \
+mtls_cmd serve --listen "[::1]:$PORT" --cert pki/server.crt --key pki/server.key \
     --ca pki/ca/ca.crt --backend "127.0.0.1:$BPORT" --allow-cn client \
     --proxy-protocol 2>>"$T/serve.log" &
 track $!

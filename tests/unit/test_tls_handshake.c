@@ -450,6 +450,189 @@ test_resumption_without_close(void **state)
 	resumption_without_close(MTLS_TLS1_2);
 }
 
+/* One handshake of a raw OpenSSL client (our client certificate) asking for
+ * sni and offering sess; a byte each way so that TLS 1.3 tickets are read.
+ * Returns the client's session, and whether the server resumed. */
+static SSL_SESSION *
+raw_resume(struct mtls *server, SSL_CTX *cctx, const char *sni,
+    SSL_SESSION *sess, int *resumed)
+{
+	struct mtls *conn = NULL;
+	SSL *c = SSL_new(cctx);
+	int fds[2], crc = -1, src = MTLS_WANT_POLLIN;
+	char b;
+
+	assert_non_null(c);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[1], F_SETFL, O_NONBLOCK);
+	SSL_set_fd(c, fds[1]);
+	SSL_set_connect_state(c);
+	SSL_set_tlsext_host_name(c, sni);
+	if (sess != NULL)
+		assert_int_equal(SSL_set_session(c, sess), 1);
+	assert_int_equal(mtls_accept_socket(server, &conn, fds[0]), 0);
+	for (int i = 0; i < 100 && (crc != 1 || src != 0); i++) {
+		if (crc != 1)
+			crc = SSL_do_handshake(c);
+		if (src != 0 && src != -1)
+			src = mtls_handshake(conn);
+	}
+	assert_int_equal(src, 0);
+	assert_int_equal(crc, 1);
+	assert_int_equal(mtls_write(conn, "s", 1), 1);
+	for (int i = 0; i < 100 && SSL_read(c, &b, 1) != 1; i++)
+		;
+	*resumed = mtls_conn_session_resumed(conn);
+	assert_int_equal(*resumed, SSL_session_reused(c));
+	SSL_SESSION *out = SSL_get1_session(c);
+	SSL_shutdown(c);
+	mtls_close(conn);
+	SSL_free(c);
+	mtls_free(conn);
+	close(fds[0]);
+	close(fds[1]);
+	return out;
+}
+
+/* RFC 6066 section 3: a session is never resumed under another server
+ * name (nor without one), with the server's cache or with tickets. */
+static void
+resumption_other_sni(long max, int tickets)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls *server = mtls_server();
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_SESSION *s1, *s2, *s3;
+	int resumed;
+
+	if (tickets) {
+		char path[300];
+		unsigned char key[80];
+		snprintf(path, sizeof(path), "%s/tickets.key", dir);
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (unsigned char)(i * 7 + 3);
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		assert_int_equal(fwrite(key, 1, sizeof(key), f), sizeof(key));
+		fclose(f);
+		assert_int_equal(mtls_config_set_ticket_key_file(scfg, path),
+		    0);
+	}
+	assert_int_equal(mtls_configure(server, scfg), 0);
+	SSL_CTX_set_max_proto_version(cctx, max);
+	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+	assert_int_equal(SSL_CTX_use_certificate(cctx, cli.cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(cctx, cli.key), 1);
+
+	s1 = raw_resume(server, cctx, "localhost", NULL, &resumed);
+	assert_false(resumed);
+	/* The control: the same name resumes. */
+	s2 = raw_resume(server, cctx, "localhost", s1, &resumed);
+	assert_true(resumed);
+	/* Another name, or the same in other case: a full handshake. */
+	s3 = raw_resume(server, cctx, "other.example", s2, &resumed);
+	assert_false(resumed);
+	SSL_SESSION_free(s3);
+	s3 = raw_resume(server, cctx, "LOCALHOST", s2, &resumed);
+	assert_false(resumed);
+	SSL_SESSION_free(s3);
+	/* And a session made for another name is not resumed here. */
+	s3 = raw_resume(server, cctx, "other.example", NULL, &resumed);
+	SSL_SESSION_free(s2);
+	s2 = raw_resume(server, cctx, "localhost", s3, &resumed);
+	assert_false(resumed);
+
+	SSL_SESSION_free(s1);
+	SSL_SESSION_free(s2);
+	SSL_SESSION_free(s3);
+	SSL_CTX_free(cctx);
+	mtls_free(server);
+	mtls_config_free(scfg);
+}
+
+static void
+test_resumption_other_sni(void **state)
+{
+	resumption_other_sni(TLS1_3_VERSION, 0);
+	resumption_other_sni(TLS1_2_VERSION, 0);
+	resumption_other_sni(TLS1_3_VERSION, 1);
+	resumption_other_sni(TLS1_2_VERSION, 1);
+}
+
+/* N connections in flight at once, each client context its own, all on
+ * one client config; returns how many the server resumed. */
+#define NCONC 8
+static int
+concurrent_round(struct mtls_config *scfg, struct mtls_config *ccfg,
+    struct pair p[NCONC])
+{
+	int resumed = 0;
+
+	for (int k = 0; k < NCONC; k++) {
+		if (p[k].server == NULL) {
+			p[k].server = mtls_server();
+			assert_int_equal(mtls_configure(p[k].server, scfg), 0);
+			p[k].client = mtls_client();
+			assert_int_equal(mtls_configure(p[k].client, ccfg), 0);
+		}
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0,
+		    p[k].fds), 0);
+		fcntl(p[k].fds[0], F_SETFL, O_NONBLOCK);
+		fcntl(p[k].fds[1], F_SETFL, O_NONBLOCK);
+		assert_int_equal(mtls_accept_socket(p[k].server, &p[k].conn,
+		    p[k].fds[0]), 0);
+		/* Every client picks its session before any handshake is
+		 * over: the concurrent case. */
+		assert_int_equal(mtls_connect_socket(p[k].client,
+		    p[k].fds[1], "localhost"), 0);
+		p[k].crc = p[k].src = MTLS_WANT_POLLIN;
+	}
+	for (int i = 0; i < 1000; i++) {
+		int busy = 0;
+		for (int k = 0; k < NCONC; k++) {
+			if (p[k].crc != 0 && p[k].crc != -1)
+				p[k].crc = mtls_handshake(p[k].client);
+			if (p[k].src != 0 && p[k].src != -1)
+				p[k].src = mtls_handshake(p[k].conn);
+			busy |= (p[k].crc != 0 && p[k].crc != -1) ||
+			    (p[k].src != 0 && p[k].src != -1);
+		}
+		if (!busy)
+			break;
+	}
+	for (int k = 0; k < NCONC; k++) {
+		assert_int_equal(p[k].crc, 0);
+		assert_int_equal(p[k].src, 0);
+		resumed += mtls_conn_session_resumed(p[k].conn);
+		exchange(&p[k]);
+		pair_close_conn(&p[k]);
+	}
+	return resumed;
+}
+
+/* TLS 1.3 tickets are single-use: 8 concurrent connections sharing one
+ * client config each take a ticket of their own from the pool, so all 8
+ * resume after a first round, and again after the second. */
+static void
+test_resumption_concurrent(void **state)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct pair p[NCONC];
+
+	memset(p, 0, sizeof(p));
+	assert_int_equal(concurrent_round(scfg, ccfg, p), 0);
+	assert_int_equal(concurrent_round(scfg, ccfg, p), NCONC);
+	assert_int_equal(concurrent_round(scfg, ccfg, p), NCONC);
+	for (int k = 0; k < NCONC; k++) {
+		mtls_free(p[k].client);
+		mtls_free(p[k].server);
+	}
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
 static void
 test_resumption_tls13(void **state)
 {
@@ -598,8 +781,33 @@ test_client_checks_server_purpose(void **state)
 	mtls_config_free(ccfg);
 }
 
-/* Optional client authentication: no certificate is let through (with no
- * identity); a certificate, when sent, is verified and authorized. */
+/* Optional client authentication: a client without a certificate gets in
+ * (with no identity) only when an "any" rule admits it; otherwise it is
+ * refused inside the handshake, with an alert.  A certificate, when sent,
+ * is verified and authorized as usual. */
+static void
+anon_refused(int max, const char *alert)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *anon = client_config(NULL, NULL, max);
+	struct pair p = { 0 };
+
+	mtls_config_verify_client_optional(scfg);
+	pair_run(&p, scfg, anon);
+	assert_int_equal(p.src, -1);
+	assert_false(mtls_peer_cert_provided(p.conn));
+	assert_string_equal(mtls_conn_reject_reason(p.conn),
+	    "no client certificate, and no rule admits clients without one");
+	assert_string_equal(mtls_conn_alert_sent(p.conn), alert);
+	const char *got = p.crc == -1 ? mtls_conn_alert_received(p.client) :
+	    client_alert_after_read(&p);
+	assert_non_null(got);
+	assert_string_equal(got, alert);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(anon);
+}
+
 static void
 test_optional_client_auth(void **state)
 {
@@ -607,9 +815,23 @@ test_optional_client_auth(void **state)
 	struct mtls_config *anon = client_config(NULL, NULL, 0);
 	struct mtls_config *other = client_config(oc_crt, oc_key, 0);
 	struct mtls_config *named = client_config(uri_crt, uri_key, 0);
+	struct mtls_config *good = client_config(cli_crt, cli_key, 0);
+	struct mtls_policy *pol;
+	struct mtls_error err;
 	struct pair p = { 0 };
+	char why[128];
 
+	anon_refused(MTLS_TLS1_3, "certificate_required");
+	anon_refused(MTLS_TLS1_2, "handshake_failure");
+
+	/* With an "any" rule, a client without a certificate gets in. */
 	mtls_config_verify_client_optional(scfg);
+	pol = mtls_policy_new();
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_CN, "client",
+	    &err), 0);
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_ANY, NULL, &err),
+	    0);
+	assert_int_equal(mtls_config_set_policy(scfg, pol), 0);
 	pair_run(&p, scfg, anon);
 	assert_int_equal(p.src, 0);
 	assert_false(mtls_peer_cert_provided(p.conn));
@@ -617,8 +839,33 @@ test_optional_client_auth(void **state)
 	assert_int_equal(mtls_peer_san_count(p.conn), 0);
 	assert_true(mtls_conn_cert_requested(p.client));
 	assert_false(mtls_conn_cert_sent(p.client));
+	assert_int_equal(mtls_policy_check(pol, p.conn, why, sizeof(why)), 1);
+	mtls_policy_free(pol);
 	exchange(&p);
+	pair_close_conn(&p);
+
+	/* The rules change: its session is not resumed without a rule
+	 * admitting it. */
+	pol = mtls_policy_new();
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_CN, "client",
+	    &err), 0);
+	assert_int_equal(mtls_config_set_policy(scfg, pol), 0);
+	pair_run(&p, scfg, anon);
+	assert_int_equal(p.src, -1);
+	assert_non_null(strstr(mtls_conn_reject_reason(p.conn),
+	    "no rule admits clients without one"));
+	assert_int_equal(mtls_policy_check(pol, p.conn, why, sizeof(why)), 0);
+	assert_string_equal(why, "no client certificate, and no rule admits "
+	    "clients without one");
+	mtls_policy_free(pol);
 	pair_free(&p);
+
+	/* A client with an allowed certificate still gets in. */
+	struct pair g = { 0 };
+	pair_run(&g, scfg, good);
+	assert_int_equal(g.src, 0);
+	assert_true(mtls_peer_cert_provided(g.conn));
+	pair_free(&g);
 
 	struct pair q = { 0 };
 	pair_run(&q, scfg, other);
@@ -637,6 +884,7 @@ test_optional_client_auth(void **state)
 	mtls_config_free(anon);
 	mtls_config_free(other);
 	mtls_config_free(named);
+	mtls_config_free(good);
 }
 
 /* Non-blocking reads and writes: WANT_POLLIN with nothing to read, data,
@@ -741,6 +989,8 @@ main(void)
 		cmocka_unit_test(test_resumption_tls13),
 		cmocka_unit_test(test_resumption_tls12),
 		cmocka_unit_test(test_resumption_without_close),
+		cmocka_unit_test(test_resumption_other_sni),
+		cmocka_unit_test(test_resumption_concurrent),
 		cmocka_unit_test(test_client_checks_server),
 		cmocka_unit_test(test_optional_client_auth),
 		cmocka_unit_test(test_security_defaults),
