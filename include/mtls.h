@@ -525,11 +525,17 @@ const char *mtls_error(struct mtls *ctx);
 
 /* Client: TLS over a connected socket; servername is sent as SNI and
  * checked against the certificate (NULL only with noverifyname).  The same
- * context may connect again after mtls_close(); the newest session made
- * with the same config for the same servername is offered for resumption
- * (unless mtls_config_disable_resumption()). */
+ * context may connect again after mtls_close().  A session made with the
+ * same config for the same servername is offered for resumption (unless
+ * mtls_config_disable_resumption()): the config keeps a pool of up to 16
+ * per name, and each connection takes a TLS 1.3 ticket of its own (they are
+ * single-use), so concurrent connections on one config all resume. */
 int mtls_connect_socket(struct mtls *ctx, int fd, const char *servername);
-/* Server: a new connection context for an accepted socket. */
+/* Server: a new connection context for an accepted socket.  Several
+ * threads may accept on one server context: on -1 the reason is in
+ * mtls_error(server) as the calling thread sees it (kept per thread, never
+ * mixed with another thread's); after a successful accept, every error of
+ * the connection is in mtls_error(conn). */
 int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
 /* 0 when done, MTLS_WANT_POLLIN/POLLOUT, or -1 (see mtls_error and
  * mtls_conn_reject_reason). */

@@ -80,6 +80,7 @@ int cmd_cert_verify(int argc, char **argv);
 int cmd_cert_export(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_tunnel(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_connect(int argc, char **argv);

@@ -13,6 +13,7 @@ static const struct cli_cmd commands[] = {
 	{ "cert", cmd_cert, "issue, sign, revoke, list, inspect, verify, "
 	    "export certificates" },
 	{ "serve", cmd_serve, "terminate mTLS and forward authorized clients" },
+	{ "tunnel", cmd_tunnel, "carry local plaintext to an mTLS upstream" },
 	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
 	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
 	{ "connect", cmd_connect, "one mTLS handshake with a server, "

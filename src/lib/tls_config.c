@@ -139,18 +139,22 @@ mtls_config_error(struct mtls_config *cfg)
 	return cfg->err.msg[0] != '\0' ? cfg->err.msg : NULL;
 }
 
-/* SHA-256 over the DER of every certificate (or CRL) of a file, so that a
- * reload with other trust material yields another session id context. */
+/* SHA-256 over the DER of every certificate (or, with certs NULL, CRL) of
+ * a file, so that a reload with other trust material yields another
+ * session id context. */
 static int
-hash_certs(STACK_OF(X509) *sk, unsigned char out[32])
+hash_der(STACK_OF(X509) *certs, STACK_OF(X509_CRL) *crls,
+    unsigned char out[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int n = certs != NULL ? sk_X509_num(certs) : sk_X509_CRL_num(crls);
 	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 
-	for (int i = 0; ok && i < sk_X509_num(sk); i++) {
+	for (int i = 0; ok && i < n; i++) {
 		unsigned char *der = NULL;
-		int n = i2d_X509(sk_X509_value(sk, i), &der);
-		ok = n > 0 && EVP_DigestUpdate(md, der, (size_t)n);
+		int len = certs != NULL ? i2d_X509(sk_X509_value(certs, i),
+		    &der) : i2d_X509_CRL(sk_X509_CRL_value(crls, i), &der);
+		ok = len > 0 && EVP_DigestUpdate(md, der, (size_t)len);
 		OPENSSL_free(der);
 	}
 	ok = ok && EVP_DigestFinal_ex(md, out, NULL);
@@ -158,35 +162,45 @@ hash_certs(STACK_OF(X509) *sk, unsigned char out[32])
 	return ok ? 0 : -1;
 }
 
-static int
-hash_crls(STACK_OF(X509_CRL) *sk, unsigned char out[32])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+static int read_crls(const char *path, const char *buf, size_t len,
+    STACK_OF(X509_CRL) **out, struct mtls_error *err);
 
-	for (int i = 0; ok && i < sk_X509_CRL_num(sk); i++) {
-		unsigned char *der = NULL;
-		int n = i2d_X509_CRL(sk_X509_CRL_value(sk, i), &der);
-		ok = n > 0 && EVP_DigestUpdate(md, der, (size_t)n);
-		OPENSSL_free(der);
+/* The certificates (crls NULL) or CRLs of the file path; with hash, also
+ * the SHA-256 of their DER.  0, or -1 with the reason on cfg. */
+static int
+load_objects(struct mtls_config *cfg, const char *path,
+    STACK_OF(X509) **certs, STACK_OF(X509_CRL) **crls, unsigned char *hash)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (file_read(path, MTLS_MAX_INPUT, &buf, &len, &cfg->err) != 0)
+		return -1;
+	rc = crls != NULL ? read_crls(path, buf, len, crls, &cfg->err) :
+	    pem_read_certs(buf, len, path, certs, &cfg->err);
+	file_free(buf, len);
+	if (rc != 0 || hash == NULL)
+		return rc;
+	if (hash_der(crls != NULL ? NULL : *certs, crls != NULL ? *crls :
+	    NULL, hash) != 0) {
+		if (crls != NULL)
+			sk_X509_CRL_pop_free(*crls, X509_CRL_free);
+		else
+			sk_X509_pop_free(*certs, X509_free);
+		return err_set_ssl(&cfg->err, MTLS_ERR_CRYPTO, "%s: cannot "
+		    "hash the %s", path, crls != NULL ? "CRLs" :
+		    "certificates");
 	}
-	ok = ok && EVP_DigestFinal_ex(md, out, NULL);
-	EVP_MD_CTX_free(md);
-	return ok ? 0 : -1;
+	return 0;
 }
 
 int
 mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 {
 	STACK_OF(X509) *sk = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 
-	if (file_read(path, MTLS_MAX_INPUT, &buf, &len, &cfg->err) != 0)
-		return -1;
-	int rc = pem_read_certs(buf, len, path, &sk, &cfg->err);
-	file_free(buf, len);
-	if (rc != 0)
+	if (load_objects(cfg, path, &sk, NULL, NULL) != 0)
 		return -1;
 	X509 *leaf = sk_X509_shift(sk);
 	X509_free(cfg->cert);
@@ -268,20 +282,9 @@ int
 mtls_config_set_ca_file(struct mtls_config *cfg, const char *path)
 {
 	STACK_OF(X509) *sk = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 
-	if (file_read(path, MTLS_MAX_INPUT, &buf, &len, &cfg->err) != 0)
+	if (load_objects(cfg, path, &sk, NULL, cfg->ca_hash) != 0)
 		return -1;
-	int rc = pem_read_certs(buf, len, path, &sk, &cfg->err);
-	file_free(buf, len);
-	if (rc != 0)
-		return -1;
-	if (hash_certs(sk, cfg->ca_hash) != 0) {
-		sk_X509_pop_free(sk, X509_free);
-		return err_set_ssl(&cfg->err, MTLS_ERR_CRYPTO, "%s: cannot "
-		    "hash the certificates", path);
-	}
 	sk_X509_pop_free(cfg->ca_certs, X509_free);
 	cfg->ca_certs = sk;
 	cfg->have_ca = 1;
@@ -349,20 +352,9 @@ int
 mtls_config_set_crl_file(struct mtls_config *cfg, const char *path)
 {
 	STACK_OF(X509_CRL) *sk = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 
-	if (file_read(path, MTLS_MAX_INPUT, &buf, &len, &cfg->err) != 0)
+	if (load_objects(cfg, path, NULL, &sk, cfg->crl_hash) != 0)
 		return -1;
-	int rc = read_crls(path, buf, len, &sk, &cfg->err);
-	file_free(buf, len);
-	if (rc != 0)
-		return -1;
-	if (hash_crls(sk, cfg->crl_hash) != 0) {
-		sk_X509_CRL_pop_free(sk, X509_CRL_free);
-		return err_set_ssl(&cfg->err, MTLS_ERR_CRYPTO, "%s: cannot "
-		    "hash the CRLs", path);
-	}
 	sk_X509_CRL_pop_free(cfg->crls, X509_CRL_free);
 	cfg->crls = sk;
 	cfg->have_crl = 1;

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls_internal.h"
+#include "verify_words.h"
 
 static const struct {
 	int desc;
@@ -306,8 +307,11 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 		break;
 	}
 	default:
-		msgf(msg, len, "%s %s: %s", what, subj,
-		    X509_verify_cert_error_string(err));
+		if (depth == 0)
+			msgf(msg, len, "%s %s: %s", what, subj,
+			    x509_verify_words(x));
+		else
+			msgf(msg, len, "%s: %s", what, x509_verify_words(x));
 		break;
 	}
 }

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "inspect.h"
+#include "verify_words.h"
 
 /* The security level of the TLS defaults (DESIGN.md): keys of at least
  * 112 bits of security, no SHA-1 signatures below the trust anchor. */
@@ -245,59 +246,82 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 		err_set(err, MTLS_ERR_VERIFY, "the CRL for %s cannot be used "
 		    "(%s)", subj, X509_verify_cert_error_string(code));
 		break;
-	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
-		err_set(err, MTLS_ERR_VERIFY, "the signature of %s does not "
-		    "verify with the key of its issuer (%s) %s", subj,
-		    iss ? iss : "?", at);
-		break;
-	case X509_V_ERR_INVALID_CA:
-		err_set(err, MTLS_ERR_VERIFY, "%s is not a valid CA "
-		    "certificate (basicConstraints CA:TRUE with keyCertSign "
-		    "is needed to issue certificates) %s", subj, at);
-		break;
-	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
-		err_set(err, MTLS_ERR_VERIFY, "the chain is longer than the "
-		    "path length constraint of %s allows %s", subj, at);
-		break;
-	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
-		err_set(err, MTLS_ERR_VERIFY, "the key usage of %s does not "
-		    "allow signing certificates (keyCertSign) %s", subj, at);
-		break;
-	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
-		err_set(err, MTLS_ERR_VERIFY, "the chain is too long %s (%s)",
-		    at, subj);
-		break;
-	case X509_V_ERR_EE_KEY_TOO_SMALL:
-	case X509_V_ERR_CA_KEY_TOO_SMALL:
-	case X509_V_ERR_CA_MD_TOO_WEAK:
-		err_set(err, MTLS_ERR_VERIFY, "%s %s (%s): at least 112-bit "
-		    "security (RSA 2048, EC P-256) and SHA-256 are required",
-		    X509_verify_cert_error_string(code), at, subj);
-		break;
-	case X509_V_ERR_PERMITTED_VIOLATION:
-	case X509_V_ERR_EXCLUDED_VIOLATION:
-	case X509_V_ERR_SUBTREE_MINMAX:
-	case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
-	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
-	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
-		err_set(err, MTLS_ERR_VERIFY, "a name of %s is outside the "
-		    "name constraints of an issuing CA (%s) %s", subj,
-		    X509_verify_cert_error_string(code), at);
-		break;
-	case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
-		err_set(err, MTLS_ERR_VERIFY, "%s has a critical extension "
-		    "that is not understood %s", subj, at);
-		break;
 	default:
-		err_set(err, MTLS_ERR_VERIFY, "%s %s (%s)",
-		    X509_verify_cert_error_string(code), at, subj);
+		err_set(err, MTLS_ERR_VERIFY, "%s %s: %s", subj, at,
+		    x509_verify_words(ctx));
 	}
 	free(subj);
 	free(iss);
 	free(crl_iss);
 	free(sans);
 	ERR_clear_error();
+}
+
+/* Does a CA above depth in the chain of x carry name constraints? */
+static int
+nc_above(X509_STORE_CTX *x, int depth)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(x);
+
+	for (int i = depth + 1; i < sk_X509_num(chain); i++)
+		if (X509_get_ext_by_NID(sk_X509_value(chain, i),
+		    NID_name_constraints, -1) >= 0)
+			return 1;
+	return 0;
+}
+
+const char *
+x509_verify_words(X509_STORE_CTX *x)
+{
+	int code = X509_STORE_CTX_get_error(x);
+
+	switch (code) {
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+		return "its signature does not verify with the key of its "
+		    "issuer";
+	case X509_V_ERR_INVALID_CA:
+		return "not a valid CA certificate (basicConstraints CA:TRUE "
+		    "with keyCertSign is needed to issue certificates)";
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+		return "the chain is longer than the path length constraint "
+		    "of an issuing CA allows";
+	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
+		return "its key usage does not allow signing certificates "
+		    "(keyCertSign)";
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+		return "the chain is too long";
+	case X509_V_ERR_EE_KEY_TOO_SMALL:
+	case X509_V_ERR_CA_KEY_TOO_SMALL:
+		return "the key is too small: at least 112-bit security (RSA "
+		    "2048, EC P-256) is required";
+	case X509_V_ERR_CA_MD_TOO_WEAK:
+		return "the signature digest is too weak: SHA-256 or better is "
+		    "required";
+	case X509_V_ERR_PERMITTED_VIOLATION:
+		return "a name is outside the names an issuing CA's name "
+		    "constraints permit";
+	case X509_V_ERR_EXCLUDED_VIOLATION:
+		return "a name is among the names an issuing CA's name "
+		    "constraints exclude";
+	case X509_V_ERR_SUBTREE_MINMAX:
+	case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
+	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
+	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
+		return "its names cannot be checked against an issuing CA's "
+		    "name constraints (unsupported form)";
+	case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
+		return "it has a critical extension that is not understood";
+	case X509_V_ERR_UNSPECIFIED:
+		/* OpenSSL's bound on names x constraints (NAME_CONSTRAINTS_
+		 * check) is its one unspecified error in a chain that has
+		 * name constraints. */
+		if (nc_above(x, X509_STORE_CTX_get_error_depth(x)))
+			return "too many names to check against the CA's name "
+			    "constraints";
+		break;
+	}
+	return X509_verify_cert_error_string(code);
 }
 
 static int

@@ -112,6 +112,8 @@ addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
 	}
 
 	memset(out, 0, sizeof(*out) * max);
+	if (flags & ADDR_SYNTAX)
+		return 1;
 	if (host[0] == '\0') {
 		/* Every address: one dual-stack IPv6 socket (the listener
 		 * clears IPV6_V6ONLY), and IPv4 as well for a host without
@@ -310,7 +312,9 @@ proxy_check_connect(const char *addr, char *err, size_t errlen)
 	struct proxy_addr a[ADDR_MAX];
 	char why[512];
 
-	if (addr_parse(addr, 0, a, ADDR_MAX, why, sizeof(why)) < 0) {
+	/* The form only: a name that does not resolve now is a failure to
+	 * start (exit 1), not a usage error. */
+	if (addr_parse(addr, ADDR_SYNTAX, a, 1, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "--connect %s", why);
 		return -1;
 	}

@@ -27,9 +27,12 @@ listener_open(const struct proxy_addr *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: socket: %s", name, strerror(errno));
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
+	/* A unix socket is opened once and shared by the workers (the
+	 * engine's job); these options are for TCP. */
+	if (a->u.sa.sa_family != AF_UNIX &&
+	    (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ==
 	    -1 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-	    sizeof(one)) == -1) {
+	    sizeof(one)) == -1)) {
 		snprintf(err, errlen, "%s: setsockopt: %s", name,
 		    strerror(errno));
 		goto fail;

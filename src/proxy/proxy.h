@@ -75,7 +75,7 @@ int proxy_check_listen(const char *addr, char *err, size_t errlen);
  * unix socket (plaintext arrives there) unless unsafe_listen. */
 int proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
     size_t errlen);
-/* The tunnel's upstream: HOST:PORT or [v6]:PORT that resolves. */
+/* The tunnel's upstream: the form HOST:PORT or [v6]:PORT (not resolved). */
 int proxy_check_connect(const char *addr, char *err, size_t errlen);
 int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
     size_t errlen);

@@ -40,6 +40,7 @@ struct proxy_addr {
 
 #define ADDR_LISTEN 0x1 /* ":PORT" means every address */
 #define ADDR_UNIX 0x2   /* "unix:/path" accepted (refused without it) */
+#define ADDR_SYNTAX 0x4 /* check the form only: nothing is resolved */
 
 /* Resolves s into at most max addresses (numeric hosts are never looked
  * up).  Returns the count, or -1 with the reason in err. */

@@ -80,3 +80,33 @@ wait_log() {
 	cat "$T/serve.log"
 	fail "serve.log has no line with '$1'"
 }
+
+# start_tunnel UPSTREAM-PORT ARGS...: mtls tunnel on a free loopback port to
+# 127.0.0.1:UPSTREAM-PORT with pki/client.crt, stderr in $T/tunnel.log;
+# sets TPORT and TPID.  ARGS may override --cert/--key/--ca (later wins).
+start_tunnel() {
+	up=$1; shift
+	TPORT=$(free_port)
+	mtls_cmd tunnel --listen "127.0.0.1:$TPORT" --connect "127.0.0.1:$up" \
+	    --cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt \
+	    "$@" 2>>"$T/tunnel.log" &
+	TPID=$!
+	track $TPID
+	wait_port "$TPORT"
+}
+
+# Waits until FILE has N lines matching TEXT (up to 5 s).
+wait_file_log() {
+	i=0
+	while [ $i -lt 50 ]; do
+		n=$(grep -cF -- "$2" "$1")
+		[ "$n" -ge "${3:-1}" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	cat "$1"
+	fail "$1 has no line with '$2'"
+}
+
+# plain_client PORT|unix:/path MODE [ARG]: a plaintext client for the tunnel
+# tests (tests/integration/plain_client.py); output in $T/out.
+PLAIN_CLIENT="$MTLS_TOP/tests/integration/plain_client.py"

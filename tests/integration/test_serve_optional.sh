@@ -52,6 +52,6 @@ start_backend echo
 start_serve --client-auth optional --allow-cn client
 s_client -
 assert_not_contains "$T/sc.out" "ping"
-wait_log "no rule allows"
+wait_log "outcome=rejected reason=\"no client certificate"
 backend_saw_nothing "optional, no certificate, --allow-cn"
 ok "optional with --allow-cn: no certificate matches no rule and is refused"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "mtls.h"
 #include "test_tls_pki.h"
+#include "verify_words.h"
 
 static char dir[256];
 static struct tpki ca, other_ca, srv, cli, cli_uri, cli_expired,
@@ -114,7 +116,8 @@ struct pair {
 /* Runs one handshake between a client configured with ccfg and a server
  * configured with scfg (contexts kept for reuse when already set). */
 static void
-pair_run(struct pair *p, struct mtls_config *scfg, struct mtls_config *ccfg)
+pair_run_as(struct pair *p, struct mtls_config *scfg,
+    struct mtls_config *ccfg, const char *servername)
 {
 	if (p->server == NULL) {
 		p->server = mtls_server();
@@ -131,7 +134,7 @@ pair_run(struct pair *p, struct mtls_config *scfg, struct mtls_config *ccfg)
 	assert_int_equal(mtls_accept_socket(p->server, &p->conn, p->fds[0]),
 	    0);
 	assert_int_equal(mtls_connect_socket(p->client, p->fds[1],
-	    "localhost"), 0);
+	    servername), 0);
 	int cdone = 0, sdone = 0;
 	for (int i = 0; i < 1000 && !(cdone && sdone); i++) {
 		if (!cdone) {
@@ -144,6 +147,12 @@ pair_run(struct pair *p, struct mtls_config *scfg, struct mtls_config *ccfg)
 		}
 	}
 	assert_true(cdone && sdone);
+}
+
+static void
+pair_run(struct pair *p, struct mtls_config *scfg, struct mtls_config *ccfg)
+{
+	pair_run_as(p, scfg, ccfg, "localhost");
 }
 
 /* After a TLS 1.3 handshake the client learns of a refusal by reading. */
@@ -625,6 +634,26 @@ test_resumption_concurrent(void **state)
 	assert_int_equal(concurrent_round(scfg, ccfg, p), 0);
 	assert_int_equal(concurrent_round(scfg, ccfg, p), NCONC);
 	assert_int_equal(concurrent_round(scfg, ccfg, p), NCONC);
+
+	/* A connection that ends in a fatal error makes OpenSSL mark its
+	 * session (and the ticket it just received) not resumable: that
+	 * costs that connection's ticket only, not the others'. */
+	struct pair bad = { 0 };
+	char buf[8];
+	pair_run(&bad, scfg, ccfg);
+	assert_int_equal(bad.src, 0);
+	assert_true(mtls_conn_session_resumed(bad.conn));
+	assert_int_equal(mtls_write(bad.conn, "s", 1), 1);
+	assert_int_equal(write(bad.fds[0], "\x17\x03\x03\x00\x20"
+	    "garbage-garbage-garbage-garbage!", 37), 37);
+	ssize_t n = 0;
+	for (int i = 0; i < 10 && n != -1; i++)
+		n = mtls_read(bad.client, buf, sizeof(buf));
+	assert_int_equal(n, -1);
+	assert_string_equal(mtls_conn_alert_sent(bad.client),
+	    "bad_record_mac");
+	pair_free(&bad);
+	assert_true(concurrent_round(scfg, ccfg, p) >= NCONC - 1);
 	for (int k = 0; k < NCONC; k++) {
 		mtls_free(p[k].client);
 		mtls_free(p[k].server);
@@ -652,34 +681,16 @@ test_client_checks_server(void **state)
 {
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
-	struct mtls *s = mtls_server(), *c = mtls_client(), *conn = NULL;
-	int fds[2];
+	struct pair p = { 0 };
 
-	assert_int_equal(mtls_configure(s, scfg), 0);
-	assert_int_equal(mtls_configure(c, ccfg), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	fcntl(fds[1], F_SETFL, O_NONBLOCK);
-	assert_int_equal(mtls_accept_socket(s, &conn, fds[0]), 0);
-	assert_int_equal(mtls_connect_socket(c, fds[1], "wrong.example.com"),
-	    0);
-	int crc = MTLS_WANT_POLLIN, src = MTLS_WANT_POLLIN;
-	for (int i = 0; i < 100 && crc != -1 && crc != 0; i++) {
-		crc = mtls_handshake(c);
-		if (src != -1 && src != 0)
-			src = mtls_handshake(conn);
-	}
-	assert_int_equal(crc, -1);
-	assert_non_null(mtls_conn_verify_problem(c));
-	assert_non_null(strstr(mtls_conn_verify_problem(c),
+	pair_run_as(&p, scfg, ccfg, "wrong.example.com");
+	assert_int_equal(p.crc, -1);
+	assert_non_null(mtls_conn_verify_problem(p.client));
+	assert_non_null(strstr(mtls_conn_verify_problem(p.client),
 	    "does not match the name wrong.example.com"));
-	assert_non_null(strstr(mtls_error(c), "DNS:localhost"));
-	assert_string_equal(mtls_conn_alert_sent(c), "bad_certificate");
-	mtls_free(conn);
-	mtls_free(c);
-	mtls_free(s);
-	close(fds[0]);
-	close(fds[1]);
+	assert_non_null(strstr(mtls_error(p.client), "DNS:localhost"));
+	assert_string_equal(mtls_conn_alert_sent(p.client), "bad_certificate");
+	pair_free(&p);
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
 }
@@ -742,10 +753,9 @@ test_client_checks_server_purpose(void **state)
 {
 	struct mtls_config *scfg = mtls_config_new();
 	struct mtls_config *ccfg = client_config(NULL, NULL, 0);
-	struct mtls *s = mtls_server(), *c = mtls_client(), *conn = NULL;
 	struct mtls_policy *pol = mtls_policy_new();
 	struct mtls_error err;
-	int fds[2];
+	struct pair p = { 0 };
 
 	assert_int_equal(mtls_config_set_cert_file(scfg, cli_crt), 0);
 	assert_int_equal(mtls_config_set_key_file(scfg, cli_key, NULL), 0);
@@ -754,29 +764,13 @@ test_client_checks_server_purpose(void **state)
 	assert_int_equal(mtls_config_set_policy(scfg, pol), 0);
 	mtls_policy_free(pol);
 	mtls_config_verify_client_optional(scfg);
-	assert_int_equal(mtls_configure(s, scfg), 0);
-	assert_int_equal(mtls_configure(c, ccfg), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
-	fcntl(fds[1], F_SETFL, O_NONBLOCK);
-	assert_int_equal(mtls_accept_socket(s, &conn, fds[0]), 0);
-	assert_int_equal(mtls_connect_socket(c, fds[1], "client.example.com"),
-	    0);
-	int crc = MTLS_WANT_POLLIN, src = MTLS_WANT_POLLIN;
-	for (int i = 0; i < 100 && crc != -1 && crc != 0; i++) {
-		crc = mtls_handshake(c);
-		if (src != -1 && src != 0)
-			src = mtls_handshake(conn);
-	}
-	assert_int_equal(crc, -1);
-	assert_non_null(strstr(mtls_conn_verify_problem(c),
+	pair_run_as(&p, scfg, ccfg, "client.example.com");
+	assert_int_equal(p.crc, -1);
+	assert_non_null(strstr(mtls_conn_verify_problem(p.client),
 	    "is not valid for server authentication"));
-	assert_string_equal(mtls_conn_alert_sent(c), "unsupported_certificate");
-	mtls_free(conn);
-	mtls_free(c);
-	mtls_free(s);
-	close(fds[0]);
-	close(fds[1]);
+	assert_string_equal(mtls_conn_alert_sent(p.client),
+	    "unsupported_certificate");
+	pair_free(&p);
 	mtls_config_free(scfg);
 	mtls_config_free(ccfg);
 }
@@ -933,6 +927,111 @@ test_io_semantics(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* Adds an extension to x and signs it again with key. */
+static void
+add_ext_resign(X509 *x, X509 *issuer, EVP_PKEY *key, int nid,
+    const char *value)
+{
+	assert_int_equal(tpki_ext(x, issuer, nid, value), 0);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+}
+
+/* More names x constraints than OpenSSL checks (2^20) is its
+ * X509_V_ERR_UNSPECIFIED: the words say what it is, for `mtls cert verify`
+ * and the TLS peer check alike (they share x509_verify_words()). */
+static void
+test_verify_words_name_constraints(void **state)
+{
+	struct tpki inter = tpki_make(&ca, "ncint", NULL, NULL, NULL, -60,
+	    86400);
+	struct tpki leaf = tpki_make(&inter, "manysans", NULL, "clientAuth",
+	    NULL, -60, 86400);
+	size_t cap = 1100 * 40, used = 0, used2 = 0;
+	char *nc = malloc(cap), *sans = malloc(cap);
+
+	assert_non_null(nc);
+	assert_non_null(sans);
+	for (int i = 0; i < 1100; i++) {
+		used += (size_t)snprintf(nc + used, cap - used,
+		    "%spermitted;DNS:n%d.example.com", i ? "," : "", i);
+		used2 += (size_t)snprintf(sans + used2, cap - used2,
+		    "%sDNS:h%d.n%d.example.com", i ? "," : "", i, i);
+	}
+	add_ext_resign(inter.cert, ca.cert, ca.key, NID_name_constraints, nc);
+	add_ext_resign(leaf.cert, inter.cert, inter.key,
+	    NID_subject_alt_name, sans);
+
+	X509_STORE *store = X509_STORE_new();
+	STACK_OF(X509) *untrusted = sk_X509_new_null();
+	X509_STORE_CTX *x = X509_STORE_CTX_new();
+	assert_int_equal(X509_STORE_add_cert(store, ca.cert), 1);
+	assert_true(sk_X509_push(untrusted, inter.cert) > 0);
+	assert_int_equal(X509_STORE_CTX_init(x, store, leaf.cert, untrusted),
+	    1);
+	assert_int_equal(X509_verify_cert(x), 0);
+	assert_int_equal(X509_STORE_CTX_get_error(x), X509_V_ERR_UNSPECIFIED);
+	assert_string_equal(x509_verify_words(x), "too many names to check "
+	    "against the CA's name constraints");
+
+	X509_STORE_CTX_free(x);
+	sk_X509_free(untrusted);
+	X509_STORE_free(store);
+	free(nc);
+	free(sans);
+	tpki_free(&inter);
+	tpki_free(&leaf);
+}
+
+struct accept_arg {
+	struct mtls *server;
+	const char *err_seen;    /* mtls_error(server) in the thread */
+	int rc;
+};
+
+static void *
+accept_thread(void *v)
+{
+	struct accept_arg *a = v;
+	struct mtls *conn = NULL;
+	int fds[2];
+
+	a->err_seen = mtls_error(a->server);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
+		return NULL;
+	a->rc = mtls_accept_socket(a->server, &conn, fds[0]);
+	mtls_free(conn);
+	close(fds[0]);
+	close(fds[1]);
+	return NULL;
+}
+
+/* Threads accepting on one server context: a failed accept's reason is
+ * the failing thread's, never seen or cleared by another thread. */
+static void
+test_accept_errors_per_thread(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls *s = mtls_server(), *conn = NULL;
+	struct accept_arg a = { s, NULL, -1 };
+	pthread_t t;
+
+	assert_int_equal(mtls_configure(s, scfg), 0);
+	assert_int_equal(mtls_accept_socket(s, &conn, -1), -1);
+	assert_null(conn);
+	assert_non_null(strstr(mtls_error(s), "socket -1"));
+	assert_int_equal(pthread_create(&t, NULL, accept_thread, &a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_null(a.err_seen);
+	assert_int_equal(a.rc, 0);
+	/* Still this thread's reason, until its next accept. */
+	assert_non_null(strstr(mtls_error(s), "socket -1"));
+	accept_thread(&a);
+	assert_int_equal(a.rc, 0);
+	assert_null(mtls_error(s));
+	mtls_free(s);
+	mtls_config_free(scfg);
+}
+
 static void
 test_api_edges(void **state)
 {
@@ -996,6 +1095,8 @@ main(void)
 		cmocka_unit_test(test_security_defaults),
 		cmocka_unit_test(test_io_semantics),
 		cmocka_unit_test(test_client_checks_server_purpose),
+		cmocka_unit_test(test_accept_errors_per_thread),
+		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
