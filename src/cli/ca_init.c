@@ -34,8 +34,8 @@ usage(void)
 	    "                  intermediate)\n"
 	    "  --parent DIR    the CA that signs this one (makes an "
 	    "intermediate, pathlen 0)\n"
-	    "  --encrypt-key   encrypt ca.key with a passphrase from $%s or a "
-	    "prompt\n"
+	    "  --encrypt-key   encrypt ca.key with a passphrase from $%s\n"
+	    "                  or a prompt\n"
 	    "\n"
 	    "An encrypted parent CA key is unlocked with $%s or a prompt.\n",
 	    cmd, CLI_CA_PASSPHRASE_ENV, CLI_CA_PASSPHRASE_ENV);

@@ -31,7 +31,7 @@ usage(void)
 	    "FILE '-'\n"
 	    "reads standard input.\n"
 	    "\n"
-	    "  --json   print a JSON document with the same facts\n", cmd);
+	    "  --json          a JSON document with the same facts\n", cmd);
 }
 
 /* Reads all of path ('-': stdin) into a heap buffer. */

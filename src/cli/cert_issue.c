@@ -47,42 +47,30 @@ cmd_cert_issue(int argc, char **argv)
 		CLI_ISSUER_OPTIONS,
 		CLI_NAME_OPTIONS,
 		CLI_EMAIL_OPTION,
-		{ "days", required_argument, NULL, 'D' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
+		CLI_KEY_TYPE_OPTION,
+		CLI_OUTPUT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_names cn = { 0 };
-	struct mtls_issue_options iopt = { 0 };
+	struct cli_issuer is = { 0 };
 	struct mtls_names names;
 	struct mtls_error err = { 0 };
 	enum mtls_key_type ktype = MTLS_KEY_EC_P256;
-	const char *ca_dir = NULL, *out = NULL;
+	const char *out = NULL;
 	struct mtls_ca *ca = NULL;
 	struct mtls_key *key = NULL;
 	struct mtls_cert *cert = NULL;
 	char *crt_path = NULL, *key_path = NULL;
-	int kind = 0, force = 0, c, ret = EXIT_USAGE;
+	int force = 0, c, taken, ret = EXIT_USAGE;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (cli_names_opt(&cn, c, optarg))
+		if ((taken = cli_issuer_opt(cmd, &is, c, optarg)) == -1)
+			goto out;
+		if (taken || cli_names_opt(&cn, c, optarg))
 			continue;
 		switch (c) {
-		case 'C': ca_dir = optarg; break;
-		case 'S':
-		case 'c':
-			if (cli_kind_arg(cmd, c == 'S' ? MTLS_CERT_SERVER :
-			    MTLS_CERT_CLIENT, &kind) == -1)
-				goto out;
-			break;
-		case 'D':
-			if (cli_parse_int(cmd, "--days", optarg, 1,
-			    CLI_MAX_DAYS, &iopt.days) == -1)
-				goto out;
-			break;
 		case 'k':
 			if (cli_key_type_arg(cmd, optarg, &ktype) == -1)
 				goto out;
@@ -94,8 +82,7 @@ cmd_cert_issue(int argc, char **argv)
 		}
 	}
 	if (cli_no_operands(cmd, argc, argv) != 0 ||
-	    cli_require(cmd, "--ca", ca_dir) == -1 ||
-	    cli_require_kind(cmd, kind) == -1 ||
+	    cli_issuer_require(cmd, &is) == -1 ||
 	    cli_require(cmd, "--name", cn.name) == -1 ||
 	    cli_require(cmd, "--out", out) == -1)
 		goto out;
@@ -105,15 +92,14 @@ cmd_cert_issue(int argc, char **argv)
 	 * in the CA's inventory. */
 	if (cli_out_pair(out, ".crt", force, &crt_path, &key_path) == -1)
 		goto out;
-	if ((ca = cli_ca_open(ca_dir, 1)) == NULL)
+	if ((ca = cli_ca_open(is.ca_dir, 1)) == NULL)
 		goto out;
 	if ((key = mtls_key_generate(ktype, &err)) == NULL) {
 		cli_fail_err(&err);
 		goto out;
 	}
 	cli_names_get(&cn, &names);
-	iopt.kind = (enum mtls_cert_kind)kind;
-	if ((cert = mtls_ca_issue(ca, key, &names, &iopt)) == NULL) {
+	if ((cert = mtls_ca_issue(ca, key, &names, &is.opt)) == NULL) {
 		cli_fail_ca(ca, NULL);
 		goto out;
 	}
@@ -125,7 +111,7 @@ cmd_cert_issue(int argc, char **argv)
 	    force ? MTLS_WRITE_FORCE : 0) == -1)
 		goto out;
 	printf("issued %s certificate serial %s, expires %s: %s, %s\n",
-	    mtls_cert_kind_name(iopt.kind), serial, expires, crt_path,
+	    mtls_cert_kind_name(is.opt.kind), serial, expires, crt_path,
 	    key_path);
 	ret = EXIT_OK;
 out:

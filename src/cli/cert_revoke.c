@@ -20,18 +20,23 @@ static const enum mtls_revoke_reason reasons[] = {
 	MTLS_REVOKE_AA_COMPROMISE,
 };
 
+/* The reason names, comma-separated; with wrap_lines, on lines that fit the
+ * help's option column (18 spaces in, under 80 columns). */
 static void
-reason_list(char *buf, size_t len)
+reason_list(char *buf, size_t len, int wrap_lines)
 {
-	size_t used = 0;
+	size_t used = 0, col = 26; /* "  --reason R      one of: " */
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		const char *name = mtls_revoke_reason_name(reasons[i]);
+		int wrap = wrap_lines && i > 0 && col + 2 + strlen(name) > 78;
 		int n = snprintf(buf + used, len - used, "%s%s",
-		    used ? ", " : "", mtls_revoke_reason_name(reasons[i]));
+		    i == 0 ? "" : wrap ? ",\n                  " : ", ", name);
 		if (n < 0 || (size_t)n >= len - used)
 			break;
 		used += (size_t)n;
+		col = (wrap ? 18 : col + (i > 0 ? 2 : 0)) + strlen(name);
 	}
 }
 
@@ -40,7 +45,7 @@ usage(void)
 {
 	char list[512];
 
-	reason_list(list, sizeof(list));
+	reason_list(list, sizeof(list), 1);
 	printf("usage: %s --ca DIR (--serial HEX | --cert FILE) [--reason R]\n"
 	    "\n"
 	    "Records a certificate issued by the CA in DIR as revoked.  "
@@ -95,7 +100,7 @@ cmd_cert_revoke(int argc, char **argv)
 		case 'r':
 			if (mtls_revoke_reason_parse(optarg, &reason) == -1) {
 				char list[512];
-				reason_list(list, sizeof(list));
+				reason_list(list, sizeof(list), 0);
 				cli_usage(cmd, "unknown reason '%s' (choose "
 				    "from %s)", optarg, list);
 				goto out;

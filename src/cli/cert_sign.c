@@ -41,36 +41,26 @@ cmd_cert_sign(int argc, char **argv)
 	static const struct option opts[] = {
 		CLI_ISSUER_OPTIONS,
 		{ "csr", required_argument, NULL, 'r' },
-		{ "days", required_argument, NULL, 'D' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
+		CLI_OUTPUT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mtls_issue_options iopt = { 0 };
+	struct cli_issuer is = { 0 };
 	struct mtls_error err = { 0 };
-	const char *ca_dir = NULL, *csr_file = NULL, *out = NULL;
+	const char *csr_file = NULL, *out = NULL;
 	struct mtls_ca *ca = NULL;
 	struct mtls_csr *csr = NULL;
 	struct mtls_cert *cert = NULL;
-	int kind = 0, force = 0, c, ret = EXIT_USAGE;
+	int force = 0, c, taken, ret = EXIT_USAGE;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if ((taken = cli_issuer_opt(cmd, &is, c, optarg)) == -1)
+			goto out;
+		if (taken)
+			continue;
 		switch (c) {
-		case 'C': ca_dir = optarg; break;
-		case 'S':
-		case 'c':
-			if (cli_kind_arg(cmd, c == 'S' ? MTLS_CERT_SERVER :
-			    MTLS_CERT_CLIENT, &kind) == -1)
-				goto out;
-			break;
 		case 'r': csr_file = optarg; break;
-		case 'D':
-			if (cli_parse_int(cmd, "--days", optarg, 1,
-			    CLI_MAX_DAYS, &iopt.days) == -1)
-				goto out;
-			break;
 		case 'o': out = optarg; break;
 		case 'f': force = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
@@ -78,8 +68,7 @@ cmd_cert_sign(int argc, char **argv)
 		}
 	}
 	if (cli_no_operands(cmd, argc, argv) != 0 ||
-	    cli_require(cmd, "--ca", ca_dir) == -1 ||
-	    cli_require_kind(cmd, kind) == -1 ||
+	    cli_issuer_require(cmd, &is) == -1 ||
 	    cli_require(cmd, "--csr", csr_file) == -1 ||
 	    cli_require(cmd, "--out", out) == -1)
 		goto out;
@@ -92,10 +81,9 @@ cmd_cert_sign(int argc, char **argv)
 		cli_fail_err(&err);
 		goto out;
 	}
-	if ((ca = cli_ca_open(ca_dir, 1)) == NULL)
+	if ((ca = cli_ca_open(is.ca_dir, 1)) == NULL)
 		goto out;
-	iopt.kind = (enum mtls_cert_kind)kind;
-	if ((cert = mtls_ca_sign_csr(ca, csr, &iopt)) == NULL) {
+	if ((cert = mtls_ca_sign_csr(ca, csr, &is.opt)) == NULL) {
 		char *what = cli_path_cat("cannot sign ", csr_file);
 		cli_fail_ca(ca, what);
 		free(what);
@@ -111,7 +99,7 @@ cmd_cert_sign(int argc, char **argv)
 		goto out;
 	}
 	printf("signed %s certificate serial %s, expires %s: %s\n",
-	    mtls_cert_kind_name(iopt.kind), serial, expires, out);
+	    mtls_cert_kind_name(is.opt.kind), serial, expires, out);
 	ret = EXIT_OK;
 out:
 	mtls_cert_free(cert);

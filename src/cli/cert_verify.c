@@ -19,8 +19,8 @@ static void
 usage(void)
 {
 	printf("usage: %s --ca FILE [--untrusted FILE] [--crl FILE]\n"
-	    "                 [--purpose server|client] [--name HOST] "
-	    "[--at RFC3339] FILE\n"
+	    "           [--purpose server|client] [--name HOST] [--at RFC3339]\n"
+	    "           FILE\n"
 	    "\n"
 	    "Verifies the first certificate of FILE; the other certificates "
 	    "of FILE\n"
@@ -193,7 +193,7 @@ cmd_cert_verify(int argc, char **argv)
 		}
 	}
 	if (vo.ca_file == NULL)
-		return cli_usage(cmd, "--ca FILE is required (the system store "
+		return cli_usage(cmd, "--ca is required (the system store "
 		    "is never used)");
 	if (optind >= argc)
 		return cli_usage(cmd, "a certificate FILE to verify is "

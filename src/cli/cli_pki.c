@@ -62,20 +62,38 @@ cli_require(const char *cmd, const char *opt, const char *value)
 }
 
 int
-cli_kind_arg(const char *cmd, enum mtls_cert_kind want, int *kind)
+cli_issuer_opt(const char *cmd, struct cli_issuer *is, int c,
+    const char *arg)
 {
-	if (*kind != 0 && *kind != (int)want) {
-		cli_usage(cmd, "--server and --client exclude each other");
-		return -1;
+	enum mtls_cert_kind want;
+
+	switch (c) {
+	case 'C':
+		is->ca_dir = arg;
+		return 1;
+	case 'S':
+	case 'c':
+		want = c == 'S' ? MTLS_CERT_SERVER : MTLS_CERT_CLIENT;
+		if ((int)is->opt.kind != 0 && is->opt.kind != want) {
+			cli_usage(cmd, "--server and --client exclude each "
+			    "other");
+			return -1;
+		}
+		is->opt.kind = want;
+		return 1;
+	case 'D':
+		return cli_parse_int(cmd, "--days", arg, 1, CLI_MAX_DAYS,
+		    &is->opt.days) == -1 ? -1 : 1;
 	}
-	*kind = (int)want;
 	return 0;
 }
 
 int
-cli_require_kind(const char *cmd, int kind)
+cli_issuer_require(const char *cmd, const struct cli_issuer *is)
 {
-	if (kind == 0) {
+	if (cli_require(cmd, "--ca", is->ca_dir) == -1)
+		return -1;
+	if ((int)is->opt.kind == 0) {
 		cli_usage(cmd, "one of --server or --client is required");
 		return -1;
 	}

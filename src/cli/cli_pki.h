@@ -17,15 +17,23 @@
 #define CLI_KEY_PASSPHRASE_ENV "MTLS_KEY_PASSPHRASE"
 
 /* The options of the commands that issue from a CA (cert issue, cert
- * sign): --ca DIR and --server or --client, with their help lines. */
+ * sign): --ca DIR, --server or --client, and --days N, with their help
+ * lines (but --days's, which each command places itself). */
 #define CLI_ISSUER_OPTIONS \
 	{ "ca", required_argument, NULL, 'C' }, \
 	{ "server", no_argument, NULL, 'S' }, \
-	{ "client", no_argument, NULL, 'c' }
+	{ "client", no_argument, NULL, 'c' }, \
+	{ "days", required_argument, NULL, 'D' }
 #define CLI_ISSUER_HELP \
 	"  --ca DIR        the issuing CA's directory\n" \
 	"  --server        a server certificate (EKU serverAuth)\n" \
 	"  --client        a client certificate (EKU clientAuth)\n"
+/* --out and --force, of the commands that write a file or a pair; and
+ * --key-type, of those that generate a key. */
+#define CLI_OUTPUT_OPTIONS \
+	{ "out", required_argument, NULL, 'o' }, \
+	{ "force", no_argument, NULL, 'f' }
+#define CLI_KEY_TYPE_OPTION { "key-type", required_argument, NULL, 'k' }
 /* The help lines of --key-type, and of an encrypted CA key (a %s for
  * CLI_CA_PASSPHRASE_ENV). */
 #define CLI_KEY_TYPE_HELP \
@@ -51,11 +59,20 @@ int cli_no_operands(const char *cmd, int argc, char **argv);
  * empty; else 0. */
 int cli_require(const char *cmd, const char *opt, const char *value);
 
-/* --server or --client (want) seen: sets *kind; a usage error (-1) when the
- * other one was given before. */
-int cli_kind_arg(const char *cmd, enum mtls_cert_kind want, int *kind);
-/* A usage error (-1) when neither --server nor --client was given. */
-int cli_require_kind(const char *cmd, int kind);
+/* The values of CLI_ISSUER_OPTIONS: the CA's directory, and the kind
+ * (0 until --server or --client is seen) and days of the certificate. */
+struct cli_issuer {
+	const char *ca_dir;
+	struct mtls_issue_options opt;
+};
+
+/* Takes one of CLI_ISSUER_OPTIONS (1), says c is not one (0), or prints a
+ * usage error (-1): --server with --client, --days out of range. */
+int cli_issuer_opt(const char *cmd, struct cli_issuer *is, int c,
+    const char *arg);
+/* A usage error (-1) unless --ca and one of --server or --client were
+ * given; else 0. */
+int cli_issuer_require(const char *cmd, const struct cli_issuer *is);
 
 /* The names of the certificate or CSR to make: --name, and the repeatable
  * --dns, --ip, --uri and --email.  Their getopt values are the letters

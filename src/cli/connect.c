@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "cli_pki.h"
 
 static const char cmd[] = "mtls connect";
 
@@ -30,9 +31,9 @@ static void
 usage(void)
 {
 	printf("usage: %s HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n"
-	    "          [--servername NAME] [--tls-min 1.2|1.3] "
+	    "           [--servername NAME] [--tls-min 1.2|1.3] "
 	    "[--tls-max 1.2|1.3]\n"
-	    "          [--trace] [--json] [--insecure-skip-verify]\n"
+	    "           [--trace] [--json] [--insecure-skip-verify]\n"
 	    "\n"
 	    "Makes one mutual-TLS handshake with HOST:PORT ([IPv6]:PORT too) "
 	    "and says\nwhat happened: TCP, TLS version, cipher, key exchange, "
@@ -588,8 +589,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	};
 	int c;
 
-	optind = 1;
-	opterr = 0;
+	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_CERT: o->cert = optarg; break;
@@ -620,17 +620,15 @@ parse_args(int argc, char **argv, struct opts *o)
 		case O_HELP:
 			usage();
 			return -1;
-		case ':':
-			return cli_usage(cmd, "%s needs a value",
-			    argv[optind - 1]);
 		default:
-			return cli_usage(cmd, "unknown option '%s'",
-			    argv[optind - 1]);
+			return cli_getopt_fail(cmd, c, argv);
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage(cmd, optind >= argc ? "HOST:PORT is "
-		    "required" : "one HOST:PORT only");
+	if (optind >= argc)
+		return cli_usage(cmd, "HOST:PORT is required");
+	if (optind + 1 < argc)
+		return cli_usage(cmd, "unexpected argument '%s'",
+		    argv[optind + 1]);
 	o->target = argv[optind];
 	if ((o->cert == NULL) != (o->key == NULL))
 		return cli_usage(cmd, "--cert and --key go together");

@@ -35,9 +35,8 @@ cmd_csr_new(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		CLI_NAME_OPTIONS,
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
+		CLI_KEY_TYPE_OPTION,
+		CLI_OUTPUT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -19,9 +19,9 @@ static void
 usage(void)
 {
 	printf("usage: %s [--cert FILE] [--key FILE] [--ca FILE] [--crl FILE]\n"
-	    "                   [--role server|client] [--name HOST]\n"
-	    "                   [--connect HOST:PORT] [--servername NAME]\n"
-	    "                   [--timeout S] [--json]\n"
+	    "           [--role server|client] [--name HOST] "
+	    "[--connect HOST:PORT]\n"
+	    "           [--servername NAME] [--timeout S] [--json]\n"
 	    "       %s --list-codes [--json]\n"
 	    "\n"
 	    "Finds what is wrong with an mTLS setup and says how to fix it: "

@@ -14,12 +14,12 @@ static const struct cli_cmd commands[] = {
 	    "export certificates" },
 	{ "serve", cmd_serve, "terminate mTLS and forward authorized clients" },
 	{ "tunnel", cmd_tunnel, "carry local plaintext to an mTLS upstream" },
-	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
-	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
 	{ "connect", cmd_connect, "one mTLS handshake with a server, "
 	    "explained" },
 	{ "doctor", cmd_doctor, "find what is wrong with an mTLS setup, with "
 	    "the fix" },
+	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
+	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
 };
 
 int

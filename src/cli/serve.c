@@ -150,7 +150,6 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_FP: kind = MTLS_ALLOW_FINGERPRINT; goto rule;
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
-			o.allow_anonymous = 1;
 			optarg = NULL;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
@@ -257,7 +256,6 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	o.policy = pol;
-	o.allow_anonymous = o.allow_anonymous && o.client_auth_optional;
 
 	ret = EXIT_FAIL;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {

@@ -1056,7 +1056,8 @@ mtls_crl_info(const struct mtls_crl *crl, size_t i,
 
 	memset(info, 0, sizeof(*info));
 	if (crl == NULL || i >= mtls_crl_count(crl))
-		return err_set(err, MTLS_ERR_USAGE, "no CRL number %zu", i);
+		return err_set(err, MTLS_ERR_USAGE, "no CRL number %zu",
+		    i + 1);
 	X509_CRL *c = sk_X509_CRL_value(crl->crls, (int)i);
 
 	if ((info->issuer = x509_name_line(X509_CRL_get_issuer(c))) == NULL)

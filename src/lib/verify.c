@@ -104,6 +104,21 @@ revoked_detail(X509 *x, STACK_OF(X509_CRL) *crls, char *buf, size_t len)
 	ERR_clear_error();
 }
 
+/* A validity bound in words: when, its date; span, how far it lies from
+ * now (in the past with past set, else ahead).  Both stay as they were
+ * when the bound is absent or unreadable. */
+static void
+bound_words(const ASN1_TIME *bound, time_t now, int past, char *when,
+    size_t when_len, char *span, size_t span_len)
+{
+	time_t t;
+
+	if (bound == NULL || x509_time(bound, &t) != 0)
+		return;
+	x509_time_rfc3339(t, when, when_len);
+	x509_span_words((long long)(past ? now - t : t - now), span, span_len);
+}
+
 /* err <- one sentence for the failed verification in ctx. */
 static void
 describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
@@ -118,7 +133,6 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 	char *subj = subject_of(cur), *iss = NULL, *crl_iss = NULL;
 	char *sans = NULL;
 	char at[64], when[32], span[48], detail[512];
-	time_t t;
 
 	if (subj == NULL)
 		subj = strdup("unknown certificate");
@@ -138,18 +152,14 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 
 	switch (code) {
 	case X509_V_ERR_CERT_HAS_EXPIRED:
-		if (x509_time(X509_get0_notAfter(cur), &t) == 0) {
-			x509_time_rfc3339(t, when, sizeof(when));
-			x509_span_words((long long)(now - t), span, sizeof(span));
-		}
+		bound_words(X509_get0_notAfter(cur), now, 1, when,
+		    sizeof(when), span, sizeof(span));
 		err_set(err, MTLS_ERR_VERIFY, "certificate has expired "
 		    "(notAfter %s, %s ago) %s (%s)", when, span, at, subj);
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		if (x509_time(X509_get0_notBefore(cur), &t) == 0) {
-			x509_time_rfc3339(t, when, sizeof(when));
-			x509_span_words((long long)(t - now), span, sizeof(span));
-		}
+		bound_words(X509_get0_notBefore(cur), now, 0, when,
+		    sizeof(when), span, sizeof(span));
 		err_set(err, MTLS_ERR_VERIFY, "certificate is not yet valid "
 		    "(notBefore %s, starts in %s) %s (%s)", when, span, at,
 		    subj);
@@ -214,25 +224,21 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 		    subj, in->crl_file ? in->crl_file : "the CRL file");
 		break;
 	case X509_V_ERR_CRL_HAS_EXPIRED:
-		if (crl != NULL && X509_CRL_get0_nextUpdate(crl) != NULL &&
-		    x509_time(X509_CRL_get0_nextUpdate(crl), &t) == 0) {
-			x509_time_rfc3339(t, when, sizeof(when));
-			x509_span_words((long long)(now - t), span, sizeof(span));
-		}
-		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s has expired "
-		    "(nextUpdate %s, %s ago): revocation of %s cannot be "
-		    "checked", crl_iss ? crl_iss : "?", when, span, subj);
+	case X509_V_ERR_CRL_NOT_YET_VALID: {
+		int expired = code == X509_V_ERR_CRL_HAS_EXPIRED;
+
+		if (crl != NULL)
+			bound_words(expired ? X509_CRL_get0_nextUpdate(crl) :
+			    X509_CRL_get0_lastUpdate(crl), now, expired, when,
+			    sizeof(when), span, sizeof(span));
+		err_set(err, MTLS_ERR_VERIFY, expired ?
+		    "the CRL of %s has expired (nextUpdate %s, %s ago): "
+		    "revocation of %s cannot be checked" :
+		    "the CRL of %s is not yet valid (thisUpdate %s, in %s): "
+		    "revocation of %s cannot be checked",
+		    crl_iss ? crl_iss : "?", when, span, subj);
 		break;
-	case X509_V_ERR_CRL_NOT_YET_VALID:
-		if (crl != NULL &&
-		    x509_time(X509_CRL_get0_lastUpdate(crl), &t) == 0) {
-			x509_time_rfc3339(t, when, sizeof(when));
-			x509_span_words((long long)(t - now), span, sizeof(span));
-		}
-		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s is not yet valid "
-		    "(thisUpdate %s, in %s): revocation of %s cannot be "
-		    "checked", crl_iss ? crl_iss : "?", when, span, subj);
-		break;
+	}
 	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
 	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
 		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s does not verify "

@@ -527,20 +527,9 @@ conn_handshake(struct conn *c)
 			conn_serve_refused(c);
 		return;
 	}
-	/* The library applies the rules to the certificates it verifies; a
-	 * client that sent none (--client-auth optional) is refused here
-	 * unless --allow-any admits it, before the backend is touched.  The
-	 * handshake is over, so no alert can say why: the client gets
-	 * close_notify, the log gets the reason. */
-	if (!conn_tunnel(c) && !mtls_peer_cert_provided(c->tls) &&
-	    !w->px->opt.allow_anonymous) {
-		STAT_ADD(w->stats.handshakes[HS_NO_CERT], 1);
-		conn_outcome(c, "rejected", "no client certificate, and no "
-		    "rule allows a client without one");
-		(void)mtls_close(c->tls);
-		conn_linger(c);
-		return;
-	}
+	/* Serving, the library has applied the rules inside the handshake,
+	 * including to a client without a certificate under --client-auth
+	 * optional (admitted only by --allow-any). */
 	c->hs_done = 1;
 	STAT_ADD(w->stats.handshakes[HS_OK], 1);
 	stats_hs_latency(&w->stats, ev_time() - c->start);

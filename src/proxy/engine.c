@@ -211,6 +211,7 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	px->opt = *opt;
 	px->cfg = cfg;
 	pthread_mutex_init(&px->gauges_lock, NULL);
+	px->gauges.tunnel = opt->mode == PROXY_TUNNEL;
 	if (px->opt.workers <= 0)
 		px->opt.workers = engine_workers();
 	if (px->opt.handshake_timeout <= 0)

@@ -125,11 +125,23 @@ page_printf(struct page *pg, const char *fmt, ...)
 		s_ += STAT_GET(st[i_]->field); \
 	s_; })
 
+/* "# HELP" and "# TYPE" of one metric family, named after the command
+ * ("mtls_serve_...", "mtls_tunnel_..."). */
+static void
+page_family(struct page *pg, const char *pfx, const char *name,
+    const char *type, const char *help)
+{
+	page_printf(pg, "# HELP %s_%s %s\n# TYPE %s_%s %s\n", pfx, name, help,
+	    pfx, name, type);
+}
+
 size_t
 metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
     size_t nst, const struct metrics_gauges *g, time_t now)
 {
 	struct page pg = { buf, cap, 0 };
+	const char *p = g->tunnel ? "mtls_tunnel" : "mtls_serve";
+	const char *target = g->tunnel ? "upstream" : "backend";
 	uint64_t cum = 0, count = 0;
 	int64_t active = 0;
 
@@ -139,87 +151,88 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	for (size_t i = 0; i < nst; i++)
 		active += STAT_GET(st[i]->active);
 
-	page_printf(&pg, "# HELP mtls_serve_connections_accepted_total "
-	    "Client connections accepted.\n"
-	    "# TYPE mtls_serve_connections_accepted_total counter\n"
-	    "mtls_serve_connections_accepted_total %llu\n",
+	page_family(&pg, p, "connections_accepted_total", "counter",
+	    "Client connections accepted.");
+	page_printf(&pg, "%s_connections_accepted_total %llu\n", p,
 	    (unsigned long long)SUM(conns_accepted));
-	page_printf(&pg, "# HELP mtls_serve_connections_refused_total "
+	page_family(&pg, p, "connections_refused_total", "counter",
 	    "Client connections closed at once because --max-conns was "
-	    "reached.\n"
-	    "# TYPE mtls_serve_connections_refused_total counter\n"
-	    "mtls_serve_connections_refused_total %llu\n",
+	    "reached.");
+	page_printf(&pg, "%s_connections_refused_total %llu\n", p,
 	    (unsigned long long)SUM(conns_refused_limit));
-	page_printf(&pg, "# HELP mtls_serve_active_connections Open client "
-	    "connections.\n"
-	    "# TYPE mtls_serve_active_connections gauge\n"
-	    "mtls_serve_active_connections %lld\n", (long long)active);
+	page_family(&pg, p, "active_connections", "gauge",
+	    "Open client connections.");
+	page_printf(&pg, "%s_active_connections %lld\n", p, (long long)active);
 
-	page_printf(&pg, "# HELP mtls_serve_handshakes_total TLS handshakes "
-	    "by outcome and reason.\n"
-	    "# TYPE mtls_serve_handshakes_total counter\n");
+	page_family(&pg, p, "handshakes_total", "counter", g->tunnel ?
+	    "TLS handshakes with the upstream by outcome and reason." :
+	    "TLS handshakes by outcome and reason.");
 	for (int r = 0; r < HS_NREASONS; r++) {
 		uint64_t v = SUM(handshakes[r]);
 		if (r == HS_OK)
-			page_printf(&pg, "mtls_serve_handshakes_total"
-			    "{outcome=\"ok\",reason=\"\"} %llu\n",
+			page_printf(&pg, "%s_handshakes_total"
+			    "{outcome=\"ok\",reason=\"\"} %llu\n", p,
 			    (unsigned long long)v);
 		else
-			page_printf(&pg, "mtls_serve_handshakes_total"
-			    "{outcome=\"rejected\",reason=\"%s\"} %llu\n",
+			page_printf(&pg, "%s_handshakes_total"
+			    "{outcome=\"rejected\",reason=\"%s\"} %llu\n", p,
 			    hs_reason_name((enum hs_reason)r),
 			    (unsigned long long)v);
 	}
 
-	page_printf(&pg, "# HELP mtls_serve_handshake_duration_seconds Time "
-	    "from accept to a completed and authorized handshake.\n"
-	    "# TYPE mtls_serve_handshake_duration_seconds histogram\n");
+	page_family(&pg, p, "handshake_duration_seconds", "histogram",
+	    g->tunnel ? "Time from accept to a completed handshake with the "
+	    "upstream." : "Time from accept to a completed and authorized "
+	    "handshake.");
 	for (size_t b = 0; b <= HS_LATENCY_BUCKETS; b++) {
 		cum += SUM(hs_latency[b]);
 		if (b < HS_LATENCY_BUCKETS)
-			page_printf(&pg, "mtls_serve_handshake_duration_seconds"
-			    "_bucket{le=\"%g\"} %llu\n", hs_bounds[b],
+			page_printf(&pg, "%s_handshake_duration_seconds"
+			    "_bucket{le=\"%g\"} %llu\n", p, hs_bounds[b],
 			    (unsigned long long)cum);
 	}
 	count = cum;
-	page_printf(&pg, "mtls_serve_handshake_duration_seconds_bucket"
+	page_printf(&pg, "%s_handshake_duration_seconds_bucket"
 	    "{le=\"+Inf\"} %llu\n"
-	    "mtls_serve_handshake_duration_seconds_sum %.6f\n"
-	    "mtls_serve_handshake_duration_seconds_count %llu\n",
-	    (unsigned long long)count, (double)SUM(hs_latency_sum_us) / 1e6,
+	    "%s_handshake_duration_seconds_sum %.6f\n"
+	    "%s_handshake_duration_seconds_count %llu\n",
+	    p, (unsigned long long)count, p,
+	    (double)SUM(hs_latency_sum_us) / 1e6, p,
 	    (unsigned long long)count);
 
-	page_printf(&pg, "# HELP mtls_serve_bytes_total Bytes relayed, in: "
-	    "client to backend, out: backend to client.\n"
-	    "# TYPE mtls_serve_bytes_total counter\n"
-	    "mtls_serve_bytes_total{direction=\"in\"} %llu\n"
-	    "mtls_serve_bytes_total{direction=\"out\"} %llu\n",
-	    (unsigned long long)SUM(bytes_in),
-	    (unsigned long long)SUM(bytes_out));
-	page_printf(&pg, "# HELP mtls_serve_backend_errors_total Connections "
-	    "closed because the backend refused, timed out or failed.\n"
-	    "# TYPE mtls_serve_backend_errors_total counter\n"
-	    "mtls_serve_backend_errors_total %llu\n",
-	    (unsigned long long)SUM(backend_errors));
-	page_printf(&pg, "# HELP mtls_serve_reloads_total Configuration "
-	    "reloads by result.\n"
-	    "# TYPE mtls_serve_reloads_total counter\n"
-	    "mtls_serve_reloads_total{result=\"ok\"} %llu\n"
-	    "mtls_serve_reloads_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)g->reloads_ok,
-	    (unsigned long long)g->reloads_failed);
-	if (g->cert_not_after != 0)
-		page_printf(&pg, "# HELP mtls_serve_certificate_expiry_seconds "
-		    "Seconds until the server certificate expires.\n"
-		    "# TYPE mtls_serve_certificate_expiry_seconds gauge\n"
-		    "mtls_serve_certificate_expiry_seconds %lld\n",
+	page_family(&pg, p, "bytes_total", "counter", g->tunnel ?
+	    "Bytes relayed, in: client to upstream, out: upstream to "
+	    "client." : "Bytes relayed, in: client to backend, out: backend "
+	    "to client.");
+	page_printf(&pg, "%s_bytes_total{direction=\"in\"} %llu\n"
+	    "%s_bytes_total{direction=\"out\"} %llu\n",
+	    p, (unsigned long long)SUM(bytes_in),
+	    p, (unsigned long long)SUM(bytes_out));
+	page_printf(&pg, "# HELP %s_%s_errors_total Connections closed because "
+	    "the %s refused, timed out or failed.\n"
+	    "# TYPE %s_%s_errors_total counter\n"
+	    "%s_%s_errors_total %llu\n", p, target, target, p, target, p,
+	    target, (unsigned long long)SUM(backend_errors));
+	page_family(&pg, p, "reloads_total", "counter",
+	    "Configuration reloads by result.");
+	page_printf(&pg, "%s_reloads_total{result=\"ok\"} %llu\n"
+	    "%s_reloads_total{result=\"failed\"} %llu\n",
+	    p, (unsigned long long)g->reloads_ok,
+	    p, (unsigned long long)g->reloads_failed);
+	if (g->cert_not_after != 0) {
+		page_family(&pg, p, "certificate_expiry_seconds", "gauge",
+		    g->tunnel ? "Seconds until the client certificate "
+		    "expires." : "Seconds until the server certificate "
+		    "expires.");
+		page_printf(&pg, "%s_certificate_expiry_seconds %lld\n", p,
 		    (long long)(g->cert_not_after - now));
-	if (g->crl_next_update != 0)
-		page_printf(&pg, "# HELP mtls_serve_crl_expiry_seconds Seconds "
-		    "until the CRL's nextUpdate.\n"
-		    "# TYPE mtls_serve_crl_expiry_seconds gauge\n"
-		    "mtls_serve_crl_expiry_seconds %lld\n",
+	}
+	if (g->crl_next_update != 0) {
+		page_family(&pg, p, "crl_expiry_seconds", "gauge",
+		    "Seconds until the CRL's nextUpdate.");
+		page_printf(&pg, "%s_crl_expiry_seconds %lld\n", p,
 		    (long long)(g->crl_next_update - now));
+	}
 	return pg.len;
 }
 

@@ -41,11 +41,9 @@ struct proxy_options {
 	const char *metrics;         /* NULL: no metrics listener */
 	struct mtls_policy *policy;  /* the access rules (the engine keeps a
 	                              * reference through each config) */
+	/* A client without a certificate may then pass, if the policy has
+	 * an "any" rule (the library enforces it). */
 	int client_auth_optional;
-	/* With client_auth_optional: a client without a certificate may
-	 * pass (--allow-any); otherwise only rules that name something in a
-	 * certificate exist, and such a client matches none of them. */
-	int allow_anonymous;
 	int tls_min;                 /* 0, MTLS_TLS1_2 or MTLS_TLS1_3 */
 	int proxy_protocol;
 	int unsafe_backend;          /* allow a non-loopback backend */

@@ -185,6 +185,7 @@ struct metrics_gauges {
 	time_t cert_not_after;       /* 0: unknown */
 	time_t crl_next_update;      /* 0: unknown or no CRL */
 	uint64_t reloads_ok, reloads_failed;
+	int tunnel;                  /* names: mtls_tunnel_*, not mtls_serve_* */
 };
 
 /* Renders the page from the per-worker stats into buf; returns the length

@@ -7,10 +7,25 @@
 #       parses every recorded output with one python3 run (its start-up,
 #       not the doctor, is what costs time) and fails on any case whose
 #       finding is missing or whose JSON is malformed.
+#   q CMD...
+#       a setup step, quiet unless it fails.
+#   two_cas
+#       the PKI of "mtls init" in pki/, and another CA in other/ (CN
+#       "Other CA") whose certificates pki's servers must refuse.
 DOCTOR_OPTS=${DOCTOR_OPTS:-}
 NCASES=0
 mkdir -p "$T/cases"
 : >"$T/cases.list"
+
+q() {
+	"$@" >/dev/null 2>"$T/setup.err" ||
+	    { cat "$T/setup.err"; fail "setup: $*"; }
+}
+
+two_cas() {
+	q "$MTLS" init --dir pki
+	q "$MTLS" ca init --dir other --name "Other CA"
+}
 
 check() {
 	name=$1 want=$2 code=$3; shift 3

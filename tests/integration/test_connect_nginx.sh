@@ -4,37 +4,11 @@
 # completes the TLS handshake either way and refuses at the HTTP level, so
 # the TLS report says that no certificate was sent.)
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/nginx_lib.sh"
 
-command -v nginx >/dev/null 2>&1 || skip "nginx is not installed"
+nginx_require
 run 0 "$MTLS" init --dir pki
-port=$(free_port)
-mkdir -p ngx/logs ngx/tmp
-cat >ngx/nginx.conf <<E
-worker_processes 1;
-error_log $T/ngx/logs/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $T/ngx/tmp;
-	proxy_temp_path $T/ngx/tmp;
-	fastcgi_temp_path $T/ngx/tmp;
-	uwsgi_temp_path $T/ngx/tmp;
-	scgi_temp_path $T/ngx/tmp;
-	server {
-		listen 127.0.0.1:$port ssl;
-		ssl_certificate $T/pki/server.crt;
-		ssl_certificate_key $T/pki/server.key;
-		ssl_client_certificate $T/pki/ca/ca.crt;
-		ssl_verify_client on;
-		ssl_protocols TLSv1.2 TLSv1.3;
-		location / { return 200 "hello \$ssl_client_s_dn\n"; }
-	}
-}
-E
-nginx -e "$T/ngx/logs/error.log" -c "$T/ngx/nginx.conf" -p "$T/ngx" \
-    -g "daemon off; pid $T/ngx/nginx.pid;" >ngx/out.log 2>&1 &
-track $!
-wait_port "$port"
+nginx_start ngx pki/ca/ca.crt
 
 run 0 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
     --key pki/client.key --ca pki/ca/ca.crt

@@ -4,15 +4,12 @@
 # server name that does not match, an untrusted server CA, and a client
 # certificate the server does not trust.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/s_server_lib.sh"
 
 run 0 "$MTLS" init --dir pki
 run 0 "$MTLS" init --dir other
 port=$(free_port)
-openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
-    -key pki/server.key -CAfile pki/ca/ca.crt -Verify 1 \
-    -verify_return_error -quiet </dev/null >s_server.log 2>&1 &
-track $!
-wait_port "$port"
+s_server_mtls "$port"
 
 run 0 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
     --key pki/client.key --ca pki/ca/ca.crt

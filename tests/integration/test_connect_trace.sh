@@ -2,14 +2,11 @@
 # "mtls connect --trace": every handshake message in order, for TLS 1.2 and
 # TLS 1.3, against openssl s_server requiring a client certificate.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/s_server_lib.sh"
 
 run 0 "$MTLS" init --dir pki
 port=$(free_port)
-openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
-    -key pki/server.key -CAfile pki/ca/ca.crt -Verify 1 \
-    -verify_return_error -quiet </dev/null >s_server.log 2>&1 &
-track $!
-wait_port "$port"
+s_server_mtls "$port"
 
 # The message names of the trace, one per line, as "-> Name" / "<- Name".
 names() { sed -n 's/^  \(->\|<-\) \([A-Za-z]*\).*/\1 \2/p' "$T/out"; }

@@ -2,6 +2,7 @@
 # "mtls connect" usage errors exit 2 with one line saying what is wrong;
 # --insecure-skip-verify reports what it skipped.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/s_server_lib.sh"
 
 run 2 "$MTLS" connect
 assert_contains "$T/err" "HOST:PORT is required"
@@ -47,11 +48,7 @@ fi
 
 run 0 "$MTLS" init --dir other
 port=$(free_port)
-openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
-    -key pki/server.key -CAfile pki/ca/ca.crt -Verify 1 \
-    -verify_return_error -quiet </dev/null >s_server2.log 2>&1 &
-track $!
-wait_port "$port"
+s_server_mtls "$port"
 run 0 "$MTLS" connect "127.0.0.1:$port" --servername nothere.example \
     --cert pki/client.crt --key pki/client.key --insecure-skip-verify
 assert_contains "$T/out" "Server certificate: NOT checked (--insecure-skip-verify); it would have failed"
@@ -60,10 +57,7 @@ ok "--insecure-skip-verify connects and says what it skipped"
 # A TLS server that does not ask for a client certificate, and a port that
 # does not speak TLS.
 port=$(free_port)
-openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
-    -key pki/server.key -quiet </dev/null >s_server3.log 2>&1 &
-track $!
-wait_port "$port"
+s_server "$port" -cert pki/server.crt -key pki/server.key
 run 1 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
     --key pki/client.key --ca pki/ca/ca.crt
 assert_contains "$T/out" "Server certificate: verified"
@@ -89,11 +83,8 @@ ok "a plaintext port: said in words"
 
 # No TLS version in common.
 port=$(free_port)
-openssl s_server -accept "127.0.0.1:$port" -cert pki/server.crt \
-    -key pki/server.key -CAfile pki/ca/ca.crt -Verify 1 -tls1_2 \
-    -quiet </dev/null >s_server4.log 2>&1 &
-track $!
-wait_port "$port"
+s_server "$port" -cert pki/server.crt -key pki/server.key \
+    -CAfile pki/ca/ca.crt -Verify 1 -tls1_2
 run 1 "$MTLS" connect "localhost:$port" --cert pki/client.crt \
     --key pki/client.key --ca pki/ca/ca.crt --tls-min 1.3
 assert_contains "$T/out" "protocol_version alert"

@@ -7,11 +7,6 @@
 . "$MTLS_TOP/tests/integration/doctor_cases.sh"
 command -v faketime >/dev/null || skip "faketime is not installed"
 
-# q CMD...: a setup step, quiet unless it fails.
-q() {
-	"$@" >/dev/null 2>"$T/setup.err" ||
-	    { cat "$T/setup.err"; fail "setup: $*"; }
-}
 q "$MTLS" ca init --dir root --name "Crl Root"
 q "$MTLS" ca init --dir int --parent root --name "Crl Intermediate"
 q "$MTLS" ca init --dir stranger --name "Stranger CA"
@@ -27,7 +22,6 @@ cat root.crl int.crl >all.crl
 cat root.crl int-old.crl >old.crl
 cat root.crl int-future.crl >future.crl
 cat root.crl int.crl stranger.crl >with-stranger.crl
-
 
 base="--cert alice.crt --key alice.key --ca root/ca.crt --role client"
 # shellcheck disable=SC2086

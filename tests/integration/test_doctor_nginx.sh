@@ -7,52 +7,10 @@
 . "$MTLS_TOP/tests/integration/lib.sh"
 DOCTOR_OPTS="--timeout 3"
 . "$MTLS_TOP/tests/integration/doctor_cases.sh"
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || skip "nginx is not installed"
+. "$MTLS_TOP/tests/integration/nginx_lib.sh"
+nginx_require
 
-# q CMD...: a setup step, quiet unless it fails.
-q() {
-	"$@" >/dev/null 2>"$T/setup.err" ||
-	    { cat "$T/setup.err"; fail "setup: $*"; }
-}
-q "$MTLS" init --dir pki
-q "$MTLS" ca init --dir other --name "Other CA"
-
-# nginx_start NAME CLIENT-CA: nginx on a free port requiring a client
-# certificate issued by CLIENT-CA; sets $port.
-nginx_start() {
-	name=$1 clientca=$2
-	port=$(free_port)
-	mkdir -p "$T/$name"
-	cat >"$T/$name/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $T/$name/nginx.pid;
-error_log $T/$name/error.log info;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $T/$name/body;
-    proxy_temp_path $T/$name/proxy;
-    fastcgi_temp_path $T/$name/fastcgi;
-    uwsgi_temp_path $T/$name/uwsgi;
-    scgi_temp_path $T/$name/scgi;
-    server {
-        listen 127.0.0.1:$port ssl;
-        ssl_certificate $T/pki/server.crt;
-        ssl_certificate_key $T/pki/server.key;
-        ssl_client_certificate $T/$clientca;
-        ssl_verify_client on;
-        location / { return 200 "hello \$ssl_client_s_dn\n"; }
-    }
-}
-EOF
-	"$NGINX" -p "$T/$name" -c "$T/$name/nginx.conf" \
-	    >"$T/$name/stdout.log" 2>&1 &
-	track $!
-	wait_port "$port"
-}
-
+two_cas
 
 CERT="--cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt"
 

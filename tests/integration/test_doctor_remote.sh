@@ -7,14 +7,9 @@
 . "$MTLS_TOP/tests/integration/lib.sh"
 DOCTOR_OPTS="--timeout 3"
 . "$MTLS_TOP/tests/integration/doctor_cases.sh"
+. "$MTLS_TOP/tests/integration/s_server_lib.sh"
 
-# q CMD...: a setup step, quiet unless it fails.
-q() {
-	"$@" >/dev/null 2>"$T/setup.err" ||
-	    { cat "$T/setup.err"; fail "setup: $*"; }
-}
-q "$MTLS" init --dir pki
-q "$MTLS" ca init --dir other --name "Other CA"
+two_cas
 q "$MTLS" ca init --dir inter --parent pki/ca --name "Doctor Intermediate"
 q "$MTLS" cert issue --ca inter --server --name localhost --out mid
 # The leaf alone, without the intermediate that follows it in mid.crt.
@@ -22,15 +17,6 @@ openssl x509 -in mid.crt -out mid-leaf.crt 2>/dev/null || fail "split mid.crt"
 cat pki/ca/ca.crt inter/ca.crt >root-and-inter.crt
 
 CERT="--cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt"
-
-# s_server PORT ARGS...: an openssl test server on 127.0.0.1:PORT.
-s_server() {
-	port=$1; shift
-	openssl s_server -accept "127.0.0.1:$port" -quiet "$@" \
-	    </dev/null >"$T/s_server.$port.log" 2>&1 &
-	track $!
-	wait_port "$port"
-}
 
 # shellcheck disable=SC2046
 set -- $(free_ports 11)

@@ -6,13 +6,7 @@
 DOCTOR_OPTS="--timeout 3"
 . "$MTLS_TOP/tests/integration/doctor_cases.sh"
 
-# q CMD...: a setup step, quiet unless it fails.
-q() {
-	"$@" >/dev/null 2>"$T/setup.err" ||
-	    { cat "$T/setup.err"; fail "setup: $*"; }
-}
-q "$MTLS" init --dir pki
-q "$MTLS" ca init --dir other --name "Other CA"
+two_cas
 q "$MTLS" cert issue --ca pki/ca --client --name mallory --out mallory
 q "$MTLS" cert issue --ca pki/ca --client --name revoked --out revoked
 q "$MTLS" cert issue --ca other --client --name client --out stranger
@@ -34,7 +28,6 @@ port=$(free_port)
 track $!
 wait_port "$backend"
 wait_port "$port"
-
 
 check serve-healthy 0 ok-client-cert-accepted --cert pki/client.crt \
     --key pki/client.key --ca pki/ca/ca.crt --connect "127.0.0.1:$port"

@@ -4,6 +4,7 @@
 # "openssl ca" (issuer, dates with "expires in"/"EXPIRED", CRL number, AKI,
 # revoked serials with reasons), in words and in JSON.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/openssl_ca_lib.sh"
 
 # --- CSRs ---------------------------------------------------------------
 openssl req -new -newkey rsa:2048 -nodes -keyout req.key -subj "/O=Acme/CN=api.example" \
@@ -51,32 +52,8 @@ openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout ca.key -subj "/CN=Test CA" -days 30 -out ca.pem \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || fail "CA"
-mkdir -p db/new
-: > db/index.txt
-echo 1000 > db/serial
-echo 07 > db/crlnumber
-cat > ca.cnf <<CNF
-[ca]
-default_ca = d
-[d]
-dir = $T/db
-database = \$dir/index.txt
-new_certs_dir = \$dir/new
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-certificate = $T/ca.pem
-private_key = $T/ca.key
-default_md = sha256
-default_days = 10
-default_crl_days = 5
-policy = p
-unique_subject = no
-crl_extensions = crlext
-[p]
-commonName = supplied
-[crlext]
-authorityKeyIdentifier = keyid:always
-CNF
+openssl_ca db ca.pem ca.key
+echo 07 >db/crlnumber
 for n in one two; do
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key \
 	    -subj /CN=$n -out $n.csr 2>/dev/null
@@ -84,7 +61,7 @@ for n in one two; do
 done
 openssl ca -config ca.cnf -revoke one.pem -crl_reason keyCompromise >/dev/null 2>&1 || fail "revoke"
 openssl ca -config ca.cnf -revoke two.pem -crl_reason superseded >/dev/null 2>&1 || fail "revoke"
-openssl ca -config ca.cnf -gencrl -out ca.crl >/dev/null 2>&1 || fail "gencrl"
+openssl ca -config ca.cnf -gencrl -crldays 5 -out ca.crl >/dev/null 2>&1 || fail "gencrl"
 s1=$(openssl x509 -in one.pem -noout -serial | sed 's/.*=//')
 s2=$(openssl x509 -in two.pem -noout -serial | sed 's/.*=//')
 ski=$(openssl x509 -in ca.pem -noout -ext subjectKeyIdentifier | tail -n 1 | tr -d ' ')

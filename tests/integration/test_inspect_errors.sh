@@ -4,6 +4,7 @@
 # the words for expired and not-yet-valid certificates (made with
 # "openssl ca", which can set any dates).
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/openssl_ca_lib.sh"
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out k.pem 2>/dev/null
 run 1 "$MTLS" cert inspect k.pem
@@ -43,29 +44,9 @@ ok "usage errors exit 2"
 
 # A CA made with openssl, issuing certificates with dates in the past and
 # in the future.
-mkdir -p ca/new
-: > ca/index.txt
-echo 1000 > ca/serial
-cat > ca.cnf <<CNF
-[ca]
-default_ca = d
-[d]
-dir = $T/ca
-database = \$dir/index.txt
-new_certs_dir = \$dir/new
-serial = \$dir/serial
-certificate = $T/self.pem
-private_key = $T/k.pem
-default_md = sha256
-policy = p
-unique_subject = no
-copy_extensions = none
-[p]
-commonName = supplied
-[leaf]
+openssl_ca ca self.pem k.pem "[leaf]
 basicConstraints = critical,CA:FALSE
-subjectAltName = DNS:old.example
-CNF
+subjectAltName = DNS:old.example"
 openssl req -new -key k.pem -subj /CN=old -out old.csr 2>/dev/null
 openssl ca -batch -config ca.cnf -extensions leaf -in old.csr -out old.pem \
     -startdate 20200101000000Z -enddate 20200301000000Z >/dev/null 2>&1 ||

@@ -32,6 +32,8 @@ wait_port "$PORT"
 s_client pki/client
 assert_contains "$T/sc.out" "ping"
 s_client -
+# A load balancer's health check: connect, close, nothing sent.
+python3 -c "import socket; s=socket.create_connection(('127.0.0.1',$PORT)); s.close()"
 run 0 curl -sS --max-time 5 "http://127.0.0.1:$MPORT/healthz"
 assert_contains "$T/out" "ok"
 sleep 0.3
@@ -40,6 +42,7 @@ cp "$T/out" metrics.txt
 assert_contains metrics.txt 'mtls_serve_handshakes_total{outcome="ok",reason=""} 1'
 assert_contains metrics.txt 'mtls_serve_handshakes_total{outcome="rejected",reason="no_certificate"} 1'
 assert_contains metrics.txt 'mtls_serve_active_connections 0'
+assert_contains metrics.txt 'mtls_serve_handshakes_total{outcome="rejected",reason="protocol_error"} 0'
 assert_contains metrics.txt 'mtls_serve_bytes_total{direction="in"} 5'
 assert_contains metrics.txt 'mtls_serve_handshake_duration_seconds_count 1'
 assert_contains metrics.txt 'mtls_serve_handshake_duration_seconds_bucket{le="+Inf"} 1'
@@ -53,7 +56,9 @@ python3 -c 'import json,sys; d=json.load(open("line.json")); assert d["subject"]
 grep '"outcome":"rejected"' "$T/serve.log" | head -n 1 >line.json
 python3 -c 'import json; d=json.load(open("line.json")); assert d["reason"]=="no client certificate", d' ||
     fail "the JSON rejection line is not what was expected"
-ok "--log-format json: one JSON object per connection"
+grep -q '"outcome":"closed_before_handshake"' "$T/serve.log" ||
+    fail "a connect-and-close is not logged as closed_before_handshake"
+ok "--log-format json: one JSON object per connection; a health check is logged as closed_before_handshake, not as a failed handshake"
 
 # The swap: a new certificate in v2, then ..data points there.
 run 0 "$MTLS" cert issue --ca pki/ca --server --name localhost --ip 127.0.0.1 --days 10 --out new

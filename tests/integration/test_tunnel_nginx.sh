@@ -54,9 +54,17 @@ ok "curl over plain http:// reaches the mTLS-only nginx through the tunnel (sess
 kill "$TPID"; wait "$TPID" 2>/dev/null
 
 : >"$T/tunnel.log"
-start_tunnel "$NPORT" --tls-min 1.3 --log-format json
+MPORT=$(free_port)
+start_tunnel "$NPORT" --tls-min 1.3 --log-format json --metrics "127.0.0.1:$MPORT"
 run 0 curl -sS --max-time 10 "http://127.0.0.1:$TPORT/"
 assert_contains "$T/out" "via TLSv1.3"
 wait_file_log "$T/tunnel.log" '"outcome":"ok"'
 assert_contains "$T/tunnel.log" "\"upstream\":\"127.0.0.1:$NPORT\""
 ok "JSON log lines name the upstream"
+run 0 curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics"
+# (wait_port's probe was a connection too: at least one handshake)
+grep -q '^mtls_tunnel_handshakes_total{outcome="ok",reason=""} [1-9]' "$T/out" ||
+    { cat "$T/out"; fail "no successful handshake counted"; }
+assert_contains "$T/out" 'mtls_tunnel_upstream_errors_total 0'
+grep -q '^mtls_tunnel_certificate_expiry_seconds [1-9]' "$T/out" || fail "no client certificate expiry gauge"
+ok "--metrics: the tunnel's counters under mtls_tunnel_*"

@@ -22,7 +22,7 @@ run 2 "$MTLS" tunnel --listen 127.0.0.1:1 $base --tls-min 1.1
 assert_one_line_error "--tls-min: '1.1' is not 1.2 or 1.3"
 run 2 "$MTLS" tunnel --listen 127.0.0.1:1 $base --idle-timeout 0
 assert_one_line_error "--idle-timeout"
-run 2 "$MTLS" tunnel --listen 127.0.0.1:1 --connect nohost $base
+run 2 "$MTLS" tunnel --listen 127.0.0.1:1 $base --connect nohost
 assert_one_line_error "expected HOST:PORT"
 run 2 "$MTLS" tunnel --listen 127.0.0.1:1 $base --bogus
 assert_one_line_error "--bogus"

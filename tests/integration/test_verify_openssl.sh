@@ -4,6 +4,7 @@
 # expired (--at), wrong purpose, wrong name, CN never used as a name,
 # partial wildcard, missing intermediate, revoked (--crl); usage errors.
 . "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/openssl_ca_lib.sh"
 
 newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
 # issue NAME SUBJECT ISSUER-PREFIX DAYS EXTENSIONS
@@ -75,25 +76,7 @@ assert_one_line_error "unable to find the issuer (CN=Test Root) of CN=Test Inter
 ok "missing intermediate, then given with --untrusted; an intermediate is no trust anchor"
 
 # Revocation with a CRL made by "openssl ca" for the intermediate.
-mkdir -p db/new
-: > db/index.txt
-echo 01 > db/crlnumber
-cat > ca.cnf <<CNF
-[ca]
-default_ca = d
-[d]
-dir = $T/db
-database = \$dir/index.txt
-new_certs_dir = \$dir/new
-crlnumber = \$dir/crlnumber
-certificate = $T/inter.pem
-private_key = $T/inter.key
-default_md = sha256
-default_crl_days = 7
-crl_extensions = crlext
-[crlext]
-authorityKeyIdentifier = keyid:always
-CNF
+openssl_ca db inter.pem inter.key
 openssl ca -config ca.cnf -gencrl -out empty.crl >/dev/null 2>&1 || fail "gencrl"
 run 0 "$MTLS" cert verify --ca root.pem --crl empty.crl server-chain.pem
 openssl ca -config ca.cnf -revoke server.pem -crl_reason keyCompromise >/dev/null 2>&1 || fail "revoke"
@@ -120,7 +103,7 @@ run 2 "$MTLS" cert verify --ca root.pem --at yesterday server-chain.pem
 assert_contains "$T/err" "--at: 'yesterday' is not an RFC 3339 time"
 run 2 "$MTLS" cert verify --ca root.pem --at 2025-02-30T00:00:00Z server-chain.pem
 run 2 "$MTLS" cert verify server-chain.pem
-assert_contains "$T/err" "--ca FILE is required"
+assert_contains "$T/err" "--ca is required (the system store is never used)"
 run 2 "$MTLS" cert verify --ca root.pem --purpose both server-chain.pem
 run 1 "$MTLS" cert verify --ca root.pem missing.pem
 assert_one_line_error "missing.pem"

@@ -116,6 +116,64 @@ test_log_escapes(void **state)
 	assert_int_equal(buf[15], '\n');
 }
 
+/* The tunnel's lines name the upstream; serve's have no such field. */
+static void
+test_log_upstream(void **state)
+{
+	struct conn_record r = {
+		.time = 1795000000.25, .client = "unix:",
+		.upstream = "192.0.2.7:443", .subject = "CN=api",
+		.version = "TLSv1.3", .cipher = "TLS_AES_128_GCM_SHA256",
+		.outcome = "ok",
+	};
+	char buf[1024];
+	size_t n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, " client=unix: upstream=192.0.2.7:443 "
+	    "outcome=ok subject=\"CN=api\""));
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"client\":\"unix:\",\"upstream\":"
+	    "\"192.0.2.7:443\",\"outcome\":\"ok\""));
+	r.upstream = NULL;
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "upstream"));
+}
+
+/* The tunnel's listener takes plaintext: loopback or unix only, unless
+ * unsafe; its upstream is checked for form, not resolved. */
+static void
+test_tunnel_addrs(void **state)
+{
+	char err[512];
+
+	assert_int_equal(proxy_check_tunnel_listen("127.0.0.1:8080", 0, err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_tunnel_listen("[::1]:8080", 0, err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_tunnel_listen("unix:/run/t.sock", 0, err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_tunnel_listen(":8080", 0, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "every address"));
+	assert_non_null(strstr(err, "--unsafe-listen"));
+	assert_int_equal(proxy_check_tunnel_listen("192.0.2.1:8080", 0, err,
+	    sizeof(err)), -1);
+	assert_int_equal(proxy_check_tunnel_listen("192.0.2.1:8080", 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_tunnel_listen("unix:rel", 0, err,
+	    sizeof(err)), -1);
+	assert_int_equal(proxy_check_connect("api.example.invalid:443", err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_connect("[2001:db8::1]:443", err,
+	    sizeof(err)), 0);
+	assert_int_equal(proxy_check_connect("api:0", err, sizeof(err)), -1);
+	assert_int_equal(proxy_check_connect(":443", err, sizeof(err)), -1);
+	assert_int_equal(proxy_check_connect("unix:/x", err, sizeof(err)), -1);
+}
+
 static void
 test_metrics_page(void **state)
 {
@@ -145,6 +203,17 @@ test_metrics_page(void **state)
 	assert_non_null(strstr(page, "mtls_serve_certificate_expiry_seconds 1000\n"));
 	assert_non_null(strstr(page, "mtls_serve_crl_expiry_seconds 500\n"));
 	assert_non_null(strstr(page, "mtls_serve_reloads_total{result=\"ok\"} 3\n"));
+	assert_non_null(strstr(page, "# TYPE mtls_serve_backend_errors_total counter\n"));
+	assert_null(strstr(page, "mtls_tunnel"));
+
+	/* The tunnel's page: its own names, the upstream's errors. */
+	g.tunnel = 1;
+	metrics_render(page, sizeof(page), st, 2, &g, 1000);
+	assert_non_null(strstr(page, "# TYPE mtls_tunnel_handshakes_total counter\n"));
+	assert_non_null(strstr(page, "mtls_tunnel_handshakes_total{outcome=\"ok\",reason=\"\"} 5\n"));
+	assert_non_null(strstr(page, "mtls_tunnel_upstream_errors_total 0\n"));
+	assert_non_null(strstr(page, "mtls_tunnel_handshake_duration_seconds_count 3\n"));
+	assert_null(strstr(page, "mtls_serve"));
 }
 
 static void
@@ -196,6 +265,8 @@ main(void)
 		cmocka_unit_test(test_addr_forms),
 		cmocka_unit_test(test_addr_errors),
 		cmocka_unit_test(test_log_escapes),
+		cmocka_unit_test(test_log_upstream),
+		cmocka_unit_test(test_tunnel_addrs),
 		cmocka_unit_test(test_metrics_page),
 		cmocka_unit_test(test_reason_labels),
 		cmocka_unit_test(test_relay_pool),
