@@ -50,7 +50,8 @@ usage(void)
 	    "                         is trusted)\n"
 	    "  --servername NAME      the name sent (SNI) and verified in the "
 	    "server's\n"
-	    "                         certificate (default: HOST of --connect)\n"
+	    "                         certificate (default: HOST of "
+	    "--connect)\n"
 	    "  --workers N            worker threads (default: one per core)\n"
 	    "  --max-conns N          close connections beyond N at once\n"
 	    "  --tls-min V            1.2 (default) or 1.3\n"
@@ -60,7 +61,8 @@ usage(void)
 	    "(default 300)\n"
 	    "  --log-format F         text (default) or json, one line per "
 	    "connection on stderr\n"
-	    "  --metrics ADDR         Prometheus /metrics and /healthz on ADDR\n"
+	    "  --metrics ADDR         Prometheus /metrics and /healthz on "
+	    "ADDR\n"
 	    "  --unsafe-listen        allow a listen address other machines "
 	    "can reach\n", cmd);
 }

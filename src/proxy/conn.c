@@ -58,7 +58,8 @@ struct conn {
 	struct worker *w;
 	struct proxy_gen *gen;
 	enum conn_state state;
-	int tfd, pfd;                /* the TLS side's socket, the plain side's */
+	int tfd, pfd;                /* the TLS side's socket, the plain
+	                              * side's */
 	struct mtls *tls;
 	ev_io tio, pio;
 	ev_timer timer;
@@ -74,6 +75,7 @@ struct conn {
 	unsigned t_again : 1;        /* a direction used up its turn with */
 	unsigned p_again : 1;        /* ... more to read: run again soon */
 	unsigned char target;        /* the address of px->target tried */
+	unsigned char tries;         /* ... and how many were tried before */
 	struct relay_buf *t2p, *p2t;
 	uint64_t bytes_in, bytes_out; /* from / to the accepted client */
 	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
@@ -258,7 +260,9 @@ conn_side_fail(struct conn *c, int tls_side, const char *what)
 	struct proxy *px = c->w->px;
 	const char *side = tls_side ? px->tls_side : px->plain_side;
 
-	if (side == px->target_side)
+	/* The side we connected to is the TLS side in a tunnel, the plain
+	 * side (the backend) when serving. */
+	if (tls_side == conn_tunnel(c))
 		STAT_ADD(c->w->stats.backend_errors, 1);
 	if (strcmp(side, "client") == 0)
 		return conn_fail(c, "client_error", "%s", what);
@@ -338,14 +342,15 @@ conn_connect_failed(struct conn *c, int e, const char *what)
 	char name[ADDR_STRLEN];
 
 	conn_target_name(c, name, sizeof(name));
-	if (conn_tunnel(c) && (size_t)c->target + 1 < px->ntarget) {
+	if (conn_tunnel(c) && (size_t)c->tries + 1 < px->ntarget) {
 		log_msg(px->opt.log_format, "warning", "upstream %s: %s; "
 		    "trying its next address", name, what != NULL ? what :
 		    strerror(e));
 		ev_io_stop(c->w->loop, &c->tio);
 		close(c->tfd);
 		c->tfd = -1;
-		c->target++;
+		c->tries++;
+		c->target = (unsigned char)((c->target + 1) % px->ntarget);
 		conn_connect_start(c);
 		return;
 	}
@@ -419,6 +424,11 @@ conn_tls_start(struct conn *c)
 static void
 conn_connected(struct conn *c)
 {
+	/* New connections start with the upstream address that answered
+	 * last, rather than each trying a dead one first. */
+	if (c->tries > 0)
+		__atomic_store_n(&c->w->px->target_first, c->target,
+		    __ATOMIC_RELAXED);
 	if (conn_tunnel(c))
 		conn_tls_start(c);
 	else
@@ -933,6 +943,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 	w->nconns++;
 	STAT_ADD(w->stats.active, 1);
 	if (tunnel) {
+		c->target = (unsigned char)__atomic_load_n(&px->target_first,
+		    __ATOMIC_RELAXED);
 		conn_connect_start(c);
 		return;
 	}

@@ -146,8 +146,9 @@ engine_unix_listeners(struct proxy *px, char *err, size_t errlen)
 			int fd, busy;
 
 			if (!S_ISSOCK(st.st_mode)) {
-				snprintf(err, errlen, "--listen unix:%s: exists "
-				    "and is not a socket", a->u.un.sun_path);
+				snprintf(err, errlen, "--listen unix:%s: "
+				    "exists and is not a socket",
+				    a->u.un.sun_path);
 				return -1;
 			}
 			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -155,8 +156,8 @@ engine_unix_listeners(struct proxy *px, char *err, size_t errlen)
 			if (fd != -1)
 				close(fd);
 			if (busy) {
-				snprintf(err, errlen, "--listen unix:%s: another "
-				    "process is listening there",
+				snprintf(err, errlen, "--listen unix:%s: "
+				    "another process is listening there",
 				    a->u.un.sun_path);
 				return -1;
 			}

@@ -1,5 +1,5 @@
 /*
- * proxy_int.h - the private pieces of the serve engine: addresses, the
+ * proxy_int.h - the private pieces of the serve/tunnel engine: addresses, the
  * PROXY v2 codec, relay buffers, statistics, log lines, and the engine's
  * objects (the proxy, its workers, their connections).
  */
@@ -284,6 +284,8 @@ struct proxy {
 	struct proxy_addr target[ADDR_MAX]; /* the backend, or the upstream's
 	                              * addresses, tried in order */
 	size_t ntarget;
+	int target_first;            /* the one tried first (the last that
+	                              * answered) */
 	char servername[256];        /* tunnel: the name verified upstream */
 	const char *tls_side;        /* "client" or "upstream" in messages */
 	const char *plain_side;      /* "backend" or "client" */

@@ -2,6 +2,9 @@
 # made with the mtls CLI, the test backend, and mtls serve in the
 # background, all stopped by PID on exit.
 BACKEND_PY="$MTLS_TOP/tests/integration/backend.py"
+# How long s_client()/gnutls() keep their stdin open: serve runs 10-30x
+# slower under valgrind (`make valgrind` sets MTLS_WRAP).
+if [ -n "${MTLS_WRAP:-}" ]; then PAUSE=2; else PAUSE=0.5; fi
 
 # make_pki: pki/ (root CA, server.crt for localhost/127.0.0.1, client.crt
 # CN=client) and other/ (a CA the proxy does not trust, with a client).
@@ -52,7 +55,7 @@ s_client() {
 	pfx=$1; shift
 	if [ "$pfx" = - ]; then certargs=""; else certargs="-cert $pfx.crt -key $pfx.key"; fi
 	# shellcheck disable=SC2086
-	(printf 'ping\n'; sleep 0.5) | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" \
+	(printf 'ping\n'; sleep "$PAUSE") | timeout 10 openssl s_client -connect "127.0.0.1:$PORT" \
 	    -CAfile pki/ca/ca.crt -servername localhost $certargs "$@" \
 	    >"$T/sc.out" 2>&1
 	return 0
@@ -63,7 +66,7 @@ gnutls() {
 	pfx=$1; shift
 	if [ "$pfx" = - ]; then certargs=""; else certargs="--x509certfile $pfx.crt --x509keyfile $pfx.key"; fi
 	# shellcheck disable=SC2086
-	(printf 'ping\n'; sleep 0.5) | timeout 10 gnutls-cli --port "$PORT" \
+	(printf 'ping\n'; sleep "$PAUSE") | timeout 10 gnutls-cli --port "$PORT" \
 	    --x509cafile pki/ca/ca.crt $certargs "$@" localhost \
 	    >"$T/gc.out" 2>&1
 	return 0

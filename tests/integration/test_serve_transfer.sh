@@ -53,5 +53,11 @@ rss1=$(awk '/^VmRSS/ {print $2}' /proc/"$SPID"/status)
 wait $LPID || { cat "$T/lazy.out"; fail "the lazy client failed"; }
 assert_contains "$T/lazy.out" "read 50000000 bytes"
 echo "proxy RSS: ${rss0} kB before, ${rss1} kB while 50 MB wait for a client that does not read"
-[ $((rss1 - rss0)) -lt 4096 ] || fail "the proxy buffered $((rss1 - rss0)) kB for a client that does not read"
-ok "a client that does not read holds the backend back (RSS +$((rss1 - rss0)) kB), then gets all 50 MB"
+if [ -n "${ASAN_OPTIONS:-}${MTLS_WRAP:-}" ]; then
+	# ASan's quarantine and valgrind inflate RSS: nothing to compare.
+	echo "instrumented run: RSS not compared"
+	ok "a client that does not read gets all 50 MB"
+else
+	[ $((rss1 - rss0)) -lt 4096 ] || fail "the proxy buffered $((rss1 - rss0)) kB for a client that does not read"
+	ok "a client that does not read holds the backend back (RSS +$((rss1 - rss0)) kB), then gets all 50 MB"
+fi

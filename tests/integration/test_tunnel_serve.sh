@@ -63,3 +63,21 @@ kill "$UPID"; wait "$UPID" 2>/dev/null
 assert_no_file "$T/t.sock"
 assert_contains "$T/unix.log" "client=unix: upstream="
 ok "the unix socket is removed at exit"
+
+# A socket file left by a process that died is replaced; one that something
+# still listens on is not.
+python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.bind('$T/t.sock')"
+[ -S "$T/t.sock" ] || fail "no stale socket file to test with"
+: >"$T/unix.log"
+mtls_cmd tunnel --listen "unix:$T/t.sock" --connect "127.0.0.1:$PORT" \
+    --cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt \
+    --workers 1 2>>"$T/unix.log" &
+UPID=$!
+track $UPID
+wait_file_log "$T/unix.log" "listening on unix:$T/t.sock"
+run 0 python3 "$PLAIN_CLIENT" "unix:$T/t.sock" sha 1000
+run 1 "$MTLS" tunnel --listen "unix:$T/t.sock" --connect "127.0.0.1:$PORT" \
+    --cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt
+assert_one_line_error "another process is listening there"
+run 0 python3 "$PLAIN_CLIENT" "unix:$T/t.sock" sha 1000
+ok "a stale unix socket file is replaced; a live one is refused (exit 1) and keeps working"

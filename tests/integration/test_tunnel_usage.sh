@@ -54,6 +54,8 @@ ok "file and name errors exit 1 with one line"
 start_backend echo
 start_serve --allow-cn client
 start_tunnel "$PORT" --max-conns 1 --workers 1
+# wait_port's probe is a connection too: let it end first.
+wait_file_log "$T/tunnel.log" "outcome="
 python3 "$PLAIN_CLIENT" "$TPORT" hold 3 >"$T/hold.out" 2>&1 &
 HPID=$!
 i=0
