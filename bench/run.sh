@@ -281,6 +281,9 @@ measure_idle() { # key server port pid
 	done
 	sleep 1
 	held=$(( $(to_backend) - base ))
+	# A connection being replaced (the server still holding the old
+	# one's backend side) may count twice: never more than were asked.
+	[ "$held" -gt "$IDLE_CONNS" ] && held=$IDLE_CONNS
 	during=$(rss_tree "$4")
 	kill "$bpid" 2>/dev/null
 	wait "$bpid" 2>/dev/null
