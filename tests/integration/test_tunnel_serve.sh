@@ -1,26 +1,42 @@
 #!/bin/sh
-# A plain client -> mtls tunnel -> mtls serve -> backend: 10 MB keep their
-# SHA-256 through both hops; the client's FIN travels as close_notify and
-# reaches the backend as a FIN while the answer still comes back, and the
-# backend's FIN reaches the client while its later bytes still reach the
-# backend (half-close both ways); the tunnel resumes its TLS sessions (the
-# server logs resumed=yes); the tunnel also listens on a unix socket, which
-# it removes when it stops.
+# A plain client -> mtls tunnel -> mtls serve -> backend: 100 MB sent by
+# socat keep their SHA-256 through both hops; the client's FIN travels as
+# close_notify and reaches the backend as a FIN while the answer still
+# comes back, and the backend's FIN reaches the client while its later
+# bytes still reach the backend (half-close both ways); the tunnel resumes
+# its TLS sessions (the server logs resumed=yes); the tunnel also listens
+# on a unix socket, which it removes when it stops.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/serve_lib.sh"
 
+command -v socat >/dev/null 2>&1 || skip "socat is not installed"
 make_pki
 start_backend sha
 start_serve --allow-cn client --workers 2
 start_tunnel "$PORT" --workers 2
 
-run 0 python3 "$PLAIN_CLIENT" "$TPORT" sha 10485760
-cat "$T/out"
-ok "10 MB through tunnel and serve keep their SHA-256; the answer comes back after the client's FIN"
+# 100 MB of random bytes, streamed (never on disk) by socat, a program that
+# speaks plain TCP: hashed as they leave (tee into a FIFO read by
+# sha256sum) and by the backend as they arrive; socat half-closes at the
+# end of its input and waits (-t) for the backend's "<bytes> <sha256>".
+N=100000000
+mkfifo sent.fifo
+sha256sum <sent.fifo >sent.sha &
+SHAPID=$!
+track $SHAPID
+head -c $N /dev/urandom | tee sent.fifo |
+    socat -t 60 -T 60 - "TCP:127.0.0.1:$TPORT" >answer.txt 2>socat.err ||
+    { cat socat.err; fail "socat through the tunnel failed"; }
+wait $SHAPID || fail "sha256sum of the sent bytes failed"
+want="$N $(cut -d' ' -f1 sent.sha)"
+got=$(cat answer.txt)
+echo "sent $want, backend says $got"
+[ "$got" = "$want" ] || fail "the backend received other bytes than socat sent"
+ok "100 MB from socat through tunnel and serve keep their SHA-256; the answer comes back after the client's FIN"
 wait_file_log "$T/tunnel.log" "outcome=ok"
 assert_contains "$T/tunnel.log" "upstream=127.0.0.1:$PORT outcome=ok subject=\"CN=localhost\""
-assert_contains "$T/tunnel.log" "in=10485760 "
-wait_log "in=10485760 "
+assert_contains "$T/tunnel.log" "in=$N "
+wait_log "in=$N "
 assert_contains "$T/serve.log" "subject=\"CN=client\""
 ok "both log the connection: the tunnel the server's certificate, serve the client's"
 
