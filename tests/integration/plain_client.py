@@ -62,8 +62,14 @@ if mode in ("sha", "trickle"):
     print("sent %s, backend says %s" % (want, got))
     sys.exit(0 if got == want else 1)
 elif mode == "line":
-    sock.sendall(arg.encode() + b"\n")
-    sock.shutdown(socket.SHUT_WR)
+    # The tunnel may already have closed the connection (an upstream that
+    # refused us): then writing fails, and what was read (nothing) is the
+    # answer the test checks.
+    try:
+        sock.sendall(arg.encode() + b"\n")
+        sock.shutdown(socket.SHUT_WR)
+    except (BrokenPipeError, ConnectionResetError, OSError):
+        pass
     sys.stdout.write(read_all().decode(errors="replace"))
 elif mode == "recv":
     sock.sendall(b"hello\n")
