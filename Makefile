@@ -184,6 +184,14 @@ bench: deps-test
 	@$(MAKE) --no-print-directory build
 	@BUILD=$(BUILD) bench/run.sh
 
+# serve and tunnel under mixed load and injected faults for SOAK_SECONDS
+# (scripts/soak.sh says what it asserts).  Not part of `make test`.
+SOAK_SECONDS ?= 1800
+.PHONY: soak
+soak: deps-test
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) scripts/soak.sh $(SOAK_SECONDS)
+
 # ---- install ----------------------------------------------------------
 
 install: all

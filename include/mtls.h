@@ -702,6 +702,21 @@ int mtls_doctor_table_entry(size_t i, const char **code,
     enum mtls_severity *sev, const char **slots, const char **explanation,
     const char **fix);
 
+/*
+ * What a TLS alert that refused our client certificate means, and what to do
+ * about it, one sentence each ("the server does not trust the CA that issued
+ * your certificate (CN=x)").  issuer, when known, names our certificate's
+ * CA in the texts.  0, or -1 for an alert with no specific meaning.
+ */
+int mtls_alert_explain(const char *alert, const char *issuer, char *cause,
+    size_t causelen, char *fix, size_t fixlen);
+/*
+ * An HTTP server's refusal of a client certificate that TLS let through
+ * (nginx answers 400 "The SSL certificate error"), in words, from the start
+ * of its answer; NULL when the answer is no such refusal.
+ */
+const char *mtls_http_cert_refusal(const char *resp, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* File helpers shared by the tools                                   */
 /* ------------------------------------------------------------------ */

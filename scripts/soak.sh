@@ -119,8 +119,9 @@ bench() { # MODE SECONDS OUT
 	bulk) set -- "$@" --size 64K ;;
 	esac
 	local m=$1 d=$2 o=$3; shift 3
-	"${BENCH[@]}" --mode "$m" -c 4 -d "$d" "$@" >"$o" 2>>bench.err
+	$BENCH_EXEC "${BENCH[@]}" --mode "$m" -c 4 -d "$d" "$@" >"$o" 2>>bench.err
 }
+BENCH_EXEC=""   # "exec" in a background subshell, so that $! is mtls bench
 CHK_OK=0 CHK_BAD=0 CHK_INCOMPLETE=0 CHK_SERVE=0 CHK_TUNNEL=0
 check() { # serve|tunnel
 	local r
@@ -166,7 +167,7 @@ round=0 emfile_done=0 killed=0 reloads=0 slow=0 garbage=0 partial=0
 while [ "$(date +%s)" -lt $((end - 8)) ]; do
 	round=$((round + 1))
 	mode=${MODES[$((round % 4))]}
-	bench "$mode" 6 "round-$round-$mode.json" &
+	(BENCH_EXEC=exec; bench "$mode" 6 "round-$round-$mode.json") &
 	bg $!
 	# faults
 	python3 "$CLIENTS" slow 127.0.0.1 "$SPORT" 8 & bg $!
@@ -239,10 +240,15 @@ echo "  faults: $reloads SIGHUP+touch reloads, $killed backend restarts, $slow s
      "$garbage garbage, $partial vanishing clients, EMFILE phase: $emfile_done"
 echo "  serve : fds base $BASE_SFD peak $PEAK_SFD end $END_SFD; RSS kB base $BASE_SRSS peak $PEAK_SRSS end $END_SRSS"
 echo "  tunnel: fds base $BASE_TFD peak $PEAK_TFD end $END_TFD; RSS kB base $BASE_TRSS peak $PEAK_TRSS end $END_TRSS"
-echo "  serve log outcomes:"
-grep -o 'outcome=[a-z_]*' serve.log | sort | uniq -c | sed 's/^/    /'
-echo "  tunnel log outcomes:"
-grep -o 'outcome=[a-z_]*' tunnel.log | sort | uniq -c | sed 's/^/    /'
+for log in serve.log tunnel.log; do
+	echo "  $log outcomes:"
+	grep -o 'outcome=[a-z_]*' $log | sort | uniq -c | sed 's/^/    /'
+	echo "  $log reasons other than ok (numbers as N):"
+	grep -v 'outcome=ok ' $log | grep -o 'outcome=[a-z_]* reason="[^"]*"' |
+	    sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | sed 's/^/    /'
+	grep -v -E 'outcome=|^[^ ]+ info: ' $log | cut -d' ' -f2- |
+	    sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sed 's/^/    /'
+done
 
 bad=0
 no() { echo "soak: FAIL: $*" >&2; bad=1; }

@@ -33,7 +33,8 @@ usage(void)
 	printf("usage: %s HOST:PORT [--cert FILE --key FILE] [--ca FILE]\n"
 	    "           [--servername NAME] [--tls-min 1.2|1.3] "
 	    "[--tls-max 1.2|1.3]\n"
-	    "           [--trace] [--json] [--insecure-skip-verify]\n"
+	    "           [--trace] [--json] [--http[=PATH]] "
+	    "[--insecure-skip-verify]\n"
 	    "\n"
 	    "Makes one mutual-TLS handshake with HOST:PORT ([IPv6]:PORT too) "
 	    "and says\nwhat happened: TCP, TLS version, cipher, key exchange, "
@@ -52,6 +53,10 @@ usage(void)
 	    "  --trace                show each handshake message as it "
 	    "goes by\n"
 	    "  --json                 the report as one JSON object\n"
+	    "  --http[=PATH]          then send GET PATH (default /) and read "
+	    "the answer:\n"
+	    "                         HTTP servers such as nginx refuse a "
+	    "certificate there\n"
 	    "  --insecure-skip-verify do not verify the server (never for "
 	    "production)\n"
 	    "\n"
@@ -63,6 +68,7 @@ struct opts {
 	const char *target, *cert, *key, *ca, *servername;
 	int tls_min, tls_max;
 	int trace, json, insecure;
+	const char *http_path;        /* --http: NULL when not asked */
 	char host[256], port[16];
 };
 
@@ -78,6 +84,9 @@ struct report {
 	/* Client authentication */
 	int rejected_after;           /* TLS 1.3: alert after Finished */
 	char after_alert[64];
+	/* --http: the answer's status line and a refusal found in it */
+	char http_status[128];
+	const char *http_refusal;
 	/* the trace, kept for --json */
 	char **trace_lines;
 	size_t ntrace;
@@ -302,6 +311,65 @@ await_verdict(struct mtls *tls, int fd, struct report *r)
 	}
 }
 
+/*
+ * --http: an HTTP server such as nginx completes the handshake whatever our
+ * certificate, then refuses it in its answer (400 "The SSL certificate
+ * error").  Send one request and read the start of the answer.
+ */
+static void
+http_probe(struct mtls *tls, int fd, struct report *r)
+{
+	struct timespec deadline;
+	char req[512], buf[4096];
+	size_t off = 0, got = 0;
+	int n;
+
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+	    "User-Agent: mtls-connect/%s\r\nConnection: close\r\n\r\n",
+	    r->o->http_path, r->o->servername, MTLS_VERSION_STRING);
+	if (n < 0 || (size_t)n >= sizeof(req))
+		return;
+	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	while (off < (size_t)n) {
+		ssize_t w = mtls_write(tls, req + off, (size_t)n - off);
+		if (w > 0)
+			off += (size_t)w;
+		else if ((w != MTLS_WANT_POLLIN && w != MTLS_WANT_POLLOUT) ||
+		    wait_fd(fd, w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline) != 0)
+			break;
+	}
+	/* The head and the start of the body, where nginx says why. */
+	while (off == (size_t)n && got < sizeof(buf) - 1) {
+		ssize_t m = mtls_read(tls, buf + got, sizeof(buf) - 1 - got);
+		if (m > 0) {
+			got += (size_t)m;
+			buf[got] = '\0';
+			if (strstr(buf, "\r\n\r\n") != NULL &&
+			    strstr(buf, "</html>") != NULL)
+				break;
+			continue;
+		}
+		if (m == 0 || m == -1 || wait_fd(fd, m == MTLS_WANT_POLLIN ?
+		    POLLIN : POLLOUT, &deadline) != 0)
+			break;
+	}
+	buf[got] = '\0';
+	if (got == 0) {
+		const char *a = mtls_conn_alert_received(tls);
+		if (a != NULL && strcmp(a, "close_notify") != 0) {
+			r->rejected_after = 1;
+			snprintf(r->after_alert, sizeof(r->after_alert), "%s",
+			    a);
+		}
+		return;
+	}
+	size_t line = strcspn(buf, "\r\n");
+	snprintf(r->http_status, sizeof(r->http_status), "%.*s",
+	    (int)(line < 120 ? line : 120), buf);
+	r->http_refusal = mtls_http_cert_refusal(buf, got);
+}
+
 static void
 time_text(time_t t, char *buf, size_t len)
 {
@@ -333,7 +401,8 @@ judge(struct mtls *tls, struct report *r, struct verdict *v)
 		v->refusal_alert = r->after_alert;
 	else if (!r->tls_ok && mtls_conn_alert_received(tls) != NULL)
 		v->refusal_alert = mtls_conn_alert_received(tls);
-	v->accepted = r->tls_ok && !r->rejected_after && v->sent;
+	v->accepted = r->tls_ok && !r->rejected_after && v->sent &&
+	    r->http_refusal == NULL;
 	v->mutual = v->accepted && (v->verified || (r->o->insecure &&
 	    r->tls_ok));
 }
@@ -459,12 +528,25 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 			    " (give --cert and --key)" : "");
 		else
 			print_our_cert(r->o->cert);
-		if (v->refusal_alert != NULL)
+		if (v->refusal_alert != NULL) {
+			char cause[512], fix[512];
 			printf("  the server rejected %s: %s alert\n", v->sent ?
 			    "our certificate" : "the connection",
 			    v->refusal_alert);
+			if (v->sent && mtls_alert_explain(v->refusal_alert,
+			    NULL, cause, sizeof(cause), fix, sizeof(fix)) == 0)
+				printf("  meaning: %s\n  fix: %s\n", cause, fix);
+		} else if (r->http_refusal != NULL)
+			printf("  the server refused it over HTTP: %s\n",
+			    r->http_refusal);
+		else if (v->accepted && r->o->http_path != NULL)
+			printf("  the server accepted it (TLS, and HTTP "
+			    "answered \"%s\")\n", r->http_status[0] ?
+			    r->http_status : "nothing");
 		else if (v->accepted)
-			printf("  the server accepted it\n");
+			printf("  the server accepted it in TLS (an HTTP server "
+			    "such as nginx may still refuse it in its answer: "
+			    "add --http to ask)\n");
 	}
 	printf("Result: %s\n", v->mutual ? "mutual TLS OK" :
 	    "mutual TLS FAILED");
@@ -538,7 +620,9 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 	}
 	printf("],\"sent\":%s,\"accepted\":%s,", v->sent ? "true" : "false",
 	    v->accepted ? "true" : "false");
-	json_kv("rejected_with_alert", v->refusal_alert, 0);
+	json_kv("rejected_with_alert", v->refusal_alert, 1);
+	json_kv("http_status", r->http_status[0] ? r->http_status : NULL, 1);
+	json_kv("rejected_over_http", r->http_refusal, 0);
 	printf("},\"trace\":[");
 	for (size_t i = 0; i < r->ntrace; i++) {
 		if (i)
@@ -560,6 +644,9 @@ fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 		return cli_fail("%s: the server rejected %s: %s alert", t,
 		    v->sent ? "our certificate" : "the connection",
 		    v->refusal_alert);
+	if (r->http_refusal != NULL)
+		return cli_fail("%s: the server refused our certificate: %s", t,
+		    r->http_refusal);
 	if (!v->requested)
 		return cli_fail("%s: the server did not ask for a client "
 		    "certificate (not mutual TLS)", t);
@@ -573,7 +660,7 @@ static int
 parse_args(int argc, char **argv, struct opts *o)
 {
 	enum { O_CERT = 256, O_KEY, O_CA, O_SNI, O_MIN, O_MAX, O_TRACE,
-	    O_JSON, O_INSECURE, O_HELP };
+	    O_JSON, O_HTTP, O_INSECURE, O_HELP };
 	static const struct option longopts[] = {
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
@@ -583,6 +670,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "tls-max", required_argument, NULL, O_MAX },
 		{ "trace", no_argument, NULL, O_TRACE },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "http", optional_argument, NULL, O_HTTP },
 		{ "insecure-skip-verify", no_argument, NULL, O_INSECURE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -606,6 +694,14 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case O_TRACE: o->trace = 1; break;
 		case O_JSON: o->json = 1; break;
+		case O_HTTP:
+			o->http_path = optarg != NULL ? optarg : "/";
+			if (*o->http_path != '/' || strpbrk(o->http_path,
+			    " \r\n") != NULL)
+				return cli_usage(cmd, "--http: '%s' is not a "
+				    "path (it starts with / and has no spaces)",
+				    o->http_path);
+			break;
 		case O_INSECURE:
 			/* Skipping a check is asked for by its full name only,
 			 * never by a getopt abbreviation such as --insecure. */
@@ -721,6 +817,8 @@ cmd_connect(int argc, char **argv)
 	r.tls_ok = handshake(tls, fd, &r, &deadline) == 0;
 	if (r.tls_ok && strcmp(mtls_conn_version(tls), "TLSv1.3") == 0)
 		await_verdict(tls, fd, &r);
+	if (r.tls_ok && !r.rejected_after && o.http_path != NULL)
+		http_probe(tls, fd, &r);
 	judge(tls, &r, &v);
 	if (o.json)
 		print_json(tls, &r, &v);

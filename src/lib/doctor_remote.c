@@ -86,8 +86,9 @@ static const struct {
 	    "Look at the server's log for the reason; check the local "
 	    "findings for your certificate." },
 	{ "access_denied",
-	    "your certificate is valid and trusted, but no access rule on "
-	    "the server allows its identity",
+	    "the server refused access: no access rule on it allows your "
+	    "certificate's identity (GnuTLS servers also send this alert "
+	    "for a certificate that did not verify)",
 	    "On the server: allow your identity (mtls serve --allow-cn, "
 	    "--allow-dns, --allow-uri ...), or use the identity it expects." },
 	{ "decrypt_error",
@@ -104,6 +105,62 @@ static const struct {
 	    "for your certificate are clean, ask the server's operator to "
 	    "allow its identity." },
 };
+
+/* Copies text into out, with each %1 replaced by fill. */
+static void
+fill_slot(char *out, size_t len, const char *text, const char *fill)
+{
+	const char *p = strstr(text, "%1");
+
+	if (p != NULL)
+		snprintf(out, len, "%.*s%s%s", (int)(p - text), text, fill,
+		    p + 2);
+	else
+		snprintf(out, len, "%s", text);
+}
+
+int
+mtls_alert_explain(const char *alert, const char *issuer, char *cause,
+    size_t clen, char *fix, size_t flen)
+{
+	if (alert == NULL)
+		return -1;
+	for (size_t i = 0; i < nitems(rejections); i++) {
+		if (strcmp(rejections[i].name, alert) != 0)
+			continue;
+		fill_slot(cause, clen, rejections[i].cause,
+		    issuer != NULL ? issuer : "its issuer");
+		fill_slot(fix, flen, rejections[i].fix,
+		    issuer != NULL ? issuer : "its issuer");
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * How an HTTP server refuses a client certificate that TLS let through:
+ * nginx with ssl_verify_client on finishes the handshake and answers 400
+ * with a body naming the problem (internally 495 and 496).  resp is the
+ * start of the answer.  Returns the refusal in words, or NULL.
+ */
+const char *
+mtls_http_cert_refusal(const char *resp, size_t len)
+{
+	if (len < 12 || strncmp(resp, "HTTP/1.", 7) != 0)
+		return NULL;
+	int status = atoi(resp + 9);
+	if (memmem(resp, len, "No required SSL certificate was sent", 36))
+		return "HTTP 400 \"No required SSL certificate was sent\" "
+		    "(nginx 496: no client certificate)";
+	if (memmem(resp, len, "The SSL certificate error", 25))
+		return "HTTP 400 \"The SSL certificate error\" (nginx 495: "
+		    "the client certificate did not verify)";
+	if (status == 495)
+		return "HTTP 495 (SSL certificate error)";
+	if (status == 496)
+		return "HTTP 496 (SSL certificate required)";
+	return NULL;
+}
 
 struct remote {
 	struct mtls_doctor *d;
@@ -443,7 +500,6 @@ static void
 report_rejection(struct remote *r, struct mtls *tls, const char *alert)
 {
 	char leafname[256] = "(none)", issuer[256] = "its CA";
-	const char *cause = NULL, *fix = NULL;
 	char cause_buf[512], fix_buf[512];
 
 	if (r->st->leaf != NULL) {
@@ -461,31 +517,12 @@ report_rejection(struct remote *r, struct mtls *tls, const char *alert)
 		    why, NULL);
 		return;
 	}
-	for (size_t i = 0; i < nitems(rejections); i++) {
-		if (strcmp(rejections[i].name, alert) != 0)
-			continue;
-		cause = rejections[i].cause;
-		fix = rejections[i].fix;
-	}
-	if (cause == NULL) {
+	if (mtls_alert_explain(alert, issuer, cause_buf, sizeof(cause_buf),
+	    fix_buf, sizeof(fix_buf)) == -1) {
 		snprintf(cause_buf, sizeof(cause_buf), "the server gave no "
 		    "more precise reason");
 		snprintf(fix_buf, sizeof(fix_buf), "Look at the server's log "
 		    "for the reason.");
-	} else {
-		/* Fill %1 of the alert's texts with our issuer. */
-		const char *p = strstr(cause, "%1");
-		if (p != NULL)
-			snprintf(cause_buf, sizeof(cause_buf), "%.*s%s%s",
-			    (int)(p - cause), cause, issuer, p + 2);
-		else
-			snprintf(cause_buf, sizeof(cause_buf), "%s", cause);
-		p = strstr(fix, "%1");
-		if (p != NULL)
-			snprintf(fix_buf, sizeof(fix_buf), "%.*s%s%s",
-			    (int)(p - fix), fix, issuer, p + 2);
-		else
-			snprintf(fix_buf, sizeof(fix_buf), "%s", fix);
 	}
 	doctor_add(r->d, DR_CLIENT_CERT_REJECTED, r->target, r->target,
 	    leafname, alert, cause_buf, fix_buf, NULL);
@@ -733,29 +770,12 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 		report_rejection(r, tls, alert_name(tls));
 		return;
 	}
-	if (got >= 12 && strncmp(buf, "HTTP/1.", 7) == 0) {
-		int status = atoi(buf + 9);
-		const char *why = NULL;
-		if (strstr(buf, "No required SSL certificate was sent") != NULL)
-			why = "HTTP 400 \"No required SSL certificate was "
-			    "sent\" (nginx 496: no client certificate)";
-		else if (strstr(buf, "The SSL certificate error") != NULL)
-			why = "HTTP 400 \"The SSL certificate error\" (nginx "
-			    "495: the client certificate did not verify)";
-		else if (status == 495)
-			why = "HTTP 495 (SSL certificate error)";
-		else if (status == 496)
-			why = "HTTP 496 (SSL certificate required)";
-		if (why != NULL && !mtls_conn_cert_sent(tls)) {
-			doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target,
-			    r->target, why, NULL);
-			return;
-		}
-		if (why != NULL) {
-			doctor_add(r->d, DR_HTTP_CLIENT_CERT_REFUSED, r->target,
-			    r->target, why, NULL);
-			return;
-		}
+	const char *why = mtls_http_cert_refusal(buf, got);
+	if (why != NULL) {
+		doctor_add(r->d, mtls_conn_cert_sent(tls) ?
+		    DR_HTTP_CLIENT_CERT_REFUSED : DR_CLIENT_CERT_MISSING,
+		    r->target, r->target, why, NULL);
+		return;
 	}
 	/* A connection cut without an alert tells nothing either way. */
 	if (end == READ_FAILED)

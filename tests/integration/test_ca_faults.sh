@@ -138,7 +138,7 @@ fi
 umount_full() { umount "$T/full" 2>/dev/null; }
 trap 'umount_full; cleanup' EXIT INT TERM
 run 0 "$MTLS" ca init --dir full/ca
-mkdir full/out
+mkdir full/out full/kout
 run 0 "$MTLS" cert issue --ca full/ca --client --name before --out full/out/before
 # Fill what is left; then issue until it fails (the db may still have room
 # in its pages for a row or two).
@@ -165,13 +165,14 @@ assert_no_tmp full/ca
 ok "a full disk: issuance fails with one line naming the file, no partial file"
 # The CA on a disk with room, the output on the full one: the row is
 # committed, the file writes fail, naming the file, and leave nothing.
-run 1 "$MTLS" cert issue --ca kca --client --name to-full --out full/out/tofull
+run 1 "$MTLS" cert issue --ca kca --client --name to-full --out full/kout/tofull
 cat "$T/err"
-assert_one_line_error "full/out/tofull"
-assert_no_file full/out/tofull.crt
-assert_no_file full/out/tofull.key
-assert_no_tmp full/out
-consistent kca full/out
+assert_one_line_error "full/kout/tofull"
+assert_no_file full/kout/tofull.crt
+assert_no_file full/kout/tofull.key
+assert_no_tmp full/kout
+consistent kca full/kout
+assert_contains "$T/list.json" "to-full"   # issued, not delivered: listed
 ok "a full output disk: one line naming the file, no partial file, CA consistent"
 rm -f full/filler
 run 0 "$MTLS" cert issue --ca full/ca --client --name after-full --out full/out/after

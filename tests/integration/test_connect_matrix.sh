@@ -136,6 +136,12 @@ for kind in nginx s_server gnutls; do
 					assert_contains "$T/out" "the server rejected the connection: $alert alert"
 				else
 					assert_contains "$T/out" "the server rejected our certificate: $alert alert"
+					# The alert's meaning, in words.
+					case $alert in
+					unknown_ca) assert_contains "$T/out" "meaning: the server does not trust the CA that issued your certificate" ;;
+					certificate_expired) assert_contains "$T/out" "meaning: your certificate expired" ;;
+					access_denied) assert_contains "$T/out" "meaning: the server refused access" ;;
+					esac
 				fi
 				assert_contains "$T/err" "$alert alert"
 				assert_one_line_error "localhost:$port_good: the server re"

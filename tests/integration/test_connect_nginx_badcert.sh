@@ -4,11 +4,9 @@
 # refuses in HTTP (400 "The SSL certificate error"), with no alert.  curl
 # shows that refusal; "mtls connect" must not call such a certificate
 # accepted nor exit 0.
-# KNOWN BUG (src/cli/connect.c, reported by client-audit): today connect
-# says "the server accepted it" / "Result: mutual TLS OK" and exits 0 here,
-# because it takes "no alert after the handshake" for acceptance.  While
-# that holds this test exits 77 (skipped) naming the bug; once connect is
-# fixed the same script asserts the fix.
+# Without --http, connect must not claim more than TLS shows (it says an
+# HTTP server may still refuse, and how to ask); with --http it reads
+# nginx's answer and reports the refusal, exit 1.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/nginx_lib.sh"
 
@@ -31,20 +29,26 @@ for c in other/client old; do
 done
 ok "nginx refuses a certificate from another CA and an expired one (HTTP 400)"
 
-bug=""
 for c in other/client old; do
 	for v in "--tls-max 1.2" "--tls-min 1.3"; do
 		# shellcheck disable=SC2086
-		"$MTLS" connect "localhost:$port" $v --ca pki/ca/ca.crt \
-		    --cert "$c.crt" --key "$c.key" >"$T/out" 2>"$T/err"
-		rc=$?
-		if [ $rc -eq 0 ] || grep -qF "the server accepted it" "$T/out"; then
-			bug="$bug $c($v: exit $rc)"
-			continue
-		fi
-		[ $rc -eq 1 ] || { cat "$T/out" "$T/err"; fail "$c $v: exit $rc, expected 1"; }
+		run 0 "$MTLS" connect "localhost:$port" $v --ca pki/ca/ca.crt \
+		    --cert "$c.crt" --key "$c.key"
+		assert_contains "$T/out" "accepted it in TLS"
+		assert_contains "$T/out" "add --http to ask"
+		# shellcheck disable=SC2086
+		run 1 "$MTLS" connect "localhost:$port" $v --ca pki/ca/ca.crt \
+		    --cert "$c.crt" --key "$c.key" --http
+		assert_contains "$T/out" "refused it over HTTP"
+		assert_contains "$T/out" "The SSL certificate error"
 		assert_contains "$T/out" "Result: mutual TLS FAILED"
-		ok "$c.crt $v: connect does not call it accepted, exit 1"
+		assert_not_contains "$T/out" "accepted it"
+		assert_one_line_error "the server refused our certificate"
+		ok "$c.crt $v: TLS alone is not called acceptance; --http finds nginx's refusal"
 	done
 done
-[ -z "$bug" ] || skip "KNOWN BUG in mtls connect: nginx refuses these client certificates in HTTP, yet connect says 'the server accepted it' and exits 0:$bug"
+run 0 "$MTLS" connect "localhost:$port" --ca pki/ca/ca.crt \
+    --cert pki/client.crt --key pki/client.key --http --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["client_certificate"]; assert d["ok"] and c["accepted"] and c["http_status"].startswith("HTTP/1.1 200") and c["rejected_over_http"] is None, d' "$T/out" ||
+    fail "--http --json with a good certificate: $(cat "$T/out")"
+ok "a good certificate with --http: accepted, HTTP 200, in the JSON report"
