@@ -39,8 +39,14 @@ static const char schema[] =
 static int
 db_fail(struct mtls_ca *ca, const char *what)
 {
-	return ca_err(ca, MTLS_ERR_DB, "%s: %s: %s", ca->db_path, what,
-	    ca->db != NULL ? sqlite3_errmsg(ca->db) : "cannot open");
+	/* SQLite says "disk I/O error" for a full disk; the system's errno
+	 * behind it says which ("No space left on device"). */
+	int sys = ca->db != NULL ? sqlite3_system_errno(ca->db) : 0;
+
+	return ca_err(ca, MTLS_ERR_DB, "%s: %s: %s%s%s%s", ca->db_path, what,
+	    ca->db != NULL ? sqlite3_errmsg(ca->db) : "cannot open",
+	    sys != 0 ? " (" : "", sys != 0 ? strerror(sys) : "",
+	    sys != 0 ? ")" : "");
 }
 
 static int

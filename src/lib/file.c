@@ -152,12 +152,49 @@ fsync_parent(const char *path)
 	close(dfd);
 }
 
+/*
+ * An unnamed file in path's directory (O_TMPFILE): if the process is killed
+ * before it is linked in, nothing at all is left behind.  -1 where the file
+ * system or kernel lacks O_TMPFILE; the caller then uses a named temp file.
+ */
+static int
+open_unnamed(const char *path, mode_t mode)
+{
+#ifdef O_TMPFILE
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -1;
+	return open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	    mode & 0600);
+#else
+	(void)path;
+	(void)mode;
+	return -1;
+#endif
+}
+
+/* Gives the unnamed file fd the name path; fails if path exists. */
+static int
+link_unnamed(int fd, const char *path)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return -1;
+	/* Without /proc: AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH). */
+	return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH);
+}
+
 int
 mtls_file_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode, int flags, struct mtls_error *err)
 {
 	char tmp[PATH_MAX];
-	int fd = -1, ret = -1, saved;
+	int fd = -1, ret = -1, named = 0;
 
 	if (path == NULL || *path == '\0')
 		return err_set(err, MTLS_ERR_USAGE, "empty output path");
@@ -168,26 +205,34 @@ mtls_file_write_atomic(const char *path, const void *buf, size_t len,
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    (int)sizeof(tmp))
 		return err_set(err, MTLS_ERR_USAGE, "%s: path too long", path);
-	if ((fd = mkstemp(tmp)) == -1)
-		return err_set(err, MTLS_ERR_IO, "%s: cannot create: %s", path,
-		    strerror(errno));
-	/* mkstemp makes 0600; widen only for public files, after creation,
+	/* A new file is unnamed until complete; replacing one needs a name
+	 * for rename(), so --force uses a named temp file (removed on any
+	 * failure we see; a SIGKILL in that short window can leave it). */
+	if (!(flags & MTLS_WRITE_FORCE))
+		fd = open_unnamed(path, mode);
+	if (fd == -1) {
+		if ((fd = mkstemp(tmp)) == -1)
+			return err_set(err, MTLS_ERR_IO, "%s: cannot create: %s",
+			    path, strerror(errno));
+		named = 1;
+	}
+	/* The file starts 0600; widen only for public files, after creation,
 	 * so a key is never readable by others even for an instant. */
 	if (fchmod(fd, mode) == -1 || write_all(fd, buf, len) == -1 ||
 	    fsync(fd) == -1) {
-		saved = errno;
-		err_set(err, MTLS_ERR_IO, "%s: cannot write: %s", path,
-		    strerror(saved));
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
 		err_set(err, MTLS_ERR_IO, "%s: cannot write: %s", path,
 		    strerror(errno));
 		goto out;
 	}
-	fd = -1;
-	if (!(flags & MTLS_WRITE_FORCE)) {
+	if (!named) {
+		if (link_unnamed(fd, path) == -1) {
+			err_set(err, errno == EEXIST ? MTLS_ERR_EXISTS :
+			    MTLS_ERR_IO, "%s: %s", path, errno == EEXIST ?
+			    "file already exists (use --force to replace it)" :
+			    strerror(errno));
+			goto out;
+		}
+	} else if (!(flags & MTLS_WRITE_FORCE)) {
 		/* link() fails if path appeared meanwhile: never clobber a
 		 * file that another process created after our check. */
 		if (link(tmp, path) == -1) {
@@ -197,18 +242,26 @@ mtls_file_write_atomic(const char *path, const void *buf, size_t len,
 			    strerror(errno));
 			goto out;
 		}
-		unlink(tmp);
 	} else if (rename(tmp, path) == -1) {
 		err_set(err, MTLS_ERR_IO, "%s: cannot rename into place: %s",
 		    path, strerror(errno));
 		goto out;
 	}
+	if (close(fd) == -1) {
+		fd = -1;
+		err_set(err, MTLS_ERR_IO, "%s: cannot write: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	fd = -1;
 	fsync_parent(path);
 	ret = 0;
 out:
 	if (fd != -1)
 		close(fd);
-	if (ret != 0)
+	/* The named temp file goes in every case: after link() it is a
+	 * second name of the output, after rename() it no longer exists. */
+	if (named)
 		unlink(tmp);
 	return ret;
 }
