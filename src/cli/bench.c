@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_pki.h"
 #include "loadgen.h"
 
 static const char cmd[] = "mtls bench";
@@ -469,8 +470,8 @@ cmd_bench(int argc, char **argv)
 	char host[256];
 	int ret = EXIT_FAIL;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:d:", longopts, NULL)) != -1) {
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":c:d:", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_CERT: cert = optarg; break;
 		case O_KEY: key = optarg; break;
@@ -521,8 +522,7 @@ cmd_bench(int argc, char **argv)
 		case O_JSON: json = 1; break;
 		case O_HELP: usage(); return EXIT_OK;
 		default:
-			fprintf(stderr, "Try '%s --help'.\n", cmd);
-			return EXIT_USAGE;
+			return cli_getopt_fail(cmd, c, argv);
 		}
 	}
 	if (optind >= argc)
