@@ -80,8 +80,10 @@ S13=$(free_port)
 s_server "$S13" other/ca.crt -tls1_3
 : >"$T/tunnel.log"
 start_tunnel "$S13"
-run 0 python3 "$PLAIN_CLIENT" "$TPORT" line "hello"
-[ -s "$T/out" ] && { cat "$T/out"; fail "the client got data from a server that refused us"; }
+# The client only reads: had it written, the server's close could cross our
+# data and reset the connection, and Linux drops the unread alert on a reset.
+run 0 python3 "$PLAIN_CLIENT" "$TPORT" first
+assert_contains "$T/out" "EOF"
 wait_file_log "$T/tunnel.log" "outcome=upstream_error"
 assert_contains "$T/tunnel.log" "the peer sent the alert"
 ok "TLS 1.3: the server's refusal after the handshake is logged with its alert"
