@@ -51,10 +51,14 @@ l_printf(struct line *l, const char *fmt, ...)
 	l->len += (size_t)n < l->cap - l->len ? (size_t)n : l->cap - l->len;
 }
 
-/* Text values: quoted, with \" \\ and \xNN for anything not printable
- * ASCII. */
+/*
+ * A quoted string with '"' and '\\' escaped and every byte outside printable
+ * ASCII written as esc followed by two hex digits, so that a certificate
+ * cannot forge a log line: "\\x" for text lines, "\\u00" for JSON (RFC 8259
+ * section 7, valid JSON whatever the certificate held).
+ */
 static void
-l_text_str(struct line *l, const char *s)
+l_quoted(struct line *l, const char *s, const char *esc)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -64,7 +68,7 @@ l_text_str(struct line *l, const char *s)
 			l_putc(l, '\\');
 			l_putc(l, (char)*p);
 		} else if (*p < 0x20 || *p >= 0x7f) {
-			l_puts(l, "\\x");
+			l_puts(l, esc);
 			l_putc(l, hex[*p >> 4]);
 			l_putc(l, hex[*p & 15]);
 		} else {
@@ -74,31 +78,19 @@ l_text_str(struct line *l, const char *s)
 	l_putc(l, '"');
 }
 
-/* JSON strings (RFC 8259 section 7); bytes outside printable ASCII as
- * \u00XX so that the line is valid JSON whatever the certificate held. */
+static void
+l_text_str(struct line *l, const char *s)
+{
+	l_quoted(l, s, "\\x");
+}
+
 static void
 l_json_str(struct line *l, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	if (s == NULL) {
+	if (s == NULL)
 		l_puts(l, "null");
-		return;
-	}
-	l_putc(l, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			l_putc(l, '\\');
-			l_putc(l, (char)*p);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			l_puts(l, "\\u00");
-			l_putc(l, hex[*p >> 4]);
-			l_putc(l, hex[*p & 15]);
-		} else {
-			l_putc(l, (char)*p);
-		}
-	}
-	l_putc(l, '"');
+	else
+		l_quoted(l, s, "\\u00");
 }
 
 static void
