@@ -26,7 +26,9 @@ CC        ?= cc
 VERSION   := 0.1.0
 SOVERSION := 0
 
-PKGS := openssl sqlite3
+# libpq: the PostgreSQL inventory; yaml-0.1: serve --config; libseccomp and
+# libsystemd: the sandbox and sd_notify; libidn2: internationalized names.
+PKGS := openssl sqlite3 libpq yaml-0.1 libseccomp libidn2 libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Debian's libev ships no .pc file.
@@ -37,20 +39,43 @@ OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
 SAN       ?=
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC \
-             -Iinclude -Isrc/lib -Isrc/proxy $(PKG_CFLAGS)
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -Iinclude \
+             $(PKG_CFLAGS)
 LDFLAGS   += $(SAN)
 LIBS      := $(PKG_LIBS) $(EV_LIBS) -lpthread
 
-LIB_SRC   := $(sort $(wildcard src/lib/*.c))
-PROXY_SRC := $(sort $(wildcard src/proxy/*.c))
-CLI_SRC   := $(sort $(wildcard src/cli/*.c))
-UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+# llhttp, HTTP/1.1's parser, compiled from the C that Debian's node-llhttp
+# ships (never copied into this tree) into libmtls.  Its own code is held to
+# the compiler's defaults, not to our warnings.
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP_INC := /usr/share/include/llhttp
+LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,\
+              $(sort $(wildcard $(LLHTTP_DIR)/*.c)))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-PROXY_OBJ := $(PROXY_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
-UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Each layer sees its own headers and those of the layers below it, so that
+# an include across layers fails to compile:  cli -> proxy, loadgen -> lib.
+# The proxy reaches libmtls through include/mtls.h, and through the HTTP
+# glue (src/lib/http) that HTTP mode and the EST server share.
+LIB_INC     := -Isrc/lib -I$(LLHTTP_INC)
+PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC)
+LOADGEN_INC := -Isrc/loadgen
+CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen
+TEST_INC    := $(LIB_INC) $(PROXY_INC) $(LOADGEN_INC) -Isrc/cli
+
+LIB_SRC     := $(sort $(wildcard src/lib/*/*.c))
+PROXY_SRC   := $(sort $(wildcard src/proxy/*.c))
+LOADGEN_SRC := $(sort $(wildcard src/loadgen/*.c))
+CLI_SRC     := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
+HEADERS     := include/mtls.h $(wildcard src/*/*.h src/lib/*/*.h)
+
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LLHTTP_OBJ)
+PROXY_OBJ   := $(PROXY_SRC:%.c=$(BUILD)/%.o)
+LOADGEN_OBJ := $(LOADGEN_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# What a unit test or a fuzz target links besides libmtls.a.
+ENGINE_OBJ  := $(PROXY_OBJ) $(LOADGEN_OBJ)
 
 MTLS      := $(BUILD)/mtls
 LIBA      := $(BUILD)/libmtls.a
@@ -71,9 +96,26 @@ deps:
 deps-test:
 	@scripts/install-deps.sh all
 
-$(BUILD)/%.o: %.c include/mtls.h $(wildcard src/lib/*.h src/proxy/*.h src/cli/*.h)
+$(BUILD)/src/lib/%.o: src/lib/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(LIB_INC) -c -o $@ $<
+
+$(BUILD)/src/proxy/%.o: src/proxy/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(PROXY_INC) -c -o $@ $<
+
+$(BUILD)/src/loadgen/%.o: src/loadgen/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LOADGEN_INC) -c -o $@ $<
+
+$(BUILD)/src/cli/%.o: src/cli/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(CLI_INC) -c -o $@ $<
+
+$(BUILD)/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(OPT) $(SAN) -fPIC -w \
+	    -I$(LLHTTP_INC) -c -o $@ $<
 
 # libmtls.so exports only the public mtls_* symbols (src/lib/libmtls.map).
 $(LIBA): $(LIB_OBJ)
@@ -90,13 +132,13 @@ $(PCFILE): libmtls.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    libmtls.pc.in > $@
 
-$(MTLS): $(CLI_OBJ) $(PROXY_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(PROXY_OBJ) $(LIBA) $(LIBS)
+$(MTLS): $(CLI_OBJ) $(ENGINE_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(ENGINE_OBJ) $(LIBA) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $(PROXY_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(PROXY_OBJ) $(LIBA) \
-	    $(LIBS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS) $(TEST_INC) -Wno-missing-prototypes -o $@ $< \
+	    $(ENGINE_OBJ) $(LIBA) $(LIBS) $(CMOCKA_LIBS)
 
 # ---- tests ----------------------------------------------------------
 
@@ -164,10 +206,10 @@ fuzz-bins:
 
 fuzz-link: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBA) $(PROXY_OBJ)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIBA) $(ENGINE_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(PROXY_OBJ) $(LIBA) \
-	    $(LIBS) -ldl
+	$(CC) $(CFLAGS) $(TEST_INC) -fsanitize=fuzzer -o $@ $< $(ENGINE_OBJ) \
+	    $(LIBA) $(LIBS) -ldl
 
 fuzz: deps-test
 	@$(MAKE) --no-print-directory fuzz-bins
@@ -209,7 +251,7 @@ install: all
 	install -m 0644 docs/libmtls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libmtls.3
 
 format:
-	clang-format -i include/*.h src/*/*.[ch] tests/*/*.c
+	clang-format -i include/*.h src/*/*.[ch] src/lib/*/*.[ch] tests/*/*.c
 
 clean:
 	rm -rf build build-*

@@ -3,8 +3,8 @@
 # Usage: scripts/install-deps.sh [build|test|all]   (default: all)
 set -eu
 
-build_pkgs="build-essential pkg-config libssl-dev libsqlite3-dev libev-dev libcmocka-dev"
-test_pkgs="openssl curl python3 python3-requests gnutls-bin socat faketime nginx-light libnginx-mod-stream linux-perf haproxy sqlite3 netcat-openbsd procps clang libclang-rt-dev valgrind testssl.sh sslscan"
+build_pkgs="build-essential pkg-config libssl-dev libsqlite3-dev libev-dev libcmocka-dev node-llhttp libpq-dev libyaml-dev libseccomp-dev libidn2-dev libsystemd-dev"
+test_pkgs="openssl curl python3 python3-requests gnutls-bin socat faketime nginx-light libnginx-mod-stream linux-perf haproxy sqlite3 netcat-openbsd procps clang libclang-rt-dev valgrind testssl.sh sslscan postgresql apache2 chromium python3-cryptography systemd"
 
 case "${1:-all}" in
 build) want="$build_pkgs" ;;

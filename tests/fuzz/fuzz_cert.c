@@ -19,7 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define CHAIN_MAX 4
 

@@ -14,8 +14,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "pki.h"
-#include "inspect.h"
+#include "ca/pki.h"
+#include "x509/inspect.h"
 
 static struct mtls_ca *ca;
 static struct mtls_cert *leaf;

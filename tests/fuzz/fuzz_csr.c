@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static struct mtls_ca *ca;
 static EVP_PKEY *req_key;

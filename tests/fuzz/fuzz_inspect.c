@@ -1,12 +1,12 @@
 /*
- * fuzz_inspect - the inspection reader (src/lib/inspect.c): every object of
+ * fuzz_inspect - the inspection reader (src/lib/x509/inspect.c): every object of
  * a PEM or DER input, as `mtls cert inspect`, `mtls doctor` and the
  * verification code read them, then the facts of each certificate, CSR and
  * CRL found, as inspect prints them.
  */
 #include "fuzz.h"
 
-#include "inspect.h"
+#include "x509/inspect.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

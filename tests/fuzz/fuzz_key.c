@@ -9,7 +9,7 @@
 
 #include <openssl/err.h>
 
-#include "inspect.h"
+#include "x509/inspect.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

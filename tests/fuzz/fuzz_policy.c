@@ -17,7 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "tls_internal.h"
+#include "tls/tls_internal.h"
 
 static const enum mtls_rule_kind kinds[] = {
 	MTLS_ALLOW_ANY, MTLS_ALLOW_CN, MTLS_ALLOW_DNS, MTLS_ALLOW_URI,

@@ -17,7 +17,7 @@
 
 #include <openssl/err.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 static const char seed_root[] =
     "-----BEGIN CERTIFICATE-----\n"

@@ -1,6 +1,6 @@
 /*
  * fuzz_trace - the handshake trace of `mtls connect --trace` and `mtls
- * doctor` (src/lib/trace.c): one line for each handshake message or alert
+ * doctor` (src/lib/tls/trace.c): one line for each handshake message or alert
  * the peer sends, parsed from the raw message bytes OpenSSL's message
  * callback hands over, before any of it is authenticated.
  *
@@ -13,7 +13,7 @@
 
 #include <openssl/ssl.h>
 
-#include "tls_internal.h"
+#include "tls/tls_internal.h"
 
 static SSL *ssl;
 

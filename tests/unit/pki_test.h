@@ -22,7 +22,7 @@
 #include <openssl/bn.h>
 #include <openssl/x509v3.h>
 
-#include "pki.h"
+#include "ca/pki.h"
 
 /* A fresh directory under $TMPDIR; removed with tmpdir_remove. */
 static inline char *

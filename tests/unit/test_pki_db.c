@@ -12,7 +12,7 @@
 
 #include <sys/wait.h>
 
-#include "ca_db.h"
+#include "ca/ca_db.h"
 #include "pki_test.h"
 
 static int

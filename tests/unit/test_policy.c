@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tls_internal.h"
+#include "tls/tls_internal.h"
 #include "test_tls_pki.h"
 
 static struct tpki ca;

@@ -20,7 +20,7 @@
 
 #include "mtls.h"
 #include "test_tls_pki.h"
-#include "verify_words.h"
+#include "x509/verify_words.h"
 
 static char dir[256];
 static struct tpki ca, other_ca, srv, cli, cli_uri, cli_expired,

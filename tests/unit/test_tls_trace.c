@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tls_internal.h"
+#include "tls/tls_internal.h"
 
 struct buf {
 	unsigned char b[4096];

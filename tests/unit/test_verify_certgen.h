@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #define DAY (24L * 3600)
 

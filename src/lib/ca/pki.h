@@ -1,0 +1,85 @@
+/*
+ * pki.h - private pieces shared by the PKI files of libmtls (key.c, cert.c,
+ * csr.c, ca.c, ca_db.c, crl.c): the CA object, serials, names, signing.
+ * Names, serials, SANs and times are read back with inspect.h's helpers.
+ */
+#ifndef MTLS_PKI_H
+#define MTLS_PKI_H
+
+#include <sqlite3.h>
+
+#include <openssl/x509v3.h>
+
+#include "x509/inspect.h"
+
+struct mtls_ca {
+	char *dir;
+	char *key_path;             /* dir/ca.key */
+	char *db_path;              /* dir/ca.db */
+	struct mtls_cert *cert;     /* ca.crt, then chain.crt up to the root */
+	X509 *x509;                 /* the CA certificate (cert's first) */
+	EVP_PKEY *key;              /* NULL until loaded */
+	char *passphrase;           /* copy, cleansed on free */
+	int key_encrypted;
+	sqlite3 *db;
+	struct mtls_error err;      /* the last failure, for mtls_ca_error() */
+};
+
+/* Sets ca->err (and returns -1), like err_set / err_set_ssl. */
+int ca_err(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt, ...)
+    MTLS_PRINTF(3, 4);
+int ca_err_ssl(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt,
+    ...) MTLS_PRINTF(3, 4);
+
+/* Loads ca.key if not done yet (MTLS_ERR_PASSPHRASE when it is encrypted
+ * and no passphrase was given at open). */
+int ca_load_key(struct mtls_ca *ca) MTLS_MUST_CHECK;
+
+/*
+ * Gives x a fresh random serial, signs it with ca's key and records it in
+ * ca.db as kind, in one transaction; on the (astronomically unlikely) serial
+ * collision it draws another serial and signs again.
+ */
+int ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
+    MTLS_MUST_CHECK;
+
+/* A serial of 16 random bytes, top bit clear (positive, RFC 5280 4.1.2.2)
+ * and next bit set (always 16 bytes long): 126 bits of entropy. */
+int pki_serial_random(X509 *x) MTLS_MUST_CHECK;
+/* Normalizes user input ("4a:0f", "004A0F") to the form of serials in
+ * ca.db, x509_serial_hex()'s upper-case hex without separators ("4A0F...");
+ * NULL if invalid. */
+char *pki_serial_normalize(const char *in);
+
+/* Signs with SHA-256, or with no digest for Ed25519/Ed448. */
+int pki_sign_x509(X509 *x, EVP_PKEY *key) MTLS_MUST_CHECK;
+int pki_sign_crl(X509_CRL *crl, EVP_PKEY *key) MTLS_MUST_CHECK;
+int pki_sign_req(X509_REQ *req, EVP_PKEY *key) MTLS_MUST_CHECK;
+
+/* Adds the extension nid (value in openssl's config syntax) to x. */
+int pki_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+    MTLS_MUST_CHECK;
+
+/*
+ * The SANs for names: every dns/ip/uri/email, validated, plus the common
+ * name when it is an IP literal (as IP) or a hostname with a dot or
+ * "localhost" (as DNS) and not already listed.
+ */
+GENERAL_NAMES *pki_names_san(const struct mtls_names *names,
+    struct mtls_error *err);
+/* Adds to gens the CN of subject under the rule above, if not present. */
+int pki_san_add_cn(GENERAL_NAMES *gens, const char *cn) MTLS_MUST_CHECK;
+
+/* NULL when g is a well-formed DNS, IP, URI or e-mail SAN; else why not
+ * (in buf). */
+const char *pki_san_check(const GENERAL_NAME *g, char *buf, size_t len);
+/* The first CN of name in UTF-8 (heap string), or NULL when it has none. */
+char *pki_name_cn(const X509_NAME *name);
+
+/* NULL when key is acceptable for a certificate; otherwise why not. */
+const char *pki_key_weakness(EVP_PKEY *key, char *buf, size_t len);
+
+/* Allocating path join: dir "/" file. */
+char *pki_path(const char *dir, const char *file);
+
+#endif

@@ -1,0 +1,915 @@
+/*
+ * doctor_remote.c - the remote checks of the diagnosis, in the order a
+ * connection fails: the name, TCP, TLS at all, the handshake, the server's
+ * certificate, the client-certificate request and the CA names in it, and
+ * the server's verdict on our certificate (in TLS 1.3 an alert that arrives
+ * after the handshake, or an HTTP 400 from nginx).
+ *
+ * The connection is made with the library's own TLS client, with the
+ * server's certificate unchecked (insecure_noverifycert), so that a bad
+ * server chain is reported as a finding instead of ending the diagnosis;
+ * the chain is then checked here, like a local one.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "doctor/doctor.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+/* After the handshake: how long to wait for the server's verdict on our
+ * certificate (TLS 1.3 sends it after our Finished, one round trip later)
+ * or its HTTP answer: a few round trips, within these bounds. */
+#define VERDICT_MIN_MS 250
+#define VERDICT_MAX_MS 2000
+/* Kept out of the TCP and TLS deadline for a plaintext probe of a port
+ * that did not answer TLS, so that the whole run stays in the timeout. */
+#define PROBE_MAX_MS 1000
+
+/*
+ * What an alert received after we sent our certificate means, and whose
+ * side must change (alert names of RFC 8446 section 6.2, as
+ * mtls_conn_alert_received() gives them).  %1 in the texts is our
+ * certificate's issuer.
+ */
+static const struct {
+	const char *name;
+	const char *cause;
+	const char *fix;
+} rejections[] = {
+	{ "unknown_ca",
+	    "the server does not trust the CA that issued your certificate "
+	    "(%1)",
+	    "On the server: add that CA's certificate (%1) to its client CA "
+	    "bundle (mtls serve --ca, nginx ssl_client_certificate); or use a "
+	    "client certificate from a CA the server trusts." },
+	{ "certificate_expired",
+	    "your certificate expired, or is not yet valid by the server's "
+	    "clock",
+	    "On your side: renew the client certificate; if it is current, "
+	    "check the server's clock." },
+	{ "certificate_revoked",
+	    "your certificate is on the server's revocation list",
+	    "On your side: get a new client certificate; a revoked one cannot "
+	    "be reinstated." },
+	{ "unsupported_certificate",
+	    "your certificate may not be used for client authentication (its "
+	    "key usage or extended key usage)",
+	    "On your side: issue a client certificate (mtls cert issue "
+	    "--client: EKU clientAuth, keyUsage digitalSignature)." },
+	{ "bad_certificate",
+	    "the server could not use your certificate: usually the usage "
+	    "(no clientAuth), a missing intermediate, or a malformed "
+	    "certificate",
+	    "On your side: see the local findings for your certificate; "
+	    "send the intermediate after the leaf in the certificate file." },
+	{ "certificate_unknown",
+	    "the server refused your certificate without a precise reason "
+	    "(often its usage or a chain it cannot build)",
+	    "Look at the server's log for the reason; check the local "
+	    "findings for your certificate." },
+	{ "access_denied",
+	    "the server refused access: no access rule on it allows your "
+	    "certificate's identity (GnuTLS servers also send this alert "
+	    "for a certificate that did not verify)",
+	    "On the server: allow your identity (mtls serve --allow-cn, "
+	    "--allow-dns, --allow-uri ...), or use the identity it expects." },
+	{ "decrypt_error",
+	    "the server could not verify your handshake signature: the key "
+	    "does not belong to the certificate",
+	    "On your side: use the key that matches the certificate (see "
+	    "key-mismatch)." },
+	{ "handshake_failure",
+	    "the server ended the handshake after your certificate (TLS 1.2 "
+	    "servers send this alert for any client certificate problem, and "
+	    "OpenSSL 3.0 servers, mtls serve among them, when no access rule "
+	    "allows a valid certificate)",
+	    "Look at the server's log for the reason; if the local findings "
+	    "for your certificate are clean, ask the server's operator to "
+	    "allow its identity." },
+};
+
+/* Copies text into out, with each %1 replaced by fill. */
+static void
+fill_slot(char *out, size_t len, const char *text, const char *fill)
+{
+	const char *p = strstr(text, "%1");
+
+	if (p != NULL)
+		snprintf(out, len, "%.*s%s%s", (int)(p - text), text, fill,
+		    p + 2);
+	else
+		snprintf(out, len, "%s", text);
+}
+
+int
+mtls_alert_explain(const char *alert, const char *issuer, char *cause,
+    size_t clen, char *fix, size_t flen)
+{
+	if (alert == NULL)
+		return -1;
+	for (size_t i = 0; i < nitems(rejections); i++) {
+		if (strcmp(rejections[i].name, alert) != 0)
+			continue;
+		fill_slot(cause, clen, rejections[i].cause,
+		    issuer != NULL ? issuer : "its issuer");
+		fill_slot(fix, flen, rejections[i].fix,
+		    issuer != NULL ? issuer : "its issuer");
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * How an HTTP server refuses a client certificate that TLS let through:
+ * nginx with ssl_verify_client on finishes the handshake and answers 400
+ * with a body naming the problem (internally 495 and 496).  resp is the
+ * start of the answer.  Returns the refusal in words, or NULL.
+ */
+const char *
+mtls_http_cert_refusal(const char *resp, size_t len)
+{
+	if (len < 12 || strncmp(resp, "HTTP/1.", 7) != 0)
+		return NULL;
+	int status = atoi(resp + 9);
+	if (memmem(resp, len, "No required SSL certificate was sent", 36))
+		return "HTTP 400 \"No required SSL certificate was sent\" "
+		    "(nginx 496: no client certificate)";
+	if (memmem(resp, len, "The SSL certificate error", 25))
+		return "HTTP 400 \"The SSL certificate error\" (nginx 495: "
+		    "the client certificate did not verify)";
+	if (status == 495)
+		return "HTTP 495 (SSL certificate error)";
+	if (status == 496)
+		return "HTTP 496 (SSL certificate required)";
+	return NULL;
+}
+
+struct remote {
+	struct mtls_doctor *d;
+	struct doctor_state *st;
+	char host[256];
+	char port[32];
+	const char *target;       /* "HOST:PORT" as given */
+	const char *servername;
+	char addr[INET6_ADDRSTRLEN + 8];
+	struct timespec deadline;   /* of the step under way */
+	struct timespec end;        /* of the whole remote diagnosis */
+	int timeout_ms;
+	int connect_ms;             /* the deadline of TCP + TLS */
+	int rtt_ms;                 /* how long the TCP connect took */
+	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
+};
+
+/* Splits "host:port", "[v6]:port"; -1 when malformed. */
+static int
+split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *colon;
+	size_t n;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':')
+			return -1;
+		n = (size_t)(end - s - 1);
+		colon = end + 1;
+		if (n == 0 || n >= hl)
+			return -1;
+		memcpy(host, s + 1, n);
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;
+		n = (size_t)(colon - s);
+		if (n == 0 || n >= hl)
+			return -1;
+		memcpy(host, s, n);
+	}
+	host[n] = '\0';
+	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= pl ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+		return -1;
+	snprintf(port, pl, "%s", colon + 1);
+	return 0;
+}
+
+int
+doctor_parse_target(const char *s)
+{
+	char host[256], port[32];
+
+	return split_hostport(s, host, sizeof(host), port, sizeof(port));
+}
+
+static int
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (t->tv_sec - now.tv_sec) * 1000L +
+	    (t->tv_nsec - now.tv_nsec) / 1000000L;
+	return ms < 0 ? 0 : ms > 600000 ? 600000 : (int)ms;
+}
+
+static int
+ms_left(const struct remote *r)
+{
+	return ms_until(&r->deadline);
+}
+
+static void
+deadline_in(struct remote *r, int ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
+	r->deadline.tv_sec += ms / 1000;
+	r->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (r->deadline.tv_nsec >= 1000000000L) {
+		r->deadline.tv_sec++;
+		r->deadline.tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits for events on fd until the deadline; 1 ready, 0 timed out. */
+static int
+wait_fd(const struct remote *r, int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		int n = poll(&p, 1, ms_left(r));
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			return 0;
+		if (errno != EINTR)
+			return 1; /* let the next call report the error */
+	}
+}
+
+/*
+ * Connects to one address before the deadline.  Returns the socket, or -1
+ * with *why set to the errno (ETIMEDOUT when the deadline passed).
+ */
+static int
+connect_one(struct remote *r, const struct addrinfo *ai, int *why)
+{
+	int fd, err = 0;
+	socklen_t len = sizeof(err);
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd == -1) {
+		*why = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*why = errno;
+		close(fd);
+		return -1;
+	}
+	if (!wait_fd(r, fd, POLLOUT)) {
+		*why = ETIMEDOUT;
+		close(fd);
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		*why = err;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+addr_text(const struct addrinfo *ai, char *buf, size_t len)
+{
+	char h[INET6_ADDRSTRLEN] = "?", p[16] = "?";
+
+	getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof(h), p, sizeof(p),
+	    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(buf, len, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+	    h, p);
+}
+
+/* Resolves and connects; adds the DNS/TCP findings.  Returns the socket
+ * or -1. */
+static int
+tcp_connect(struct remote *r)
+{
+	struct addrinfo hints, *res = NULL;
+	int fd = -1, why = 0, gai;
+	char dur[32];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_ADDRCONFIG;
+	if ((gai = getaddrinfo(r->host, r->port, &hints, &res)) != 0) {
+		doctor_add(r->d, DR_DNS_FAILED, r->target, r->host,
+		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai),
+		    NULL);
+		return -1;
+	}
+	for (struct addrinfo *ai = res; ai != NULL && fd == -1;
+	    ai = ai->ai_next) {
+		int before = ms_left(r);
+		addr_text(ai, r->addr, sizeof(r->addr));
+		fd = connect_one(r, ai, &why);
+		r->rtt_ms = before - ms_left(r);
+		if (why == ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd != -1) {
+		doctor_add(r->d, DR_OK_TCP, r->target, r->target, r->addr,
+		    NULL);
+		return fd;
+	}
+	snprintf(dur, sizeof(dur), "%d.%d s", r->connect_ms / 1000,
+	    (r->connect_ms % 1000) / 100);
+	if (why == ECONNREFUSED)
+		doctor_add(r->d, DR_TCP_REFUSED, r->target, r->target, NULL);
+	else if (why == ETIMEDOUT)
+		doctor_add(r->d, DR_TCP_TIMEOUT, r->target, r->target, dur,
+		    NULL);
+	else
+		doctor_add(r->d, DR_TCP_UNREACHABLE, r->target, r->target,
+		    strerror(why), NULL);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* A port that does not answer TLS                                    */
+/* ------------------------------------------------------------------ */
+
+/* Copies the printable start of buf, as a quoted excerpt. */
+static void
+excerpt(const unsigned char *buf, size_t n, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len < 4)
+		return;
+	out[o++] = '"';
+	for (size_t i = 0; i < n && o + 2 < len && buf[i] != '\r' &&
+	    buf[i] != '\n'; i++)
+		out[o++] = buf[i] >= 0x20 && buf[i] < 0x7f ? (char)buf[i] : '.';
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+/*
+ * After a handshake that failed without an alert: connects again and looks
+ * at what the port says in plain text: a banner (SSH, SMTP) or, asked for
+ * it, an HTTP status line.  Returns 1 and fills what when it is not TLS.
+ */
+static int
+probe_plaintext(struct remote *r, char *what, size_t len)
+{
+	static const char req[] = "HEAD / HTTP/1.0\r\n\r\n";
+	struct remote p = *r;
+	unsigned char buf[256];
+	struct addrinfo hints, *res = NULL;
+	ssize_t n = 0;
+	int fd = -1, why = 0, sent = 0;
+	char ex[128];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	int budget = ms_until(&r->end);
+	if (budget < 100 || getaddrinfo(r->host, r->port, &hints, &res) != 0)
+		return 0;
+	deadline_in(&p, budget / 3);
+	for (struct addrinfo *ai = res; ai != NULL && fd == -1;
+	    ai = ai->ai_next)
+		fd = connect_one(&p, ai, &why);
+	freeaddrinfo(res);
+	if (fd == -1)
+		return 0;
+	/* Servers that speak first (SSH, SMTP, FTP) do so at once. */
+	for (;;) {
+		if (!wait_fd(&p, fd, POLLIN)) {
+			if (sent)
+				break;
+			if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
+				break;
+			sent = 1;
+			p.deadline = r->end;
+			continue;
+		}
+		n = read(fd, buf, sizeof(buf));
+		break;
+	}
+	close(fd);
+	if (n <= 0)
+		return 0;
+	/* A TLS record (alert 21, handshake 22) means it is TLS after all. */
+	if ((buf[0] == 21 || buf[0] == 22) && n > 1 && buf[1] == 3)
+		return 0;
+	excerpt(buf, (size_t)n, ex, sizeof(ex));
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+		snprintf(what, len, "plain HTTP (%s)", ex);
+	else if (n >= 4 && memcmp(buf, "SSH-", 4) == 0)
+		snprintf(what, len, "an SSH banner (%s)", ex);
+	else
+		snprintf(what, len, "plain text %s", ex);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The handshake and the verdict                                      */
+/* ------------------------------------------------------------------ */
+
+/* The issuer names of our certificate's chain, in the format of
+ * mtls_conn_ca_name(), for comparison with the server's list. */
+static int
+our_issuer_listed(struct mtls *tls, X509 *leaf, STACK_OF(X509) *pool)
+{
+	char want[512], got[512];
+	X509 *cur = leaf;
+
+	for (int depth = 0; cur != NULL && depth < 10; depth++) {
+		BIO *bio = BIO_new(BIO_s_mem());
+		int n;
+		if (bio == NULL)
+			return 0;
+		X509_NAME_print_ex(bio, X509_get_issuer_name(cur), 0,
+		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		n = BIO_read(bio, want, (int)sizeof(want) - 1);
+		want[n > 0 ? n : 0] = '\0';
+		BIO_free(bio);
+		for (size_t i = 0; i < mtls_conn_ca_name_count(tls); i++)
+			if (mtls_conn_ca_name(tls, i, got, sizeof(got)) !=
+			    NULL && strcmp(got, want) == 0)
+				return 1;
+		/* Up the chain: a server may list the root only. */
+		X509 *next = NULL;
+		for (int i = 0; pool != NULL && i < sk_X509_num(pool); i++) {
+			X509 *c = sk_X509_value(pool, i);
+			if (X509_cmp(c, cur) != 0 &&
+			    X509_check_issued(c, cur) == X509_V_OK)
+				next = c;
+		}
+		/* A root's issuer is itself, whose name was just tried. */
+		if (next == NULL || X509_check_issued(next, next) == X509_V_OK)
+			break;
+		cur = next;
+	}
+	ERR_clear_error();
+	return 0;
+}
+
+static const char *
+alert_name(struct mtls *tls)
+{
+	const char *a = mtls_conn_alert_received(tls);
+
+	return a != NULL ? a : "none";
+}
+
+/* A client-certificate verdict from an alert, as a finding. */
+static void
+report_rejection(struct remote *r, struct mtls *tls, const char *alert)
+{
+	char leafname[256] = "(none)", issuer[256] = "its CA";
+	char cause_buf[512], fix_buf[512];
+
+	if (r->st->leaf != NULL) {
+		doctor_cert_name(r->st->leaf, leafname, sizeof(leafname));
+		doctor_name_line(X509_get_issuer_name(r->st->leaf), issuer,
+		    sizeof(issuer));
+	}
+	if (!mtls_conn_cert_sent(tls) &&
+	    (strcmp(alert, "certificate_required") == 0 ||
+	    strcmp(alert, "handshake_failure") == 0 ||
+	    strcmp(alert, "bad_certificate") == 0)) {
+		char why[128];
+		snprintf(why, sizeof(why), "the server sent %s", alert);
+		doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target, r->target,
+		    why, NULL);
+		return;
+	}
+	if (mtls_alert_explain(alert, issuer, cause_buf, sizeof(cause_buf),
+	    fix_buf, sizeof(fix_buf)) == -1) {
+		snprintf(cause_buf, sizeof(cause_buf), "the server gave no "
+		    "more precise reason");
+		snprintf(fix_buf, sizeof(fix_buf), "Look at the server's log "
+		    "for the reason.");
+	}
+	doctor_add(r->d, DR_CLIENT_CERT_REJECTED, r->target, r->target,
+	    leafname, alert, cause_buf, fix_buf, NULL);
+}
+
+/* A handshake that failed: which finding explains it? */
+static void
+report_handshake_failure(struct remote *r, struct mtls *tls, int timed_out)
+{
+	const char *alert = mtls_conn_alert_received(tls);
+	const char *err = mtls_error(tls);
+	char what[256];
+
+	if (err == NULL)
+		err = "the handshake failed";
+	if (alert != NULL) {
+		if (strcmp(alert, "protocol_version") == 0) {
+			doctor_add(r->d, DR_TLS_VERSION, r->target, r->target,
+			    err, NULL);
+		} else if (mtls_conn_cert_requested(tls) ||
+		    mtls_conn_cert_sent(tls)) {
+			report_rejection(r, tls, alert);
+		} else if (strcmp(alert, "handshake_failure") == 0 ||
+		    strcmp(alert, "insufficient_security") == 0) {
+			doctor_add(r->d, DR_TLS_NO_SHARED_CIPHER, r->target,
+			    r->target, err, NULL);
+		} else {
+			doctor_add(r->d, DR_TLS_HANDSHAKE_FAILED, r->target,
+			    r->target, err, NULL);
+		}
+		return;
+	}
+	if (strstr(err, "unsupported protocol") != NULL ||
+	    strstr(err, "no protocols available") != NULL ||
+	    strstr(err, "protocol version") != NULL) {
+		doctor_add(r->d, DR_TLS_VERSION, r->target, r->target, err,
+		    NULL);
+		return;
+	}
+	if (probe_plaintext(r, what, sizeof(what))) {
+		doctor_add(r->d, DR_TLS_NOT_TLS, r->target, r->target, what,
+		    NULL);
+		return;
+	}
+	if (timed_out) {
+		char dur[32];
+		snprintf(dur, sizeof(dur), "%d.%d s", r->connect_ms / 1000,
+		    (r->connect_ms % 1000) / 100);
+		doctor_add(r->d, DR_TLS_TIMEOUT, r->target, r->target, dur,
+		    NULL);
+	} else if (strstr(err, "closed") != NULL) {
+		doctor_add(r->d, DR_TLS_CLOSED, r->target, r->target,
+		    r->servername != NULL ? r->servername : "(none)", NULL);
+	} else {
+		doctor_add(r->d, DR_TLS_HANDSHAKE_FAILED, r->target, r->target,
+		    err, NULL);
+	}
+}
+
+/* Runs the handshake on fd until done or the deadline.  Returns 0 done,
+ * -1 failed, -2 timed out. */
+static int
+handshake(struct remote *r, struct mtls *tls, int fd)
+{
+	for (;;) {
+		int h = mtls_handshake(tls);
+		if (h == 0)
+			return 0;
+		if (h != MTLS_WANT_POLLIN && h != MTLS_WANT_POLLOUT)
+			return -1;
+		if (!wait_fd(r, fd, h == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+			return -2;
+	}
+}
+
+/* The server's certificate, as it sent it, checked like a local one. */
+static void
+check_server_cert(struct remote *r, struct mtls *tls)
+{
+	const char *pem;
+	size_t len = 0, before;
+	struct mtls_cert *cert;
+	struct mtls_error err;
+	char subject[300], leafname[256];
+	const char *cafile = r->st->opt->ca_file != NULL ?
+	    r->st->opt->ca_file : "the system CA store";
+
+	snprintf(subject, sizeof(subject), "%s (server certificate)",
+	    r->target);
+	if ((pem = mtls_peer_cert_chain_pem(tls, &len)) == NULL || len == 0)
+		return;
+	err_clear(&err);
+	if ((cert = mtls_cert_load_mem(pem, len, subject, &err)) == NULL)
+		return;
+	before = mtls_doctor_count_severity(r->d, MTLS_SEVERITY_ERROR);
+	doctor_check_leaf(r->d, r->st, cert->certs, subject,
+	    MTLS_PURPOSE_SERVER, r->servername, 1);
+	if (mtls_doctor_count_severity(r->d, MTLS_SEVERITY_ERROR) == before)
+		doctor_add(r->d, DR_OK_SERVER_CERT, subject,
+		    doctor_cert_name(sk_X509_value(cert->certs, 0), leafname,
+		    sizeof(leafname)), cafile, r->servername, NULL);
+	mtls_cert_free(cert);
+}
+
+/* The CertificateRequest: asked at all, and for which CAs? */
+static void
+check_client_auth(struct remote *r, struct mtls *tls)
+{
+	char names[1024] = "", one[512], issuer[256];
+	size_t used = 0, n = mtls_conn_ca_name_count(tls);
+
+	if (!mtls_conn_cert_requested(tls)) {
+		doctor_add(r->d, DR_SERVER_NO_CLIENT_AUTH, r->target, r->target,
+		    NULL);
+		return;
+	}
+	for (size_t i = 0; i < n && used < sizeof(names); i++) {
+		if (mtls_conn_ca_name(tls, i, one, sizeof(one)) == NULL)
+			continue;
+		int w = snprintf(names + used, sizeof(names) - used, "%s%s",
+		    used > 0 ? "; " : "", one);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	if (n == 0)
+		snprintf(names, sizeof(names), "any; the server lists none");
+	doctor_add(r->d, DR_OK_CLIENT_AUTH_REQUESTED, r->target, r->target,
+	    names, NULL);
+	if (n > 0 && r->st->leaf != NULL) {
+		STACK_OF(X509) *pool = sk_X509_new_null();
+		for (int i = 0; pool != NULL && r->st->certs != NULL &&
+		    i < sk_X509_num(r->st->certs); i++)
+			sk_X509_push(pool, sk_X509_value(r->st->certs, i));
+		for (int i = 0; pool != NULL && r->st->cas != NULL &&
+		    i < sk_X509_num(r->st->cas); i++)
+			sk_X509_push(pool, sk_X509_value(r->st->cas, i));
+		if (!our_issuer_listed(tls, r->st->leaf, pool))
+			doctor_add(r->d, DR_CLIENT_CA_NOT_ACCEPTED, r->target,
+			    r->target, names, doctor_name_line(
+			    X509_get_issuer_name(r->st->leaf), issuer,
+			    sizeof(issuer)), NULL);
+		sk_X509_free(pool);
+	}
+}
+
+/* What a read after the handshake ended with. */
+enum read_end {
+	READ_TIMEOUT,               /* the deadline passed */
+	READ_TICKET,                /* a NewSessionTicket arrived */
+	READ_HEAD,                  /* an HTTP head (and what followed) */
+	READ_CLOSED,                /* the server closed the connection */
+	READ_FAILED,                /* an alert or an error */
+};
+
+/*
+ * Reads into buf (NUL-terminated, *got bytes so far) until the deadline of
+ * v, a ticket (when stop_at_ticket), the end of an HTTP head, a close or a
+ * failure.
+ */
+static enum read_end
+read_until(struct remote *v, struct mtls *tls, int fd, int stop_at_ticket,
+    char *buf, size_t size, size_t *got)
+{
+	while (*got + 1 < size) {
+		ssize_t n = mtls_read(tls, buf + *got, size - 1 - *got);
+		if (n > 0) {
+			*got += (size_t)n;
+			buf[*got] = '\0';
+			if (strstr(buf, "\r\n\r\n") != NULL)
+				return READ_HEAD;
+			continue;
+		}
+		if (n == 0)
+			return READ_CLOSED;
+		if (n != MTLS_WANT_POLLIN && n != MTLS_WANT_POLLOUT)
+			return READ_FAILED;
+		if (stop_at_ticket && v->ticket)
+			return READ_TICKET;
+		if (!wait_fd(v, fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+			return READ_TIMEOUT;
+	}
+	return READ_HEAD;
+}
+
+/*
+ * After the handshake, the server's verdict on our certificate.  In TLS 1.3
+ * it comes after our Finished: an alert, or tickets, which a server sends
+ * only once it has accepted the handshake.  So: read first, for a few
+ * round trips; then send one HTTP request and read the answer, which is
+ * how nginx refuses a certificate (400 "No required SSL certificate was
+ * sent" / "The SSL certificate error", its internal 496 / 495).  Reading
+ * before writing also keeps an alert from being lost to the reset that a
+ * write to a closed connection provokes.
+ */
+static void
+check_verdict(struct remote *r, struct mtls *tls, int fd)
+{
+	char req[512], leafname[256] = "(none)";
+	char buf[2048];
+	size_t got = 0, off = 0, reqlen;
+	struct remote v = *r;
+	int grace = 4 * r->rtt_ms + VERDICT_MIN_MS;
+	int total = ms_until(&r->end) < VERDICT_MAX_MS ?
+	    ms_until(&r->end) : VERDICT_MAX_MS;
+	enum read_end end;
+
+	buf[0] = '\0';
+	v.ticket = r->ticket;
+	deadline_in(&v, grace < total ? grace : total);
+	end = read_until(&v, tls, fd, 1, buf, sizeof(buf), &got);
+	r->ticket = v.ticket;
+	if (end == READ_TIMEOUT || end == READ_TICKET) {
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: mtls-doctor/%s\r\nConnection: close\r\n\r\n",
+		    r->servername != NULL ? r->servername : r->host,
+		    MTLS_VERSION_STRING);
+		reqlen = strlen(req);
+		/* After tickets, an HTTP server answers within a few round
+		 * trips; without them, give a slow verdict the time left. */
+		deadline_in(&v, r->ticket && grace < total ? grace : total);
+		while (off < reqlen) {
+			ssize_t w = mtls_write(tls, req + off, reqlen - off);
+			if (w > 0)
+				off += (size_t)w;
+			else if ((w != MTLS_WANT_POLLIN &&
+			    w != MTLS_WANT_POLLOUT) || !wait_fd(&v, fd,
+			    w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+				break;
+		}
+		if (off == reqlen)
+			end = read_until(&v, tls, fd, 0, buf, sizeof(buf),
+			    &got);
+		else
+			end = READ_FAILED;
+	}
+	if (end == READ_HEAD) {
+		/* The body, where nginx says why, follows at once. */
+		deadline_in(&v, grace);
+		(void)read_until(&v, tls, fd, 0, buf, sizeof(buf), &got);
+	}
+
+	if (mtls_conn_alert_received(tls) != NULL &&
+	    strcmp(mtls_conn_alert_received(tls), "close_notify") != 0) {
+		report_rejection(r, tls, alert_name(tls));
+		return;
+	}
+	const char *why = mtls_http_cert_refusal(buf, got);
+	if (why != NULL) {
+		doctor_add(r->d, mtls_conn_cert_sent(tls) ?
+		    DR_HTTP_CLIENT_CERT_REFUSED : DR_CLIENT_CERT_MISSING,
+		    r->target, r->target, why, NULL);
+		return;
+	}
+	/* A connection cut without an alert tells nothing either way. */
+	if (end == READ_FAILED)
+		return;
+	if (mtls_conn_cert_sent(tls) && r->st->leaf != NULL)
+		doctor_add(r->d, DR_OK_CLIENT_CERT_ACCEPTED, r->target,
+		    r->target, doctor_cert_name(r->st->leaf, leafname,
+		    sizeof(leafname)), NULL);
+}
+
+/* The handshake trace, read only for the NewSessionTicket that tells that
+ * the server accepted the handshake (see check_verdict). */
+static void
+watch_trace(void *arg, const char *line)
+{
+	struct remote *r = arg;
+
+	if (strncmp(line, "<- NewSessionTicket", 19) == 0)
+		r->ticket = 1;
+}
+
+static struct mtls_config *
+client_config(struct remote *r)
+{
+	const struct mtls_doctor_options *opt = r->st->opt;
+	struct mtls_config *cfg = mtls_config_new();
+
+	if (cfg == NULL)
+		return NULL;
+	/* Our certificate is offered only when it loaded and matched: a
+	 * broken one is already reported, and the server's verdict on no
+	 * certificate is still worth having. */
+	if (r->st->cert_ok && r->st->key_ok && r->st->leaf != NULL &&
+	    !doctor_has(r->d, DR_KEY_MISMATCH)) {
+		if (mtls_config_set_cert_file(cfg, opt->cert_file) != 0 ||
+		    mtls_config_set_key_file(cfg, opt->key_file,
+		    opt->passphrase) != 0) {
+			mtls_config_free(cfg);
+			if ((cfg = mtls_config_new()) == NULL)
+				return NULL;
+		}
+	}
+	/* The server's chain and name are checked by doctor_check_leaf(),
+	 * which reports what is wrong instead of stopping here. */
+	mtls_config_insecure_noverifycert(cfg);
+	mtls_config_insecure_noverifyname(cfg);
+	return cfg;
+}
+
+static void check_server(struct mtls_doctor *d, struct doctor_state *st);
+
+/*
+ * A write to a connection the server has closed raises SIGPIPE, whose
+ * default action ends the process: a library must not.  SIGPIPE is blocked
+ * in this thread for the checks, and one they raised is consumed unless it
+ * was pending already.
+ */
+void
+doctor_check_remote(struct mtls_doctor *d, struct doctor_state *st)
+{
+	sigset_t pipe_set, old, pending;
+	struct timespec zero = { 0, 0 };
+	int was_pending;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	was_pending = sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1;
+	check_server(d, st);
+	if (!was_pending)
+		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void
+check_server(struct mtls_doctor *d, struct doctor_state *st)
+{
+	const struct mtls_doctor_options *opt = st->opt;
+	struct mtls_config *cfg = NULL;
+	struct mtls *tls = NULL;
+	struct remote r;
+	char detail[256];
+	int fd, h;
+
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.st = st;
+	r.target = opt->connect;
+	r.timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms :
+	    DEFAULT_TIMEOUT_MS;
+	if (split_hostport(opt->connect, r.host, sizeof(r.host), r.port,
+	    sizeof(r.port)) != 0)
+		return; /* mtls_doctor_run() refused it already */
+	r.servername = opt->servername != NULL ? opt->servername :
+	    opt->name != NULL ? opt->name : r.host;
+	int reserve = r.timeout_ms / 4 < PROBE_MAX_MS ? r.timeout_ms / 4 :
+	    PROBE_MAX_MS;
+	deadline_in(&r, r.timeout_ms);
+	r.end = r.deadline;
+	r.connect_ms = r.timeout_ms - reserve;
+	deadline_in(&r, r.connect_ms);
+
+	if ((fd = tcp_connect(&r)) == -1)
+		return;
+	cfg = client_config(&r);
+	tls = cfg != NULL ? mtls_client() : NULL;
+	if (tls != NULL)
+		mtls_set_trace(tls, watch_trace, &r);
+	if (tls == NULL || mtls_configure(tls, cfg) != 0 ||
+	    mtls_connect_socket(tls, fd, r.servername) != 0) {
+		doctor_add(d, DR_TLS_HANDSHAKE_FAILED, r.target, r.target,
+		    tls != NULL && mtls_error(tls) != NULL ? mtls_error(tls) :
+		    cfg != NULL && mtls_config_error(cfg) != NULL ?
+		    mtls_config_error(cfg) : "out of memory", NULL);
+		goto out;
+	}
+	if ((h = handshake(&r, tls, fd)) != 0) {
+		report_handshake_failure(&r, tls, h == -2);
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "%s, %s%s%s",
+	    mtls_conn_version(tls) ? mtls_conn_version(tls) : "?",
+	    mtls_conn_cipher(tls) ? mtls_conn_cipher(tls) : "?",
+	    mtls_conn_group(tls) ? ", " : "",
+	    mtls_conn_group(tls) ? mtls_conn_group(tls) : "");
+	doctor_add(d, DR_OK_HANDSHAKE, r.target, r.target, detail, NULL);
+	check_server_cert(&r, tls);
+	check_client_auth(&r, tls);
+	check_verdict(&r, tls, fd);
+out:
+	mtls_free(tls);
+	mtls_config_free(cfg);
+	close(fd);
+	ERR_clear_error();
+}

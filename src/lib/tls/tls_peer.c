@@ -1,0 +1,390 @@
+/*
+ * tls_peer.c - facts about the peer's certificate as plain strings and
+ * time_t.  Nothing is computed until asked for, and then only once per
+ * connection: most connections never ask for the chain in PEM.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "tls/tls_internal.h"
+
+static X509 *
+peer_leaf(struct mtls *ctx)
+{
+	if (ctx == NULL || ctx->ssl == NULL)
+		return NULL;
+	return SSL_get0_peer_certificate(ctx->ssl);
+}
+
+static struct tls_peer *
+peer_get(struct mtls *ctx)
+{
+	if (peer_leaf(ctx) == NULL)
+		return NULL;
+	if (ctx->peer == NULL)
+		ctx->peer = calloc(1, sizeof(*ctx->peer));
+	return ctx->peer;
+}
+
+void
+tls_peer_free(struct tls_peer *p)
+{
+	if (p == NULL)
+		return;
+	free(p->subject);
+	free(p->issuer);
+	free(p->common_name);
+	free(p->hash);
+	for (size_t i = 0; i < p->nsans; i++)
+		free(p->sans[i].value);
+	free(p->sans);
+	free(p->chain_pem);
+	free(p);
+}
+
+static char *
+name_line(X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data, *out = NULL;
+
+	if (bio == NULL)
+		return NULL;
+	/* RFC 2253, UTF-8 kept as is (not escaped to \XX). */
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
+	    ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		long n = BIO_get_mem_data(bio, &data);
+		out = strndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
+	}
+	BIO_free(bio);
+	return out;
+}
+
+int
+mtls_peer_cert_provided(struct mtls *ctx)
+{
+	return peer_leaf(ctx) != NULL;
+}
+
+const char *
+mtls_peer_cert_subject(struct mtls *ctx)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (p == NULL)
+		return NULL;
+	if (p->subject == NULL)
+		p->subject = name_line(X509_get_subject_name(peer_leaf(ctx)));
+	return p->subject;
+}
+
+const char *
+mtls_peer_cert_issuer(struct mtls *ctx)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (p == NULL)
+		return NULL;
+	if (p->issuer == NULL)
+		p->issuer = name_line(X509_get_issuer_name(peer_leaf(ctx)));
+	return p->issuer;
+}
+
+const char *
+mtls_peer_cert_common_name(struct mtls *ctx)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (p == NULL)
+		return NULL;
+	if (p->common_name == NULL) {
+		X509_NAME *name = X509_get_subject_name(peer_leaf(ctx));
+		int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+		unsigned char *u = NULL;
+		if (i < 0)
+			return NULL;
+		int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
+		    X509_NAME_get_entry(name, i)));
+		if (n < 0)
+			return NULL;
+		/* A CN with an embedded NUL is not a name we report. */
+		if (memchr(u, '\0', (size_t)n) == NULL)
+			p->common_name = strndup((char *)u, (size_t)n);
+		OPENSSL_free(u);
+	}
+	return p->common_name;
+}
+
+const char *
+mtls_peer_cert_hash(struct mtls *ctx)
+{
+	static const char hexd[] = "0123456789abcdef";
+	struct tls_peer *p = peer_get(ctx);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (p == NULL)
+		return NULL;
+	if (p->hash == NULL) {
+		if (!X509_digest(peer_leaf(ctx), EVP_sha256(), md, &mdlen) ||
+		    mdlen != 32)
+			return NULL;
+		char *h = malloc(7 + 64 + 1);
+		if (h == NULL)
+			return NULL;
+		memcpy(h, "sha256:", 7);
+		for (unsigned i = 0; i < 32; i++) {
+			h[7 + 2 * i] = hexd[md[i] >> 4];
+			h[8 + 2 * i] = hexd[md[i] & 15];
+		}
+		h[71] = '\0';
+		p->hash = h;
+	}
+	return p->hash;
+}
+
+static time_t
+asn1_time(const ASN1_TIME *t)
+{
+	struct tm tm;
+
+	if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+		return (time_t)-1;
+	return timegm(&tm);
+}
+
+time_t
+mtls_peer_cert_notbefore(struct mtls *ctx)
+{
+	X509 *x = peer_leaf(ctx);
+
+	return x != NULL ? asn1_time(X509_get0_notBefore(x)) : (time_t)-1;
+}
+
+time_t
+mtls_peer_cert_notafter(struct mtls *ctx)
+{
+	X509 *x = peer_leaf(ctx);
+
+	return x != NULL ? asn1_time(X509_get0_notAfter(x)) : (time_t)-1;
+}
+
+/* "othername:1.3.6.1.4.1.311.20.2.3", "RID:1.2.3", "DirName:CN=x". */
+static char *
+other_san_text(const GENERAL_NAME *g)
+{
+	char oid[128] = "?", *out = NULL, *dn = NULL;
+
+	switch (g->type) {
+	case GEN_OTHERNAME:
+		OBJ_obj2txt(oid, sizeof(oid), g->d.otherName->type_id, 1);
+		if (asprintf(&out, "othername:%s", oid) == -1)
+			out = NULL;
+		break;
+	case GEN_RID:
+		OBJ_obj2txt(oid, sizeof(oid), g->d.registeredID, 1);
+		if (asprintf(&out, "RID:%s", oid) == -1)
+			out = NULL;
+		break;
+	case GEN_DIRNAME:
+		dn = name_line(g->d.directoryName);
+		if (asprintf(&out, "DirName:%s", dn ? dn : "?") == -1)
+			out = NULL;
+		free(dn);
+		break;
+	case GEN_X400:
+		out = strdup("X400Name");
+		break;
+	default:
+		out = strdup("EdiPartyName");
+		break;
+	}
+	return out;
+}
+
+/* The SANs of the leaf, by type; IP addresses as text. */
+static int
+peer_sans(struct mtls *ctx, struct tls_peer *p)
+{
+	GENERAL_NAMES *gens;
+	int n;
+
+	if (p->sans != NULL)
+		return 0;
+	gens = X509_get_ext_d2i(peer_leaf(ctx), NID_subject_alt_name, NULL,
+	    NULL);
+	n = sk_GENERAL_NAME_num(gens);
+	if (n <= 0) {
+		GENERAL_NAMES_free(gens);
+		p->sans = calloc(1, sizeof(*p->sans)); /* marks "computed" */
+		return p->sans != NULL ? 0 : -1;
+	}
+	if ((p->sans = calloc((size_t)n, sizeof(*p->sans))) == NULL) {
+		GENERAL_NAMES_free(gens);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		struct mtls_san *s = &p->sans[p->nsans];
+		ASN1_STRING *str = NULL;
+		char ipbuf[INET6_ADDRSTRLEN];
+
+		switch (g->type) {
+		case GEN_DNS:
+			s->type = MTLS_SAN_DNS;
+			str = g->d.dNSName;
+			break;
+		case GEN_URI:
+			s->type = MTLS_SAN_URI;
+			str = g->d.uniformResourceIdentifier;
+			break;
+		case GEN_EMAIL:
+			s->type = MTLS_SAN_EMAIL;
+			str = g->d.rfc822Name;
+			break;
+		case GEN_IPADD: {
+			int len = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *d =
+			    ASN1_STRING_get0_data(g->d.iPAddress);
+			s->type = MTLS_SAN_IP;
+			if ((len != 4 && len != 16) || inet_ntop(len == 4 ?
+			    AF_INET : AF_INET6, d, ipbuf, sizeof(ipbuf)) ==
+			    NULL)
+				continue;
+			s->value = strdup(ipbuf);
+			break;
+		}
+		default:
+			/* As mtls_cert_info() does: the kind in the value. */
+			s->type = MTLS_SAN_OTHER;
+			s->value = other_san_text(g);
+			break;
+		}
+		if (str != NULL) {
+			const char *d = (const char *)ASN1_STRING_get0_data(str);
+			size_t len = (size_t)ASN1_STRING_length(str);
+			/* An IA5String with a NUL inside is a forgery. */
+			if (memchr(d, '\0', len) != NULL)
+				continue;
+			s->value = strndup(d, len);
+		}
+		if (s->value == NULL) {
+			GENERAL_NAMES_free(gens);
+			return -1;
+		}
+		p->nsans++;
+	}
+	GENERAL_NAMES_free(gens);
+	return 0;
+}
+
+size_t
+mtls_peer_san_count(struct mtls *ctx)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (p == NULL || peer_sans(ctx, p) != 0)
+		return 0;
+	return p->nsans;
+}
+
+const char *
+mtls_peer_san(struct mtls *ctx, size_t i, enum mtls_san_type *type)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (p == NULL || peer_sans(ctx, p) != 0 || i >= p->nsans)
+		return NULL;
+	if (type != NULL)
+		*type = p->sans[i].type;
+	return p->sans[i].value;
+}
+
+/* What the peer sent, leaf first.  A client's SSL_get_peer_cert_chain()
+ * starts with the leaf; a server's does not.  The returned stack is new
+ * (its certificates are not up-referenced); free it with sk_X509_free(). */
+static STACK_OF(X509) *
+peer_chain(struct mtls *ctx)
+{
+	STACK_OF(X509) *sent, *out;
+
+	if (ctx == NULL || ctx->ssl == NULL)
+		return NULL;
+	sent = SSL_get_peer_cert_chain(ctx->ssl);
+	if ((out = sk_X509_new_null()) == NULL)
+		return NULL;
+	X509 *leaf = SSL_get0_peer_certificate(ctx->ssl);
+	if (ctx->role != TLS_ROLE_CLIENT && leaf != NULL)
+		sk_X509_push(out, leaf);
+	for (int i = 0; i < sk_X509_num(sent); i++)
+		sk_X509_push(out, sk_X509_value(sent, i));
+	return out;
+}
+
+const char *
+mtls_peer_cert_chain_pem(struct mtls *ctx, size_t *len)
+{
+	struct tls_peer *p = peer_get(ctx);
+
+	if (len != NULL)
+		*len = 0;
+	if (p == NULL)
+		return NULL;
+	if (p->chain_pem == NULL) {
+		STACK_OF(X509) *sk = peer_chain(ctx);
+		BIO *bio = BIO_new(BIO_s_mem());
+		int ok = sk != NULL && bio != NULL;
+		for (int i = 0; ok && i < sk_X509_num(sk); i++)
+			ok = PEM_write_bio_X509(bio, sk_X509_value(sk, i));
+		if (ok) {
+			char *data;
+			long n = BIO_get_mem_data(bio, &data);
+			if (n > 0 && (p->chain_pem = malloc((size_t)n + 1)) !=
+			    NULL) {
+				memcpy(p->chain_pem, data, (size_t)n);
+				p->chain_pem[n] = '\0';
+				p->chain_pem_len = (size_t)n;
+			}
+		}
+		BIO_free(bio);
+		sk_X509_free(sk);
+	}
+	if (len != NULL)
+		*len = p->chain_pem_len;
+	return p->chain_pem;
+}
+
+size_t
+mtls_peer_chain_count(struct mtls *ctx)
+{
+	STACK_OF(X509) *sk = peer_chain(ctx);
+	size_t n = sk != NULL ? (size_t)sk_X509_num(sk) : 0;
+
+	sk_X509_free(sk);
+	return n;
+}
+
+int
+mtls_peer_chain_info(struct mtls *ctx, size_t i, struct mtls_cert_info *info,
+    struct mtls_error *err)
+{
+	STACK_OF(X509) *sk = peer_chain(ctx);
+	struct mtls_cert c;
+
+	if (sk == NULL || i >= (size_t)sk_X509_num(sk)) {
+		sk_X509_free(sk);
+		memset(info, 0, sizeof(*info));
+		return err_set(err, MTLS_ERR_NOT_FOUND, "the peer sent no "
+		    "certificate number %zu", i + 1);
+	}
+	c.certs = sk;
+	int rc = mtls_cert_info(&c, i, info, err);
+	sk_X509_free(sk);
+	return rc;
+}
