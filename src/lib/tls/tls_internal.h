@@ -48,6 +48,7 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	int client_purpose_any;      /* server: any usage of client certs */
 
 	SSL_CTX *server_ctx;         /* built lazily, see above */
 	SSL_CTX *client_ctx;
