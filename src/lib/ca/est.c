@@ -1045,8 +1045,19 @@ mtls_est_handle(struct mtls_est *est, const struct mtls_est_request *req,
 	int post = strcmp(req->method, "POST") == 0;
 
 	memset(resp, 0, sizeof(*resp));
+	/* Until a request authenticates, it is its address (without the
+	 * port, which changes with each connection). */
 	snprintf(resp->identity, sizeof(resp->identity), "%s",
 	    req->client != NULL ? req->client : "-");
+	if (resp->identity[0] == '[') {
+		char *e = strchr(resp->identity, ']');
+		if (e != NULL)
+			*e = '\0';
+		memmove(resp->identity, resp->identity + 1,
+		    strlen(resp->identity));
+	} else if (strchr(resp->identity, ':') != NULL) {
+		*strrchr(resp->identity, ':') = '\0';
+	}
 	if (strcmp(path, "/crl") == 0) {
 		if (!get)
 			return refuse(est, resp, R_METHOD, "/crl is read with "
