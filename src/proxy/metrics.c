@@ -369,7 +369,8 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	m->px = px;
 	m->loop = loop;
 	for (int i = 0; i < n; i++) {
-		int fd = listener_open(&a[i], why, sizeof(why));
+		int fd = listener_open(&a[i], LISTEN_ALONE, why,
+		    sizeof(why));
 		if (fd == -1) {
 			snprintf(err, errlen, "--metrics %s", why);
 			metrics_server_free(m);

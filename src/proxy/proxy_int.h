@@ -303,7 +303,16 @@ void worker_gen_unref(struct worker *w, struct proxy_gen *g);
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the
  * reason in err. */
-int listener_open(const struct proxy_addr *a, char *err, size_t errlen);
+/* listener_open() flags: LISTEN_WORKERS sets SO_REUSEPORT so that the
+ * workers of this process each bind the address; LISTEN_ALONE is one
+ * socket nothing else may share; LISTEN_NO_LISTEN binds only (a probe). */
+#define LISTEN_ALONE 0
+#define LISTEN_WORKERS 1
+#define LISTEN_NO_LISTEN 2
+int listener_open(const struct proxy_addr *a, int flags, char *err,
+    size_t errlen);
+int listener_check_free(const struct proxy_addr *a, char *err,
+    size_t errlen);
 
 /* backend.c */
 /* Starts a non-blocking connect to the backend: the socket, or -1 with
