@@ -11,8 +11,9 @@
  *   HANDSHAKE  TLS; a client certificate is asked for, not required (a
  *              token enrollment has none); one that is sent is verified
  *              against the CA (and the bootstrap CAs).
- *   READ       the request, parsed by llhttp (strict); a body beyond
- *              MTLS_EST_MAX_BODY is answered 413 as soon as it is seen.
+ *   READ       the request, parsed by the HTTP glue of src/lib/http
+ *              (llhttp, strict); a body beyond MTLS_EST_MAX_BODY is
+ *              answered 413 as soon as it is seen.
  *   WRITE      the answer, then close_notify.
  *   DRAIN      our side shut; what the client still sends is read and
  *              dropped for a moment, so that closing with unread bytes
@@ -33,13 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <llhttp.h>
-
+#include "http.h"
 #include "proxy_int.h"
 
 #define ESTC_READ_BUF 16384
 #define ESTC_URL_MAX 1024
-#define ESTC_HDR_MAX 1024
 #define ESTC_DRAIN_TIME 2.0
 #define EST_METRICS_MAX 16384
 
@@ -48,13 +47,6 @@ enum estc_state {
 	ESTC_READ,
 	ESTC_WRITE,
 	ESTC_DRAIN,
-};
-
-/* The header whose value is being read. */
-enum estc_hdr {
-	H_NONE,
-	H_CONTENT_TYPE,
-	H_AUTHORIZATION,
 };
 
 struct est_srv;
@@ -69,17 +61,12 @@ struct estc {
 	ev_timer timer;
 	double start;
 	char client[ADDR_STRLEN];
-	llhttp_t parser;
+	struct http_parser *parser;
+	char method[16];
 	char url[ESTC_URL_MAX];
-	size_t url_len;
-	char field[64];
-	size_t field_len;
-	enum estc_hdr hdr;
-	char content_type[256];
-	size_t ct_len;
-	char authorization[ESTC_HDR_MAX];
-	size_t auth_len;
-	unsigned header_overflow : 1;
+	char *content_type;          /* copies of the head's fields */
+	char *authorization;
+	int http_status;             /* the parser refused: 400, 414, 431 */
 	unsigned too_large : 1;
 	unsigned complete : 1;
 	unsigned closed : 1;         /* close_notify sent */
@@ -110,8 +97,6 @@ struct est_srv {
 	int crl_warned;
 };
 
-static llhttp_settings_t estc_settings;
-
 static void estc_close(struct estc *c);
 static void estc_step(struct estc *c);
 
@@ -121,16 +106,11 @@ estc_log(struct estc *c)
 	struct est_record r = { 0 };
 	char line[4096];
 	size_t n;
-	const char *method = "-";
-
-	if (c->state >= ESTC_READ && c->url_len > 0)
-		method = llhttp_method_name((llhttp_method_t)
-		    llhttp_get_method(&c->parser));
 	r.time = ev_time();
 	r.duration = r.time - c->start;
 	r.client = c->client;
-	r.method = method;
-	r.path = c->url_len > 0 ? c->url : "-";
+	r.method = c->method[0] != '\0' ? c->method : "-";
+	r.path = c->url[0] != '\0' ? c->url : "-";
 	r.status = c->status;
 	r.identity = c->identity[0] != '\0' ? c->identity : "-";
 	r.outcome = c->outcome != NULL ? c->outcome : "closed";
@@ -151,9 +131,14 @@ estc_close(struct estc *c)
 	ev_timer_stop(s->loop, &c->timer);
 	mtls_free(c->tls);
 	close(c->fd);
+	http_parser_free(c->parser);
 	free(c->body);
 	free(c->out);
-	mtls_cleanse(c->authorization, sizeof(c->authorization));
+	free(c->content_type);
+	if (c->authorization != NULL) {
+		mtls_cleanse(c->authorization, strlen(c->authorization));
+		free(c->authorization);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -176,91 +161,46 @@ estc_watch(struct estc *c, int events)
 	}
 }
 
-/* ---- llhttp callbacks: bounded copies of what the request says ---- */
+/* ---- the request ------------------------------------------------ */
 
+/* A field's value as a heap string, or NULL when absent.  A repeated
+ * Content-Type or Authorization is an error (-1). */
 static int
-append(char *dst, size_t *len, size_t cap, const char *at, size_t n)
+head_field(const struct http_head *h, const char *name, char **out)
 {
-	if (*len + n >= cap)
+	size_t from = 0;
+	const struct http_field *f = http_head_find(h, name, &from);
+
+	*out = NULL;
+	if (f == NULL)
+		return 0;
+	if (http_head_find(h, name, &from) != NULL)
 		return -1;
-	memcpy(dst + *len, at, n);
-	*len += n;
-	dst[*len] = '\0';
-	return 0;
-}
-
-static int
-on_url(llhttp_t *p, const char *at, size_t n)
-{
-	struct estc *c = p->data;
-
-	if (append(c->url, &c->url_len, sizeof(c->url), at, n) == -1) {
-		c->header_overflow = 1;
+	if ((*out = strndup(f->value, f->value_len)) == NULL)
 		return -1;
-	}
 	return 0;
 }
 
+/* The head: what the EST decision needs, and the body limit before any
+ * body byte.  0 to read on, -1 when the request is refused. */
 static int
-on_header_field(llhttp_t *p, const char *at, size_t n)
+estc_head(struct estc *c)
 {
-	struct estc *c = p->data;
+	const struct http_head *h = http_parser_head(c->parser);
 
-	/* Names we do not keep may be long; only ours need to fit. */
-	if (c->field_len + n >= sizeof(c->field))
-		c->field_len = sizeof(c->field) - 1;
-	else
-		(void)append(c->field, &c->field_len, sizeof(c->field), at, n);
-	return 0;
-}
-
-static int
-on_header_field_complete(llhttp_t *p)
-{
-	struct estc *c = p->data;
-
-	c->field[c->field_len] = '\0';
-	if (strcasecmp(c->field, "content-type") == 0)
-		c->hdr = H_CONTENT_TYPE;
-	else if (strcasecmp(c->field, "authorization") == 0)
-		c->hdr = H_AUTHORIZATION;
-	else
-		c->hdr = H_NONE;
-	c->field_len = 0;
-	/* A repeated header: the first wins, the second is an error. */
-	if ((c->hdr == H_CONTENT_TYPE && c->ct_len > 0) ||
-	    (c->hdr == H_AUTHORIZATION && c->auth_len > 0)) {
-		c->header_overflow = 1;
+	snprintf(c->method, sizeof(c->method), "%s", h->method_name);
+	if (h->target_len >= sizeof(c->url)) {
+		c->http_status = 414;
 		return -1;
 	}
-	return 0;
-}
-
-static int
-on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-	struct estc *c = p->data;
-	int r = 0;
-
-	if (c->hdr == H_CONTENT_TYPE)
-		r = append(c->content_type, &c->ct_len,
-		    sizeof(c->content_type), at, n);
-	else if (c->hdr == H_AUTHORIZATION)
-		r = append(c->authorization, &c->auth_len,
-		    sizeof(c->authorization), at, n);
-	if (r == -1)
-		c->header_overflow = 1;
-	return r;
-}
-
-static int
-on_headers_complete(llhttp_t *p)
-{
-	struct estc *c = p->data;
-
-	/* A declared length past the limit is refused before the body. */
-	if ((p->flags & F_CONTENT_LENGTH) &&
-	    p->content_length > MTLS_EST_MAX_BODY) {
+	memcpy(c->url, h->target, h->target_len);
+	c->url[h->target_len] = '\0';
+	if (head_field(h, "Content-Type", &c->content_type) == -1 ||
+	    head_field(h, "Authorization", &c->authorization) == -1) {
+		c->http_status = 400;
+		return -1;
+	}
+	if (h->has_length && h->content_length > MTLS_EST_MAX_BODY) {
 		c->too_large = 1;
 		return -1;
 	}
@@ -268,52 +208,82 @@ on_headers_complete(llhttp_t *p)
 }
 
 static int
-on_body(llhttp_t *p, const char *at, size_t n)
+estc_body(struct estc *c, const char *data, size_t n)
 {
-	struct estc *c = p->data;
 	char *b;
 
 	if (c->body_len + n > MTLS_EST_MAX_BODY) {
 		c->too_large = 1;
 		return -1;
 	}
-	if ((b = realloc(c->body, c->body_len + n + 1)) == NULL)
+	if ((b = realloc(c->body, c->body_len + n + 1)) == NULL) {
+		c->http_status = 500;
 		return -1;
+	}
 	c->body = b;
-	memcpy(c->body + c->body_len, at, n);
+	memcpy(c->body + c->body_len, data, n);
 	c->body_len += n;
 	return 0;
 }
 
+/* Feeds bytes to the parser: 1 when the request is complete or refused
+ * (dispatch it), 0 to read on. */
 static int
-on_message_complete(llhttp_t *p)
+estc_feed(struct estc *c, const char *data, size_t len, int eof)
 {
-	struct estc *c = p->data;
+	const struct http_head *h;
+	struct http_ev ev;
 
-	c->complete = 1;
-	/* One request per connection: anything after it is not read. */
-	return HPE_PAUSED;
+	for (;;) {
+		if (eof) {
+			http_parse_eof(c->parser, &ev);
+		} else {
+			size_t used = http_parse(c->parser, data, len, &ev);
+			data += used;
+			len -= used;
+		}
+		switch (ev.type) {
+		case HTTP_EV_MORE:
+			return eof;
+		case HTTP_EV_HEAD:
+			if (estc_head(c) == -1)
+				return 1;
+			/* The parser reports END only when bytes follow the
+			 * message; a request without a body, or whose
+			 * Content-Length is all there, is complete now. */
+			h = http_parser_head(c->parser);
+			if (!h->chunked && (!h->has_length ||
+			    h->content_length == 0)) {
+				c->complete = 1;
+				return 1;
+			}
+			break;
+		case HTTP_EV_BODY:
+			if (estc_body(c, ev.data, ev.len) == -1)
+				return 1;
+			h = http_parser_head(c->parser);
+			if (h->has_length && c->body_len == h->content_length) {
+				c->complete = 1;
+				return 1;
+			}
+			break;
+		case HTTP_EV_END:
+			/* One request per connection: what follows is not
+			 * read. */
+			c->complete = 1;
+			return 1;
+		case HTTP_EV_ERROR:
+			c->http_status = ev.status != 0 ? ev.status : 400;
+			snprintf(c->reason, sizeof(c->reason), "%s",
+			    http_parser_error(c->parser));
+			return 1;
+		}
+		if (eof)
+			return 1;
+	}
 }
 
 /* ---- answers ------------------------------------------------------ */
-
-static const char *
-status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 503: return "Service Unavailable";
-	default: return "Internal Server Error";
-	}
-}
 
 /* Puts resp on the wire (head and body in one buffer) and goes on to
  * WRITE. */
@@ -331,7 +301,7 @@ estc_answer(struct estc *c, const struct mtls_est_response *resp)
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "Content-Type: %s\r\nContent-Length: %zu\r\n%s%s"
 	    "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-	    resp->status, status_text(resp->status),
+	    resp->status, http_status_text(resp->status),
 	    resp->content_type != NULL ? resp->content_type : "text/plain",
 	    resp->body_len, resp->authenticate ?
 	    "WWW-Authenticate: Basic realm=\"mtls EST\", charset=\"UTF-8\"\r\n"
@@ -390,16 +360,20 @@ estc_dispatch(struct estc *c)
 {
 	struct mtls_est_response resp;
 	struct mtls_est_request req = { 0 };
-	const char *method;
+	const char *method = c->method;
 
 	c->s->requests++;
 	if (c->too_large) {
 		mtls_est_refuse(c->s->opt->est, 413, &resp);
 	} else if (!c->complete) {
-		mtls_est_refuse(c->s->opt->est, 400, &resp);
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", c->reason);
+		mtls_est_refuse(c->s->opt->est, c->http_status != 0 ?
+		    c->http_status : 400, &resp);
+		if (why[0] != '\0')
+			snprintf(resp.reason, sizeof(resp.reason), "%s", why);
 	} else {
-		method = llhttp_method_name((llhttp_method_t)
-		    llhttp_get_method(&c->parser));
 		if (strcmp(method, "GET") == 0 &&
 		    (strcmp(c->url, "/metrics") == 0 ||
 		    strcmp(c->url, "/healthz") == 0)) {
@@ -416,10 +390,8 @@ estc_dispatch(struct estc *c)
 		} else {
 			req.method = method;
 			req.path = c->url;
-			req.content_type = c->ct_len > 0 ? c->content_type :
-			    NULL;
-			req.authorization = c->auth_len > 0 ?
-			    c->authorization : NULL;
+			req.content_type = c->content_type;
+			req.authorization = c->authorization;
 			req.body = c->body != NULL ? c->body : "";
 			req.body_len = c->body_len;
 			req.conn = c->tls;
@@ -476,8 +448,12 @@ estc_handshake(struct estc *c)
 		return;
 	}
 	c->state = ESTC_READ;
-	llhttp_init(&c->parser, HTTP_REQUEST, &estc_settings);
-	c->parser.data = c;
+	if ((c->parser = http_parser_new(HTTP_KIND_REQUEST, NULL)) == NULL) {
+		c->outcome = "error";
+		snprintf(c->reason, sizeof(c->reason), "out of memory");
+		estc_close(c);
+		return;
+	}
 	estc_step(c);
 }
 
@@ -488,7 +464,6 @@ estc_read(struct estc *c)
 
 	for (;;) {
 		ssize_t n = mtls_read(c->tls, buf, sizeof(buf));
-		llhttp_errno_t e;
 
 		if (n == MTLS_WANT_POLLIN || n == MTLS_WANT_POLLOUT) {
 			estc_watch(c, n == MTLS_WANT_POLLIN ? EV_READ :
@@ -502,10 +477,14 @@ estc_read(struct estc *c)
 			estc_close(c);
 			return;
 		}
-		e = n == 0 ? llhttp_finish(&c->parser) :
-		    llhttp_execute(&c->parser, buf, (size_t)n);
-		if (c->complete || c->too_large || (e != HPE_OK &&
-		    e != HPE_PAUSED)) {
+		if (n == 0 && !http_parser_busy(c->parser)) {
+			c->outcome = "closed";
+			snprintf(c->reason, sizeof(c->reason), "the client "
+			    "closed without a request");
+			estc_close(c);
+			return;
+		}
+		if (estc_feed(c, buf, (size_t)n, n == 0)) {
 			estc_dispatch(c);
 			return;
 		}
@@ -670,19 +649,6 @@ est_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
-static void
-est_settings_init(void)
-{
-	llhttp_settings_init(&estc_settings);
-	estc_settings.on_url = on_url;
-	estc_settings.on_header_field = on_header_field;
-	estc_settings.on_header_field_complete = on_header_field_complete;
-	estc_settings.on_header_value = on_header_value;
-	estc_settings.on_headers_complete = on_headers_complete;
-	estc_settings.on_body = on_body;
-	estc_settings.on_message_complete = on_message_complete;
-}
-
 int
 est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
     char *err, size_t errlen)
@@ -701,7 +667,6 @@ est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
 	if (opt.crl_check <= 0)
 		opt.crl_check = 5;
 	s.opt = &opt;
-	est_settings_init();
 	signal(SIGPIPE, SIG_IGN);
 	if ((s.server = mtls_server()) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -721,7 +686,8 @@ est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = listener_open(&a[i], why, sizeof(why));
+		int fd = listener_open(&a[i], LISTEN_ALONE, why,
+		    sizeof(why));
 		if (fd == -1) {
 			snprintf(err, errlen, "--listen %s", why);
 			goto out;

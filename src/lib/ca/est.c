@@ -175,8 +175,12 @@ mtls_est_refuse(struct mtls_est *est, int status,
 	if (status == 413)
 		refuse(est, resp, R_BODY_TOO_LARGE, "the request body is "
 		    "larger than %d bytes", MTLS_EST_MAX_BODY);
-	else
+	else {
 		refuse(est, resp, R_BAD_REQUEST, "malformed HTTP request");
+		/* The framing's own status: 414 and 431 say which limit. */
+		if (status >= 400 && status <= 599)
+			resp->status = status;
+	}
 }
 
 /* ---- base64 and PKCS#7 ------------------------------------------- */
