@@ -506,6 +506,13 @@ void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
  * no tickets; a client offers no session.  On by default (a resumed
  * handshake costs none of the certificate work). */
 void mtls_config_disable_resumption(struct mtls_config *cfg);
+/* Client: remember up to entries server chains verified in full (0, the
+ * default: none).  A chain received again, byte for byte, for the same
+ * server name is then accepted without being verified again, until the
+ * first notAfter in it or nextUpdate of the CRLs; any other chain is
+ * verified in full.  The server still proves its key in every handshake.
+ * For clients that connect to the same servers many times. */
+int mtls_config_set_verify_cache(struct mtls_config *cfg, size_t entries);
 
 /* ------------------------------------------------------------------ */
 /* TLS: contexts and connections                                      */
@@ -558,6 +565,36 @@ int mtls_conn_session_resumed(struct mtls *ctx);
 /* Why the handshake failed, in words ("certificate revoked", "no rule
  * allows CN=x"), or NULL. */
 const char *mtls_conn_reject_reason(struct mtls *ctx);
+
+/*
+ * Why the handshake failed, as a code from one table (src/lib/core/
+ * reason.c) for programs to act on; the words above are for people and may
+ * change.  A server gives the reason it refused the client (NONE exactly
+ * when mtls_conn_reject_reason() is NULL); a client gives why it refused
+ * the server's certificate, else what the server's refusal alert means.
+ */
+enum mtls_reject_code {
+	MTLS_REJECT_NONE = 0,      /* not refused */
+	MTLS_REJECT_NO_CERT,       /* no client certificate */
+	MTLS_REJECT_UNKNOWN_CA,    /* the chain leads to no trusted CA */
+	MTLS_REJECT_EXPIRED,       /* a certificate has expired */
+	MTLS_REJECT_NOT_YET_VALID, /* a certificate is not yet valid */
+	MTLS_REJECT_REVOKED,       /* a certificate is revoked */
+	MTLS_REJECT_CRL,           /* revocation cannot be checked (no CRL,
+	                              expired or unusable CRL) */
+	MTLS_REJECT_USAGE,         /* not valid for this purpose (EKU) */
+	MTLS_REJECT_RULES,         /* verified, but no access rule allows it */
+	MTLS_REJECT_NAME,          /* the server's name is not in its SANs */
+	MTLS_REJECT_BAD_CERT,      /* a malformed or unacceptable certificate
+	                              (signature, CA flags, key size, name
+	                              constraints...) */
+	MTLS_REJECT_PROTOCOL,      /* a malformed handshake */
+	MTLS_REJECT_OTHER,
+};
+enum mtls_reject_code mtls_conn_reject_code(struct mtls *ctx);
+/* A stable, short name for a code ("certificate_revoked",
+ * "access_denied"), the label the proxy's metrics use. */
+const char *mtls_reject_code_name(enum mtls_reject_code code);
 
 /* Alerts seen on the connection: the description ("access_denied",
  * "certificate_expired"...) of the last alert we sent / received, or NULL. */
