@@ -55,9 +55,10 @@ LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,\
 # Each layer sees its own headers and those of the layers below it, so that
 # an include across layers fails to compile:  cli -> proxy, loadgen -> lib.
 # The proxy reaches libmtls through include/mtls.h, and through the HTTP
-# glue (src/lib/http) that HTTP mode and the EST server share.
+# glue (src/lib/http) that HTTP mode and the EST server share, and the
+# bounded byte reader (src/lib/core/bytes.h, header-only) for its parsers.
 LIB_INC     := -Isrc/lib -I$(LLHTTP_INC)
-PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC)
+PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC) -Isrc/lib/core
 LOADGEN_INC := -Isrc/loadgen
 CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen
 TEST_INC    := $(LIB_INC) $(PROXY_INC) $(LOADGEN_INC) -Isrc/cli
