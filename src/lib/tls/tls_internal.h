@@ -48,6 +48,8 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	unsigned char alpn[64];      /* client: offered, wire format */
+	size_t alpn_len;
 
 	SSL_CTX *server_ctx;         /* built lazily, see above */
 	SSL_CTX *client_ctx;
@@ -99,6 +101,7 @@ struct mtls {
 	struct mtls_error err;
 	char *reject;                /* why the peer was refused, in words */
 	char *servername;            /* client: what we asked for */
+	char alpn[32];               /* the protocol agreed, "" for none */
 
 	/* Facts the info callback records (cheap: a few integer stores). */
 	int alert_sent;              /* alert description, -1 when none */
