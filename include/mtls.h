@@ -562,6 +562,36 @@ int mtls_conn_session_resumed(struct mtls *ctx);
  * allows CN=x"), or NULL. */
 const char *mtls_conn_reject_reason(struct mtls *ctx);
 
+/*
+ * Why the handshake failed, as a code from one table (src/lib/core/
+ * reason.c) for programs to act on; the words above are for people and may
+ * change.  A server gives the reason it refused the client (NONE exactly
+ * when mtls_conn_reject_reason() is NULL); a client gives why it refused
+ * the server's certificate, else what the server's refusal alert means.
+ */
+enum mtls_reject_code {
+	MTLS_REJECT_NONE = 0,      /* not refused */
+	MTLS_REJECT_NO_CERT,       /* no client certificate */
+	MTLS_REJECT_UNKNOWN_CA,    /* the chain leads to no trusted CA */
+	MTLS_REJECT_EXPIRED,       /* a certificate has expired */
+	MTLS_REJECT_NOT_YET_VALID, /* a certificate is not yet valid */
+	MTLS_REJECT_REVOKED,       /* a certificate is revoked */
+	MTLS_REJECT_CRL,           /* revocation cannot be checked (no CRL,
+	                              expired or unusable CRL) */
+	MTLS_REJECT_USAGE,         /* not valid for this purpose (EKU) */
+	MTLS_REJECT_RULES,         /* verified, but no access rule allows it */
+	MTLS_REJECT_NAME,          /* the server's name is not in its SANs */
+	MTLS_REJECT_BAD_CERT,      /* a malformed or unacceptable certificate
+	                              (signature, CA flags, key size, name
+	                              constraints...) */
+	MTLS_REJECT_PROTOCOL,      /* a malformed handshake */
+	MTLS_REJECT_OTHER,
+};
+enum mtls_reject_code mtls_conn_reject_code(struct mtls *ctx);
+/* A stable, short name for a code ("certificate_revoked",
+ * "access_denied"), the label the proxy's metrics use. */
+const char *mtls_reject_code_name(enum mtls_reject_code code);
+
 /* Alerts seen on the connection: the description ("access_denied",
  * "certificate_expired"...) of the last alert we sent / received, or NULL. */
 const char *mtls_conn_alert_sent(struct mtls *ctx);

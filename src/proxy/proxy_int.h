@@ -137,25 +137,14 @@ void relay_pool_clear(struct relay_pool *pool);
 /* metrics.c: counters and the Prometheus text                        */
 /* ------------------------------------------------------------------ */
 
-/* Why a handshake ended without a connection to the backend. */
-enum hs_reason {
-	HS_OK = 0,
-	HS_NO_CERT,
-	HS_UNKNOWN_CA,
-	HS_EXPIRED,
-	HS_NOT_YET_VALID,
-	HS_REVOKED,
-	HS_CRL,
-	HS_BAD_USAGE,
-	HS_ACCESS_DENIED,
-	HS_TIMEOUT,
-	HS_PROTOCOL,
-	HS_OTHER,
-	HS_NREASONS,
-};
-const char *hs_reason_name(enum hs_reason r);
-/* Maps the library's reason text to a metrics label. */
-enum hs_reason hs_reason_classify(const char *why);
+/* How a handshake ended, as counted: the library's reject codes (NONE is
+ * a success), then a timeout, which only the proxy sees.  The labels come
+ * from the library's reason table, never from the words of a refusal. */
+#define HS_OK ((int)MTLS_REJECT_NONE)
+#define HS_TIMEOUT ((int)MTLS_REJECT_OTHER + 1)
+#define HS_NREASONS (HS_TIMEOUT + 1)
+/* The metric label of slot r. */
+const char *hs_reason_name(int r);
 
 #define HS_LATENCY_BUCKETS 12
 

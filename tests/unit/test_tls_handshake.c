@@ -349,6 +349,58 @@ test_policy_deny(void **state)
 	    "handshake_failure");
 }
 
+/* Each refusal carries its code from the reason table, beside the
+ * words; the client reads the server's refusal alert as the same code. */
+static void
+test_reject_codes(void **state)
+{
+	static const struct {
+		const char *crt, *key;
+		enum mtls_rule_kind kind;
+		const char *value;
+		enum mtls_reject_code code;
+	} cases[] = {
+		{ NULL, NULL, 0, NULL, MTLS_REJECT_NO_CERT },
+		{ oc_crt, oc_key, 0, NULL, MTLS_REJECT_UNKNOWN_CA },
+		{ sac_crt, sac_key, 0, NULL, MTLS_REJECT_USAGE },
+		{ exp_crt, exp_key, 0, NULL, MTLS_REJECT_EXPIRED },
+		{ cli_crt, cli_key, MTLS_ALLOW_CN, "someone-else",
+		    MTLS_REJECT_RULES },
+		{ cli_crt, cli_key, MTLS_ALLOW_CN, "client",
+		    MTLS_REJECT_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mtls_config *scfg = server_config(cases[i].kind,
+		    cases[i].value);
+		struct mtls_config *ccfg = client_config(cases[i].crt,
+		    cases[i].key, MTLS_TLS1_3);
+		struct pair p = { 0 };
+
+		pair_run(&p, scfg, ccfg);
+		if (mtls_conn_reject_code(p.conn) != cases[i].code)
+			fail_msg("case %zu: code %s, expected %s", i,
+			    mtls_reject_code_name(mtls_conn_reject_code(
+			    p.conn)), mtls_reject_code_name(cases[i].code));
+		assert_int_equal(cases[i].code == MTLS_REJECT_NONE,
+		    mtls_conn_reject_reason(p.conn) == NULL);
+		if (cases[i].code == MTLS_REJECT_UNKNOWN_CA) {
+			if (p.crc != -1)
+				(void)client_alert_after_read(&p);
+			assert_int_equal(mtls_conn_reject_code(p.client),
+			    MTLS_REJECT_UNKNOWN_CA);
+		}
+		pair_free(&p);
+		mtls_config_free(scfg);
+		mtls_config_free(ccfg);
+	}
+	assert_int_equal(mtls_conn_reject_code(NULL), MTLS_REJECT_NONE);
+	assert_string_equal(mtls_reject_code_name(MTLS_REJECT_RULES),
+	    "access_denied");
+	assert_string_equal(mtls_reject_code_name((enum mtls_reject_code)999),
+	    "other");
+}
+
 /* A dns rule never matches a URI SAN with the same text. */
 static void
 test_dns_rule_vs_uri_san(void **state)
@@ -1085,6 +1137,7 @@ main(void)
 		cmocka_unit_test(test_expired_client),
 		cmocka_unit_test(test_policy_deny),
 		cmocka_unit_test(test_dns_rule_vs_uri_san),
+		cmocka_unit_test(test_reject_codes),
 		cmocka_unit_test(test_resumption_tls13),
 		cmocka_unit_test(test_resumption_tls12),
 		cmocka_unit_test(test_resumption_without_close),

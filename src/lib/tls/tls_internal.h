@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "core/internal.h"
+#include "core/reason.h"
 
 /* How a server treats clients: the DESIGN.md default is REQUIRE. */
 enum tls_client_auth {
@@ -100,6 +101,7 @@ struct mtls {
 	int io_dead;                 /* the socket failed after the handshake */
 	struct mtls_error err;
 	char *reject;                /* why the peer was refused, in words */
+	enum mtls_reject_code reject_code; /* and as a code (core/reason.h) */
 	char *servername;            /* client: what we asked for */
 	char alpn[32];               /* the protocol agreed, "" for none */
 
@@ -114,6 +116,7 @@ struct mtls {
 	/* Client: the server's verification result, in words, when it did
 	 * not verify (noverifycert lets the handshake go on). */
 	char *verify_problem;
+	enum mtls_reject_code verify_code;
 
 	struct tls_peer *peer;
 
@@ -160,8 +163,10 @@ int tls_client_hello_cb(SSL *ssl, int *alert, void *arg);
 void tls_info_cb(const SSL *ssl, int where, int ret);
 /* "access_denied" for an alert description. */
 const char *tls_alert_name(int desc);
-/* Records why the peer was refused (first reason wins). */
-void tls_set_reject(struct mtls *ctx, const char *fmt, ...) MTLS_PRINTF(2, 3);
+/* Records why the peer was refused, as a code of the reason table and in
+ * words (the first reason wins). */
+void tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
+    const char *fmt, ...) MTLS_PRINTF(3, 4);
 /* "CN=x, DNS:a, URI:b" for messages, truncated to fit. */
 void tls_describe_identity(X509 *x, char *buf, size_t len);
 
