@@ -509,6 +509,13 @@ void mtls_config_disable_resumption(struct mtls_config *cfg);
 /* Client: the application protocols offered in ALPN (RFC 7301), a
  * comma-separated list such as "http/1.1". */
 int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
+/* Client: remember up to entries server chains verified in full (0, the
+ * default: none).  A chain received again, byte for byte, for the same
+ * server name is then accepted without being verified again, until the
+ * first notAfter in it or nextUpdate of the CRLs; any other chain is
+ * verified in full.  The server still proves its key in every handshake.
+ * For clients that connect to the same servers many times. */
+int mtls_config_set_verify_cache(struct mtls_config *cfg, size_t entries);
 
 /* ------------------------------------------------------------------ */
 /* TLS: contexts and connections                                      */

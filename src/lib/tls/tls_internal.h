@@ -51,6 +51,11 @@ struct mtls_config {
 	int no_resumption;
 	unsigned char alpn[64];      /* client: offered, wire format */
 	size_t alpn_len;
+	/* Client: chains verified already (see tls_verify_cache.c); 0 entries
+	 * (the default) verifies every handshake in full. */
+	size_t vcache_max, nvcache;
+	struct tls_verified *vcache;
+	unsigned long vcache_hits;   /* chains accepted from it */
 
 	SSL_CTX *server_ctx;         /* built lazily, see above */
 	SSL_CTX *client_ctx;
@@ -169,6 +174,23 @@ void tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
     const char *fmt, ...) MTLS_PRINTF(3, 4);
 /* "CN=x, DNS:a, URI:b" for messages, truncated to fit. */
 void tls_describe_identity(X509 *x, char *buf, size_t len);
+
+/* tls_verify_cache.c: the client's cache of verified server chains.
+ * One entry: the SHA-256 of the chain as received and of the name it was
+ * checked for, and when the entry stops being valid. */
+struct tls_verified {
+	unsigned char key[32];
+	time_t until;
+	unsigned long seq;           /* newer is larger */
+};
+/* 1 when the chain of x was verified for this name already (and is still
+ * valid), else 0; key receives the chain's key either way.  -1 on an
+ * error (the caller verifies in full). */
+int tls_verify_cache_lookup(struct mtls *ctx, X509_STORE_CTX *x,
+    unsigned char key[32]);
+/* Records a chain X509_verify_cert() accepted. */
+void tls_verify_cache_add(struct mtls *ctx, X509_STORE_CTX *x,
+    const unsigned char key[32]);
 
 /* tls_peer.c */
 void tls_peer_free(struct tls_peer *p);

@@ -389,8 +389,20 @@ tls_cert_verify_cb(X509_STORE_CTX *x, void *arg)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mtls *ctx = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-	int ok = X509_verify_cert(x);
+	unsigned char key[32];
+	int cached = 0, ok;
 
+	/* A client with a verification cache: a chain seen (and verified)
+	 * before for this name is not verified again. */
+	if (ctx != NULL && ctx->role == TLS_ROLE_CLIENT &&
+	    ctx->cfg->vcache_max > 0 && !ctx->cfg->noverifycert &&
+	    (cached = tls_verify_cache_lookup(ctx, x, key)) == 1)
+		return 1;
+	ok = X509_verify_cert(x);
+	if (ok == 1 && cached == 0 && ctx != NULL &&
+	    ctx->role == TLS_ROLE_CLIENT && ctx->cfg->vcache_max > 0 &&
+	    !ctx->cfg->noverifycert && ctx->verify_problem == NULL)
+		tls_verify_cache_add(ctx, x, key);
 	if (ok <= 0 || ctx == NULL || ctx->role != TLS_ROLE_SERVER_CONN)
 		return ok;
 	if (!authorize(ctx, X509_STORE_CTX_get0_cert(x))) {
