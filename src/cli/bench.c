@@ -56,7 +56,10 @@ usage(void)
 	    "  idle        open N connections and hold them, idle, until the "
 	    "end (to\n"
 	    "              measure a server's memory per connection); counts "
-	    "those held\n"
+	    "those held;\n"
+	    "              with --request and --response-bytes, each makes "
+	    "one exchange\n"
+	    "              first\n"
 	    "\n"
 	    "  --cert FILE          client certificate (leaf, then chain)\n"
 	    "  --key FILE           its private key\n"
@@ -70,11 +73,11 @@ usage(void)
 	    "  -d, --duration S     seconds to run (default 10)\n"
 	    "  --timeout S          an operation taking longer fails "
 	    "(default 10)\n"
-	    "  --request STR        rr: the request; \\r \\n \\t \\\\ \\xHH "
+	    "  --request STR        rr, idle: the request; \\r \\n \\t \\\\ \\xHH "
 	    "are decoded\n"
 	    "                       (default \"GET / HTTP/1.1\\r\\nHost: "
 	    "NAME\\r\\n\\r\\n\")\n"
-	    "  --response-bytes N   rr: the exact length of each response "
+	    "  --response-bytes N   rr, idle: the exact length of each response "
 	    "(required)\n"
 	    "  --size N             bulk: bytes per block, K or M suffix "
 	    "(default 1M)\n"
@@ -247,6 +250,14 @@ client_config(const struct client_files *f)
 	}
 	if (!f->resumption)
 		mtls_config_disable_resumption(cfg);
+	/* The server's chain is verified in full once per run (and again
+	 * only if it changes): the load should cost the server's CPU, not
+	 * ours. */
+	if (mtls_config_set_verify_cache(cfg, 4) == -1) {
+		cli_fail("%s", mtls_config_error(cfg));
+		mtls_config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 
@@ -535,9 +546,13 @@ cmd_bench(int argc, char **argv)
 	if (lo.mode == LOADGEN_RR && !have_response)
 		return cli_usage(cmd, "--mode rr needs --response-bytes (the "
 		    "exact length of each response)");
-	if (lo.mode != LOADGEN_RR && (request_arg != NULL || have_response))
+	if (lo.mode == LOADGEN_IDLE && (request_arg != NULL) != have_response)
+		return cli_usage(cmd, "--mode idle takes --request and "
+		    "--response-bytes together (one exchange, then idle)");
+	if (lo.mode != LOADGEN_RR && lo.mode != LOADGEN_IDLE &&
+	    (request_arg != NULL || have_response))
 		return cli_usage(cmd, "--request and --response-bytes are for "
-		    "--mode rr");
+		    "--mode rr and idle");
 	if (tls_min != 0 && tls_max != 0 && tls_min > tls_max)
 		return cli_usage(cmd, "--tls-min is above --tls-max");
 	const char *target = argv[optind];
@@ -546,7 +561,7 @@ cmd_bench(int argc, char **argv)
 		return rc;
 	lo.servername = servername != NULL ? servername : host;
 
-	if (lo.mode == LOADGEN_RR) {
+	if (lo.mode == LOADGEN_RR || request_arg != NULL) {
 		if (request_arg != NULL) {
 			request = decode_escapes(request_arg, &lo.request_len);
 			if (request == NULL)

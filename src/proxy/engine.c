@@ -163,7 +163,8 @@ engine_unix_listeners(struct proxy *px, char *err, size_t errlen)
 			}
 			(void)unlink(a->u.un.sun_path);
 		}
-		if ((px->listen_fd[i] = listener_open(a, err, errlen)) == -1)
+		if ((px->listen_fd[i] = listener_open(a, LISTEN_ALONE, err,
+		    errlen)) == -1)
 			return -1;
 		px->listen_unix = 1;
 	}
@@ -271,6 +272,10 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 
 	if (engine_unix_listeners(px, err, errlen) == -1)
 		goto out;
+	/* Our workers share the port; nobody else may (listener.c). */
+	for (size_t i = 0; i < px->nlisten; i++)
+		if (listener_check_free(&px->listen[i], err, errlen) == -1)
+			goto out;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);

@@ -203,8 +203,8 @@ worker_start(struct worker *w, char *err, size_t errlen)
 				    w->id, strerror(errno));
 				return -1;
 			}
-		} else if ((fd = listener_open(&px->listen[i], err,
-		    errlen)) == -1) {
+		} else if ((fd = listener_open(&px->listen[i],
+		    LISTEN_WORKERS, err, errlen)) == -1) {
 			return -1;
 		}
 		w->lfd[i] = fd;

@@ -326,7 +326,8 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 	if (server && ctx->reject == NULL && e != 0 &&
 	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-		tls_set_reject(ctx, "%s", ctx->anon_refused ?
+		tls_set_reject(ctx, MTLS_REJECT_NO_CERT, "%s",
+		    ctx->anon_refused ?
 		    TLS_NO_CERT_NO_RULE : "no client certificate");
 	if ((r = err_ssl_reason(reason, sizeof(reason))) == NULL) {
 		if (sslerr == SSL_ERROR_SYSCALL && saved_errno != 0)
@@ -570,6 +571,24 @@ const char *
 mtls_conn_reject_reason(struct mtls *ctx)
 {
 	return ctx != NULL ? ctx->reject : NULL;
+}
+
+enum mtls_reject_code
+mtls_conn_reject_code(struct mtls *ctx)
+{
+	enum mtls_reject_code code = MTLS_REJECT_NONE;
+
+	if (ctx == NULL)
+		return MTLS_REJECT_NONE;
+	if (ctx->role != TLS_ROLE_CLIENT)
+		return ctx->reject != NULL ? ctx->reject_code :
+		    MTLS_REJECT_NONE;
+	if (ctx->verify_problem != NULL)
+		return ctx->verify_code;
+	if (ctx->alert_received >= 0)
+		(void)reason_from_alert(tls_alert_name(ctx->alert_received),
+		    &code, NULL, NULL);
+	return code;
 }
 
 const char *

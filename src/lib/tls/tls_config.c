@@ -127,6 +127,7 @@ mtls_config_free(struct mtls_config *cfg)
 		free(cfg->pool[i].name);
 	}
 	free(cfg->pool);
+	free(cfg->vcache);
 	pthread_mutex_destroy(&cfg->lock);
 	free(cfg);
 }
@@ -752,6 +753,9 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
+		/* X509_verify_cert, or the verification cache when the
+		 * config has one. */
+		SSL_CTX_set_cert_verify_callback(ctx, tls_cert_verify_cb, NULL);
 		if (cfg->no_resumption) {
 			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 			SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
