@@ -529,6 +529,9 @@ void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
  * no tickets; a client offers no session.  On by default (a resumed
  * handshake costs none of the certificate work). */
 void mtls_config_disable_resumption(struct mtls_config *cfg);
+/* Client: the application protocols offered in ALPN (RFC 7301), a
+ * comma-separated list such as "http/1.1". */
+int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
 /* Client: remember up to entries server chains verified in full (0, the
  * default: none).  A chain received again, byte for byte, for the same
  * server name is then accepted without being verified again, until the
@@ -632,6 +635,11 @@ int mtls_conn_cert_sent(struct mtls *ctx);
 size_t mtls_conn_ca_name_count(struct mtls *ctx);
 const char *mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf,
     size_t len);
+/* Client: 1 when the server named no CA, or when the chain we sent leads
+ * to one it named (by name); 0 when it named CAs and ours reaches none. */
+int mtls_conn_cert_reaches_ca_names(struct mtls *ctx);
+/* The protocol agreed in ALPN ("http/1.1"), or NULL. */
+const char *mtls_conn_alpn(struct mtls *ctx);
 /* Client: why the server's certificate did not verify, in words, or NULL
  * when it did (meaningful with mtls_config_insecure_noverifycert, where the
  * handshake goes on anyway, or after a failed handshake). */
