@@ -70,6 +70,7 @@ struct estc {
 	unsigned too_large : 1;
 	unsigned complete : 1;
 	unsigned closed : 1;         /* close_notify sent */
+	unsigned logged : 1;         /* the request's line is out */
 	char *body;
 	size_t body_len;
 	char *out;                   /* the whole answer */
@@ -126,7 +127,8 @@ estc_close(struct estc *c)
 {
 	struct est_srv *s = c->s;
 
-	estc_log(c);
+	if (!c->logged)
+		estc_log(c);
 	ev_io_stop(s->loop, &c->io);
 	ev_timer_stop(s->loop, &c->timer);
 	mtls_free(c->tls);
@@ -318,6 +320,9 @@ estc_answer(struct estc *c, const struct mtls_est_response *resp)
 		memcpy(c->out + n, resp->body, resp->body_len);
 	c->out_len = (size_t)n + resp->body_len;
 	c->out_off = 0;
+	/* Logged as decided, before the client can read the answer. */
+	estc_log(c);
+	c->logged = 1;
 	c->state = ESTC_WRITE;
 	estc_step(c);
 }

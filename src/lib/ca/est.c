@@ -101,7 +101,6 @@ struct est_rate {
 
 struct mtls_est {
 	struct mtls_ca *ca;
-	sqlite3 *db;
 	long lifetime;
 	int rate;
 	int crl_days;
@@ -368,8 +367,15 @@ mtls_est_new(struct mtls_ca *ca, const struct mtls_est_options *opt,
 		*err = ca->err;
 		goto fail;
 	}
-	if ((est->db = est_store_open(ca->db_path, err)) == NULL)
-		goto fail;
+	/* The inventory must hold the tables of the online CA (an SQLite
+	 * file is migrated when opened; PostgreSQL by ca db migrate). */
+	{
+		struct est_token probe;
+		if (est_token_get(ca->inv, "", &probe) == -1) {
+			*err = *inv_error(ca->inv);
+			goto fail;
+		}
+	}
 	if ((est->cacerts = est_p7_encode(ca->cert->certs,
 	    &est->cacerts_len)) == NULL) {
 		err_set(err, MTLS_ERR_CRYPTO, "%s: cannot encode the CA "
@@ -402,7 +408,6 @@ mtls_est_free(struct mtls_est *est)
 {
 	if (est == NULL)
 		return;
-	est_store_close(est->db);
 	sk_X509_pop_free(est->bootstrap, X509_free);
 	free(est->bootstrap_file);
 	free(est->cacerts);
@@ -748,7 +753,6 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
     time_t now)
 {
 	struct est_token t;
-	struct mtls_error e = { 0 };
 	char hash[65], bad[300], allowed[2400], why[128], serial[64];
 	X509_REQ *csr = NULL;
 	char *want = NULL;
@@ -760,8 +764,9 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
 		    "minute for %s", est->rate, resp->identity);
 	if (est_sha256_hex(pass, hash) == -1)
 		return refuse(est, resp, R_INTERNAL, "cannot hash the token");
-	if ((r = est_token_get(est->db, hash, &t, &e)) == -1)
-		return refuse(est, resp, R_INTERNAL, "%s", e.msg);
+	if ((r = est_token_get(est->ca->inv, hash, &t)) == -1)
+		return refuse(est, resp, R_INTERNAL, "%s",
+		    inv_error(est->ca->inv)->msg);
 	/* An unknown token and a known one under another name look the
 	 * same to the client. */
 	if (r == 0 || strcmp(t.name, user) != 0)
@@ -790,9 +795,10 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
 		    "token for %s allows", bad, t.name);
 		goto out;
 	}
-	if ((r = est_token_consume(est->db, hash, now, &e)) != 1) {
+	if ((r = est_token_consume(est->ca->inv, hash, now)) != 1) {
 		if (r == -1)
-			refuse(est, resp, R_INTERNAL, "%s", e.msg);
+			refuse(est, resp, R_INTERNAL, "%s",
+			    inv_error(est->ca->inv)->msg);
 		else
 			refuse(est, resp, R_TOKEN_USED, "the token for %s was "
 			    "used already", user);
@@ -800,10 +806,10 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
 	}
 	if (issue(est, csr, t.kind, resp, serial) == -1) {
 		/* Nothing was issued: the token may be tried again. */
-		est_token_release(est->db, hash);
+		est_token_release(est->ca->inv, hash);
 		goto out;
 	}
-	est_token_bind(est->db, hash, serial);
+	est_token_bind(est->ca->inv, hash, serial);
 	resp->outcome = "issued";
 	est->issued++;
 out:
@@ -912,13 +918,12 @@ simplereenroll(struct mtls_est *est, const struct mtls_est_request *req,
     struct mtls_est_response *resp, time_t now)
 {
 	struct mtls_cert *peer = peer_chain(req->conn);
-	struct mtls_error e = { 0 };
 	enum mtls_cert_kind kind = MTLS_CERT_CLIENT;
 	X509 *leaf;
 	X509_REQ *csr = NULL;
 	char *serial = NULL, *subj = NULL, *csubj = NULL, *have = NULL;
 	char *want = NULL, why[128], newserial[64];
-	int revoked = 0, superseded = 0, r;
+	int revoked = 0, r;
 	time_t na = 0;
 
 	if (peer == NULL) {
@@ -946,9 +951,10 @@ simplereenroll(struct mtls_est *est, const struct mtls_est_request *req,
 		    "this CA", serial);
 		goto out;
 	}
-	if ((r = est_cert_lookup(est->db, serial, &revoked, &superseded,
-	    &kind, &e)) == -1) {
-		refuse(est, resp, R_INTERNAL, "%s", e.msg);
+	if ((r = est_cert_lookup(est->ca->inv, serial, &revoked, &kind)) ==
+	    -1) {
+		refuse(est, resp, R_INTERNAL, "%s",
+		    inv_error(est->ca->inv)->msg);
 		goto out;
 	}
 	if (r == 0) {
@@ -998,9 +1004,10 @@ simplereenroll(struct mtls_est *est, const struct mtls_est_request *req,
 	}
 	if (issue(est, csr, kind, resp, newserial) == -1)
 		goto out;
-	if (est_supersede(est->db, serial, newserial, now, &e) == -1) {
+	if (est_supersede(est->ca->inv, serial, newserial, now) == -1) {
 		/* Issued and recorded: the answer stands; the note is lost. */
-		snprintf(resp->reason, sizeof(resp->reason), "%.200s", e.msg);
+		snprintf(resp->reason, sizeof(resp->reason), "%.200s",
+		    inv_error(est->ca->inv)->msg);
 	}
 	resp->outcome = "renewed";
 	est->renewed++;
@@ -1105,22 +1112,6 @@ mtls_est_handle(struct mtls_est *est, const struct mtls_est_request *req,
 
 /* ---- the CRL ----------------------------------------------------- */
 
-static int
-count_revoked(sqlite3 *db, int *n)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM certificates WHERE "
-	    "status = 'revoked';", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW) {
-		*n = sqlite3_column_int(st, 0);
-		ok = 1;
-	}
-	sqlite3_finalize(st);
-	return ok ? 0 : -1;
-}
-
 /* Loads the CRL file into the served DER. */
 static int
 crl_load(struct mtls_est *est, struct mtls_error *err)
@@ -1174,7 +1165,8 @@ mtls_est_crl_refresh(struct mtls_est *est, time_t now, time_t *next_update,
 
 	if (est->crl_der == NULL && file_exists(est->crl_path))
 		(void)crl_load(est, err);
-	(void)count_revoked(est->db, &revoked);
+	if (est_count_revoked(est->ca->inv, &revoked) == -1)
+		revoked = -1;
 	/* Well before nextUpdate: at half of the validity. */
 	due = est->crl_der == NULL ||
 	    now >= est->crl_this + (est->crl_next - est->crl_this) / 2 ||
@@ -1252,7 +1244,6 @@ mtls_ca_token_create(struct mtls_ca *ca,
 	unsigned char raw[24];
 	GENERAL_NAMES *gens = NULL;
 	char *lines = NULL, hash[65];
-	sqlite3 *db = NULL;
 	size_t tlen = 0;
 	int ret = -1;
 
@@ -1310,15 +1301,15 @@ mtls_ca_token_create(struct mtls_ca *ca,
 		ca_err(ca, MTLS_ERR_CRYPTO, "cannot hash the token");
 		goto out;
 	}
-	if ((db = est_store_open(ca->db_path, &ca->err)) == NULL ||
-	    est_token_add(db, hash, &t, &ca->err) == -1)
+	if (est_token_add(ca->inv, hash, &t) == -1) {
+		ca_err_inv(ca);
 		goto out;
+	}
 	ret = 0;
 out:
 	if (ret != 0)
 		mtls_cleanse(token, len);
 	mtls_cleanse(raw, sizeof(raw));
-	est_store_close(db);
 	GENERAL_NAMES_free(gens);
 	free(lines);
 	return ret;

@@ -3,17 +3,17 @@
  * supersession store kept beside the inventory in ca.db, and the shared
  * helpers of the EST server (est.c) and client (est_client.c).
  *
- * The store has its own tables and its own SQLite connection, created on
- * first use (CREATE TABLE IF NOT EXISTS), so that it stands apart from the
- * inventory's schema and its migrations: est_tokens (one-time enrollment
- * tokens, stored as the SHA-256 of the secret) and est_superseded (a
- * certificate replaced by re-enrollment, and by which serial).
+ * The store is two tables of the inventory (migration 3 of inv_schema.c),
+ * reached through its statement interface, so that it works on SQLite and
+ * PostgreSQL alike: est_tokens (one-time enrollment tokens, stored as the
+ * SHA-256 of the secret) and est_superseded (a certificate replaced by
+ * re-enrollment, and by which serial).  Failures are the inventory's
+ * (inv_error()).
  */
 #ifndef MTLS_EST_H
 #define MTLS_EST_H
 
-#include <sqlite3.h>
-
+#include "ca/inventory.h"
 #include "ca/pki.h"
 
 /* What a token says, as stored. */
@@ -25,32 +25,28 @@ struct est_token {
 	time_t used_at;             /* 0: not used */
 };
 
-/* Opens db_path's EST tables (creating them): the handle, or NULL. */
-sqlite3 *est_store_open(const char *db_path, struct mtls_error *err);
-void est_store_close(sqlite3 *db);
-
-int est_token_add(sqlite3 *db, const char *hash, const struct est_token *t,
-    struct mtls_error *err) MTLS_MUST_CHECK;
+int est_token_add(struct inv *inv, const char *hash,
+    const struct est_token *t) MTLS_MUST_CHECK;
 /* 1 found (t filled), 0 no such token, -1 error. */
-int est_token_get(sqlite3 *db, const char *hash, struct est_token *t,
-    struct mtls_error *err) MTLS_MUST_CHECK;
+int est_token_get(struct inv *inv, const char *hash, struct est_token *t)
+    MTLS_MUST_CHECK;
 /* Marks the token used now if it was not: 1 done, 0 used meanwhile (by a
  * concurrent request), -1 error. */
-int est_token_consume(sqlite3 *db, const char *hash, time_t now,
-    struct mtls_error *err) MTLS_MUST_CHECK;
+int est_token_consume(struct inv *inv, const char *hash, time_t now)
+    MTLS_MUST_CHECK;
 /* Gives a consumed token back (the issuance after it failed) or records
  * the serial it was used for. */
-void est_token_release(sqlite3 *db, const char *hash);
-void est_token_bind(sqlite3 *db, const char *hash, const char *serial);
+void est_token_release(struct inv *inv, const char *hash);
+void est_token_bind(struct inv *inv, const char *hash, const char *serial);
 
 /* The inventory's facts about serial: 1 found, 0 absent, -1 error.
- * revoked: 1 when revoked; superseded: 1 when re-enrolled already. */
-int est_cert_lookup(sqlite3 *db, const char *serial, int *revoked,
-    int *superseded, enum mtls_cert_kind *kind, struct mtls_error *err)
-    MTLS_MUST_CHECK;
-int est_supersede(sqlite3 *db, const char *old_serial,
-    const char *new_serial, time_t now, struct mtls_error *err)
-    MTLS_MUST_CHECK;
+ * revoked: 1 when revoked. */
+int est_cert_lookup(struct inv *inv, const char *serial, int *revoked,
+    enum mtls_cert_kind *kind) MTLS_MUST_CHECK;
+int est_supersede(struct inv *inv, const char *old_serial,
+    const char *new_serial, time_t now) MTLS_MUST_CHECK;
+/* How many certificates are revoked: 0, or -1. */
+int est_count_revoked(struct inv *inv, int *n) MTLS_MUST_CHECK;
 
 /* Lower-case hex SHA-256 of s (65 bytes with the NUL). */
 int est_sha256_hex(const char *s, char out[65]) MTLS_MUST_CHECK;
