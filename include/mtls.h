@@ -178,6 +178,11 @@ struct mtls_ca *mtls_ca_create(const struct mtls_ca_options *opt,
  * a signing operation is asked. */
 struct mtls_ca *mtls_ca_open(const char *dir, const char *passphrase,
     struct mtls_error *err);
+/* The same with the inventory elsewhere: db is an SQLite file, or a
+ * postgres:// (postgresql://) URL that several CA front ends share; NULL
+ * means DIR/ca.db. */
+struct mtls_ca *mtls_ca_open_db(const char *dir, const char *db,
+    const char *passphrase, struct mtls_error *err);
 const char *mtls_ca_error(const struct mtls_ca *ca);
 /* The CA certificate with its chain up to the root (for PREFIX.crt). */
 const struct mtls_cert *mtls_ca_cert(const struct mtls_ca *ca);
@@ -254,6 +259,24 @@ struct mtls_ca_record {
  * to stop. */
 int mtls_ca_list(struct mtls_ca *ca,
     int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg);
+
+/* The inventory itself (db: an SQLite file or a postgres:// URL).  Its
+ * messages name db without the password. */
+/* Creates the schema; refuses a database that holds one. */
+int mtls_ca_db_init(const char *db, struct mtls_error *err);
+/* Brings the schema to this version of mtls; *from and *to (may be NULL)
+ * say from which version to which. */
+int mtls_ca_db_migrate(const char *db, int *from, int *to,
+    struct mtls_error *err);
+/* Copies the inventory of the CA in from_dir (its ca.db) into db, in one
+ * transaction: certificates db lacks are added, a revocation db lacks is
+ * carried over, the CRL number never goes back.  Running it again changes
+ * nothing.  *added and *revoked (may be NULL) count the changes. */
+int mtls_ca_db_import(const char *db, const char *from_dir, size_t *added,
+    size_t *revoked, struct mtls_error *err);
+/* db as it may be shown or logged: the URL without its password (a heap
+ * string for free(); NULL on out of memory). */
+char *mtls_ca_db_label(const char *db);
 
 /* ------------------------------------------------------------------ */
 /* Inspection                                                         */
@@ -421,6 +444,11 @@ struct mtls_verify_options {
 	enum mtls_purpose purpose;
 	const char *name;           /* DNS name or IP to match, may be NULL */
 	time_t at;                  /* 0: now */
+	/* How failure messages call ca_file and untrusted_file (a command
+	 * line passes its option names, "--ca"); NULL: the file's path, and
+	 * "a file of untrusted intermediates". */
+	const char *ca_label;
+	const char *untrusted_label;
 };
 
 /* Verifies the leaf of cert (its other certificates count as untrusted

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mtls_tools.h"
 #include "cli_pki.h"
 #include "loadgen.h"
 
@@ -183,30 +184,13 @@ static int
 resolve_target(const char *target, char *host, size_t hostlen,
     struct loadgen_options *lo)
 {
-	const char *port, *h = target;
-	size_t n;
+	char why[512], port[8];
+	unsigned portnum;
 
-	if (*target == '[') {
-		const char *close = strchr(target, ']');
-		if (close == NULL || close[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", target);
-		h = target + 1;
-		n = (size_t)(close - h);
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(target, ':');
-		if (colon == NULL || colon == target)
-			return cli_usage(cmd, "%s: expected HOST:PORT", target);
-		n = (size_t)(colon - target);
-		port = colon + 1;
-	}
-	if (n == 0 || n >= hostlen || *port == '\0' ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
-	    atoi(port) > 65535)
-		return cli_usage(cmd, "%s: expected HOST:PORT with a port "
-		    "from 1 to 65535", target);
-	memcpy(host, h, n);
-	host[n] = '\0';
+	if (mtls_hostport_parse(target, 0, host, hostlen, &portnum, why,
+	    sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(port, sizeof(port), "%u", portnum);
 
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV };

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "mtls_tools.h"
 #include "cli_pki.h"
 
 static const char cmd[] = "mtls connect";
@@ -112,34 +113,13 @@ parse_version(const char *opt, const char *v, int *out)
 static int
 parse_target(struct opts *o)
 {
-	const char *t = o->target, *colon;
-	size_t hlen;
+	char why[512];
+	unsigned port;
 
-	if (t[0] == '[') {
-		const char *end = strchr(t, ']');
-		if (end == NULL || end[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", t);
-		hlen = (size_t)(end - t - 1);
-		t++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(t, ':');
-		if (colon == NULL || memchr(t, ':', (size_t)(colon - t)) != NULL)
-			return cli_usage(cmd, "%s: expected HOST:PORT (IPv6 "
-			    "as [ADDR]:PORT)", t);
-		hlen = (size_t)(colon - t);
-	}
-	if (hlen == 0 || hlen >= sizeof(o->host))
-		return cli_usage(cmd, "%s: no host", o->target);
-	memcpy(o->host, t, hlen);
-	o->host[hlen] = '\0';
-	const char *port = colon + 1;
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
-		return cli_usage(cmd, "%s: the port must be 1 to 65535",
-		    o->target);
-	snprintf(o->port, sizeof(o->port), "%ld", p);
+	if (mtls_hostport_parse(o->target, 0, o->host, sizeof(o->host), &port,
+	    why, sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(o->port, sizeof(o->port), "%u", port);
 	return 0;
 }
 

@@ -88,6 +88,21 @@ usage(void)
 	    "would fail\n", cmd);
 }
 
+/* The option that makes a rule of kind. */
+static const char *
+rule_option(enum mtls_rule_kind kind)
+{
+	switch (kind) {
+	case MTLS_ALLOW_CN: return "--allow-cn";
+	case MTLS_ALLOW_DNS: return "--allow-dns";
+	case MTLS_ALLOW_URI: return "--allow-uri";
+	case MTLS_ALLOW_OU: return "--allow-ou";
+	case MTLS_ALLOW_EMAIL: return "--allow-email";
+	case MTLS_ALLOW_FINGERPRINT: return "--allow-fingerprint";
+	default: return "--allow-any";
+	}
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -135,7 +150,7 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
-	int c, ret = EXIT_USAGE, start_anyway = 0;
+	int c, rc, ret = EXIT_USAGE, start_anyway = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -159,7 +174,10 @@ cmd_serve(int argc, char **argv)
 			optarg = NULL;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
-				cli_usage(cmd, "%s", err.msg);
+				/* The library names the value; we, the
+				 * option. */
+				cli_usage(cmd, "%s %s", rule_option(kind),
+				    err.msg);
 				goto out;
 			}
 			break;
@@ -251,10 +269,10 @@ cmd_serve(int argc, char **argv)
 		cli_usage(cmd, "--listen %s", why);
 		goto out;
 	}
-	if (proxy_check_backend(o.backend, o.unsafe_backend, why,
-	    sizeof(why)) == -1) {
-		cli_usage(cmd, "%s%s", strncmp(why, "--backend", 9) == 0 ?
-		    "" : "--backend ", why);
+	if ((rc = proxy_check_backend(o.backend, o.unsafe_backend, why,
+	    sizeof(why))) != 0) {
+		cli_usage(cmd, "--backend %s%s", why, rc == PROXY_ADDR_NOT_LOCAL ?
+		    " (use --unsafe-backend to allow it)" : "");
 		goto out;
 	}
 	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 struct engine {
@@ -83,7 +84,7 @@ static int
 engine_targets(struct proxy *px, char *err, size_t errlen)
 {
 	const struct proxy_options *opt = &px->opt;
-	const char *host, *end;
+	const char *host;
 	int n;
 
 	if (opt->mode == PROXY_SERVE) {
@@ -107,21 +108,14 @@ engine_targets(struct proxy *px, char *err, size_t errlen)
 	 * against the IP SANs). */
 	host = opt->servername;
 	if (host == NULL) {
-		host = opt->connect;
-		if (host[0] == '[') {
-			host++;
-			end = strchr(host, ']');
-		} else {
-			end = strrchr(host, ':');
-		}
-		if (end == NULL || (size_t)(end - host) >=
-		    sizeof(px->servername)) {
+		char why[256];
+		unsigned port;
+		if (mtls_hostport_parse(opt->connect, 0, px->servername,
+		    sizeof(px->servername), &port, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "--connect %s: no usable server "
 			    "name", opt->connect);
 			return -1;
 		}
-		memcpy(px->servername, host, (size_t)(end - host));
-		px->servername[end - host] = '\0';
 	} else if (snprintf(px->servername, sizeof(px->servername), "%s",
 	    host) >= (int)sizeof(px->servername)) {
 		snprintf(err, errlen, "--servername: too long");

@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/reason.h"
+#include "tools/mtls_tools.h"
 #include "doctor/doctor.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -111,39 +112,16 @@ struct remote {
 	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
 };
 
-/* Splits "host:port", "[v6]:port"; -1 when malformed. */
+/* Splits "host:port", "[v6]:port" (the one parser); -1 when malformed. */
 static int
 split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
 {
-	const char *colon;
-	size_t n;
+	char why[512];
+	unsigned p;
 
-	if (s == NULL || *s == '\0')
+	if (mtls_hostport_parse(s, 0, host, hl, &p, why, sizeof(why)) == -1)
 		return -1;
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		n = (size_t)(end - s - 1);
-		colon = end + 1;
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s + 1, n);
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		n = (size_t)(colon - s);
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s, n);
-	}
-	host[n] = '\0';
-	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= pl ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-		return -1;
-	snprintf(port, pl, "%s", colon + 1);
+	snprintf(port, pl, "%u", p);
 	return 0;
 }
 
