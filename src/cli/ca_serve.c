@@ -21,7 +21,8 @@ static const char cmd[] = "mtls ca serve";
 static void
 usage(void)
 {
-	printf("usage: %s --ca DIR --listen ADDR --cert FILE --key FILE\n"
+	printf("usage: %s --ca DIR --listen ADDR --cert FILE --key FILE "
+	    "[--db URL]\n"
 	    "           [--bootstrap-ca FILE] [--days N | --hours H] "
 	    "[--rate-limit N]\n"
 	    "           [--crl-days N] [--tls-min 1.2|1.3] "
@@ -40,6 +41,11 @@ usage(void)
 	    "\n"
 	    "  --ca DIR           the CA's directory (its key is read here "
 	    "and never sent)\n"
+	    "  --db URL           the inventory: postgres://... shared by "
+	    "several front\n"
+	    "                     ends, or an SQLite file (default "
+	    "$MTLS_CA_DB, else\n"
+	    "                     DIR/ca.db)\n"
 	    "  --listen ADDR      HOST:PORT, [IPv6]:PORT or :PORT\n"
 	    "  --cert FILE        the server's certificate, then its chain\n"
 	    "  --key FILE         its private key\n"
@@ -78,10 +84,11 @@ cmd_ca_serve(int argc, char **argv)
 {
 	enum {
 		O_CA = 256, O_LISTEN, O_CERT, O_KEY, O_BOOTSTRAP, O_DAYS,
-		O_HOURS, O_RATE, O_CRL_DAYS, O_TLS_MIN, O_LOG_FORMAT,
+		O_HOURS, O_RATE, O_CRL_DAYS, O_TLS_MIN, O_LOG_FORMAT, O_DB,
 	};
 	static const struct option opts[] = {
 		{ "ca", required_argument, NULL, O_CA },
+		{ "db", required_argument, NULL, O_DB },
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
@@ -97,7 +104,7 @@ cmd_ca_serve(int argc, char **argv)
 	};
 	struct est_server_options so = { 0 };
 	struct mtls_est_options eo = { 0 };
-	const char *dir = NULL, *cert = NULL, *key = NULL;
+	const char *dir = NULL, *db = NULL, *cert = NULL, *key = NULL;
 	struct mtls_config *cfg = NULL;
 	struct mtls_policy *pol = NULL;
 	struct mtls_error err = { 0 };
@@ -111,6 +118,7 @@ cmd_ca_serve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case O_CA: dir = optarg; break;
+		case O_DB: db = optarg; break;
 		case O_LISTEN: so.listen = optarg; break;
 		case O_CERT: cert = optarg; break;
 		case O_KEY: key = optarg; break;
@@ -176,7 +184,7 @@ cmd_ca_serve(int argc, char **argv)
 	    hours != 0 ? (long)(hours * 3600 + 0.5) : 0;
 
 	ret = EXIT_FAIL;
-	if ((ca = cli_ca_open(dir, 1)) == NULL)
+	if ((ca = cli_ca_open(dir, db, 1)) == NULL)
 		goto out;
 	if ((est = mtls_est_new(ca, &eo, &err)) == NULL) {
 		cli_fail_err(&err);

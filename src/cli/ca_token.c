@@ -16,9 +16,10 @@ static const char cmd[] = "mtls ca token";
 static void
 usage(void)
 {
-	printf("usage: %s --ca DIR --name NAME [--dns D]... [--ip A]... "
-	    "[--uri U]...\n"
-	    "           [--server|--client] [--ttl DURATION] [--json]\n"
+	printf("usage: %s --ca DIR [--db URL] --name NAME [--dns D]... "
+	    "[--ip A]...\n"
+	    "           [--uri U]... [--server|--client] [--ttl DURATION] "
+	    "[--json]\n"
 	    "\n"
 	    "Makes a one-time token with which `mtls enroll` (or any EST "
 	    "client, with\n"
@@ -29,6 +30,7 @@ usage(void)
 	    "hash is stored.\n"
 	    "\n"
 	    "  --ca DIR        the CA's directory\n"
+	    CLI_DB_HELP
 	    "  --name NAME     the common name the certificate will have\n"
 	    "  --dns D         a DNS name it may also have (repeatable)\n"
 	    "  --ip A          an IP address it may have (repeatable)\n"
@@ -76,6 +78,7 @@ cmd_ca_token(int argc, char **argv)
 	enum { O_TTL = 256, O_JSON };
 	static const struct option opts[] = {
 		{ "ca", required_argument, NULL, 'C' },
+		CLI_DB_OPTION,
 		CLI_NAME_OPTIONS,
 		{ "server", no_argument, NULL, 'S' },
 		{ "client", no_argument, NULL, 'c' },
@@ -88,7 +91,7 @@ cmd_ca_token(int argc, char **argv)
 	struct mtls_token_options to = { 0 };
 	struct mtls_names n;
 	struct mtls_ca *ca = NULL;
-	const char *dir = NULL;
+	const char *dir = NULL, *db = NULL;
 	char token[MTLS_TOKEN_MAX], when[32];
 	int c, json = 0, ret = EXIT_USAGE;
 
@@ -100,6 +103,7 @@ cmd_ca_token(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'C': dir = optarg; break;
+		case 'B': db = optarg; break;
 		case 'S': to.kind = MTLS_CERT_SERVER; break;
 		case 'c': to.kind = MTLS_CERT_CLIENT; break;
 		case O_TTL:
@@ -121,7 +125,7 @@ cmd_ca_token(int argc, char **argv)
 		goto out;
 
 	ret = EXIT_FAIL;
-	if ((ca = cli_ca_open(dir, 0)) == NULL)
+	if ((ca = cli_ca_open(dir, db, 0)) == NULL)
 		goto out;
 	cli_names_get(&names, &n);
 	to.names = &n;

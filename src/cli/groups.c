@@ -11,6 +11,7 @@ static const struct cli_cmd ca_cmds[] = {
 	{ "crl", cmd_ca_crl, "write a certificate revocation list" },
 	{ "serve", cmd_ca_serve, "run the CA online: EST over mTLS" },
 	{ "token", cmd_ca_token, "make a one-time enrollment token" },
+	{ "db", cmd_ca_db, "create, migrate or import into the inventory" },
 };
 
 static const struct cli_cmd csr_cmds[] = {

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 #define ESTC_READ_BUF 16384
