@@ -55,11 +55,15 @@ LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,\
 # Each layer sees its own headers and those of the layers below it, so that
 # an include across layers fails to compile:  cli -> proxy, loadgen -> lib.
 # The proxy reaches libmtls through include/mtls.h, and through the HTTP
-# glue (src/lib/http) that HTTP mode and the EST server share.
+# glue (src/lib/http) that HTTP mode and the EST server share, and the
+# bounded byte reader (src/lib/core/bytes.h, header-only) for its parsers.
 LIB_INC     := -Isrc/lib -I$(LLHTTP_INC)
-PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC)
-LOADGEN_INC := -Isrc/loadgen
-CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen
+# src/lib/tools holds mtls_tools.h, what libmtls offers its own tools
+# beyond the public API (never installed).
+PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC) -Isrc/lib/core \
+               -Isrc/lib/tools
+LOADGEN_INC := -Isrc/loadgen -Isrc/lib/tools
+CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen -Isrc/lib/tools
 TEST_INC    := $(LIB_INC) $(PROXY_INC) $(LOADGEN_INC) -Isrc/cli
 
 LIB_SRC     := $(sort $(wildcard src/lib/*/*.c))

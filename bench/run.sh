@@ -261,41 +261,51 @@ rss_tree() { # pid
 # verified the client, so they count finished handshakes.
 # (Read from /proc/net/tcp: field 3 is the remote address, 4 the state,
 # 01 established.)
-to_backend() {
-	awk -v port="$(printf '%04X' "$BE_ECHO")" \
+to_backend() { # [backend port]
+	awk -v port="$(printf '%04X' "${1:-$BE_ECHO}")" \
 	    '$4 == "01" && substr($3, index($3, ":") + 1) == port { n++ }
 	    END { print n + 0 }' /proc/net/tcp
 }
 # IDLE_CONNS mTLS connections held open and idle; the growth of the
-# server's resident memory divided by their number.
-measure_idle() { # key server port pid
+# server's resident memory divided by their number.  "handshake": idle
+# right after the handshake (echo service); "request": after one
+# request/response each (rr service), as a keep-alive connection between
+# two requests.
+measure_idle() { # key server port pid after backend-port
 	before=$(rss_tree "$4")
-	base=$(to_backend)
-	$PIN_LOAD "$MTLS" bench "127.0.0.1:$3" --cert "$d/client.crt" \
+	base=$(to_backend "$6")
+	if [ "$5" = request ]; then
+		set -- "$@" --request "$RR_REQUEST" --response-bytes "$RR_RESPONSE"
+	fi
+	idle_key=$1 idle_server=$2 idle_port=$3 idle_pid=$4 idle_after=$5
+	idle_be=$6
+	shift 6
+	$PIN_LOAD "$MTLS" bench "127.0.0.1:$idle_port" --cert "$d/client.crt" \
 	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
-	    --mode idle -c "$IDLE_CONNS" -d 120 --json >/dev/null 2>&1 &
+	    --mode idle -c "$IDLE_CONNS" -d 120 --json "$@" >/dev/null 2>&1 &
 	bpid=$!
 	i=0
-	while [ $(( $(to_backend) - base )) -lt "$IDLE_CONNS" ] && [ $i -lt 600 ]; do
+	while [ $(( $(to_backend "$idle_be") - base )) -lt "$IDLE_CONNS" ] && [ $i -lt 600 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
-	sleep 1
-	held=$(( $(to_backend) - base ))
+	# The exchanges are done when the server's memory stops growing.
+	sleep 2
+	held=$(( $(to_backend "$idle_be") - base ))
 	# A connection being replaced (the server still holding the old
 	# one's backend side) may count twice: never more than were asked.
 	[ "$held" -gt "$IDLE_CONNS" ] && held=$IDLE_CONNS
-	during=$(rss_tree "$4")
+	during=$(rss_tree "$idle_pid")
 	kill "$bpid" 2>/dev/null
 	wait "$bpid" 2>/dev/null
 	python3 -c 'import json, sys
-k, s, n, held, before, during = sys.argv[1:]
+k, s, after, n, held, before, during = sys.argv[1:]
 n, held, before, during = int(n), int(held), int(before), int(during)
-print(json.dumps(dict(key=k, server=s, mode="idle", conns=n, held=held,
-    rss_before_kib=before, rss_during_kib=during,
+print(json.dumps(dict(key=k, server=s, mode="idle", after=after, conns=n,
+    held=held, rss_before_kib=before, rss_during_kib=during,
     kib_per_conn=(during - before) / held if held else None)))
-sys.stderr.write("bench: %-8s idle      %-7s %d held: %.1f KiB per connection\n"
-    % (k, s, held, (during - before) / held if held else 0))' \
-	    "$1" "$2" "$IDLE_CONNS" "$held" "$before" "$during" >> "$RESULTS"
+sys.stderr.write("bench: %-8s idle      %-7s %d held after a %s: %.1f KiB per connection\n"
+    % (k, s, held, after, (during - before) / held if held else 0))' \
+	    "$idle_key" "$idle_server" "$idle_after" "$IDLE_CONNS" "$held" "$before" "$during" >> "$RESULTS"
 	sleep 1 # let the server release them before the next one
 }
 
@@ -421,7 +431,9 @@ for key in $KEYS; do
 	if [ "$key" = "$first_key" ] && [ "$IDLE_CONNS" -gt 0 ]; then
 		for s in $SERVERS_RUN; do
 			eval "port=\$PE_$s pid=\$PID_$s"
-			measure_idle "$key" "$s" "$port" "$pid"
+			measure_idle "$key" "$s" "$port" "$pid" handshake "$BE_ECHO"
+			eval "port=\$PR_$s pid=\$PIDRR_$s"
+			measure_idle "$key" "$s" "$port" "$pid" request "$BE_RR"
 		done
 	fi
 	if [ "$key" = "$first_key" ] && [ "$PROFILE" = 1 ] &&
@@ -660,13 +672,16 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
     idle = [r for r in rows if r["key"] == key and r["mode"] == "idle"]
     if idle:
         print("Memory per idle mTLS connection (growth of the server's "
-              "resident memory / connections held, handshakes done):\n")
-        print("| server | connections held | KiB per connection |")
-        print("|---|---|---|")
+              "resident memory / connections held), idle right after the "
+              "handshake, and idle after one request/response (40 B "
+              "request, 1 KiB response):\n")
+        print("| server | after | connections held | KiB per connection |")
+        print("|---|---|---|---|")
         for r in idle:
             kib = r.get("kib_per_conn")
-            print("| %s | %d of %d | %s |" % (r["server"], r["held"],
-                  r["conns"], "%.1f" % kib if kib is not None else "-"))
+            print("| %s | %s | %d of %d | %s |" % (r["server"],
+                  r.get("after", "handshake"), r["held"], r["conns"],
+                  "%.1f" % kib if kib is not None else "-"))
         print()
 # The targets of issue 6, on the first key type: mtls against the best
 # peer, by throughput and by CPU time per operation (per core).
@@ -709,10 +724,11 @@ if "mtls" in servers and peers and keys_main:
                                          else "no")))
     idle = [r for r in rows if r["key"] == key and r["mode"] == "idle"
             and r["server"] == "mtls" and r.get("kib_per_conn") is not None]
-    if idle:
-        kib = idle[0]["kib_per_conn"]
-        print("| memory per idle connection | at most 10 KiB | %.1f KiB | "
-              "- | %s |" % (kib, "yes" if kib <= 10 else "no"))
+    for r in idle:
+        kib = r["kib_per_conn"]
+        print("| memory per idle connection (after a %s) | at most 10 KiB "
+              "| %.1f KiB | - | %s |" % (r.get("after", "handshake"), kib,
+                                      "yes" if kib <= 10 else "no"))
     print()
 
 if scaling:
@@ -781,7 +797,7 @@ fi
 	echo "# load (core 1), one per cell and run"
 	echo "$PIN_LOAD mtls bench 127.0.0.1:PORT --cert \$W/pki-KEY/client.crt --key \$W/pki-KEY/client.key --ca \$W/pki-KEY/ca/ca.crt --servername localhost --mode MODE -c N -d $SECS --json"
 	printf '%s\n' "#   rr adds: --request '$RR_REQUEST' --response-bytes $RR_RESPONSE"
-	echo "#   idle (memory): --mode idle -c $IDLE_CONNS, server RSS read from /proc while held"
+	echo "#   idle (memory): --mode idle -c $IDLE_CONNS (echo port), and with the rr arguments (rr port: one exchange, then idle), server RSS read from /proc while held"
 	echo '```'
 	for f in "$W/nginx-$first_key/nginx.conf" "$W/haproxy-$first_key/haproxy.cfg"; do
 		[ -f "$f" ] || continue

@@ -178,6 +178,11 @@ struct mtls_ca *mtls_ca_create(const struct mtls_ca_options *opt,
  * a signing operation is asked. */
 struct mtls_ca *mtls_ca_open(const char *dir, const char *passphrase,
     struct mtls_error *err);
+/* The same with the inventory elsewhere: db is an SQLite file, or a
+ * postgres:// (postgresql://) URL that several CA front ends share; NULL
+ * means DIR/ca.db. */
+struct mtls_ca *mtls_ca_open_db(const char *dir, const char *db,
+    const char *passphrase, struct mtls_error *err);
 const char *mtls_ca_error(const struct mtls_ca *ca);
 /* The CA certificate with its chain up to the root (for PREFIX.crt). */
 const struct mtls_cert *mtls_ca_cert(const struct mtls_ca *ca);
@@ -254,6 +259,24 @@ struct mtls_ca_record {
  * to stop. */
 int mtls_ca_list(struct mtls_ca *ca,
     int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg);
+
+/* The inventory itself (db: an SQLite file or a postgres:// URL).  Its
+ * messages name db without the password. */
+/* Creates the schema; refuses a database that holds one. */
+int mtls_ca_db_init(const char *db, struct mtls_error *err);
+/* Brings the schema to this version of mtls; *from and *to (may be NULL)
+ * say from which version to which. */
+int mtls_ca_db_migrate(const char *db, int *from, int *to,
+    struct mtls_error *err);
+/* Copies the inventory of the CA in from_dir (its ca.db) into db, in one
+ * transaction: certificates db lacks are added, a revocation db lacks is
+ * carried over, the CRL number never goes back.  Running it again changes
+ * nothing.  *added and *revoked (may be NULL) count the changes. */
+int mtls_ca_db_import(const char *db, const char *from_dir, size_t *added,
+    size_t *revoked, struct mtls_error *err);
+/* db as it may be shown or logged: the URL without its password (a heap
+ * string for free(); NULL on out of memory). */
+char *mtls_ca_db_label(const char *db);
 
 /* ------------------------------------------------------------------ */
 /* Inspection                                                         */
@@ -506,6 +529,16 @@ void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
  * no tickets; a client offers no session.  On by default (a resumed
  * handshake costs none of the certificate work). */
 void mtls_config_disable_resumption(struct mtls_config *cfg);
+/* Client: the application protocols offered in ALPN (RFC 7301), a
+ * comma-separated list such as "http/1.1". */
+int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
+/* Client: remember up to entries server chains verified in full (0, the
+ * default: none).  A chain received again, byte for byte, for the same
+ * server name is then accepted without being verified again, until the
+ * first notAfter in it or nextUpdate of the CRLs; any other chain is
+ * verified in full.  The server still proves its key in every handshake.
+ * For clients that connect to the same servers many times. */
+int mtls_config_set_verify_cache(struct mtls_config *cfg, size_t entries);
 
 /* ------------------------------------------------------------------ */
 /* TLS: contexts and connections                                      */
@@ -559,6 +592,36 @@ int mtls_conn_session_resumed(struct mtls *ctx);
  * allows CN=x"), or NULL. */
 const char *mtls_conn_reject_reason(struct mtls *ctx);
 
+/*
+ * Why the handshake failed, as a code from one table (src/lib/core/
+ * reason.c) for programs to act on; the words above are for people and may
+ * change.  A server gives the reason it refused the client (NONE exactly
+ * when mtls_conn_reject_reason() is NULL); a client gives why it refused
+ * the server's certificate, else what the server's refusal alert means.
+ */
+enum mtls_reject_code {
+	MTLS_REJECT_NONE = 0,      /* not refused */
+	MTLS_REJECT_NO_CERT,       /* no client certificate */
+	MTLS_REJECT_UNKNOWN_CA,    /* the chain leads to no trusted CA */
+	MTLS_REJECT_EXPIRED,       /* a certificate has expired */
+	MTLS_REJECT_NOT_YET_VALID, /* a certificate is not yet valid */
+	MTLS_REJECT_REVOKED,       /* a certificate is revoked */
+	MTLS_REJECT_CRL,           /* revocation cannot be checked (no CRL,
+	                              expired or unusable CRL) */
+	MTLS_REJECT_USAGE,         /* not valid for this purpose (EKU) */
+	MTLS_REJECT_RULES,         /* verified, but no access rule allows it */
+	MTLS_REJECT_NAME,          /* the server's name is not in its SANs */
+	MTLS_REJECT_BAD_CERT,      /* a malformed or unacceptable certificate
+	                              (signature, CA flags, key size, name
+	                              constraints...) */
+	MTLS_REJECT_PROTOCOL,      /* a malformed handshake */
+	MTLS_REJECT_OTHER,
+};
+enum mtls_reject_code mtls_conn_reject_code(struct mtls *ctx);
+/* A stable, short name for a code ("certificate_revoked",
+ * "access_denied"), the label the proxy's metrics use. */
+const char *mtls_reject_code_name(enum mtls_reject_code code);
+
 /* Alerts seen on the connection: the description ("access_denied",
  * "certificate_expired"...) of the last alert we sent / received, or NULL. */
 const char *mtls_conn_alert_sent(struct mtls *ctx);
@@ -572,6 +635,11 @@ int mtls_conn_cert_sent(struct mtls *ctx);
 size_t mtls_conn_ca_name_count(struct mtls *ctx);
 const char *mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf,
     size_t len);
+/* Client: 1 when the server named no CA, or when the chain we sent leads
+ * to one it named (by name); 0 when it named CAs and ours reaches none. */
+int mtls_conn_cert_reaches_ca_names(struct mtls *ctx);
+/* The protocol agreed in ALPN ("http/1.1"), or NULL. */
+const char *mtls_conn_alpn(struct mtls *ctx);
 /* Client: why the server's certificate did not verify, in words, or NULL
  * when it did (meaningful with mtls_config_insecure_noverifycert, where the
  * handshake goes on anyway, or after a failed handshake). */
@@ -634,6 +702,77 @@ int mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx,
 void mtls_policy_free(struct mtls_policy *pol);
 
 /* ------------------------------------------------------------------ */
+/* Configuration for the servers and clients people already run       */
+/* ------------------------------------------------------------------ */
+
+/* The software a configuration is written for (mtls config, and the
+ * server configurations that mtls doctor reads). */
+enum mtls_software {
+	MTLS_SOFTWARE_GUESS = 0,    /* doctor: from the file's name and text */
+	MTLS_SOFTWARE_NGINX,
+	MTLS_SOFTWARE_APACHE,
+	MTLS_SOFTWARE_HAPROXY,
+	MTLS_SOFTWARE_CURL,
+	MTLS_SOFTWARE_REQUESTS,     /* Python requests */
+	MTLS_SOFTWARE_OPENSSL,      /* openssl s_client */
+};
+
+/* "nginx", "apache", "haproxy", "curl", "requests", "openssl". */
+int mtls_software_parse(const char *name, enum mtls_software *sw);
+const char *mtls_software_name(enum mtls_software sw);
+
+/* An access rule to translate into the server's own terms. */
+struct mtls_snippet_rule {
+	enum mtls_rule_kind kind;
+	const char *value;
+};
+
+struct mtls_snippet_options {
+	const char *cert_file;      /* server: its certificate (+ chain);
+	                               client: the client certificate */
+	const char *key_file;
+	const char *ca_file;        /* server: the CAs that issue client
+	                               certificates (root and intermediates);
+	                               client: the CA of the server */
+	const char *crl_file;       /* server, optional: a CRL for every CA of
+	                               ca_file, or the snippet is refused */
+	const char *listen;         /* server: "PORT" or "ADDR:PORT"; NULL 8443 */
+	const char *server_name;    /* NULL: "localhost" */
+	const char *backend;        /* server: http://HOST:PORT; NULL:
+	                               http://127.0.0.1:8080 */
+	const char *url;            /* client: NULL https://localhost:8443/ */
+	const struct mtls_snippet_rule *rules;  /* none: any certificate the
+	                                           CAs issued */
+	size_t nrules;
+	int identity_headers;       /* server: pass the verified identity to
+	                               the backend, client copies removed */
+	time_t now;                 /* 0: the current time (CRL freshness) */
+};
+
+/*
+ * A complete, minimal configuration for sw made from the files: for a
+ * server, the block to paste (nginx: inside http {}, Apache: at the top
+ * level, HAProxy: sections) with one comment line saying why each line is
+ * there; for a client, the command or code.  Paths are made absolute.
+ * NULL with err set when the files cannot make a correct configuration
+ * (a CA without its CRL, a file that is not what it should be).
+ */
+struct mtls_snippet;
+struct mtls_snippet *mtls_snippet_make(enum mtls_software sw,
+    const struct mtls_snippet_options *opt, struct mtls_error *err);
+/* The whole text, lines ended by newlines. */
+const char *mtls_snippet_text(const struct mtls_snippet *s);
+size_t mtls_snippet_line_count(const struct mtls_snippet *s);
+/* The i-th line, without its newline; NULL past the end. */
+const char *mtls_snippet_line(const struct mtls_snippet *s, size_t i);
+/* The files the lines name: role ("certificate", "key", "client CA",
+ * "CRL", ...) and absolute path; NULL past the end. */
+size_t mtls_snippet_file_count(const struct mtls_snippet *s);
+const char *mtls_snippet_file(const struct mtls_snippet *s, size_t i,
+    const char **role);
+void mtls_snippet_free(struct mtls_snippet *s);
+
+/* ------------------------------------------------------------------ */
 /* Diagnosis                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -672,6 +811,9 @@ struct mtls_doctor_options {
 	int timeout_ms;             /* bound on the remote checks; 0: 5000 */
 	int expiry_warn_days;       /* 0: 30 */
 	time_t now;                 /* 0: the current time */
+	const char *server_config;  /* an nginx, Apache or HAProxy configuration
+	                               to audit (includes followed) */
+	enum mtls_software server_type; /* its kind; GUESS: from the file */
 };
 
 /* Runs every check that the options allow.  Returns NULL only when the

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mtls_tools.h"
 #include "cli_pki.h"
 #include "loadgen.h"
 
@@ -56,7 +57,10 @@ usage(void)
 	    "  idle        open N connections and hold them, idle, until the "
 	    "end (to\n"
 	    "              measure a server's memory per connection); counts "
-	    "those held\n"
+	    "those held;\n"
+	    "              with --request and --response-bytes, each makes "
+	    "one exchange\n"
+	    "              first\n"
 	    "\n"
 	    "  --cert FILE          client certificate (leaf, then chain)\n"
 	    "  --key FILE           its private key\n"
@@ -70,11 +74,11 @@ usage(void)
 	    "  -d, --duration S     seconds to run (default 10)\n"
 	    "  --timeout S          an operation taking longer fails "
 	    "(default 10)\n"
-	    "  --request STR        rr: the request; \\r \\n \\t \\\\ \\xHH "
+	    "  --request STR        rr, idle: the request; \\r \\n \\t \\\\ \\xHH "
 	    "are decoded\n"
 	    "                       (default \"GET / HTTP/1.1\\r\\nHost: "
 	    "NAME\\r\\n\\r\\n\")\n"
-	    "  --response-bytes N   rr: the exact length of each response "
+	    "  --response-bytes N   rr, idle: the exact length of each response "
 	    "(required)\n"
 	    "  --size N             bulk: bytes per block, K or M suffix "
 	    "(default 1M)\n"
@@ -180,30 +184,13 @@ static int
 resolve_target(const char *target, char *host, size_t hostlen,
     struct loadgen_options *lo)
 {
-	const char *port, *h = target;
-	size_t n;
+	char why[512], port[8];
+	unsigned portnum;
 
-	if (*target == '[') {
-		const char *close = strchr(target, ']');
-		if (close == NULL || close[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", target);
-		h = target + 1;
-		n = (size_t)(close - h);
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(target, ':');
-		if (colon == NULL || colon == target)
-			return cli_usage(cmd, "%s: expected HOST:PORT", target);
-		n = (size_t)(colon - target);
-		port = colon + 1;
-	}
-	if (n == 0 || n >= hostlen || *port == '\0' ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
-	    atoi(port) > 65535)
-		return cli_usage(cmd, "%s: expected HOST:PORT with a port "
-		    "from 1 to 65535", target);
-	memcpy(host, h, n);
-	host[n] = '\0';
+	if (mtls_hostport_parse(target, 0, host, hostlen, &portnum, why,
+	    sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(port, sizeof(port), "%u", portnum);
 
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV };
@@ -247,6 +234,14 @@ client_config(const struct client_files *f)
 	}
 	if (!f->resumption)
 		mtls_config_disable_resumption(cfg);
+	/* The server's chain is verified in full once per run (and again
+	 * only if it changes): the load should cost the server's CPU, not
+	 * ours. */
+	if (mtls_config_set_verify_cache(cfg, 4) == -1) {
+		cli_fail("%s", mtls_config_error(cfg));
+		mtls_config_free(cfg);
+		return NULL;
+	}
 	return cfg;
 }
 
@@ -535,9 +530,13 @@ cmd_bench(int argc, char **argv)
 	if (lo.mode == LOADGEN_RR && !have_response)
 		return cli_usage(cmd, "--mode rr needs --response-bytes (the "
 		    "exact length of each response)");
-	if (lo.mode != LOADGEN_RR && (request_arg != NULL || have_response))
+	if (lo.mode == LOADGEN_IDLE && (request_arg != NULL) != have_response)
+		return cli_usage(cmd, "--mode idle takes --request and "
+		    "--response-bytes together (one exchange, then idle)");
+	if (lo.mode != LOADGEN_RR && lo.mode != LOADGEN_IDLE &&
+	    (request_arg != NULL || have_response))
 		return cli_usage(cmd, "--request and --response-bytes are for "
-		    "--mode rr");
+		    "--mode rr and idle");
 	if (tls_min != 0 && tls_max != 0 && tls_min > tls_max)
 		return cli_usage(cmd, "--tls-min is above --tls-max");
 	const char *target = argv[optind];
@@ -546,7 +545,7 @@ cmd_bench(int argc, char **argv)
 		return rc;
 	lo.servername = servername != NULL ? servername : host;
 
-	if (lo.mode == LOADGEN_RR) {
+	if (lo.mode == LOADGEN_RR || request_arg != NULL) {
 		if (request_arg != NULL) {
 			request = decode_escapes(request_arg, &lo.request_len);
 			if (request == NULL)

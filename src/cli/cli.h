@@ -84,5 +84,6 @@ int cmd_tunnel(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "mtls_tools.h"
 #include "cli_pki.h"
 
 static const char cmd[] = "mtls connect";
@@ -57,6 +58,9 @@ usage(void)
 	    "the answer:\n"
 	    "                         HTTP servers such as nginx refuse a "
 	    "certificate there\n"
+	    "                         (done without asking when the server "
+	    "agrees on\n"
+	    "                         http/1.1 in ALPN)\n"
 	    "  --insecure-skip-verify do not verify the server (never for "
 	    "production)\n"
 	    "\n"
@@ -69,6 +73,7 @@ struct opts {
 	int tls_min, tls_max;
 	int trace, json, insecure;
 	const char *http_path;        /* --http: NULL when not asked */
+	int http_auto;                /* asked because ALPN agreed on HTTP */
 	char host[256], port[16];
 };
 
@@ -108,34 +113,13 @@ parse_version(const char *opt, const char *v, int *out)
 static int
 parse_target(struct opts *o)
 {
-	const char *t = o->target, *colon;
-	size_t hlen;
+	char why[512];
+	unsigned port;
 
-	if (t[0] == '[') {
-		const char *end = strchr(t, ']');
-		if (end == NULL || end[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", t);
-		hlen = (size_t)(end - t - 1);
-		t++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(t, ':');
-		if (colon == NULL || memchr(t, ':', (size_t)(colon - t)) != NULL)
-			return cli_usage(cmd, "%s: expected HOST:PORT (IPv6 "
-			    "as [ADDR]:PORT)", t);
-		hlen = (size_t)(colon - t);
-	}
-	if (hlen == 0 || hlen >= sizeof(o->host))
-		return cli_usage(cmd, "%s: no host", o->target);
-	memcpy(o->host, t, hlen);
-	o->host[hlen] = '\0';
-	const char *port = colon + 1;
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
-		return cli_usage(cmd, "%s: the port must be 1 to 65535",
-		    o->target);
-	snprintf(o->port, sizeof(o->port), "%ld", p);
+	if (mtls_hostport_parse(o->target, 0, o->host, sizeof(o->host), &port,
+	    why, sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(o->port, sizeof(o->port), "%u", port);
 	return 0;
 }
 
@@ -385,6 +369,7 @@ time_text(time_t t, char *buf, size_t len)
 /* The verdicts drawn from the connection. */
 struct verdict {
 	int requested, sent, accepted, verified, mutual;
+	int ca_unlisted;             /* our chain reaches no CA it named */
 	const char *problem;
 	const char *refusal_alert;   /* the alert that refused us, or NULL */
 };
@@ -401,8 +386,10 @@ judge(struct mtls *tls, struct report *r, struct verdict *v)
 		v->refusal_alert = r->after_alert;
 	else if (!r->tls_ok && mtls_conn_alert_received(tls) != NULL)
 		v->refusal_alert = mtls_conn_alert_received(tls);
+	v->ca_unlisted = r->tls_ok && v->sent &&
+	    !mtls_conn_cert_reaches_ca_names(tls);
 	v->accepted = r->tls_ok && !r->rejected_after && v->sent &&
-	    r->http_refusal == NULL;
+	    r->http_refusal == NULL && !v->ca_unlisted;
 	v->mutual = v->accepted && (v->verified || (r->o->insecure &&
 	    r->tls_ok));
 }
@@ -536,13 +523,20 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 			if (v->sent && mtls_alert_explain(v->refusal_alert,
 			    NULL, cause, sizeof(cause), fix, sizeof(fix)) == 0)
 				printf("  meaning: %s\n  fix: %s\n", cause, fix);
-		} else if (r->http_refusal != NULL)
+		}
+		if (v->refusal_alert == NULL && v->ca_unlisted)
+			printf("  the server will not accept it: our chain "
+			    "leads to none of the CAs it named (give a "
+			    "certificate issued by one of them)\n");
+		if (v->refusal_alert == NULL && r->http_refusal != NULL)
 			printf("  the server refused it over HTTP: %s\n",
 			    r->http_refusal);
 		else if (v->accepted && r->o->http_path != NULL)
 			printf("  the server accepted it (TLS, and HTTP "
-			    "answered \"%s\")\n", r->http_status[0] ?
-			    r->http_status : "nothing");
+			    "answered \"%s\"%s)\n", r->http_status[0] ?
+			    r->http_status : "nothing", r->o->http_auto ?
+			    " to GET /, asked because ALPN agreed on http/1.1" :
+			    "");
 		else if (v->accepted)
 			printf("  the server accepted it in TLS (an HTTP server "
 			    "such as nginx may still refuse it in its answer: "
@@ -622,7 +616,9 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 	    v->accepted ? "true" : "false");
 	json_kv("rejected_with_alert", v->refusal_alert, 1);
 	json_kv("http_status", r->http_status[0] ? r->http_status : NULL, 1);
-	json_kv("rejected_over_http", r->http_refusal, 0);
+	json_kv("rejected_over_http", r->http_refusal, 1);
+	printf("\"ca_named\":%s,", v->ca_unlisted ? "false" : "true");
+	json_kv("alpn", tls ? mtls_conn_alpn(tls) : NULL, 0);
 	printf("},\"trace\":[");
 	for (size_t i = 0; i < r->ntrace; i++) {
 		if (i)
@@ -644,15 +640,19 @@ fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 		return cli_fail("%s: the server rejected %s: %s alert", t,
 		    v->sent ? "our certificate" : "the connection",
 		    v->refusal_alert);
-	if (r->http_refusal != NULL)
-		return cli_fail("%s: the server refused our certificate: %s", t,
-		    r->http_refusal);
 	if (!v->requested)
 		return cli_fail("%s: the server did not ask for a client "
 		    "certificate (not mutual TLS)", t);
 	if (!v->sent)
 		return cli_fail("%s: the server asked for a client certificate "
 		    "and we sent none", t);
+	if (v->ca_unlisted)
+		return cli_fail("%s: the server accepts client certificates "
+		    "from CAs that our chain (%s) does not lead to", t,
+		    r->o->cert);
+	if (r->http_refusal != NULL)
+		return cli_fail("%s: the server refused our certificate: %s", t,
+		    r->http_refusal);
 	return cli_fail("%s: the server's certificate was not verified", t);
 }
 
@@ -782,6 +782,12 @@ cmd_connect(int argc, char **argv)
 	}
 	/* One handshake: a session would only be thrown away. */
 	mtls_config_disable_resumption(cfg);
+	/* A server that agrees on HTTP is asked (GET /) whether it accepts
+	 * our certificate: nginx refuses one in HTTP, after the handshake. */
+	if (mtls_config_set_alpn(cfg, "http/1.1") != 0) {
+		status = cli_fail("%s", mtls_config_error(cfg));
+		goto out;
+	}
 	if ((tls = mtls_client()) == NULL) {
 		status = cli_fail("out of memory");
 		goto out;
@@ -817,6 +823,12 @@ cmd_connect(int argc, char **argv)
 	r.tls_ok = handshake(tls, fd, &r, &deadline) == 0;
 	if (r.tls_ok && strcmp(mtls_conn_version(tls), "TLSv1.3") == 0)
 		await_verdict(tls, fd, &r);
+	if (r.tls_ok && !r.rejected_after && o.http_path == NULL &&
+	    mtls_conn_alpn(tls) != NULL &&
+	    strcmp(mtls_conn_alpn(tls), "http/1.1") == 0) {
+		o.http_path = "/";
+		o.http_auto = 1;
+	}
 	if (r.tls_ok && !r.rejected_after && o.http_path != NULL)
 		http_probe(tls, fd, &r);
 	judge(tls, &r, &v);

@@ -18,6 +18,8 @@ static const struct cli_cmd commands[] = {
 	    "explained" },
 	{ "doctor", cmd_doctor, "find what is wrong with an mTLS setup, with "
 	    "the fix" },
+	{ "config", cmd_config, "nginx, Apache, HAProxy and client "
+	    "configuration for your PKI" },
 	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
 	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
 };

@@ -450,6 +450,18 @@ slot_connected(struct slot *s)
 	return 0;
 }
 
+/* Idle mode: held until the end, with no deadline; the latency is the
+ * time to establish the connection (and make the one exchange). */
+static void
+slot_hold(struct slot *s)
+{
+	struct engine *eng = s->eng;
+
+	ev_timer_stop(eng->loop, &s->timer);
+	loadgen_hist_add(&eng->st->latency, now_us() - s->op_start);
+	s->state = S_HOLD;
+}
+
 /* The handshake is done: on to what the mode does with the connection. */
 static void
 slot_handshaken(struct slot *s)
@@ -473,11 +485,13 @@ slot_handshaken(struct slot *s)
 		s->state = S_BULK;
 		break;
 	case LOADGEN_IDLE:
-		/* Held until the end: no deadline, and the latency is the
-		 * time to establish the connection. */
-		ev_timer_stop(eng->loop, &s->timer);
-		loadgen_hist_add(&eng->st->latency, now_us() - s->op_start);
-		s->state = S_HOLD;
+		/* With a request: one exchange first, so that the server
+		 * holds a connection that has carried traffic. */
+		if (eng->opt->request != NULL) {
+			s->state = S_REQUEST;
+			break;
+		}
+		slot_hold(s);
 		break;
 	}
 }
@@ -668,6 +682,11 @@ slot_step(struct slot *s)
 			if (r > 0) {
 				s->got += (size_t)r;
 				eng->st->bytes_in += (uint64_t)r;
+				if (s->got == opt->response_bytes &&
+				    opt->mode == LOADGEN_IDLE) {
+					slot_hold(s);
+					break;
+				}
 				if (s->got == opt->response_bytes) {
 					slot_op_done(s);
 					s->sent = 0;
@@ -831,7 +850,8 @@ loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
 	err->msg[0] = '\0';
 	if (opt->conns < 1 || opt->duration <= 0 || opt->timeout <= 0 ||
 	    opt->cfg == NULL ||
-	    (opt->mode == LOADGEN_RR && (opt->request_len == 0 ||
+	    ((opt->mode == LOADGEN_RR || (opt->mode == LOADGEN_IDLE &&
+	    opt->request != NULL)) && (opt->request_len == 0 ||
 	    opt->response_bytes == 0)) ||
 	    (opt->mode == LOADGEN_BULK && opt->block_size == 0)) {
 		err->code = MTLS_ERR_USAGE;

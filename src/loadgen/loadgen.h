@@ -19,7 +19,8 @@ enum loadgen_mode {
 	LOADGEN_RR,            /* keep-alive request/response */
 	LOADGEN_BULK,          /* echo blocks of data both ways */
 	LOADGEN_IDLE,          /* hold connections open, idle, after the
-	                        * handshake (memory per connection) */
+	                        * handshake and, with a request, one
+	                        * request/response (memory per connection) */
 };
 
 /* "handshake" -> LOADGEN_HANDSHAKE; -1 for an unknown name. */
@@ -109,7 +110,8 @@ struct loadgen_options {
 	int conns;                        /* concurrent connections */
 	double duration;                  /* seconds */
 	double timeout;                   /* per operation, seconds */
-	const char *request;              /* rr: bytes sent per request */
+	const char *request;              /* rr: bytes sent per request;
+	                                   * idle: sent once (NULL: none) */
 	size_t request_len;
 	size_t response_bytes;            /* rr: bytes expected per response */
 	size_t block_size;                /* bulk: bytes per echoed block */

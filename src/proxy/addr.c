@@ -10,23 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
-
-static int
-addr_port(const char *s, unsigned *port)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
 
 static int
 addr_unix(const char *path, struct proxy_addr *out, char *err, size_t errlen)
@@ -53,11 +38,10 @@ int
 addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
     char *err, size_t errlen)
 {
-	char host[256];
-	const char *colon, *portstr;
+	char host[256], portstr[8];
 	struct addrinfo hints, *res = NULL, *ai;
 	unsigned port;
-	size_t hlen, n = 0;
+	size_t n = 0;
 	int rc;
 
 	if (max == 0)
@@ -70,46 +54,15 @@ addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
 		}
 		return addr_unix(s + 5, out, err, errlen);
 	}
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "%s: expected [IPv6]:PORT", s);
-			return -1;
-		}
-		hlen = (size_t)(close - s - 1);
-		if (hlen == 0 || hlen >= sizeof(host)) {
-			snprintf(err, errlen, "%s: expected [IPv6]:PORT", s);
-			return -1;
-		}
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		portstr = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "%s: expected HOST:PORT%s", s,
-			    (flags & ADDR_UNIX) ? " or unix:/path" : "");
-			return -1;
-		}
-		hlen = (size_t)(colon - s);
-		if (hlen >= sizeof(host) || memchr(s, ':', hlen) != NULL) {
-			snprintf(err, errlen, "%s: an IPv6 address needs "
-			    "brackets: [ADDRESS]:PORT", s);
-			return -1;
-		}
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		portstr = colon + 1;
-	}
-	if (addr_port(portstr, &port) == -1) {
-		snprintf(err, errlen, "%s: '%s' is not a port from 1 to 65535",
-		    s, portstr);
+	if (mtls_hostport_parse(s, (flags & ADDR_LISTEN) ?
+	    MTLS_HOSTPORT_EMPTY_HOST : 0, host, sizeof(host), &port, err,
+	    errlen) == -1) {
+		if (strchr(s, ':') == NULL && (flags & ADDR_UNIX))
+			snprintf(err, errlen, "%s: expected HOST:PORT or "
+			    "unix:/path", s);
 		return -1;
 	}
-	if (host[0] == '\0' && !(flags & ADDR_LISTEN)) {
-		snprintf(err, errlen, "%s: a host is required", s);
-		return -1;
-	}
+	snprintf(portstr, sizeof(portstr), "%u", port);
 
 	memset(out, 0, sizeof(*out) * max);
 	if (flags & ADDR_SYNTAX)

@@ -471,13 +471,13 @@ conn_serve_refused(struct conn *c)
 {
 	char who[128];
 	const char *why = mtls_conn_reject_reason(c->tls);
-	enum hs_reason hr;
+	int hr;
 
 	if (why != NULL) {
-		hr = hs_reason_classify(why);
+		hr = (int)mtls_conn_reject_code(c->tls);
 		conn_outcome(c, "rejected", "%s", why);
 	} else {
-		hr = HS_PROTOCOL;
+		hr = (int)MTLS_REJECT_PROTOCOL;
 		conn_outcome(c, "handshake_failed", "%s", mtls_error(c->tls));
 	}
 	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
@@ -495,14 +495,14 @@ conn_tunnel_refused(struct conn *c)
 {
 	const char *why = mtls_error(c->tls);
 	const char *outcome = "handshake_failed";
-	enum hs_reason hr = HS_PROTOCOL;
+	int hr = (int)MTLS_REJECT_PROTOCOL;
 
 	if (mtls_conn_verify_problem(c->tls) != NULL) {
 		outcome = "rejected";
-		hr = hs_reason_classify(mtls_conn_verify_problem(c->tls));
+		hr = (int)mtls_conn_reject_code(c->tls);
 	} else if (mtls_conn_alert_received(c->tls) != NULL) {
 		outcome = "refused";
-		hr = hs_reason_classify(why);
+		hr = (int)mtls_conn_reject_code(c->tls);
 	}
 	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
 	conn_fail(c, outcome, "%s", why != NULL ? why : "handshake failed");

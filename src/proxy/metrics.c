@@ -16,67 +16,12 @@
 
 #include "proxy_int.h"
 
-static const char *const hs_reason_names[HS_NREASONS] = {
-	[HS_OK] = "ok",
-	[HS_NO_CERT] = "no_certificate",
-	[HS_UNKNOWN_CA] = "unknown_ca",
-	[HS_EXPIRED] = "certificate_expired",
-	[HS_NOT_YET_VALID] = "certificate_not_yet_valid",
-	[HS_REVOKED] = "certificate_revoked",
-	[HS_CRL] = "crl_unavailable",
-	[HS_BAD_USAGE] = "unsupported_certificate",
-	[HS_ACCESS_DENIED] = "access_denied",
-	[HS_TIMEOUT] = "timeout",
-	[HS_PROTOCOL] = "protocol_error",
-	[HS_OTHER] = "other",
-};
-
 const char *
-hs_reason_name(enum hs_reason r)
+hs_reason_name(int r)
 {
-	return (unsigned)r < HS_NREASONS ? hs_reason_names[r] : "other";
-}
-
-/* The library explains a rejection in words; metrics need a small, fixed
- * set of labels.  The order matters: "CRL has expired" is a CRL problem,
- * not an expired certificate. */
-enum hs_reason
-hs_reason_classify(const char *why)
-{
-	static const struct {
-		const char *word;
-		enum hs_reason r;
-	} table[] = {
-		{ "revoked", HS_REVOKED },
-		{ "crl", HS_CRL },
-		{ "no certificate", HS_NO_CERT },
-		{ "no client certificate", HS_NO_CERT },
-		{ "certificate required", HS_NO_CERT },
-		{ "did not send", HS_NO_CERT },
-		{ "not yet valid", HS_NOT_YET_VALID },
-		{ "expired", HS_EXPIRED },
-		{ "no rule", HS_ACCESS_DENIED },
-		{ "access denied", HS_ACCESS_DENIED },
-		{ "not allowed", HS_ACCESS_DENIED },
-		{ "purpose", HS_BAD_USAGE },
-		{ "usage", HS_BAD_USAGE },
-		{ "unsupported certificate", HS_BAD_USAGE },
-		{ "unknown ca", HS_UNKNOWN_CA },
-		{ "issuer", HS_UNKNOWN_CA },
-		{ "self-signed", HS_UNKNOWN_CA },
-		{ "self signed", HS_UNKNOWN_CA },
-		{ "untrusted", HS_UNKNOWN_CA },
-		{ "not trusted", HS_UNKNOWN_CA },
-		{ "timed out", HS_TIMEOUT },
-		{ "timeout", HS_TIMEOUT },
-	};
-
-	if (why == NULL || *why == '\0')
-		return HS_PROTOCOL;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcasestr(why, table[i].word) != NULL)
-			return table[i].r;
-	return HS_OTHER;
+	if (r == HS_TIMEOUT)
+		return "timeout";
+	return mtls_reject_code_name((enum mtls_reject_code)r);
 }
 
 /* Upper bounds of the handshake latency buckets, in seconds. */
@@ -176,7 +121,7 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 		else
 			page_printf(&pg, "%s_handshakes_total"
 			    "{outcome=\"rejected\",reason=\"%s\"} %llu\n", p,
-			    hs_reason_name((enum hs_reason)r),
+			    hs_reason_name(r),
 			    (unsigned long long)v);
 	}
 
@@ -260,7 +205,7 @@ metrics_render_services(char *buf, size_t cap,
 				v += STAT_GET(st->stats[i].handshakes[r]);
 			page_printf(&pg, "mtls_handshake_failures_total"
 			    "{service=\"%s\",reason=\"%s\"} %llu\n", st->name,
-			    hs_reason_name((enum hs_reason)r),
+			    hs_reason_name(r),
 			    (unsigned long long)v);
 		}
 	}
@@ -523,7 +468,7 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	n = addr_parse(px->plan.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
 	    sizeof(why));
 	if (n < 0) {
-		snprintf(err, errlen, "metrics address %s", why);
+		snprintf(err, errlen, "--metrics %s", why);
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -533,9 +478,10 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	m->px = px;
 	m->loop = loop;
 	for (int i = 0; i < n; i++) {
-		int fd = listener_open(&a[i], why, sizeof(why));
+		int fd = listener_open(&a[i], LISTEN_ALONE, why,
+		    sizeof(why));
 		if (fd == -1) {
-			snprintf(err, errlen, "metrics address %s", why);
+			snprintf(err, errlen, "--metrics %s", why);
 			metrics_server_free(m);
 			return NULL;
 		}

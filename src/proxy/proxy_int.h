@@ -138,25 +138,14 @@ void relay_pool_clear(struct relay_pool *pool);
 /* metrics.c: counters and the Prometheus text                        */
 /* ------------------------------------------------------------------ */
 
-/* Why a handshake ended without a connection to the backend. */
-enum hs_reason {
-	HS_OK = 0,
-	HS_NO_CERT,
-	HS_UNKNOWN_CA,
-	HS_EXPIRED,
-	HS_NOT_YET_VALID,
-	HS_REVOKED,
-	HS_CRL,
-	HS_BAD_USAGE,
-	HS_ACCESS_DENIED,
-	HS_TIMEOUT,
-	HS_PROTOCOL,
-	HS_OTHER,
-	HS_NREASONS,
-};
-const char *hs_reason_name(enum hs_reason r);
-/* Maps the library's reason text to a metrics label. */
-enum hs_reason hs_reason_classify(const char *why);
+/* How a handshake ended, as counted: the library's reject codes (NONE is
+ * a success), then a timeout, which only the proxy sees.  The labels come
+ * from the library's reason table, never from the words of a refusal. */
+#define HS_OK ((int)MTLS_REJECT_NONE)
+#define HS_TIMEOUT ((int)MTLS_REJECT_OTHER + 1)
+#define HS_NREASONS (HS_TIMEOUT + 1)
+/* The metric label of slot r. */
+const char *hs_reason_name(int r);
 
 #define HS_LATENCY_BUCKETS 12
 
@@ -241,7 +230,7 @@ void log_msg(enum proxy_log_format fmt, const char *level,
 
 struct status_refusal {
 	time_t when;
-	enum hs_reason reason;
+	int reason;                  /* an HS_ slot */
 	char who[128];               /* the subject, or the address */
 };
 
@@ -303,7 +292,7 @@ struct svc_state *svc_state_new(const char *name, int nworkers);
 void svc_state_unref(struct svc_state *st);
 /* Reloads and refusals for the status page (any thread). */
 void svc_state_reload(struct svc_state *st, int ok, const char *what);
-void svc_state_refused(struct svc_state *st, enum hs_reason r,
+void svc_state_refused(struct svc_state *st, int r,
     const char *who);
 void svc_state_client(struct svc_state *st, const char *who);
 /* Copies opt (strings included; the policy is taken over when
@@ -435,7 +424,16 @@ void worker_slot_free(struct worker_slot *s);
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the
  * reason in err. */
-int listener_open(const struct proxy_addr *a, char *err, size_t errlen);
+/* listener_open() flags: LISTEN_WORKERS sets SO_REUSEPORT so that the
+ * workers of this process each bind the address; LISTEN_ALONE is one
+ * socket nothing else may share; LISTEN_NO_LISTEN binds only (a probe). */
+#define LISTEN_ALONE 0
+#define LISTEN_WORKERS 1
+#define LISTEN_NO_LISTEN 2
+int listener_open(const struct proxy_addr *a, int flags, char *err,
+    size_t errlen);
+int listener_check_free(const struct proxy_addr *a, char *err,
+    size_t errlen);
 
 /* backend.c */
 /* Starts a non-blocking connect to the backend: the socket, or -1 with

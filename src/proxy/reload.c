@@ -153,7 +153,7 @@ unix_listener_open(const struct proxy_addr *a, char *err, size_t errlen)
 		}
 		(void)unlink(a->u.un.sun_path);
 	}
-	return listener_open(a, err, errlen);
+	return listener_open(a, LISTEN_ALONE, err, errlen);
 }
 
 /* The listening sockets of svc for every worker: each its own TCP socket
@@ -164,6 +164,10 @@ listeners_open(struct proxy *px, struct proxy_service *svc,
     struct worker_table **t, size_t k, int *bound_unix, char *err,
     size_t errlen)
 {
+	/* Our workers share the port; nobody else may (listener.c). */
+	for (size_t i = 0; i < svc->nlisten; i++)
+		if (listener_check_free(&svc->listen[i], err, errlen) == -1)
+			return -1;
 	for (size_t i = 0; i < svc->nlisten; i++) {
 		const struct proxy_addr *a = &svc->listen[i];
 		int shared = -1;
@@ -181,7 +185,8 @@ listeners_open(struct proxy *px, struct proxy_service *svc,
 			if (shared != -1)
 				fd = fcntl(shared, F_DUPFD_CLOEXEC, 0);
 			else
-				fd = listener_open(a, err, errlen);
+				fd = listener_open(a, LISTEN_WORKERS, err,
+				    errlen);
 			if (fd == -1) {
 				if (shared != -1) {
 					snprintf(err, errlen, "dup: %s",

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 struct svc_state *
@@ -60,7 +61,7 @@ svc_state_reload(struct svc_state *st, int ok, const char *what)
 }
 
 void
-svc_state_refused(struct svc_state *st, enum hs_reason r, const char *who)
+svc_state_refused(struct svc_state *st, int r, const char *who)
 {
 	time_t now = time(NULL), minute = now / 60;
 	size_t slot = (size_t)minute % (STATUS_WINDOW / 60);
@@ -111,7 +112,7 @@ static int
 service_targets(struct proxy_service *svc, char *err, size_t errlen)
 {
 	const struct proxy_options *opt = &svc->opt;
-	const char *host, *end;
+	const char *host;
 	int n;
 
 	if (opt->mode == PROXY_SERVE) {
@@ -135,21 +136,14 @@ service_targets(struct proxy_service *svc, char *err, size_t errlen)
 	 * then checked against the IP SANs). */
 	host = opt->servername;
 	if (host == NULL) {
-		host = opt->connect;
-		if (host[0] == '[') {
-			host++;
-			end = strchr(host, ']');
-		} else {
-			end = strrchr(host, ':');
-		}
-		if (end == NULL || (size_t)(end - host) >=
-		    sizeof(svc->servername)) {
+		char why[256];
+		unsigned port;
+		if (mtls_hostport_parse(opt->connect, 0, svc->servername,
+		    sizeof(svc->servername), &port, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s: no usable server name",
 			    opt->connect);
 			return -1;
 		}
-		memcpy(svc->servername, host, (size_t)(end - host));
-		svc->servername[end - host] = '\0';
 	} else if (snprintf(svc->servername, sizeof(svc->servername), "%s",
 	    host) >= (int)sizeof(svc->servername)) {
 		snprintf(err, errlen, "server name %.40s...: too long", host);

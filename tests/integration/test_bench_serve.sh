@@ -59,6 +59,21 @@ run 0 "$MTLS" bench "127.0.0.1:$port" $GOOD -c 20 -d 1 --mode idle --json
 check "$T/out" 'r["mode"] == "idle" and r["ops"] == 20'
 ok "idle mode holds 20 connections"
 
+# shellcheck disable=SC2086
+run 0 "$MTLS" bench "127.0.0.1:$port" $GOOD -c 10 -d 3 --mode idle \
+    --request 'ping\r\n' --response-bytes 6 --json
+# Held connections made exactly one exchange each (a slow machine may
+# still be busy with the others: they are not counted).
+check "$T/out" 'r["mode"] == "idle" and 0 < r["ops"] <= 10'
+check "$T/out" 'r["errors"]["total"] == 0 and r["bytes_in"] == 6 * r["ops"]'
+check "$T/out" 'r["bytes_out"] <= 6 * r["handshakes"]'
+ok "idle mode after one exchange: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ops"])' "$T/out") connections held, each echoed its request once"
+
+# shellcheck disable=SC2086
+run 2 "$MTLS" bench "127.0.0.1:$port" $GOOD --mode idle --request 'x'
+assert_contains "$T/err" "--request and --response-bytes together"
+ok "idle mode: --request without --response-bytes is a usage error"
+
 run 1 "$MTLS" bench "127.0.0.1:$port" --cert "$T/other/client.crt" \
     --key "$T/other/client.key" --ca "$P/ca/ca.crt" -c 2 -d 1 --json
 check "$T/out" 'r["ops"] == 0 and r["errors"]["handshake_failed"] > 0'

@@ -20,6 +20,7 @@
 
 #include "mtls.h"
 #include "test_tls_pki.h"
+#include "tls/tls_internal.h" /* the verification cache's counters */
 #include "x509/verify_words.h"
 
 static char dir[256];
@@ -347,6 +348,58 @@ test_policy_deny(void **state)
 	refused(cli_crt, cli_key, MTLS_TLS1_2, MTLS_ALLOW_DNS,
 	    "other.example.com", "no rule allows CN=client",
 	    "handshake_failure");
+}
+
+/* Each refusal carries its code from the reason table, beside the
+ * words; the client reads the server's refusal alert as the same code. */
+static void
+test_reject_codes(void **state)
+{
+	static const struct {
+		const char *crt, *key;
+		enum mtls_rule_kind kind;
+		const char *value;
+		enum mtls_reject_code code;
+	} cases[] = {
+		{ NULL, NULL, 0, NULL, MTLS_REJECT_NO_CERT },
+		{ oc_crt, oc_key, 0, NULL, MTLS_REJECT_UNKNOWN_CA },
+		{ sac_crt, sac_key, 0, NULL, MTLS_REJECT_USAGE },
+		{ exp_crt, exp_key, 0, NULL, MTLS_REJECT_EXPIRED },
+		{ cli_crt, cli_key, MTLS_ALLOW_CN, "someone-else",
+		    MTLS_REJECT_RULES },
+		{ cli_crt, cli_key, MTLS_ALLOW_CN, "client",
+		    MTLS_REJECT_NONE },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mtls_config *scfg = server_config(cases[i].kind,
+		    cases[i].value);
+		struct mtls_config *ccfg = client_config(cases[i].crt,
+		    cases[i].key, MTLS_TLS1_3);
+		struct pair p = { 0 };
+
+		pair_run(&p, scfg, ccfg);
+		if (mtls_conn_reject_code(p.conn) != cases[i].code)
+			fail_msg("case %zu: code %s, expected %s", i,
+			    mtls_reject_code_name(mtls_conn_reject_code(
+			    p.conn)), mtls_reject_code_name(cases[i].code));
+		assert_int_equal(cases[i].code == MTLS_REJECT_NONE,
+		    mtls_conn_reject_reason(p.conn) == NULL);
+		if (cases[i].code == MTLS_REJECT_UNKNOWN_CA) {
+			if (p.crc != -1)
+				(void)client_alert_after_read(&p);
+			assert_int_equal(mtls_conn_reject_code(p.client),
+			    MTLS_REJECT_UNKNOWN_CA);
+		}
+		pair_free(&p);
+		mtls_config_free(scfg);
+		mtls_config_free(ccfg);
+	}
+	assert_int_equal(mtls_conn_reject_code(NULL), MTLS_REJECT_NONE);
+	assert_string_equal(mtls_reject_code_name(MTLS_REJECT_RULES),
+	    "access_denied");
+	assert_string_equal(mtls_reject_code_name((enum mtls_reject_code)999),
+	    "other");
 }
 
 /* A dns rule never matches a URI SAN with the same text. */
@@ -775,6 +828,77 @@ test_client_checks_server_purpose(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* The client's verification cache: a chain verified once is accepted
+ * again for the same name; the same chain for another name, another chain,
+ * or an entry past its time is verified in full. */
+static void
+test_client_verify_cache(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *scfg2 = mtls_config_new();
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct mtls_policy *pol = mtls_policy_new();
+	struct mtls_error err;
+	struct pair p = { 0 }, q = { 0 };
+
+	assert_int_equal(mtls_config_set_cert_file(scfg2, sac_crt), 0);
+	assert_int_equal(mtls_config_set_key_file(scfg2, sac_key, NULL), 0);
+	assert_int_equal(mtls_config_set_ca_file(scfg2, ca_crt), 0);
+	assert_int_equal(mtls_policy_allow(pol, MTLS_ALLOW_ANY, NULL, &err), 0);
+	assert_int_equal(mtls_config_set_policy(scfg2, pol), 0);
+	mtls_policy_free(pol);
+	/* Full handshakes only: a resumed one verifies nothing. */
+	mtls_config_disable_resumption(ccfg);
+	assert_int_equal(mtls_config_set_verify_cache(ccfg, 4), 0);
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	assert_int_equal(p.src, 0);
+	assert_int_equal(ccfg->nvcache, 1);
+	assert_int_equal(ccfg->vcache_hits, 0);
+	pair_close_conn(&p);
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	assert_int_equal(p.src, 0);
+	assert_int_equal(ccfg->vcache_hits, 1);
+	assert_string_equal(mtls_peer_cert_common_name(p.client), "localhost");
+	pair_close_conn(&p);
+
+	/* The same chain for a name it does not hold: refused. */
+	pair_run_as(&p, scfg, ccfg, "wrong.example.com");
+	assert_int_equal(p.crc, -1);
+	assert_non_null(strstr(mtls_conn_verify_problem(p.client),
+	    "does not match the name wrong.example.com"));
+	assert_int_equal(ccfg->vcache_hits, 1);
+	assert_int_equal(ccfg->nvcache, 1);
+	pair_free(&p);
+
+	/* Another chain: verified in full, then remembered too. */
+	pair_run_as(&q, scfg2, ccfg, "server-only");
+	assert_int_equal(q.crc, 0);
+	assert_int_equal(ccfg->nvcache, 2);
+	assert_int_equal(ccfg->vcache_hits, 1);
+	pair_free(&q);
+
+	/* Entries past their time are verified again. */
+	memset(&p, 0, sizeof(p));
+	for (size_t i = 0; i < ccfg->nvcache; i++)
+		ccfg->vcache[i].until = time(NULL) - 1;
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	assert_int_equal(ccfg->vcache_hits, 1);
+	assert_int_equal(ccfg->nvcache, 2);
+	for (size_t i = 0; i < ccfg->nvcache; i++)
+		if (ccfg->vcache[i].until > time(NULL))
+			goto renewed;
+	fail_msg("the re-verified chain was not remembered again");
+renewed:
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(scfg2);
+	mtls_config_free(ccfg);
+}
+
 /* Optional client authentication: a client without a certificate gets in
  * (with no identity) only when an "any" rule admits it; otherwise it is
  * refused inside the handshake, with an alert.  A certificate, when sent,
@@ -1085,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_expired_client),
 		cmocka_unit_test(test_policy_deny),
 		cmocka_unit_test(test_dns_rule_vs_uri_san),
+		cmocka_unit_test(test_reject_codes),
 		cmocka_unit_test(test_resumption_tls13),
 		cmocka_unit_test(test_resumption_tls12),
 		cmocka_unit_test(test_resumption_without_close),
@@ -1095,6 +1220,7 @@ main(void)
 		cmocka_unit_test(test_security_defaults),
 		cmocka_unit_test(test_io_semantics),
 		cmocka_unit_test(test_client_checks_server_purpose),
+		cmocka_unit_test(test_client_verify_cache),
 		cmocka_unit_test(test_accept_errors_per_thread),
 		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),

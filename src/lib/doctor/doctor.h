@@ -145,4 +145,21 @@ const char *doctor_cert_name(const X509 *x, char *buf, size_t len);
 /* "3 days", "5 hours", "40 minutes", "12 seconds" for secs >= 0. */
 const char *doctor_duration(long secs, char *buf, size_t len);
 
+/* Also used by the server configuration audit and by mtls config
+ * (src/lib/config): */
+/* "2026-01-02 03:04:05 UTC". */
+const char *date_text(time_t t, char *buf, size_t len);
+/* 1 when issuer issued x: names, key identifiers and the signature. */
+int cert_issued_by(X509 *x, X509 *issuer);
+/* The issuer of x among pool (never x itself), or NULL. */
+X509 *find_issuer(X509 *x, STACK_OF(X509) *pool);
+/* The newest CRL of crls that issuer signed, or NULL. */
+X509_CRL *crl_of(STACK_OF(X509_CRL) *crls, X509 *issuer);
+/* Seconds since the epoch of t, or 0 when it cannot be read. */
+time_t asn1_time(const ASN1_TIME *t);
+
+/* The audit of a server's configuration (srvconf_audit.c). */
+void doctor_check_server_config(struct mtls_doctor *d,
+    struct doctor_state *st);
+
 #endif

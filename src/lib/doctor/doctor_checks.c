@@ -63,7 +63,7 @@ doctor_duration(long secs, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
+const char *
 date_text(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -75,7 +75,7 @@ date_text(time_t t, char *buf, size_t len)
 }
 
 /* 1 when issuer issued x: names, key identifiers and the signature. */
-static int
+int
 cert_issued_by(X509 *x, X509 *issuer)
 {
 	EVP_PKEY *pub;
@@ -99,7 +99,7 @@ cert_self_signed(X509 *x)
 }
 
 /* The issuer of x among pool (never x itself), or NULL. */
-static X509 *
+X509 *
 find_issuer(X509 *x, STACK_OF(X509) *pool)
 {
 	for (int i = 0; pool != NULL && i < sk_X509_num(pool); i++) {
@@ -141,7 +141,7 @@ stack_names(STACK_OF(X509) *sk, char *buf, size_t len)
 }
 
 /* Seconds since the epoch of t, or 0 when it cannot be read. */
-static time_t
+time_t
 asn1_time(const ASN1_TIME *t)
 {
 	time_t v;
@@ -918,7 +918,7 @@ crl_signed_by(X509_CRL *c, X509 *issuer)
 }
 
 /* The newest CRL of crls that issuer signed, or NULL. */
-static X509_CRL *
+X509_CRL *
 crl_of(STACK_OF(X509_CRL) *crls, X509 *issuer)
 {
 	X509_CRL *best = NULL;

@@ -31,6 +31,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "core/reason.h"
+#include "tools/mtls_tools.h"
 #include "doctor/doctor.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -42,69 +44,6 @@
 /* Kept out of the TCP and TLS deadline for a plaintext probe of a port
  * that did not answer TLS, so that the whole run stays in the timeout. */
 #define PROBE_MAX_MS 1000
-
-/*
- * What an alert received after we sent our certificate means, and whose
- * side must change (alert names of RFC 8446 section 6.2, as
- * mtls_conn_alert_received() gives them).  %1 in the texts is our
- * certificate's issuer.
- */
-static const struct {
-	const char *name;
-	const char *cause;
-	const char *fix;
-} rejections[] = {
-	{ "unknown_ca",
-	    "the server does not trust the CA that issued your certificate "
-	    "(%1)",
-	    "On the server: add that CA's certificate (%1) to its client CA "
-	    "bundle (mtls serve --ca, nginx ssl_client_certificate); or use a "
-	    "client certificate from a CA the server trusts." },
-	{ "certificate_expired",
-	    "your certificate expired, or is not yet valid by the server's "
-	    "clock",
-	    "On your side: renew the client certificate; if it is current, "
-	    "check the server's clock." },
-	{ "certificate_revoked",
-	    "your certificate is on the server's revocation list",
-	    "On your side: get a new client certificate; a revoked one cannot "
-	    "be reinstated." },
-	{ "unsupported_certificate",
-	    "your certificate may not be used for client authentication (its "
-	    "key usage or extended key usage)",
-	    "On your side: issue a client certificate (mtls cert issue "
-	    "--client: EKU clientAuth, keyUsage digitalSignature)." },
-	{ "bad_certificate",
-	    "the server could not use your certificate: usually the usage "
-	    "(no clientAuth), a missing intermediate, or a malformed "
-	    "certificate",
-	    "On your side: see the local findings for your certificate; "
-	    "send the intermediate after the leaf in the certificate file." },
-	{ "certificate_unknown",
-	    "the server refused your certificate without a precise reason "
-	    "(often its usage or a chain it cannot build)",
-	    "Look at the server's log for the reason; check the local "
-	    "findings for your certificate." },
-	{ "access_denied",
-	    "the server refused access: no access rule on it allows your "
-	    "certificate's identity (GnuTLS servers also send this alert "
-	    "for a certificate that did not verify)",
-	    "On the server: allow your identity (mtls serve --allow-cn, "
-	    "--allow-dns, --allow-uri ...), or use the identity it expects." },
-	{ "decrypt_error",
-	    "the server could not verify your handshake signature: the key "
-	    "does not belong to the certificate",
-	    "On your side: use the key that matches the certificate (see "
-	    "key-mismatch)." },
-	{ "handshake_failure",
-	    "the server ended the handshake after your certificate (TLS 1.2 "
-	    "servers send this alert for any client certificate problem, and "
-	    "OpenSSL 3.0 servers, mtls serve among them, when no access rule "
-	    "allows a valid certificate)",
-	    "Look at the server's log for the reason; if the local findings "
-	    "for your certificate are clean, ask the server's operator to "
-	    "allow its identity." },
-};
 
 /* Copies text into out, with each %1 replaced by fill. */
 static void
@@ -123,18 +62,13 @@ int
 mtls_alert_explain(const char *alert, const char *issuer, char *cause,
     size_t clen, char *fix, size_t flen)
 {
-	if (alert == NULL)
+	const char *c, *f;
+
+	if (reason_from_alert(alert, NULL, &c, &f) != 0 || c == NULL)
 		return -1;
-	for (size_t i = 0; i < nitems(rejections); i++) {
-		if (strcmp(rejections[i].name, alert) != 0)
-			continue;
-		fill_slot(cause, clen, rejections[i].cause,
-		    issuer != NULL ? issuer : "its issuer");
-		fill_slot(fix, flen, rejections[i].fix,
-		    issuer != NULL ? issuer : "its issuer");
-		return 0;
-	}
-	return -1;
+	fill_slot(cause, clen, c, issuer != NULL ? issuer : "its issuer");
+	fill_slot(fix, flen, f, issuer != NULL ? issuer : "its issuer");
+	return 0;
 }
 
 /*
@@ -178,39 +112,16 @@ struct remote {
 	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
 };
 
-/* Splits "host:port", "[v6]:port"; -1 when malformed. */
+/* Splits "host:port", "[v6]:port" (the one parser); -1 when malformed. */
 static int
 split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
 {
-	const char *colon;
-	size_t n;
+	char why[512];
+	unsigned p;
 
-	if (s == NULL || *s == '\0')
+	if (mtls_hostport_parse(s, 0, host, hl, &p, why, sizeof(why)) == -1)
 		return -1;
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		n = (size_t)(end - s - 1);
-		colon = end + 1;
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s + 1, n);
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		n = (size_t)(colon - s);
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s, n);
-	}
-	host[n] = '\0';
-	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= pl ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-		return -1;
-	snprintf(port, pl, "%s", colon + 1);
+	snprintf(port, pl, "%u", p);
 	return 0;
 }
 

@@ -326,7 +326,8 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 	if (server && ctx->reject == NULL && e != 0 &&
 	    ERR_GET_LIB(e) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE)
-		tls_set_reject(ctx, "%s", ctx->anon_refused ?
+		tls_set_reject(ctx, MTLS_REJECT_NO_CERT, "%s",
+		    ctx->anon_refused ?
 		    TLS_NO_CERT_NO_RULE : "no client certificate");
 	if ((r = err_ssl_reason(reason, sizeof(reason))) == NULL) {
 		if (sslerr == SSL_ERROR_SYSCALL && saved_errno != 0)
@@ -572,6 +573,24 @@ mtls_conn_reject_reason(struct mtls *ctx)
 	return ctx != NULL ? ctx->reject : NULL;
 }
 
+enum mtls_reject_code
+mtls_conn_reject_code(struct mtls *ctx)
+{
+	enum mtls_reject_code code = MTLS_REJECT_NONE;
+
+	if (ctx == NULL)
+		return MTLS_REJECT_NONE;
+	if (ctx->role != TLS_ROLE_CLIENT)
+		return ctx->reject != NULL ? ctx->reject_code :
+		    MTLS_REJECT_NONE;
+	if (ctx->verify_problem != NULL)
+		return ctx->verify_code;
+	if (ctx->alert_received >= 0)
+		(void)reason_from_alert(tls_alert_name(ctx->alert_received),
+		    &code, NULL, NULL);
+	return code;
+}
+
 const char *
 mtls_conn_alert_sent(struct mtls *ctx)
 {
@@ -628,6 +647,55 @@ mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf, size_t len)
 	buf[n > 0 ? n : 0] = '\0';
 	BIO_free(bio);
 	return buf;
+}
+
+/* Whether the chain we sent (leaf, then what followed it in the file)
+ * leads to a CA the server named: an issuer name of one of its
+ * certificates is on the list.  Names are all a CertificateRequest gives,
+ * so a different CA with the same name passes (an HTTP refusal may still
+ * tell, see mtls_http_cert_refusal()). */
+int
+mtls_conn_cert_reaches_ca_names(struct mtls *ctx)
+{
+	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf;
+
+	if (ctx == NULL || ctx->ssl == NULL || ctx->role != TLS_ROLE_CLIENT ||
+	    (names = SSL_get_client_CA_list(ctx->ssl)) == NULL ||
+	    sk_X509_NAME_num(names) == 0)
+		return 1;
+	if ((leaf = SSL_get_certificate(ctx->ssl)) == NULL)
+		return 0;
+	(void)SSL_get0_chain_certs(ctx->ssl, &chain);
+	if (chain == NULL)
+		chain = ctx->cfg->chain;
+	for (int i = -1; i < (chain ? sk_X509_num(chain) : 0); i++) {
+		X509 *c = i < 0 ? leaf : sk_X509_value(chain, i);
+		for (int j = 0; j < sk_X509_NAME_num(names); j++)
+			if (X509_NAME_cmp(X509_get_issuer_name(c),
+			    sk_X509_NAME_value(names, j)) == 0 ||
+			    (i >= 0 && X509_NAME_cmp(X509_get_subject_name(c),
+			    sk_X509_NAME_value(names, j)) == 0))
+				return 1;
+	}
+	return 0;
+}
+
+const char *
+mtls_conn_alpn(struct mtls *ctx)
+{
+	const unsigned char *p = NULL;
+	unsigned int len = 0;
+
+	if (ctx == NULL || ctx->ssl == NULL)
+		return NULL;
+	SSL_get0_alpn_selected(ctx->ssl, &p, &len);
+	if (p == NULL || len == 0 || len >= sizeof(ctx->alpn))
+		return NULL;
+	memcpy(ctx->alpn, p, len);
+	ctx->alpn[len] = '\0';
+	return ctx->alpn;
 }
 
 const char *

@@ -127,6 +127,7 @@ mtls_config_free(struct mtls_config *cfg)
 		free(cfg->pool[i].name);
 	}
 	free(cfg->pool);
+	free(cfg->vcache);
 	pthread_mutex_destroy(&cfg->lock);
 	free(cfg);
 }
@@ -490,6 +491,33 @@ mtls_config_disable_resumption(struct mtls_config *cfg)
 	cfg_invalidate(cfg);
 }
 
+/* RFC 7301: the list is sent as length-prefixed names. */
+int
+mtls_config_set_alpn(struct mtls_config *cfg, const char *protos)
+{
+	unsigned char wire[sizeof(cfg->alpn)];
+	size_t n = 0;
+	const char *p = protos;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len > 255 || n + 1 + len > sizeof(wire)) {
+			return err_set(&cfg->err, MTLS_ERR_USAGE, "'%s' is not a short "
+			    "comma-separated list of protocol names", protos);
+		}
+		wire[n++] = (unsigned char)len;
+		memcpy(wire + n, p, len);
+		n += len;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	memcpy(cfg->alpn, wire, n);
+	cfg->alpn_len = n;
+	cfg_invalidate(cfg);
+	return 0;
+}
+
 /*
  * Stateless tickets with keys shared by instances (RFC 5077 layout as
  * nginx's 80-byte files: name, HMAC-SHA256 key, AES-256-CBC key).  The
@@ -752,6 +780,13 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
+		/* (SSL_CTX_set_alpn_protos returns 0 on success.) */
+		if (cfg->alpn_len > 0 && SSL_CTX_set_alpn_protos(ctx, cfg->alpn,
+		    (unsigned int)cfg->alpn_len) != 0)
+			goto ssl_fail;
+		/* X509_verify_cert, or the verification cache when the
+		 * config has one. */
+		SSL_CTX_set_cert_verify_callback(ctx, tls_cert_verify_cb, NULL);
 		if (cfg->no_resumption) {
 			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 			SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);

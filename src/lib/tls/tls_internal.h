@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "core/internal.h"
+#include "core/reason.h"
 
 /* How a server treats clients: the DESIGN.md default is REQUIRE. */
 enum tls_client_auth {
@@ -48,6 +49,13 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	unsigned char alpn[64];      /* client: offered, wire format */
+	size_t alpn_len;
+	/* Client: chains verified already (see tls_verify_cache.c); 0 entries
+	 * (the default) verifies every handshake in full. */
+	size_t vcache_max, nvcache;
+	struct tls_verified *vcache;
+	unsigned long vcache_hits;   /* chains accepted from it */
 
 	SSL_CTX *server_ctx;         /* built lazily, see above */
 	SSL_CTX *client_ctx;
@@ -98,7 +106,9 @@ struct mtls {
 	int io_dead;                 /* the socket failed after the handshake */
 	struct mtls_error err;
 	char *reject;                /* why the peer was refused, in words */
+	enum mtls_reject_code reject_code; /* and as a code (core/reason.h) */
 	char *servername;            /* client: what we asked for */
+	char alpn[32];               /* the protocol agreed, "" for none */
 
 	/* Facts the info callback records (cheap: a few integer stores). */
 	int alert_sent;              /* alert description, -1 when none */
@@ -111,6 +121,7 @@ struct mtls {
 	/* Client: the server's verification result, in words, when it did
 	 * not verify (noverifycert lets the handshake go on). */
 	char *verify_problem;
+	enum mtls_reject_code verify_code;
 
 	struct tls_peer *peer;
 
@@ -157,10 +168,29 @@ int tls_client_hello_cb(SSL *ssl, int *alert, void *arg);
 void tls_info_cb(const SSL *ssl, int where, int ret);
 /* "access_denied" for an alert description. */
 const char *tls_alert_name(int desc);
-/* Records why the peer was refused (first reason wins). */
-void tls_set_reject(struct mtls *ctx, const char *fmt, ...) MTLS_PRINTF(2, 3);
+/* Records why the peer was refused, as a code of the reason table and in
+ * words (the first reason wins). */
+void tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
+    const char *fmt, ...) MTLS_PRINTF(3, 4);
 /* "CN=x, DNS:a, URI:b" for messages, truncated to fit. */
 void tls_describe_identity(X509 *x, char *buf, size_t len);
+
+/* tls_verify_cache.c: the client's cache of verified server chains.
+ * One entry: the SHA-256 of the chain as received and of the name it was
+ * checked for, and when the entry stops being valid. */
+struct tls_verified {
+	unsigned char key[32];
+	time_t until;
+	unsigned long seq;           /* newer is larger */
+};
+/* 1 when the chain of x was verified for this name already (and is still
+ * valid), else 0; key receives the chain's key either way.  -1 on an
+ * error (the caller verifies in full). */
+int tls_verify_cache_lookup(struct mtls *ctx, X509_STORE_CTX *x,
+    unsigned char key[32]);
+/* Records a chain X509_verify_cert() accepted. */
+void tls_verify_cache_add(struct mtls *ctx, X509_STORE_CTX *x,
+    const unsigned char key[32]);
 
 /* tls_peer.c */
 void tls_peer_free(struct tls_peer *p);

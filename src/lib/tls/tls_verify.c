@@ -77,7 +77,8 @@ tls_alert_name(int desc)
 }
 
 void
-tls_set_reject(struct mtls *ctx, const char *fmt, ...)
+tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
+    const char *fmt, ...)
 {
 	va_list ap;
 	char buf[512];
@@ -88,16 +89,20 @@ tls_set_reject(struct mtls *ctx, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	ctx->reject = strdup(buf);
+	ctx->reject_code = code;
 }
 
 static void
-set_verify_problem(struct mtls *ctx, const char *msg)
+set_verify_problem(struct mtls *ctx, enum mtls_reject_code code,
+    const char *msg)
 {
 	if (ctx->role == TLS_ROLE_CLIENT) {
-		if (ctx->verify_problem == NULL)
+		if (ctx->verify_problem == NULL) {
 			ctx->verify_problem = strdup(msg);
+			ctx->verify_code = code;
+		}
 	} else {
-		tls_set_reject(ctx, "%s", msg);
+		tls_set_reject(ctx, code, "%s", msg);
 	}
 }
 
@@ -332,7 +337,8 @@ tls_verify_cb(int preverify_ok, X509_STORE_CTX *x)
 	if (preverify_ok || ctx == NULL)
 		return preverify_ok;
 	describe_error(ctx, x, msg, sizeof(msg));
-	set_verify_problem(ctx, msg);
+	set_verify_problem(ctx, reason_from_verify_error(
+	    X509_STORE_CTX_get_error(x)), msg);
 	if (ctx->role == TLS_ROLE_CLIENT && ctx->cfg->noverifycert)
 		return 1;
 	return 0;
@@ -358,7 +364,7 @@ authorize(struct mtls *ctx, X509 *leaf)
 	}
 	mtls_policy_free(pol);
 	if (!ok)
-		tls_set_reject(ctx, "%s", why);
+		tls_set_reject(ctx, MTLS_REJECT_RULES, "%s", why);
 	return ok;
 }
 
@@ -383,8 +389,20 @@ tls_cert_verify_cb(X509_STORE_CTX *x, void *arg)
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mtls *ctx = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
-	int ok = X509_verify_cert(x);
+	unsigned char key[32];
+	int cached = 0, ok;
 
+	/* A client with a verification cache: a chain seen (and verified)
+	 * before for this name is not verified again. */
+	if (ctx != NULL && ctx->role == TLS_ROLE_CLIENT &&
+	    ctx->cfg->vcache_max > 0 && !ctx->cfg->noverifycert &&
+	    (cached = tls_verify_cache_lookup(ctx, x, key)) == 1)
+		return 1;
+	ok = X509_verify_cert(x);
+	if (ok == 1 && cached == 0 && ctx != NULL &&
+	    ctx->role == TLS_ROLE_CLIENT && ctx->cfg->vcache_max > 0 &&
+	    !ctx->cfg->noverifycert && ctx->verify_problem == NULL)
+		tls_verify_cache_add(ctx, x, key);
 	if (ok <= 0 || ctx == NULL || ctx->role != TLS_ROLE_SERVER_CONN)
 		return ok;
 	if (!authorize(ctx, X509_STORE_CTX_get0_cert(x))) {
@@ -455,7 +473,8 @@ tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 	}
 	if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext,
 	    &extlen) && sni_host_name(ext, extlen, &name, &namelen) != 0) {
-		tls_set_reject(ctx, "malformed server_name extension");
+		tls_set_reject(ctx, MTLS_REJECT_PROTOCOL,
+		    "malformed server_name extension");
 		*alert = SSL_AD_DECODE_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
@@ -508,12 +527,12 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 			return ack;
 		if (ctx->anon_refused) {
 			/* The rules changed since the session was made. */
-			tls_set_reject(ctx, "%s (resumed session)",
-			    TLS_NO_CERT_NO_RULE);
+			tls_set_reject(ctx, MTLS_REJECT_NO_CERT,
+			    "%s (resumed session)", TLS_NO_CERT_NO_RULE);
 			*alert = SSL_AD_ACCESS_DENIED;
 		} else {
-			tls_set_reject(ctx, "no client certificate (resumed "
-			    "session)");
+			tls_set_reject(ctx, MTLS_REJECT_NO_CERT,
+			    "no client certificate (resumed session)");
 			*alert = TLS13_AD_CERTIFICATE_REQUIRED;
 		}
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
@@ -522,8 +541,8 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 		char subj[256], when[64];
 		short_name(X509_get_subject_name(peer), subj, sizeof(subj));
 		time_text(X509_get0_notAfter(peer), when, sizeof(when));
-		tls_set_reject(ctx, "client certificate expired (%s, notAfter "
-		    "%s; resumed session)", subj, when);
+		tls_set_reject(ctx, MTLS_REJECT_EXPIRED, "client certificate "
+		    "expired (%s, notAfter %s; resumed session)", subj, when);
 		*alert = SSL_AD_CERTIFICATE_EXPIRED;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}

@@ -18,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "core/reason.h"
 #include "x509/inspect.h"
 #include "x509/verify_words.h"
 
@@ -280,53 +281,16 @@ const char *
 x509_verify_words(X509_STORE_CTX *x)
 {
 	int code = X509_STORE_CTX_get_error(x);
+	const char *phrase = reason_verify_phrase(code);
 
-	switch (code) {
-	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
-		return "its signature does not verify with the key of its "
-		    "issuer";
-	case X509_V_ERR_INVALID_CA:
-		return "not a valid CA certificate (basicConstraints CA:TRUE "
-		    "with keyCertSign is needed to issue certificates)";
-	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
-		return "the chain is longer than the path length constraint "
-		    "of an issuing CA allows";
-	case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
-		return "its key usage does not allow signing certificates "
-		    "(keyCertSign)";
-	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
-		return "the chain is too long";
-	case X509_V_ERR_EE_KEY_TOO_SMALL:
-	case X509_V_ERR_CA_KEY_TOO_SMALL:
-		return "the key is too small: at least 112-bit security (RSA "
-		    "2048, EC P-256) is required";
-	case X509_V_ERR_CA_MD_TOO_WEAK:
-		return "the signature digest is too weak: SHA-256 or better is "
-		    "required";
-	case X509_V_ERR_PERMITTED_VIOLATION:
-		return "a name is outside the names an issuing CA's name "
-		    "constraints permit";
-	case X509_V_ERR_EXCLUDED_VIOLATION:
-		return "a name is among the names an issuing CA's name "
-		    "constraints exclude";
-	case X509_V_ERR_SUBTREE_MINMAX:
-	case X509_V_ERR_UNSUPPORTED_NAME_SYNTAX:
-	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_TYPE:
-	case X509_V_ERR_UNSUPPORTED_CONSTRAINT_SYNTAX:
-		return "its names cannot be checked against an issuing CA's "
-		    "name constraints (unsupported form)";
-	case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
-		return "it has a critical extension that is not understood";
-	case X509_V_ERR_UNSPECIFIED:
-		/* OpenSSL's bound on names x constraints (NAME_CONSTRAINTS_
-		 * check) is its one unspecified error in a chain that has
-		 * name constraints. */
-		if (nc_above(x, X509_STORE_CTX_get_error_depth(x)))
-			return "too many names to check against the CA's name "
-			    "constraints";
-		break;
-	}
+	if (phrase != NULL)
+		return phrase;
+	/* OpenSSL's bound on names x constraints (NAME_CONSTRAINTS_check) is
+	 * its one unspecified error in a chain that has name constraints. */
+	if (code == X509_V_ERR_UNSPECIFIED &&
+	    nc_above(x, X509_STORE_CTX_get_error_depth(x)))
+		return "too many names to check against the CA's name "
+		    "constraints";
 	return X509_verify_cert_error_string(code);
 }
 

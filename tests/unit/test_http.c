@@ -1,0 +1,249 @@
+/*
+ * test_http.c - the llhttp glue (src/lib/http): pipelined requests come out
+ * one event at a time whatever the read boundaries, a chunked body
+ * de-chunked; every refusal RFC 9112 asks of a proxy gets its status; the
+ * forwarded head drops identity headers in every spelling, hop-by-hop ones
+ * and the names Connection lists, and frames the body itself.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "http/http.h"
+
+/* Parses s fed step bytes at a time; returns a summary of the events:
+ * "H:GET /a;B:5;E;" and, on error, "X:400". */
+static const char *
+summarize(const char *s, size_t step, char *out, size_t cap)
+{
+	struct http_parser *p = http_parser_new(HTTP_KIND_REQUEST, NULL);
+	size_t len = strlen(s), off = 0, avail = 0, o = 0;
+	struct http_ev ev;
+
+	assert_non_null(p);
+	out[0] = '\0';
+	while (off < len || avail > 0) {
+		if (avail == 0) {
+			avail = len - off < step ? len - off : step;
+		}
+		size_t n = http_parse(p, s + off, avail, &ev);
+		off += n;
+		avail -= n;
+		switch (ev.type) {
+		case HTTP_EV_MORE:
+			if (avail == 0 && off < len)
+				avail = len - off < step ? len - off : step;
+			else if (avail > 0 && n == 0)
+				goto done;   /* upgrade: the rest is not HTTP */
+			else if (off >= len)
+				goto done;
+			break;
+		case HTTP_EV_HEAD: {
+			const struct http_head *h = http_parser_head(p);
+			o += (size_t)snprintf(out + o, cap - o, "H:%s %s;",
+			    h->method_name, h->target);
+			break;
+		}
+		case HTTP_EV_BODY:
+			o += (size_t)snprintf(out + o, cap - o, "B:%zu;",
+			    ev.len);
+			break;
+		case HTTP_EV_END:
+			o += (size_t)snprintf(out + o, cap - o, "E;");
+			break;
+		case HTTP_EV_ERROR:
+			o += (size_t)snprintf(out + o, cap - o, "X:%d",
+			    ev.status);
+			goto done;
+		}
+	}
+done:
+	http_parser_free(p);
+	return out;
+}
+
+static void
+test_pipelined(void **state)
+{
+	const char *in = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+	    "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+	    "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n";
+	char a[512], b[512];
+
+	summarize(in, 1 << 20, a, sizeof(a));
+	summarize(in, 1, b, sizeof(b));
+	/* Byte by byte the body arrives in one-byte spans; the messages are
+	 * the same. */
+	assert_non_null(strstr(a, "H:GET /a;E;H:POST /b;B:5;E;H:POST /c;B:3;E;"));
+	assert_non_null(strstr(b, "H:GET /a;E;H:POST /b;"));
+	assert_non_null(strstr(b, "H:POST /c;"));
+	assert_null(strstr(b, "X:"));
+}
+
+static void
+test_refusals(void **state)
+{
+	static const struct {
+		const char *req;
+		const char *want;
+	} cases[] = {
+		{ "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.1\r\nHost : a\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.1\r\n\r\n", "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n",
+		  "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+		  "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked"
+		  "\r\n\r\n", "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, "
+		  "chunked\r\n\r\n", "X:501" },
+		{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "0\r\n\r\n", "X:400" },
+		{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked"
+		  "\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n", "X:400" },
+	};
+	char out[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		summarize(cases[i].req, 1 << 20, out, sizeof(out));
+		if (strstr(out, cases[i].want) == NULL)
+			fail_msg("case %zu: got '%s', want '%s'", i, out,
+			    cases[i].want);
+	}
+}
+
+static void
+test_limits(void **state)
+{
+	char req[70000], out[256];
+	size_t n;
+
+	n = (size_t)snprintf(req, sizeof(req), "GET /");
+	memset(req + n, 'a', 9000);
+	snprintf(req + n + 9000, sizeof(req) - n - 9000, " HTTP/1.1\r\n\r\n");
+	assert_string_equal(summarize(req, 4096, out, sizeof(out)), "X:414");
+
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\n");
+	for (int i = 0; i < 101; i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "X-%d: v\r\n",
+		    i);
+	snprintf(req + n, sizeof(req) - n, "\r\n");
+	assert_string_equal(summarize(req, 4096, out, sizeof(out)), "X:431");
+
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nX: ");
+	memset(req + n, 'v', 50000);
+	snprintf(req + n + 50000, sizeof(req) - n - 50000, "\r\n\r\n");
+	assert_string_equal(summarize(req, 4096, out, sizeof(out)), "X:431");
+}
+
+static void
+test_forward(void **state)
+{
+	const char *in = "POST /p HTTP/1.1\r\nHost: localhost:8443\r\n"
+	    "X-Forwarded-Client-Cert: spoof\r\nx_forwarded_client_cert: s2\r\n"
+	    "CLIENT-CERT: :AAAA:\r\nX-SSL-Client: legacy\r\n"
+	    "Connection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\n"
+	    "X-Keep: yes\r\nTransfer-Encoding: chunked\r\n"
+	    "Forwarded: for=evil\r\nX_Forwarded_For: 6.6.6.6\r\n\r\n";
+	const char *strip[] = { "X-SSL-" };
+	struct http_forward fw = { strip, 1, "localhost" };
+	struct http_parser *p = http_parser_new(HTTP_KIND_REQUEST, NULL);
+	struct http_buf out = { 0 };
+	struct http_ev ev;
+	char why[128], *s;
+	const char add[] = "X-Forwarded-Client-Cert: Hash=ab\r\n";
+
+	assert_true(http_parse(p, in, strlen(in), &ev) > 0);
+	assert_int_equal(ev.type, HTTP_EV_HEAD);
+	assert_int_equal(http_forward_head(http_parser_head(p), &fw, add,
+	    sizeof(add) - 1, &out, why, sizeof(why)), 0);
+	http_buf_add(&out, "", 1);
+	s = out.data;
+	assert_non_null(strstr(s, "POST /p HTTP/1.1\r\nHost: localhost:8443\r\n"
+	    "X-Keep: yes\r\nTransfer-Encoding: chunked\r\n"
+	    "X-Forwarded-Client-Cert: Hash=ab\r\n\r\n"));
+	assert_null(strstr(s, "spoof"));
+	assert_null(strstr(s, "s2"));
+	assert_null(strstr(s, "AAAA"));
+	assert_null(strstr(s, "legacy"));
+	assert_null(strstr(s, "X-Drop-Me"));
+	assert_null(strstr(s, "evil"));
+	assert_null(strstr(s, "6.6.6.6"));
+
+	/* Another server's name in Host: 421. */
+	fw.sni = "other.example";
+	http_buf_reset(&out);
+	assert_int_equal(http_forward_head(http_parser_head(p), &fw, "", 0,
+	    &out, why, sizeof(why)), 421);
+	http_buf_free(&out);
+	http_parser_free(p);
+
+	/* Client-Cert twice, in two spellings: 400. */
+	p = http_parser_new(HTTP_KIND_REQUEST, NULL);
+	in = "GET / HTTP/1.1\r\nHost: a\r\nClient-Cert: :AA:\r\n"
+	    "client_cert: :BB:\r\n\r\n";
+	assert_true(http_parse(p, in, strlen(in), &ev) > 0);
+	assert_int_equal(ev.type, HTTP_EV_HEAD);
+	fw.sni = NULL;
+	assert_int_equal(http_forward_head(http_parser_head(p), &fw, "", 0,
+	    &out, why, sizeof(why)), 400);
+	http_buf_free(&out);
+	http_parser_free(p);
+}
+
+static void
+test_refusal_text(void **state)
+{
+	struct http_buf out = { 0 };
+
+	http_refusal(&out, 431);
+	http_buf_add(&out, "", 1);
+	assert_string_equal(out.data, "HTTP/1.1 431 Request Header Fields Too "
+	    "Large\r\nContent-Type: text/plain\r\nContent-Length: 36\r\n"
+	    "Connection: close\r\n\r\n431 Request Header Fields Too Large\n");
+	http_buf_free(&out);
+}
+
+static void
+test_identity_list(void **state)
+{
+	unsigned f;
+	char err[128];
+
+	assert_int_equal(http_identity_parse("xfcc,client-cert-chain", &f,
+	    err, sizeof(err)), 0);
+	assert_int_equal(f, HTTP_ID_XFCC | HTTP_ID_CLIENT_CHAIN);
+	assert_int_equal(http_identity_parse("xfcc,bogus", &f, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "'bogus'"));
+	assert_true(http_name_is_identity("X_FORWARDED_client-CERT", 23));
+	assert_false(http_name_is_identity("X-Forwarded-Client", 18));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_forward),
+		cmocka_unit_test(test_refusal_text),
+		cmocka_unit_test(test_identity_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
