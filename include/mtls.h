@@ -444,6 +444,11 @@ struct mtls_verify_options {
 	enum mtls_purpose purpose;
 	const char *name;           /* DNS name or IP to match, may be NULL */
 	time_t at;                  /* 0: now */
+	/* How failure messages call ca_file and untrusted_file (a command
+	 * line passes its option names, "--ca"); NULL: the file's path, and
+	 * "a file of untrusted intermediates". */
+	const char *ca_label;
+	const char *untrusted_label;
 };
 
 /* Verifies the leaf of cert (its other certificates count as untrusted

@@ -148,7 +148,9 @@ cmd_cert_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mtls_verify_options vo = { 0 };
+	/* The library's messages name the inputs by our options. */
+	struct mtls_verify_options vo = { .ca_label = "--ca",
+	    .untrusted_label = "--untrusted" };
 	struct mtls_error err = { 0 };
 	struct mtls_cert *cert = NULL, *chain = NULL;
 	int c, ret = EXIT_FAIL;

@@ -9,6 +9,7 @@
 static const struct cli_cmd ca_cmds[] = {
 	{ "init", cmd_ca_init, "create a root or intermediate CA" },
 	{ "crl", cmd_ca_crl, "write a certificate revocation list" },
+	{ "db", cmd_ca_db, "create, migrate or import into the inventory" },
 };
 
 static const struct cli_cmd csr_cmds[] = {

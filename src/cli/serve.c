@@ -124,6 +124,21 @@ serve_config(const char *file, int check, int no_sandbox)
 	return ret;
 }
 
+/* The option that makes a rule of kind. */
+static const char *
+rule_option(enum mtls_rule_kind kind)
+{
+	switch (kind) {
+	case MTLS_ALLOW_CN: return "--allow-cn";
+	case MTLS_ALLOW_DNS: return "--allow-dns";
+	case MTLS_ALLOW_URI: return "--allow-uri";
+	case MTLS_ALLOW_OU: return "--allow-ou";
+	case MTLS_ALLOW_EMAIL: return "--allow-email";
+	case MTLS_ALLOW_FINGERPRINT: return "--allow-fingerprint";
+	default: return "--allow-any";
+	}
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -175,7 +190,7 @@ cmd_serve(int argc, char **argv)
 	enum mtls_rule_kind kind;
 	char why[1024];
 	const char *config = NULL;
-	int c, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
+	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -202,7 +217,10 @@ cmd_serve(int argc, char **argv)
 			optarg = NULL;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
-				cli_usage(cmd, "%s", err.msg);
+				/* The library names the value; we, the
+				 * option. */
+				cli_usage(cmd, "%s %s", rule_option(kind),
+				    err.msg);
 				goto out;
 			}
 			break;
@@ -310,10 +328,10 @@ cmd_serve(int argc, char **argv)
 		cli_usage(cmd, "--listen %s", why);
 		goto out;
 	}
-	if (proxy_check_backend(o.backend, o.unsafe_backend, why,
-	    sizeof(why)) == -1) {
-		cli_usage(cmd, "%s%s", strncmp(why, "--backend", 9) == 0 ?
-		    "" : "--backend ", why);
+	if ((rc = proxy_check_backend(o.backend, o.unsafe_backend, why,
+	    sizeof(why))) != 0) {
+		cli_usage(cmd, "--backend %s%s", why, rc == PROXY_ADDR_NOT_LOCAL ?
+		    " (use --unsafe-backend to allow it)" : "");
 		goto out;
 	}
 	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,

@@ -97,7 +97,7 @@ cmd_tunnel(int argc, char **argv)
 	struct mtls_config *cfg;
 	int unsafe_listen = 0;
 	char why[1024];
-	int c;
+	int c, rc;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -163,10 +163,14 @@ cmd_tunnel(int argc, char **argv)
 				return cli_usage(cmd, "%s is required",
 				    required[i].opt);
 	}
-	if (proxy_check_tunnel_listen(o.listen, unsafe_listen, why,
-	    sizeof(why)) == -1 ||
-	    proxy_check_connect(o.connect, why, sizeof(why)) == -1)
-		return cli_usage(cmd, "%s", why);
+	/* The engine names the address; we name the option. */
+	if ((rc = proxy_check_tunnel_listen(o.listen, unsafe_listen, why,
+	    sizeof(why))) != 0)
+		return cli_usage(cmd, "--listen %s%s", why,
+		    rc == PROXY_ADDR_NOT_LOCAL ?
+		    " (use --unsafe-listen to allow it)" : "");
+	if (proxy_check_connect(o.connect, why, sizeof(why)) == -1)
+		return cli_usage(cmd, "--connect %s", why);
 	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,
 	    sizeof(why)) == -1)
 		return cli_usage(cmd, "--metrics %s", why);

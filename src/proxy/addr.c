@@ -212,11 +212,10 @@ proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 		if (!addr_is_local(&a[i])) {
 			char s[ADDR_STRLEN];
 			addr_format(&a[i].u.sa, a[i].len, s, sizeof(s));
-			snprintf(err, errlen, "--backend %s: %s is not a "
-			    "loopback address or unix socket; plaintext would "
-			    "cross the network (use --unsafe-backend to allow "
-			    "it)", addr, s);
-			return -1;
+			snprintf(err, errlen, "%s: %s is not a loopback "
+			    "address or unix socket; plaintext would cross "
+			    "the network", addr, s);
+			return PROXY_ADDR_NOT_LOCAL;
 		}
 	}
 	return 0;
@@ -232,7 +231,7 @@ proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
 	    sizeof(why));
 
 	if (n < 0) {
-		snprintf(err, errlen, "--listen %s", why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	if (unsafe_listen)
@@ -248,12 +247,11 @@ proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
 			else
 				addr_format(&a[i].u.sa, a[i].len, s,
 				    sizeof(s));
-			snprintf(err, errlen, "--listen %s: %s is not a "
-			    "loopback address or unix socket; anyone who "
-			    "reaches it would connect with this client "
-			    "certificate (use --unsafe-listen to allow it)",
+			snprintf(err, errlen, "%s: %s is not a loopback "
+			    "address or unix socket; anyone who reaches it "
+			    "would connect with this client certificate",
 			    addr, s);
-			return -1;
+			return PROXY_ADDR_NOT_LOCAL;
 		}
 	}
 	return 0;
@@ -268,7 +266,7 @@ proxy_check_connect(const char *addr, char *err, size_t errlen)
 	/* The form only: a name that does not resolve now is a failure to
 	 * start (exit 1), not a usage error. */
 	if (addr_parse(addr, ADDR_SYNTAX, a, 1, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "--connect %s", why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	return 0;

@@ -69,13 +69,16 @@ struct proxy_options {
 
 /*
  * Checks an address for the listener or the backend: 0, or -1 with the
- * reason in err.  Used by the command line to report usage errors before
+ * reason in err (naming the address, never an option: the command line
+ * adds that).  Used by the command line to report usage errors before
  * anything is loaded.  A backend that is neither loopback nor unix is
- * refused unless unsafe_backend.
+ * refused unless unsafe_backend, with PROXY_ADDR_NOT_LOCAL.
  */
+#define PROXY_ADDR_NOT_LOCAL (-2)
 int proxy_check_listen(const char *addr, char *err, size_t errlen);
 /* The tunnel's listener: HOST:PORT or unix:/path, and only loopback or a
- * unix socket (plaintext arrives there) unless unsafe_listen. */
+ * unix socket (plaintext arrives there) unless unsafe_listen
+ * (PROXY_ADDR_NOT_LOCAL). */
 int proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
     size_t errlen);
 /* The tunnel's upstream: the form HOST:PORT or [v6]:PORT (not resolved). */

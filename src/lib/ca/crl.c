@@ -237,8 +237,7 @@ mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days, int flags)
 	if (days == 0)
 		days = 7;
 	if (!(flags & MTLS_WRITE_FORCE) && file_exists(path))
-		return ca_err(ca, MTLS_ERR_EXISTS, "%s: file already exists "
-		    "(use --force to replace it)", path);
+		return ca_err(ca, MTLS_ERR_EXISTS, "%s: file already exists", path);
 	if (ca_load_key(ca) == -1)
 		return -1;
 	/* One transaction takes the number and reads the revocations it

@@ -384,6 +384,135 @@ static const struct doctor_entry {
 	    "target cert",
 	    "%1 accepted the client certificate %2.",
 	    "Nothing to do." },
+
+	[DR_CONF_SYNTAX] = { "conf-syntax", MTLS_SEVERITY_ERROR,
+	    "file line reason",
+	    "The configuration %1 cannot be read past line %2: %3.",
+	    "Fix the syntax there (nginx -t, apache2 -t or haproxy -c name "
+	    "the same place); nothing after it was checked." },
+	[DR_CONF_INCLUDE_MISSING] = { "conf-include-missing",
+	    MTLS_SEVERITY_WARNING,
+	    "where file",
+	    "%1 includes %2, which does not exist, so what it should hold "
+	    "was not checked (and the server refuses to start).",
+	    "Correct the path of the include, relative to the configuration's "
+	    "directory (nginx) or ServerRoot (Apache)." },
+	[DR_CONF_NO_TLS_SERVER] = { "conf-no-tls-server", MTLS_SEVERITY_WARNING,
+	    "file software what",
+	    "The %2 configuration %1 holds no TLS server (%3), so there is no "
+	    "mutual TLS to check.",
+	    "Check the file that holds the TLS server, or say which server "
+	    "software the file is for if the guess was wrong." },
+	[DR_CONF_CLIENT_AUTH_OFF] = { "conf-client-auth-off",
+	    MTLS_SEVERITY_ERROR,
+	    "where state fix",
+	    "The TLS server at %1 does not ask for client certificates (%2), "
+	    "so any client gets in: this is not mutual TLS.",
+	    "Require a client certificate: %3." },
+	[DR_CONF_OPTIONAL_UNCHECKED] = { "conf-optional-unchecked",
+	    MTLS_SEVERITY_ERROR,
+	    "where state variable fix",
+	    "The TLS server at %1 lets clients in without a valid certificate "
+	    "(%2) and nothing in its configuration checks %3, so the backend "
+	    "serves them as if they had been verified.",
+	    "Require the certificate instead, or refuse unverified clients "
+	    "where requests are handled: %4." },
+	[DR_CONF_CLIENT_AUTH_PER_LOCATION] = { "conf-client-auth-per-location",
+	    MTLS_SEVERITY_ERROR,
+	    "where directive",
+	    "%1 asks for a client certificate only inside a section (%2): "
+	    "with TLS 1.2 that takes a renegotiation, with TLS 1.3 "
+	    "post-handshake authentication, which browsers and HTTP/2 refuse, "
+	    "so those clients fail.",
+	    "Require the client certificate for the whole virtual host "
+	    "(SSLVerifyClient require next to SSLEngine on), and serve what "
+	    "needs none on another name or port." },
+	[DR_CONF_CLIENT_CA_MISSING] = { "conf-client-ca-missing",
+	    MTLS_SEVERITY_ERROR,
+	    "where directive",
+	    "%1 asks for client certificates but names no CA to verify them "
+	    "(no %2), so no client can be verified.",
+	    "Add %2 with the CA certificates that issue your client "
+	    "certificates (the root, and any intermediate)." },
+	[DR_CONF_FILE_MISSING] = { "conf-file-missing", MTLS_SEVERITY_ERROR,
+	    "where directive file reason",
+	    "%1: %2 names %3, which cannot be used: %4.",
+	    "Point %2 to an existing PEM file that the server's user can "
+	    "read." },
+	[DR_CONF_CA_NOT_CA] = { "conf-ca-not-ca", MTLS_SEVERITY_ERROR,
+	    "where file cert",
+	    "%1: the client CA file %2 holds %3, which is not a CA "
+	    "certificate, so it cannot vouch for any client.",
+	    "Put the certificates of the CAs that issue your client "
+	    "certificates in %2 (the root, and any intermediate), not "
+	    "leaves." },
+	[DR_CONF_CA_MIXED_ROOTS] = { "conf-ca-mixed-roots",
+	    MTLS_SEVERITY_WARNING,
+	    "where file roots",
+	    "%1: the client CA file %2 holds several unrelated roots (%3): a "
+	    "certificate from any of them gets in.",
+	    "Keep only the CA that issues your clients in %2; if several are "
+	    "meant, restrict the accepted subjects (an nginx map, Apache "
+	    "Require expr, an HAProxy ACL)." },
+	[DR_CONF_CA_NOT_SENT] = { "conf-ca-not-sent", MTLS_SEVERITY_WARNING,
+	    "where directive file cas",
+	    "%1: the CAs %4 of %3 (%2) verify clients but are not named in "
+	    "the CertificateRequest, so clients that pick a certificate by "
+	    "those names (browsers, curl with several identities) may send "
+	    "none.",
+	    "Put the CAs that issue client certificates in the file whose "
+	    "names are sent (nginx ssl_client_certificate, HAProxy ca-file, "
+	    "Apache SSLCACertificateFile)." },
+	[DR_CONF_VERIFY_DEPTH] = { "conf-verify-depth", MTLS_SEVERITY_ERROR,
+	    "where directive depth chain needed",
+	    "%1: %2 is %3, but the client CAs form the chain %4, which needs "
+	    "%5, so clients issued by its last CA are refused.",
+	    "Set %2 to %5." },
+	[DR_CONF_NO_REVOCATION] = { "conf-no-revocation",
+	    MTLS_SEVERITY_WARNING,
+	    "where directive",
+	    "%1 checks no certificate revocation list, so a revoked client "
+	    "certificate gets in until it expires.",
+	    "Publish a CRL for every CA of the chain (mtls ca crl) and name "
+	    "the file with %2." },
+	[DR_CONF_CRL_NOT_CHECKED] = { "conf-crl-not-checked",
+	    MTLS_SEVERITY_ERROR,
+	    "where file",
+	    "%1 names the CRL file %2, but SSLCARevocationCheck is none (the "
+	    "default), so revocation is not checked at all.",
+	    "Add SSLCARevocationCheck chain next to SSLCARevocationFile." },
+	[DR_CONF_CRL_LEAF_ONLY] = { "conf-crl-leaf-only",
+	    MTLS_SEVERITY_WARNING,
+	    "where chain",
+	    "%1 checks revocation of the client certificate only "
+	    "(SSLCARevocationCheck leaf), not of the intermediate CAs of %2.",
+	    "Use SSLCARevocationCheck chain, with a CRL of every CA in the "
+	    "file." },
+	[DR_CONF_CRL_MISSING_FOR_CA] = { "conf-crl-missing-for-ca",
+	    MTLS_SEVERITY_ERROR,
+	    "where crl-file ca",
+	    "%1: %2 holds no CRL of the CA %3, and the server checks a CRL "
+	    "for every CA of the chain, so every client whose chain includes "
+	    "%3 is refused.",
+	    "Add the CRL of %3 to %2 (mtls ca crl, then cat root.crl "
+	    "intermediate.crl > %2)." },
+	[DR_CONF_IDENTITY_HEADER_SPOOFABLE] = {
+	    "conf-identity-header-spoofable", MTLS_SEVERITY_ERROR,
+	    "where header how fix",
+	    "%1: the identity header %2 %3, so a client can send its own %2 "
+	    "and be taken for someone else.",
+	    "%4." },
+	[DR_CONF_OLD_TLS] = { "conf-old-tls", MTLS_SEVERITY_WARNING,
+	    "where directive",
+	    "%1 enables TLS 1.0 or 1.1 (%2), which RFC 8996 deprecates.",
+	    "Allow TLS 1.2 and 1.3 only (nginx ssl_protocols TLSv1.2 "
+	    "TLSv1.3; Apache SSLProtocol -all +TLSv1.2 +TLSv1.3; HAProxy "
+	    "ssl-min-ver TLSv1.2)." },
+	[DR_OK_CONF_MTLS] = { "ok-conf-mtls", MTLS_SEVERITY_OK,
+	    "where chain",
+	    "%1 requires client certificates and verifies them against the "
+	    "CA chain %2.",
+	    "Nothing to do." },
 };
 
 struct doctor_finding {
@@ -537,9 +666,10 @@ mtls_doctor_run(const struct mtls_doctor_options *opt, struct mtls_error *err)
 
 	if (opt == NULL || (opt->cert_file == NULL && opt->key_file == NULL &&
 	    opt->ca_file == NULL && opt->crl_file == NULL &&
-	    opt->connect == NULL)) {
+	    opt->connect == NULL && opt->server_config == NULL)) {
 		err_set(err, MTLS_ERR_USAGE, "nothing to check: give a "
-		    "certificate, key, CA, CRL or a server to connect to");
+		    "certificate, key, CA, CRL, a server to connect to or a "
+		    "server configuration");
 		return NULL;
 	}
 	if (opt->role != MTLS_PURPOSE_ANY && opt->role != MTLS_PURPOSE_SERVER &&
@@ -568,6 +698,8 @@ mtls_doctor_run(const struct mtls_doctor_options *opt, struct mtls_error *err)
 	st.role = guess_role(opt);
 
 	doctor_check_local(d, &st);
+	if (opt->server_config != NULL)
+		doctor_check_server_config(d, &st);
 	if (opt->connect != NULL)
 		doctor_check_remote(d, &st);
 	doctor_state_clear(&st);

@@ -226,10 +226,10 @@ mtls_policy_allow(struct mtls_policy *pol, enum mtls_rule_kind kind,
 	if (pol == NULL)
 		return err_set(err, MTLS_ERR_USAGE, "no policy");
 	if (kind != MTLS_ALLOW_ANY && (value == NULL || *value == '\0'))
-		return err_set(err, MTLS_ERR_USAGE, "--allow-%s needs a value",
+		return err_set(err, MTLS_ERR_USAGE, "a %s rule needs a value",
 		    kind_name(kind));
 	if (value != NULL && !printable(value))
-		return err_set(err, MTLS_ERR_USAGE, "--allow-%s: the value has "
+		return err_set(err, MTLS_ERR_USAGE, "a %s rule: the value has "
 		    "control characters", kind_name(kind));
 
 	switch (kind) {
@@ -241,25 +241,25 @@ mtls_policy_allow(struct mtls_policy *pol, enum mtls_rule_kind kind,
 		break;
 	case MTLS_ALLOW_DNS:
 		if (!valid_dns(value))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-dns %s: "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
 			    "not a DNS name (letters, digits, '-', dots; "
 			    "'*.' only as the whole first label, followed by "
 			    "two labels or more)", value);
 		break;
 	case MTLS_ALLOW_URI:
 		if (!valid_uri(value, &why))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-uri %s: %s",
+			return err_set(err, MTLS_ERR_USAGE, "%s: %s",
 			    value, why);
 		break;
 	case MTLS_ALLOW_FINGERPRINT:
 		if (parse_fingerprint(value, r.fp) != 0)
-			return err_set(err, MTLS_ERR_USAGE, "--allow-fingerprint "
-			    "%s: expected sha256: and 64 hex digits (colons "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
+			    "expected sha256: and 64 hex digits (colons "
 			    "allowed)", value);
 		break;
 	case MTLS_ALLOW_EMAIL:
 		if (!valid_email(value))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-email %s: "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
 			    "not an e-mail address", value);
 		break;
 	default:
