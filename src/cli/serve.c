@@ -31,7 +31,7 @@ usage(void)
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
 	    "           [--ticket-key-file FILE] [--unsafe-backend] "
-	    "[--no-sandbox]\n"
+	    "[--unsafe-start-anyway] [--no-sandbox]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -90,6 +90,10 @@ usage(void)
 	    "instances\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n"
+	    "  --unsafe-start-anyway  start even when the checks at start "
+	    "(those of mtls\n"
+	    "                         doctor) find that every handshake "
+	    "would fail\n"
 	    "  --no-sandbox           no Landlock and no seccomp filter after "
 	    "start\n", cmd, cmd);
 }
@@ -148,8 +152,8 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND, O_CONFIG, O_CHECK,
-		O_NO_SANDBOX,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
+		O_CHECK, O_NO_SANDBOX,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -180,6 +184,7 @@ cmd_serve(int argc, char **argv)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -191,6 +196,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
+	int start_anyway = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -275,6 +281,7 @@ cmd_serve(int argc, char **argv)
 		case O_CONFIG: config = optarg; break;
 		case O_CHECK: check = 1; break;
 		case O_NO_SANDBOX: no_sandbox = 1; break;
+		case O_UNSAFE_START: start_anyway = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
@@ -343,6 +350,9 @@ cmd_serve(int argc, char **argv)
 	o.no_sandbox = no_sandbox;
 
 	ret = EXIT_FAIL;
+	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
+	    start_anyway) == -1)
+		goto out;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
 		cli_fail("%s", why);
 		goto out;
