@@ -29,7 +29,8 @@ usage(void)
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend]\n"
+	    "           [--ticket-key-file FILE] [--unsafe-backend] "
+	    "[--unsafe-start-anyway]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -80,7 +81,11 @@ usage(void)
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
-	    "machine\n", cmd);
+	    "machine\n"
+	    "  --unsafe-start-anyway  start even when the checks at start "
+	    "(those of mtls\n"
+	    "                         doctor) find that every handshake "
+	    "would fail\n", cmd);
 }
 
 /* The option that makes a rule of kind. */
@@ -107,7 +112,7 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -135,6 +140,7 @@ cmd_serve(int argc, char **argv)
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
+		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,7 +150,7 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
-	int c, rc, ret = EXIT_USAGE;
+	int c, rc, ret = EXIT_USAGE, start_anyway = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -223,6 +229,7 @@ cmd_serve(int argc, char **argv)
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
+		case O_UNSAFE_START: start_anyway = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
@@ -276,6 +283,9 @@ cmd_serve(int argc, char **argv)
 	o.policy = pol;
 
 	ret = EXIT_FAIL;
+	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
+	    start_anyway) == -1)
+		goto out;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
 		cli_fail("%s", why);
 		goto out;

@@ -54,6 +54,7 @@ struct sc_tree {
 	} missing[16];
 	size_t nmissing;
 	int oom;
+	int no_includes;            /* sc_parse_mem: an include is an error */
 };
 
 /* nginx, Apache or HAProxy from the name of path and its first
@@ -65,6 +66,10 @@ enum mtls_software sc_guess(const char *path, const char *text, size_t len);
  * path itself cannot be read or memory runs out. */
 int sc_parse(struct sc_tree *t, const char *path, enum mtls_software sw,
     struct mtls_error *err) MTLS_MUST_CHECK;
+/* The same for bytes in memory (the fuzz target), with includes refused:
+ * -1 only when memory runs out. */
+int sc_parse_mem(struct sc_tree *t, const char *name, const void *buf,
+    size_t len, enum mtls_software sw) MTLS_MUST_CHECK;
 void sc_tree_free(struct sc_tree *t);
 
 /* path as the server would open it: absolute, or from t->base.  Heap. */

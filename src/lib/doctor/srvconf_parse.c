@@ -23,39 +23,40 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/bytes.h"
 #include "doctor/srvconf.h"
 
-/* A bounded cursor over one file's bytes. */
+/* One file's bytes, read through the library's bounded reader, with the
+ * line number for messages. */
 struct cur {
-	const char *p;
-	size_t len, off;
+	struct byte_reader r;
 	unsigned line;
 	const char *file;
 };
 
+/* The byte k places ahead of the cursor, or -1 past the end. */
 static int
-cur_peek(const struct cur *c)
+cur_peek_at(const struct cur *c, size_t k)
 {
-	return c->off < c->len ? (unsigned char)c->p[c->off] : -1;
+	return br_left(&c->r) > k ? c->r.p[c->r.off + k] : -1;
 }
 
 static int
-cur_peek2(const struct cur *c)
+cur_peek(const struct cur *c)
 {
-	return c->off + 1 < c->len ? (unsigned char)c->p[c->off + 1] : -1;
+	return cur_peek_at(c, 0);
 }
 
 static int
 cur_next(struct cur *c)
 {
-	int ch = cur_peek(c);
+	unsigned ch;
 
-	if (ch == -1)
+	if (br_u8(&c->r, &ch) != 0)
 		return -1;
-	c->off++;
 	if (ch == '\n')
 		c->line++;
-	return ch;
+	return (int)ch;
 }
 
 /* A word being collected, bounded by SC_MAX_WORD. */
@@ -215,6 +216,13 @@ include_files(struct sc_tree *t, struct sc_node *parent, const char *pattern,
 
 	if (full == NULL) {
 		t->oom = 1;
+		return;
+	}
+	if (t->no_includes) {
+		/* Memory input never reaches the file system. */
+		struct cur here = { .file = where, .line = 0 };
+		fail_at(t, &here, "includes are not followed here");
+		free(full);
 		return;
 	}
 	memset(&g, 0, sizeof(g));
@@ -399,13 +407,13 @@ line_words(struct sc_tree *t, struct cur *c, struct stmt *s, struct word *w,
 			ch = cur_peek(c);
 			if (ch == -1 || (ch == '\n' && !quote))
 				break;
-			if (ch == '\\' && cur_peek2(c) == '\n') {
+			if (ch == '\\' && cur_peek_at(c, 1) == '\n') {
 				cur_next(c);
 				cur_next(c);
 				continue;
 			}
-			if (ch == '\\' && cur_peek2(c) == '\r' &&
-			    c->off + 2 < c->len && c->p[c->off + 2] == '\n') {
+			if (ch == '\\' && cur_peek_at(c, 1) == '\r' &&
+			    cur_peek_at(c, 2) == '\n') {
 				cur_next(c);
 				cur_next(c);
 				cur_next(c);
@@ -496,7 +504,7 @@ apache_block(struct sc_tree *t, struct sc_node *parent, struct cur *c,
 			char *last = s.args[s.n - 1];
 			size_t ln = strlen(last);
 			struct sc_node *node;
-			if (last[ln - 1] != '>') {
+			if (ln == 0 || last[ln - 1] != '>') {
 				fail_at(t, c, "%s directive missing closing "
 				    "'>'", first);
 				break;
@@ -589,13 +597,48 @@ haproxy_file(struct sc_tree *t, struct sc_node *parent, struct cur *c)
 /* Files                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Parses len bytes of buf, named name, into parent. */
+static void
+parse_buffer(struct sc_tree *t, struct sc_node *parent, const char *name,
+    const char *buf, size_t len, int depth)
+{
+	char **files, *copy;
+	struct cur c;
+
+	files = realloc(t->files, (t->nfiles + 1) * sizeof(*files));
+	copy = strdup(name);
+	if (files == NULL || copy == NULL) {
+		if (files != NULL)
+			t->files = files;
+		free(copy);
+		t->oom = 1;
+		return;
+	}
+	t->files = files;
+	t->files[t->nfiles++] = copy;
+	br_init(&c.r, buf, len);
+	c.line = 1;
+	c.file = copy;
+	/* A text configuration has no NUL byte; words are C strings. */
+	if (memchr(buf, '\0', len) != NULL) {
+		fail_at(t, &c, "a NUL byte: not a text file");
+		return;
+	}
+	switch (t->sw) {
+	case MTLS_SOFTWARE_NGINX: ngx_block(t, parent, &c, 0, depth); break;
+	case MTLS_SOFTWARE_APACHE:
+		apache_block(t, parent, &c, NULL, depth);
+		break;
+	default: haproxy_file(t, parent, &c); break;
+	}
+}
+
 static int
 parse_file(struct sc_tree *t, struct sc_node *parent, const char *path,
     int depth, int must_exist)
 {
 	struct mtls_error err;
-	struct cur c;
-	char *buf = NULL, **files, *name;
+	char *buf = NULL;
 	size_t len = 0;
 
 	if (depth > SC_MAX_DEPTH || t->nfiles >= SC_MAX_FILES) {
@@ -612,32 +655,22 @@ parse_file(struct sc_tree *t, struct sc_node *parent, const char *path,
 		fail_at(t, &here, "%s", err.msg);
 		return 0;
 	}
-	files = realloc(t->files, (t->nfiles + 1) * sizeof(*files));
-	name = strdup(path);
-	if (files == NULL || name == NULL) {
-		if (files != NULL)
-			t->files = files;
-		free(name);
-		free(buf);
-		t->oom = 1;
-		return 0;
-	}
-	t->files = files;
-	t->files[t->nfiles++] = name;
-	c.p = buf;
-	c.len = len;
-	c.off = 0;
-	c.line = 1;
-	c.file = name;
-	switch (t->sw) {
-	case MTLS_SOFTWARE_NGINX: ngx_block(t, parent, &c, 0, depth); break;
-	case MTLS_SOFTWARE_APACHE:
-		apache_block(t, parent, &c, NULL, depth);
-		break;
-	default: haproxy_file(t, parent, &c); break;
-	}
+	parse_buffer(t, parent, path, buf, len, depth);
 	free(buf);
 	return 0;
+}
+
+int
+sc_parse_mem(struct sc_tree *t, const char *name, const void *buf,
+    size_t len, enum mtls_software sw)
+{
+	memset(t, 0, sizeof(*t));
+	t->sw = sw;
+	t->no_includes = 1;
+	if (len > SC_MAX_FILE)
+		len = SC_MAX_FILE;
+	parse_buffer(t, &t->root, name, buf, len, 0);
+	return t->oom ? -1 : 0;
 }
 
 int
