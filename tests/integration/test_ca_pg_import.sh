@@ -78,9 +78,9 @@ ok "the first CRL from PostgreSQL is numbered $((n2)), above SQLite's $((n1)), w
 
 # ---- the schema's life -------------------------------------------------
 run 1 "$MTLS" ca db init --db "$PGURL"
-assert_one_line_error "already holds an mtls CA inventory (schema version 2)"
+assert_one_line_error "already holds an mtls CA inventory (schema version 3)"
 run 0 "$MTLS" ca db migrate --db "$PGURL"
-assert_contains "$T/out" "schema version 2, nothing to do"
+assert_contains "$T/out" "schema version 3, nothing to do"
 ok "init refuses an inventory; migrate at the current version does nothing"
 
 pg_sql "UPDATE schema_version SET version = 1" >/dev/null
