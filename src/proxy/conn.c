@@ -909,8 +909,10 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		char name[ADDR_STRLEN];
 		addr_format(peer, peerlen, name, sizeof(name));
 		log_msg(px->opt.log_format, "error", "%s: cannot take the "
-		    "connection: %s", name, c == NULL ? "out of memory" :
-		    mtls_error(w->gen->tls));
+		    "connection: %s", name, c == NULL || c->tls == NULL ?
+		    "out of memory" : mtls_error(c->tls));
+		if (c != NULL)
+			mtls_free(c->tls);
 		free(c);
 		close(fd);
 		__atomic_fetch_sub(&px->active, 1, __ATOMIC_RELAXED);
