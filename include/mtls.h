@@ -823,6 +823,11 @@ struct mtls_doctor_options {
 	const char *server_config;  /* an nginx, Apache or HAProxy configuration
 	                               to audit (includes followed) */
 	enum mtls_software server_type; /* its kind; GUESS: from the file */
+	int ca_for_peer_only;       /* as serve and tunnel use them: ca_file
+	                               verifies the peer, not cert_file (whose
+	                               chain is then not checked against it),
+	                               and with crl_file every CA in ca_file
+	                               needs its CRL */
 };
 
 /* Runs every check that the options allow.  Returns NULL only when the

@@ -122,18 +122,28 @@ static const struct doctor_entry {
 	    "signed can be trusted.",
 	    "Put the CA's own certificate (ca.crt, basicConstraints CA:TRUE, "
 	    "keyUsage keyCertSign) in %1, not a leaf." },
+	[DR_CA_NO_ROOT] = { "ca-no-root", MTLS_SEVERITY_ERROR,
+	    "ca-file cas root",
+	    "%1 holds only %2 and not the root %3 it leads to: a chain is "
+	    "verified up to a root, so every peer is refused as from an "
+	    "unknown CA.",
+	    "Put the root %3 in %1 too (cat root.crt >> %1), or give the "
+	    "root's certificate file instead (with mtls: the root CA "
+	    "directory's ca.crt)." },
 	[DR_LEAF_SELF_SIGNED] = { "leaf-self-signed", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is self-signed: no CA vouches for it, "
-	    "so the peer accepts it only if it pins this exact certificate.",
+	    "The certificate %1 in %2 is self-signed: it was not issued by "
+	    "your CA or any other, so the peer accepts it only if it pins "
+	    "this exact certificate.",
 	    "Issue the certificate from a CA (mtls cert issue --ca DIR ...) "
 	    "and give the peer that CA." },
-	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_WARNING,
+	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is a CA certificate used as an "
-	    "end-entity certificate.",
-	    "Issue a separate server or client certificate from this CA and "
-	    "use that instead." },
+	    "The certificate %1 in %2 is a CA certificate, not a server or "
+	    "client certificate: peers refuse it as an end-entity "
+	    "certificate.",
+	    "Use a certificate this CA issued (mtls cert issue --ca DIR "
+	    "--server or --client ...), not the CA's own." },
 
 	[DR_CERT_NOT_YET_VALID] = { "cert-not-yet-valid", MTLS_SEVERITY_ERROR,
 	    "cert file not-before time-left",

@@ -35,6 +35,7 @@ enum doctor_code {
 	DR_CHAIN_INCOMPLETE,
 	DR_OK_CHAIN,
 	DR_CA_NOT_CA,
+	DR_CA_NO_ROOT,
 	DR_LEAF_SELF_SIGNED,
 	DR_LEAF_IS_CA,
 	/* validity */
