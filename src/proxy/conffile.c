@@ -492,7 +492,7 @@ conf_services(struct conf *c, const yaml_node_t *m)
 			char why[512];
 			const yaml_node_t *at = v;
 			if (proxy_check_backend(o->backend, o->unsafe_backend,
-			    why, sizeof(why)) == -1)
+			    why, sizeof(why)) != 0)
 				return conf_fail(c, at, "%s.backend: %s", path,
 				    why);
 		}
@@ -624,6 +624,7 @@ proxy_plan_check(const struct proxy_plan *plan, char *err, size_t errlen)
 	for (size_t i = 0; i < plan->nsvc; i++) {
 		const struct proxy_options *o = &plan->svc[i];
 		struct mtls_config *cfg;
+		struct mtls *tls;
 		char why[1024];
 
 		/* The files as a reload reads them: present, readable, the
@@ -632,6 +633,16 @@ proxy_plan_check(const struct proxy_plan *plan, char *err, size_t errlen)
 			snprintf(err, errlen, "service %s: %s", o->name, why);
 			return -1;
 		}
+		/* The context a worker would make: the key must match. */
+		if ((tls = mtls_server()) == NULL ||
+		    mtls_configure(tls, cfg) == -1) {
+			snprintf(err, errlen, "service %s: %s", o->name,
+			    tls != NULL ? mtls_error(tls) : "out of memory");
+			mtls_free(tls);
+			mtls_config_free(cfg);
+			return -1;
+		}
+		mtls_free(tls);
 		mtls_config_free(cfg);
 		if (o->crl_file != NULL && check_crl(o, why, sizeof(why)) ==
 		    -1) {

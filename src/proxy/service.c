@@ -119,7 +119,7 @@ service_targets(struct proxy_service *svc, char *err, size_t errlen)
 		svc->tls_side = "client";
 		svc->plain_side = svc->target_side = "backend";
 		if (proxy_check_backend(opt->backend, opt->unsafe_backend, err,
-		    errlen) == -1 || addr_parse(opt->backend, ADDR_UNIX,
+		    errlen) != 0 || addr_parse(opt->backend, ADDR_UNIX,
 		    svc->target, 1, err, errlen) < 0)
 			return -1;
 		svc->ntarget = 1;

@@ -642,13 +642,17 @@ check_name(struct mtls_doctor *d, X509 *leaf, const char *subject,
 		doctor_add(d, DR_CN_WITHOUT_SAN, subject, leafname, subject,
 		    NULL);
 	} else if (name != NULL && !name_matches(leaf, name)) {
+		/* mtls cert issue takes an address as --ip only. */
+		unsigned char ip[16];
+		const char *opt = inet_pton(AF_INET, name, ip) == 1 ||
+		    inet_pton(AF_INET6, name, ip) == 1 ? "--ip" : "--dns";
 		if (remote)
 			doctor_add(d, DR_SERVER_NAME_MISMATCH, subject,
 			    leafname, name, sans != NULL ? sans : "no SAN",
-			    NULL);
+			    opt, NULL);
 		else
 			doctor_add(d, DR_NAME_NOT_IN_SAN, subject, name,
-			    leafname, sans != NULL ? sans : "none", NULL);
+			    leafname, sans != NULL ? sans : "none", opt, NULL);
 	} else if (name != NULL && !remote) {
 		doctor_add(d, DR_OK_NAME, subject, name, leafname, NULL);
 	}
@@ -760,6 +764,28 @@ explain_chain(struct mtls_doctor *d, const struct doctor_state *st,
 	doctor_cert_name(cur, curname, sizeof(curname));
 	doctor_name_line(X509_get_issuer_name(cur), iss, sizeof(iss));
 	stack_names(st->cas, holds, sizeof(holds));
+
+	/* The issuer's name is there, but not its key: another CA that
+	 * happens to have the same name. */
+	for (int i = 0; next == NULL && !cert_self_signed(cur) &&
+	    st->cas != NULL && i < sk_X509_num(st->cas); i++) {
+		if (X509_NAME_cmp(X509_get_issuer_name(cur),
+		    X509_get_subject_name(sk_X509_value(st->cas, i))) != 0)
+			continue;
+		doctor_add(d, DR_CA_NAME_CLASH, subject, curname, iss, cafile,
+		    NULL);
+		sk_X509_free(pool);
+		return;
+	}
+	/* A server that sent only its leaf, issued by a CA that is not in
+	 * the CA file: most likely the intermediate it should send. */
+	if (remote && next == NULL && !cert_self_signed(cur) &&
+	    sk_X509_num(certs) == 1 && st->cas != NULL) {
+		doctor_add(d, DR_SERVER_CHAIN_MISSING, subject, leafname, iss,
+		    cafile, holds, NULL);
+		sk_X509_free(pool);
+		return;
+	}
 
 	if (next == NULL && !cert_self_signed(cur) &&
 	    vr != X509_V_ERR_CERT_SIGNATURE_FAILURE &&
