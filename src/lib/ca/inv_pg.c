@@ -58,12 +58,15 @@ pg_fail(struct inv *inv, PGresult *res, const char *what)
 	return inv_fail(inv, kind, "%s: %s: %s", inv->label, what, why);
 }
 
-/* libpq prints NOTICEs on stderr by default; they are not ours to show. */
+/* libpq prints NOTICEs, and a server's last words on an idle connection
+ * ("terminating connection due to administrator command"), on stderr by
+ * default; they are not ours to show: what fails is reported by the call
+ * that fails. */
 static void
-pg_notice(void *arg, const char *msg)
+pg_notice(void *arg, const PGresult *res)
 {
 	(void)arg;
-	(void)msg;
+	(void)res;
 }
 
 /* Keeps the password, to scrub it from every message. */
@@ -91,7 +94,7 @@ pg_connect(struct inv *inv, int create)
 	if (conn == NULL)
 		return inv_fail(inv, INV_FAIL_ERROR, "%s: out of memory",
 		    inv->label);
-	PQsetNoticeProcessor(conn, pg_notice, NULL);
+	PQsetNoticeReceiver(conn, pg_notice, NULL);
 	if (PQstatus(conn) != CONNECTION_OK) {
 		char why[512];
 		pg_message(PQerrorMessage(conn), why, sizeof(why));
