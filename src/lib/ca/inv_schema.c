@@ -97,7 +97,7 @@ const struct inv_migration inv_migrations[] = {
 	 * allow, and the certificates that re-enrollment superseded.
 	 */
 	{ 3,
-	  "CREATE TABLE est_tokens ("
+	  "CREATE TABLE IF NOT EXISTS est_tokens ("
 	  "  hash       TEXT PRIMARY KEY,"   /* SHA-256 of the secret, hex */
 	  "  name       TEXT NOT NULL,"
 	  "  sans       TEXT NOT NULL,"      /* the SANs it allows */
@@ -107,12 +107,12 @@ const struct inv_migration inv_migrations[] = {
 	  "  used_at    INTEGER,"
 	  "  serial     TEXT"                /* what it was used for */
 	  ");"
-	  "CREATE TABLE est_superseded ("
+	  "CREATE TABLE IF NOT EXISTS est_superseded ("
 	  "  serial     TEXT PRIMARY KEY,"   /* the certificate replaced */
 	  "  by_serial  TEXT NOT NULL,"
 	  "  at         INTEGER NOT NULL"
 	  ");",
-	  "CREATE TABLE est_tokens ("
+	  "CREATE TABLE IF NOT EXISTS est_tokens ("
 	  "  hash       TEXT PRIMARY KEY,"
 	  "  name       TEXT NOT NULL,"
 	  "  sans       TEXT NOT NULL,"
@@ -122,7 +122,7 @@ const struct inv_migration inv_migrations[] = {
 	  "  used_at    BIGINT,"
 	  "  serial     TEXT"
 	  ");"
-	  "CREATE TABLE est_superseded ("
+	  "CREATE TABLE IF NOT EXISTS est_superseded ("
 	  "  serial     TEXT PRIMARY KEY,"
 	  "  by_serial  TEXT NOT NULL,"
 	  "  at         BIGINT NOT NULL"
