@@ -73,6 +73,7 @@ int cmd_ca_serve(int argc, char **argv);
 int cmd_ca_token(int argc, char **argv);
 int cmd_enroll(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
+int cmd_ca_import(int argc, char **argv);
 int cmd_ca_db(int argc, char **argv);
 int cmd_csr(int argc, char **argv);
 int cmd_csr_new(int argc, char **argv);
