@@ -192,8 +192,6 @@ void mtls_ca_free(struct mtls_ca *ca);
 struct mtls_issue_options {
 	enum mtls_cert_kind kind;   /* SERVER or CLIENT */
 	int days;                   /* 0: 90 */
-	/* Testing only: shift notBefore/notAfter (seconds, may be negative). */
-	long offset_seconds;
 };
 
 /* Issues a leaf for key's public key and names. Returns leaf + CA chain.
@@ -323,12 +321,6 @@ struct mtls_cert_info {
 	char *aki;                  /* hex or NULL */
 	int self_signed;
 };
-
-/* A validity window at now, in words: "expires in 89 days", "EXPIRED 3
- * days ago", "not yet valid, starts in 2 hours"; a not_before of 0 is no
- * start, a not_after of 0 "no expiry given" (a CRL without nextUpdate). */
-void mtls_validity_words(time_t not_before, time_t not_after, time_t now,
-    char *buf, size_t len);
 
 /* Fills info for the i-th certificate of cert (0 = leaf). */
 int mtls_cert_info(const struct mtls_cert *cert, size_t i,
@@ -848,34 +840,6 @@ size_t mtls_doctor_table_size(void);
 int mtls_doctor_table_entry(size_t i, const char **code,
     enum mtls_severity *sev, const char **slots, const char **explanation,
     const char **fix);
-
-/*
- * What a TLS alert that refused our client certificate means, and what to do
- * about it, one sentence each ("the server does not trust the CA that issued
- * your certificate (CN=x)").  issuer, when known, names our certificate's
- * CA in the texts.  0, or -1 for an alert with no specific meaning.
- */
-int mtls_alert_explain(const char *alert, const char *issuer, char *cause,
-    size_t causelen, char *fix, size_t fixlen);
-/*
- * An HTTP server's refusal of a client certificate that TLS let through
- * (nginx answers 400 "The SSL certificate error"), in words, from the start
- * of its answer; NULL when the answer is no such refusal.
- */
-const char *mtls_http_cert_refusal(const char *resp, size_t len);
-
-/* ------------------------------------------------------------------ */
-/* File helpers shared by the tools                                   */
-/* ------------------------------------------------------------------ */
-
-/* Writes len bytes to path atomically: a temp file in the same directory,
- * fsync, rename, fsync of the directory. mode is the new file's mode.
- * Without MTLS_WRITE_FORCE an existing path is refused (MTLS_ERR_EXISTS). */
-int mtls_file_write_atomic(const char *path, const void *buf, size_t len,
-    mode_t mode, int flags, struct mtls_error *err);
-
-/* Overwrites len bytes with zeros in a way the compiler keeps. */
-void mtls_cleanse(void *buf, size_t len);
 
 #ifdef __cplusplus
 }

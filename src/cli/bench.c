@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "mtls_tools.h"
 #include "cli_pki.h"
 #include "loadgen.h"
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mtls.h"
+#include "mtls_tools.h"
 
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

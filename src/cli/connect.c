@@ -18,7 +18,6 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
-#include "mtls_tools.h"
 #include "cli_pki.h"
 
 static const char cmd[] = "mtls connect";

@@ -13,6 +13,7 @@
 #include <openssl/bn.h>
 #include <openssl/pkcs12.h>
 
+#include "tools/mtls_tools.h"
 #include "test_verify_certgen.h"
 
 static EVP_PKEY *root_key, *ec_key, *rsa_key, *ed_key;

@@ -30,6 +30,7 @@
 
 #include "ca/inventory.h"
 #include "ca/pki.h"
+#include "tools/mtls_tools.h"
 #include "core/pem.h"
 
 #define CA_BACKDATE 300         /* seconds of notBefore before now */
@@ -118,6 +119,18 @@ mtls_ca_error(const struct mtls_ca *ca)
 	if (ca == NULL)
 		return "no CA";
 	return ca->err.msg;
+}
+
+int
+mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds)
+{
+	if (ca == NULL)
+		return -1;
+	if (seconds > CA_MAX_OFFSET || seconds < -CA_MAX_OFFSET)
+		return ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld "
+		    "seconds is out of range", seconds);
+	ca->clock_offset = seconds;
+	return 0;
 }
 
 const struct mtls_cert *
@@ -518,12 +531,6 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	}
 	if (check_days(ca, opt->days) == -1)
 		return NULL;
-	if (opt->offset_seconds > CA_MAX_OFFSET ||
-	    opt->offset_seconds < -CA_MAX_OFFSET) {
-		ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld seconds is "
-		    "out of range", opt->offset_seconds);
-		return NULL;
-	}
 	if (pki_key_weakness(pubkey, why, sizeof(why)) != NULL) {
 		ca_err(ca, MTLS_ERR_POLICY, "%s", why);
 		return NULL;
@@ -551,7 +558,7 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->x509)) ||
 	    !X509_set_pubkey(x, pubkey))
 		goto ssl_fail;
-	if (set_validity(ca, x, ca->x509, days, opt->offset_seconds) == -1)
+	if (set_validity(ca, x, ca->x509, days, ca->clock_offset) == -1)
 		goto out;
 	int rsa = EVP_PKEY_is_a(pubkey, "RSA");
 	what = "extensions";

@@ -22,6 +22,8 @@ struct mtls_ca {
 	int key_encrypted;
 	struct inv *inv;            /* the inventory (inventory.h) */
 	struct mtls_error err;      /* the last failure, for mtls_ca_error() */
+	long clock_offset;          /* seconds added to validity: a testing
+	                               hook (mtls_ca_set_clock_offset()) */
 };
 
 /* Sets ca->err (and returns -1), like err_set / err_set_ssl. */

@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "mtls.h"
+#include "tools/mtls_tools.h"
 
 /* The opaque types of mtls.h, as the library's files see them. */
 struct mtls_key {
