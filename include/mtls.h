@@ -49,6 +49,17 @@ enum mtls_errcode {
 	MTLS_ERR_TLS,          /* a TLS connection failed */
 };
 
+/*
+ * A caller-owned error, for the calls that create an object (no object
+ * exists yet to hold the reason); calls on an object keep the reason in
+ * the object.  Its fixed size stays in the ABI on purpose: a failure, out
+ * of memory included, is reported without allocating, into memory that
+ * the caller owns and no other thread touches, and the caller can keep it
+ * on the stack.  768 bytes hold the longest message the library writes (a
+ * verification failure naming two subjects and a file); a longer one is
+ * cut, never overflowed.  Changing the size is an ABI change (a new
+ * SOVERSION), so it is fixed now, before 1.0.
+ */
 struct mtls_error {
 	enum mtls_errcode code;
 	char msg[768];
@@ -562,10 +573,11 @@ const char *mtls_error(struct mtls *ctx);
  * single-use), so concurrent connections on one config all resume. */
 int mtls_connect_socket(struct mtls *ctx, int fd, const char *servername);
 /* Server: a new connection context for an accepted socket.  Several
- * threads may accept on one server context: on -1 the reason is in
- * mtls_error(server) as the calling thread sees it (kept per thread, never
- * mixed with another thread's); after a successful accept, every error of
- * the connection is in mtls_error(conn). */
+ * threads may accept on one server context, so nothing is written to it:
+ * every error, a failed accept's included, is in mtls_error(*conn), which
+ * the caller frees with mtls_free() in both cases.  On -1 *conn is NULL
+ * only when memory ran out (or server is no server context: then the
+ * reason is in mtls_error(server)). */
 int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
 /* 0 when done, MTLS_WANT_POLLIN/POLLOUT, or -1 (see mtls_error and
  * mtls_conn_reject_reason). */
@@ -811,6 +823,11 @@ struct mtls_doctor_options {
 	const char *server_config;  /* an nginx, Apache or HAProxy configuration
 	                               to audit (includes followed) */
 	enum mtls_software server_type; /* its kind; GUESS: from the file */
+	int ca_for_peer_only;       /* as serve and tunnel use them: ca_file
+	                               verifies the peer, not cert_file (whose
+	                               chain is then not checked against it),
+	                               and with crl_file every CA in ca_file
+	                               needs its CRL */
 };
 
 /* Runs every check that the options allow.  Returns NULL only when the

@@ -118,6 +118,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 		l_time(&l, r->time);
 		l_puts(&l, "\",\"client\":");
 		l_json_str(&l, r->client);
+		if (r->service != NULL) {
+			l_puts(&l, ",\"service\":");
+			l_json_str(&l, r->service);
+		}
 		if (r->upstream != NULL) {
 			l_puts(&l, ",\"upstream\":");
 			l_json_str(&l, r->upstream);
@@ -146,6 +150,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 			l.p[l.len - 1] = '}';
 	} else {
 		l_time(&l, r->time);
+		if (r->service != NULL) {
+			l_puts(&l, " service=");
+			l_puts(&l, r->service);
+		}
 		l_puts(&l, " client=");
 		l_puts(&l, r->client);
 		if (r->upstream != NULL) {

@@ -95,6 +95,14 @@ static const struct doctor_entry {
 	    "files given.",
 	    "If %3 is an intermediate CA, append its certificate to %4 after "
 	    "the leaf; if it is a root, put it in the CA file %5." },
+	[DR_CA_NAME_CLASH] = { "ca-name-clash", MTLS_SEVERITY_ERROR,
+	    "leaf issuer ca-file",
+	    "%1 was issued by a CA named %2, and %3 holds a CA of that name "
+	    "with another key: two different CAs share the name %2 (two "
+	    "mtls init runs, for example), and %1 is from the other one.",
+	    "Use the CA file of the CA that issued %1 (the ca.crt of the "
+	    "same PKI), or reissue %1 from the CA in %3; give CAs distinct "
+	    "names (mtls ca init --name)." },
 	[DR_CHAIN_UNTRUSTED] = { "chain-untrusted", MTLS_SEVERITY_ERROR,
 	    "leaf top-ca ca-file ca-file-contents",
 	    "The chain of %1 leads to the CA %2, which is not in the CA "
@@ -122,18 +130,28 @@ static const struct doctor_entry {
 	    "signed can be trusted.",
 	    "Put the CA's own certificate (ca.crt, basicConstraints CA:TRUE, "
 	    "keyUsage keyCertSign) in %1, not a leaf." },
+	[DR_CA_NO_ROOT] = { "ca-no-root", MTLS_SEVERITY_ERROR,
+	    "ca-file cas root",
+	    "%1 holds only %2 and not the root %3 it leads to: a chain is "
+	    "verified up to a root, so every peer is refused as from an "
+	    "unknown CA.",
+	    "Put the root %3 in %1 too (cat root.crt >> %1), or give the "
+	    "root's certificate file instead (with mtls: the root CA "
+	    "directory's ca.crt)." },
 	[DR_LEAF_SELF_SIGNED] = { "leaf-self-signed", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is self-signed: no CA vouches for it, "
-	    "so the peer accepts it only if it pins this exact certificate.",
+	    "The certificate %1 in %2 is self-signed: it was not issued by "
+	    "your CA or any other, so the peer accepts it only if it pins "
+	    "this exact certificate.",
 	    "Issue the certificate from a CA (mtls cert issue --ca DIR ...) "
 	    "and give the peer that CA." },
-	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_WARNING,
+	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is a CA certificate used as an "
-	    "end-entity certificate.",
-	    "Issue a separate server or client certificate from this CA and "
-	    "use that instead." },
+	    "The certificate %1 in %2 is a CA certificate, not a server or "
+	    "client certificate: peers refuse it as an end-entity "
+	    "certificate.",
+	    "Use a certificate this CA issued (mtls cert issue --ca DIR "
+	    "--server or --client ...), not the CA's own." },
 
 	[DR_CERT_NOT_YET_VALID] = { "cert-not-yet-valid", MTLS_SEVERITY_ERROR,
 	    "cert file not-before time-left",
@@ -184,11 +202,11 @@ static const struct doctor_entry {
 	    "The certificate %1 may be used as a %2 certificate.",
 	    "Nothing to do." },
 	[DR_NAME_NOT_IN_SAN] = { "name-not-in-san", MTLS_SEVERITY_ERROR,
-	    "name cert sans",
+	    "name cert sans option",
 	    "The name %1 is not among the subject alternative names of %2 "
 	    "(%3), so clients connecting to %1 refuse it.",
-	    "Reissue the certificate with --dns %1 (or --ip for an address), "
-	    "or connect with a name it has." },
+	    "Reissue the certificate with %4 %1, or connect with a name it "
+	    "has." },
 	[DR_CN_WITHOUT_SAN] = { "cn-without-san", MTLS_SEVERITY_ERROR,
 	    "cert file",
 	    "The certificate %1 in %2 has a common name but no subject "
@@ -324,11 +342,11 @@ static const struct doctor_entry {
 	    "(--ca), or give the server a certificate from your CA." },
 	[DR_SERVER_NAME_MISMATCH] = { "server-name-mismatch",
 	    MTLS_SEVERITY_ERROR,
-	    "cert name sans",
+	    "cert name sans option",
 	    "The server's certificate %1 is not valid for the name %2 (it "
 	    "has %3).",
 	    "Connect with a name the certificate has (--servername), or "
-	    "reissue the server's certificate with --dns %2." },
+	    "reissue the server's certificate with %4 %2." },
 	[DR_SERVER_CHAIN_INCOMPLETE] = { "server-chain-incomplete",
 	    MTLS_SEVERITY_WARNING,
 	    "cert intermediate",
@@ -336,6 +354,16 @@ static const struct doctor_entry {
 	    "issued it; clients that trust only the root fail.",
 	    "On the server, append the intermediate to the certificate file "
 	    "(nginx ssl_certificate takes leaf + intermediates)." },
+	[DR_SERVER_CHAIN_MISSING] = { "server-chain-missing",
+	    MTLS_SEVERITY_ERROR,
+	    "cert issuer ca-file ca-file-contents",
+	    "The server sends only its leaf %1, and its issuer %2 is not in "
+	    "%3 (it holds %4): the intermediate the server should send is "
+	    "missing.",
+	    "On the server, send the chain: append the intermediate %2 to "
+	    "its certificate file after the leaf (nginx ssl_certificate, "
+	    "mtls serve --cert: leaf then intermediates).  Only if %2 is "
+	    "not under your root, give the client the CA that issued it." },
 	[DR_OK_SERVER_CERT] = { "ok-server-cert", MTLS_SEVERITY_OK,
 	    "cert ca-file name",
 	    "The server's certificate %1 verifies against %2 and is valid "
@@ -366,6 +394,13 @@ static const struct doctor_entry {
 	    "%1 requires a client certificate and none was given (%2).",
 	    "Pass your client certificate and key (--cert client.crt --key "
 	    "client.key)." },
+	[DR_CLIENT_CERT_UNUSABLE] = { "client-cert-unusable",
+	    MTLS_SEVERITY_ERROR,
+	    "target cert-file evidence",
+	    "%1 requires a client certificate; %2 was given but not sent, "
+	    "because it cannot be used (see the findings above) (%3).",
+	    "Fix the certificate and key as the findings above say (for "
+	    "key-mismatch: give the key that belongs to %2)." },
 	[DR_CLIENT_CERT_REJECTED] = { "client-cert-rejected",
 	    MTLS_SEVERITY_ERROR,
 	    "target cert alert cause fix",
@@ -373,12 +408,12 @@ static const struct doctor_entry {
 	    "%5" },
 	[DR_HTTP_CLIENT_CERT_REFUSED] = { "http-client-cert-refused",
 	    MTLS_SEVERITY_ERROR,
-	    "target answer",
+	    "target answer depth-note",
 	    "%1 completed the handshake but its HTTP server refused the "
 	    "client certificate: %2.",
 	    "Read the server's error log at info level: the reason is there; "
 	    "usually a CA missing from ssl_client_certificate or a "
-	    "certificate without clientAuth." },
+	    "certificate without clientAuth.%3" },
 	[DR_OK_CLIENT_CERT_ACCEPTED] = { "ok-client-cert-accepted",
 	    MTLS_SEVERITY_OK,
 	    "target cert",

@@ -100,22 +100,11 @@ mtls_server(void)
 	return tls_new(TLS_ROLE_SERVER);
 }
 
-/*
- * Why the last mtls_accept_socket() of this thread failed.  Several threads
- * may accept on one server context (a server context is otherwise only
- * read once configured), so its errors are kept per thread rather than in
- * the shared context; mtls_error(server) reads this thread's.  Everything
- * after the accept is reported by the new connection itself.
- */
-static _Thread_local struct mtls_error accept_err;
-
 const char *
 mtls_error(struct mtls *ctx)
 {
 	if (ctx == NULL)
 		return "no TLS context";
-	if (ctx->role == TLS_ROLE_SERVER && accept_err.msg[0] != '\0')
-		return accept_err.msg;
 	return ctx->err.msg[0] != '\0' ? ctx->err.msg : NULL;
 }
 
@@ -129,7 +118,6 @@ mtls_configure(struct mtls *ctx, struct mtls_config *cfg)
 	if (ctx->role == TLS_ROLE_SERVER_CONN)
 		return err_set(&ctx->err, MTLS_ERR_USAGE, "an accepted "
 		    "connection takes its server's configuration");
-	err_clear(&accept_err);
 	if ((sctx = tls_config_ctx(cfg, ctx->role, &ctx->err)) == NULL) {
 		/* Leave the reason on the config too: it is the config's. */
 		cfg->err = ctx->err;
@@ -269,36 +257,42 @@ ssl_fail:
 	    "connection");
 }
 
+/*
+ * Several threads may accept on one server context, which is only read
+ * once configured: a failure is kept in the new connection's own object
+ * (libtls's rule: the error lives in the object), never in the shared
+ * server context nor in a thread-local that another call could clear.
+ */
 int
 mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 {
 	struct mtls *conn;
 
 	*out = NULL;
-	err_clear(&accept_err);
-	if (server->role != TLS_ROLE_SERVER)
-		return err_set(&server->err, MTLS_ERR_USAGE, "not a server "
-		    "context");
+	if (server == NULL || server->role != TLS_ROLE_SERVER)
+		return server == NULL ? -1 : err_set(&server->err,
+		    MTLS_ERR_USAGE, "not a server context");
+	if ((conn = tls_new(TLS_ROLE_SERVER_CONN)) == NULL)
+		return -1; /* out of memory: the one failure without a conn */
+	*out = conn;
+	conn->handshake_failed = 1; /* until it is set up */
 	if (fd < 0)
-		return err_set(&accept_err, MTLS_ERR_USAGE, "socket %d is not "
+		return err_set(&conn->err, MTLS_ERR_USAGE, "socket %d is not "
 		    "a valid descriptor", fd);
 	if (server->ssl_ctx == NULL)
-		return err_set(&accept_err, MTLS_ERR_USAGE, "the server is not "
+		return err_set(&conn->err, MTLS_ERR_USAGE, "the server is not "
 		    "configured");
-	if ((conn = tls_new(TLS_ROLE_SERVER_CONN)) == NULL)
-		return err_set(&accept_err, MTLS_ERR_NOMEM, "out of memory");
-	if ((conn->ssl = SSL_new(server->ssl_ctx)) == NULL) {
-		free(conn);
-		return err_set_ssl(&accept_err, MTLS_ERR_CRYPTO, "cannot "
+	if ((conn->ssl = SSL_new(server->ssl_ctx)) == NULL)
+		return err_set_ssl(&conn->err, MTLS_ERR_CRYPTO, "cannot "
 		    "start a TLS connection");
-	}
 	SSL_set_app_data(conn->ssl, conn);
 	if (!tls_set_fd(conn->ssl, fd)) {
 		SSL_free(conn->ssl);
-		free(conn);
-		return err_set_ssl(&accept_err, MTLS_ERR_IO, "cannot use "
+		conn->ssl = NULL;
+		return err_set_ssl(&conn->err, MTLS_ERR_IO, "cannot use "
 		    "socket %d", fd);
 	}
+	conn->handshake_failed = 0;
 	SSL_set_accept_state(conn->ssl);
 	SSL_CTX_up_ref(server->ssl_ctx);
 	conn->ssl_ctx = server->ssl_ctx;
