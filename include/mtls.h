@@ -269,6 +269,12 @@ struct mtls_ca_record {
 int mtls_ca_list(struct mtls_ca *ca,
     int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg);
 
+/* Adopts a CA made elsewhere: dir holds its ca.crt (a CA certificate)
+ * and, unless it is kept offline, ca.key (which must be that
+ * certificate's), but no inventory.  Starts an empty one (dir/ca.db, or
+ * db) so that the CA can issue; refuses a dir/ca.db that exists. */
+int mtls_ca_import(const char *dir, const char *db, struct mtls_error *err);
+
 /* The inventory itself (db: an SQLite file or a postgres:// URL).  Its
  * messages name db without the password. */
 /* Creates the schema; refuses a database that holds one. */

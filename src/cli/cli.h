@@ -69,6 +69,7 @@ int cmd_init(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_ca_init(int argc, char **argv);
 int cmd_ca_crl(int argc, char **argv);
+int cmd_ca_import(int argc, char **argv);
 int cmd_ca_db(int argc, char **argv);
 int cmd_csr(int argc, char **argv);
 int cmd_csr_new(int argc, char **argv);

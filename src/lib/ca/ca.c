@@ -286,6 +286,46 @@ fail:
 	return NULL;
 }
 
+int
+mtls_ca_import(const char *dir, const char *db, struct mtls_error *err)
+{
+	struct mtls_key *key = NULL;
+	struct mtls_ca *ca;
+	struct inv *inv;
+	int ret = -1;
+
+	if (dir == NULL || *dir == '\0')
+		return err_set(err, MTLS_ERR_USAGE, "no CA directory given");
+	if ((ca = ca_alloc(dir, db, NULL, err)) == NULL)
+		return -1;
+	if (ca_load_certs(ca) == -1)
+		goto out;
+	/* The key must be the certificate's; an encrypted one is checked
+	 * when it first signs. */
+	if (file_exists(ca->key_path)) {
+		key = mtls_key_load_file(ca->key_path, NULL, &ca->err);
+		if (key == NULL && ca->err.code != MTLS_ERR_PASSPHRASE)
+			goto out;
+		if (key != NULL && ca_check_key(ca, key->pkey) == -1)
+			goto out;
+	}
+	if (db == NULL && file_exists(ca->db_target)) {
+		ca_err(ca, MTLS_ERR_EXISTS, "%s: exists: this CA has an "
+		    "inventory already", ca->db_target);
+		goto out;
+	}
+	if ((inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
+		goto out;
+	inv_close(inv);
+	ret = 0;
+out:
+	if (ret != 0 && err != NULL)
+		*err = ca->err;
+	mtls_key_free(key);
+	mtls_ca_free(ca);
+	return ret;
+}
+
 /* The PEM text of x as a heap string. */
 static char *
 x509_pem(X509 *x)

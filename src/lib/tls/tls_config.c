@@ -113,6 +113,8 @@ mtls_config_free(struct mtls_config *cfg)
 	SSL_CTX_free(cfg->client_ctx);
 	X509_free(cfg->cert);
 	sk_X509_pop_free(cfg->chain, X509_free);
+	free(cfg->cert_path);
+	free(cfg->key_path);
 	EVP_PKEY_free(cfg->key);
 	sk_X509_pop_free(cfg->ca_certs, X509_free);
 	sk_X509_CRL_pop_free(cfg->crls, X509_CRL_free);
@@ -196,6 +198,20 @@ load_objects(struct mtls_config *cfg, const char *path,
 	return 0;
 }
 
+/* A key that is not the certificate's, said as cert export says it:
+ * naming both files.  0 when they match or one is missing. */
+static int
+key_mismatch(struct mtls_config *cfg, X509 *cert, EVP_PKEY *key,
+    const char *key_path, const char *cert_path)
+{
+	if (cert == NULL || key == NULL || X509_check_private_key(cert, key))
+		return 0;
+	ERR_clear_error();
+	return err_set(&cfg->err, MTLS_ERR_KEY_MISMATCH, "%s: not the key of "
+	    "%s (key does not match certificate)", key_path ? key_path :
+	    "the key", cert_path ? cert_path : "the certificate");
+}
+
 int
 mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 {
@@ -204,10 +220,17 @@ mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 	if (load_objects(cfg, path, &sk, NULL, NULL) != 0)
 		return -1;
 	X509 *leaf = sk_X509_shift(sk);
+	if (key_mismatch(cfg, leaf, cfg->key, cfg->key_path, path) != 0) {
+		X509_free(leaf);
+		sk_X509_pop_free(sk, X509_free);
+		return -1;
+	}
 	X509_free(cfg->cert);
 	sk_X509_pop_free(cfg->chain, X509_free);
 	cfg->cert = leaf;
 	cfg->chain = sk;
+	free(cfg->cert_path);
+	cfg->cert_path = strdup(path);
 	cfg_invalidate(cfg);
 	return 0;
 }
@@ -264,8 +287,14 @@ mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
 			    "key found", path);
 		goto out;
 	}
+	if (key_mismatch(cfg, cfg->cert, pkey, path, cfg->cert_path) != 0) {
+		EVP_PKEY_free(pkey);
+		goto out;
+	}
 	EVP_PKEY_free(cfg->key);
 	cfg->key = pkey;
+	free(cfg->key_path);
+	cfg->key_path = strdup(path);
 	cfg_invalidate(cfg);
 	ERR_clear_error();
 	BIO_free(bio);

@@ -33,6 +33,7 @@ struct mtls_config {
 	pthread_mutex_t lock;        /* the lazy build, policy, client session */
 	struct mtls_error err;
 
+	char *cert_path, *key_path;  /* as given, for messages */
 	X509 *cert;                  /* leaf */
 	STACK_OF(X509) *chain;       /* what followed it in the file */
 	EVP_PKEY *key;
