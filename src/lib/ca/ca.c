@@ -29,6 +29,7 @@
 #include <openssl/pem.h>
 
 #include "ca/inventory.h"
+#include "x509/text.h"
 #include "ca/pki.h"
 #include "tools/mtls_tools.h"
 #include "core/pem.h"
@@ -673,7 +674,7 @@ out:
 static void
 csr_label(const X509_REQ *req, char *buf, size_t len)
 {
-	char *cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	char *cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 
 	snprintf(buf, len, "CSR %s", cn != NULL ? cn : "(no CN)");
 	free(cn);
@@ -736,7 +737,7 @@ csr_sans(struct mtls_ca *ca, X509_REQ *req, const char *label)
 			goto nomem;
 		}
 	}
-	cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 	if (pki_san_add_cn(gens, cn) == -1)
 		goto nomem;
 	goto out;
