@@ -19,6 +19,7 @@ struct engine {
 	struct proxy *px;
 	struct ev_loop *loop;
 	struct reloader *rl;
+	struct renewer *rn;
 	struct metrics_server *ms;
 	struct worker_table **first; /* [nworkers] until the workers take
 	                              * them */
@@ -199,6 +200,8 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 		return -1;
 	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
 		return -1;
+	if ((e->rn = renewer_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
 	ev_signal_init(&e->term, engine_stop_cb, SIGTERM);
 	e->term.data = e;
 	ev_signal_start(e->loop, &e->term);
@@ -256,6 +259,7 @@ engine_teardown(struct engine *e, int failed)
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);
 	}
+	renewer_free(e->rn);
 	reloader_free(e->rl);
 	metrics_server_free(e->ms);
 	proxy_unix_cleanup(px);
