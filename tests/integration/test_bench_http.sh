@@ -16,7 +16,11 @@ nginx_require
 run 0 "$MTLS" init --dir pki
 run 0 "$MTLS" ca init --dir other --name "Bench Other CA"
 run 0 "$MTLS" cert issue --ca other --client --name client --out other-client
-run 0 "$MTLS" init --dir twin
+# A CA with the trusted root's name (mtls init makes each one's unique),
+# another key.
+mkdir twin
+run 0 "$MTLS" ca init --dir twin/ca --name "$(ca_cn pki/ca/ca.crt)"
+run 0 "$MTLS" cert issue --ca twin/ca --client --name client --out twin/client
 nginx_start ngx pki/ca/ca.crt
 CA="--ca pki/ca/ca.crt"
 
