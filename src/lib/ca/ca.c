@@ -29,6 +29,7 @@
 #include <openssl/pem.h>
 
 #include "ca/inventory.h"
+#include "x509/text.h"
 #include "ca/pki.h"
 #include "tools/mtls_tools.h"
 #include "core/pem.h"
@@ -481,11 +482,14 @@ set_aki(X509 *x, X509 *issuer)
  */
 static int
 set_validity(struct mtls_ca *ca, X509 *x, X509 *issuer, int days,
-    long offset)
+    long offset, long lifetime)
 {
 	time_t now = time(NULL);
-	time_t nb = now - CA_BACKDATE + offset;
-	time_t na = now + (time_t)days * 86400 + offset;
+	time_t back = lifetime > 0 && lifetime / 10 < CA_BACKDATE ?
+	    lifetime / 10 : CA_BACKDATE;
+	time_t nb = now - back + offset;
+	time_t na = now + (lifetime > 0 ? (time_t)lifetime :
+	    (time_t)days * 86400) + offset;
 
 	if (issuer != NULL) {
 		time_t ina;
@@ -571,6 +575,12 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	}
 	if (check_days(ca, opt->days) == -1)
 		return NULL;
+	if (opt->lifetime_seconds < 0 ||
+	    opt->lifetime_seconds > (long)CA_MAX_DAYS * 86400) {
+		ca_err(ca, MTLS_ERR_USAGE, "a lifetime of %ld seconds is out "
+		    "of range", opt->lifetime_seconds);
+		return NULL;
+	}
 	if (pki_key_weakness(pubkey, why, sizeof(why)) != NULL) {
 		ca_err(ca, MTLS_ERR_POLICY, "%s", why);
 		return NULL;
@@ -598,7 +608,8 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->x509)) ||
 	    !X509_set_pubkey(x, pubkey))
 		goto ssl_fail;
-	if (set_validity(ca, x, ca->x509, days, ca->clock_offset) == -1)
+	if (set_validity(ca, x, ca->x509, days, ca->clock_offset,
+	    opt->lifetime_seconds) == -1)
 		goto out;
 	int rsa = EVP_PKEY_is_a(pubkey, "RSA");
 	what = "extensions";
@@ -663,7 +674,7 @@ out:
 static void
 csr_label(const X509_REQ *req, char *buf, size_t len)
 {
-	char *cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	char *cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 
 	snprintf(buf, len, "CSR %s", cn != NULL ? cn : "(no CN)");
 	free(cn);
@@ -726,7 +737,7 @@ csr_sans(struct mtls_ca *ca, X509_REQ *req, const char *label)
 			goto nomem;
 		}
 	}
-	cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 	if (pki_san_add_cn(gens, cn) == -1)
 		goto nomem;
 	goto out;
@@ -845,11 +856,11 @@ ca_make_cert(struct mtls_ca *ca, struct mtls_ca *parent, const char *name,
 		goto fail;
 	}
 	if (parent != NULL) {
-		if (set_validity(parent, x, parent->x509, days, 0) == -1) {
+		if (set_validity(parent, x, parent->x509, days, 0, 0) == -1) {
 			ca->err = parent->err;
 			goto fail;
 		}
-	} else if (set_validity(ca, x, NULL, days, 0) == -1) {
+	} else if (set_validity(ca, x, NULL, days, 0, 0) == -1) {
 		goto fail;
 	}
 	/* An intermediate may sign only leaves (pathLen:0): the root stays

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 /*
  * A socket BIO that never raises SIGPIPE: OpenSSL's writes to a socket the
@@ -632,14 +633,11 @@ mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf, size_t len)
 	if (i >= mtls_conn_ca_name_count(ctx) || len == 0)
 		return NULL;
 	names = SSL_get_client_CA_list(ctx->ssl);
-	BIO *bio = BIO_new(BIO_s_mem());
-	if (bio == NULL)
+	char *s = x509_name_line(sk_X509_NAME_value(names, (int)i));
+	if (s == NULL)
 		return NULL;
-	X509_NAME_print_ex(bio, sk_X509_NAME_value(names, (int)i), 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	int n = BIO_read(bio, buf, (int)(len - 1));
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
+	snprintf(buf, len, "%s", s);
+	free(s);
 	return buf;
 }
 

@@ -323,6 +323,48 @@ mtls_config_set_ca_file(struct mtls_config *cfg, const char *path)
 }
 
 int
+mtls_config_add_ca_file(struct mtls_config *cfg, const char *path)
+{
+	STACK_OF(X509) *sk = NULL;
+	unsigned char hash[32];
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!cfg->have_ca)
+		return mtls_config_set_ca_file(cfg, path);
+	if (load_objects(cfg, path, &sk, NULL, hash) != 0)
+		return -1;
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		if (!sk_X509_push(cfg->ca_certs, sk_X509_value(sk, i))) {
+			sk_X509_pop_free(sk, X509_free);
+			return err_set(&cfg->err, MTLS_ERR_NOMEM, "%s: out of "
+			    "memory", path);
+		}
+		sk_X509_set(sk, i, NULL);
+	}
+	sk_X509_pop_free(sk, X509_free);
+	/* The session id context follows both files. */
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(md, cfg->ca_hash, sizeof(cfg->ca_hash)) &&
+	    EVP_DigestUpdate(md, hash, sizeof(hash)) &&
+	    EVP_DigestFinal_ex(md, cfg->ca_hash, NULL);
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return err_set_ssl(&cfg->err, MTLS_ERR_CRYPTO, "%s: cannot "
+		    "hash the certificates", path);
+	cfg_invalidate(cfg);
+	return 0;
+}
+
+void
+mtls_config_set_client_purpose_any(struct mtls_config *cfg)
+{
+	cfg->client_purpose_any = 1;
+	cfg_invalidate(cfg);
+}
+
+int
 mtls_config_use_system_ca(struct mtls_config *cfg)
 {
 	cfg->system_ca = 1;
@@ -737,8 +779,9 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		vflags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
 	X509_VERIFY_PARAM_set_flags(param, vflags);
 	X509_VERIFY_PARAM_set_depth(param, TLS_VERIFY_DEPTH);
-	X509_VERIFY_PARAM_set_purpose(param, server ? X509_PURPOSE_SSL_CLIENT :
-	    X509_PURPOSE_SSL_SERVER);
+	X509_VERIFY_PARAM_set_purpose(param, !server ? X509_PURPOSE_SSL_SERVER :
+	    cfg->client_purpose_any ? X509_PURPOSE_ANY :
+	    X509_PURPOSE_SSL_CLIENT);
 	X509_VERIFY_PARAM_set_hostflags(param,
 	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
