@@ -461,6 +461,14 @@ int proxy_apply(struct proxy *px, struct proxy_plan *plan,
 /* Closes and unlinks the unix listeners' files of the current services. */
 void proxy_unix_cleanup(struct proxy *px);
 
+/* sandbox.c */
+/* Landlock and seccomp for the rest of the process's life, from the
+ * current services' files and ports (metrics_ports: the metrics
+ * listener's): 0, or -1 with the reason in err.  Call before any thread
+ * is started. */
+int sandbox_enter(struct proxy *px, const int *metrics_ports, size_t nmp,
+    char *err, size_t errlen);
+
 /* metrics.c: the HTTP side, in the main loop */
 struct metrics_server;
 struct metrics_server *metrics_server_new(struct proxy *px,
