@@ -222,6 +222,10 @@ client_config(const struct client_files *f)
 		cli_fail("out of memory");
 		return NULL;
 	}
+	if (cli_ca_file_check(f->ca) != 0) {
+		mtls_config_free(cfg);
+		return NULL;
+	}
 	if (mtls_config_set_cert_file(cfg, f->cert) == -1 ||
 	    mtls_config_set_key_file(cfg, f->key, NULL) == -1 ||
 	    mtls_config_set_ca_file(cfg, f->ca) == -1 ||

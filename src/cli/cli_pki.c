@@ -268,6 +268,8 @@ cli_ca_open(const char *dir, const char *db, int signing)
 	struct mtls_ca *ca;
 	char *pass = NULL;
 
+	if (cli_ca_dir_check(dir, db) != 0)
+		return NULL;
 	/* Opened once without a passphrase: that says whether the key is
 	 * encrypted, and is all that an unencrypted key (or listing) needs,
 	 * so that a shared inventory is connected to once. */

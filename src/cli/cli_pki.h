@@ -133,6 +133,12 @@ char *cli_path_join(const char *dir, const char *name);
  * MTLS_CA_PASSPHRASE or a prompt.  Prints the reason and returns NULL on
  * failure. */
 struct mtls_ca *cli_ca_open(const char *dir, const char *db, int signing);
+/* --ca of the wrong kind (ca_path.c): EXIT_FAIL with the kind expected
+ * and the path that would work printed, or 0.  The CA commands take a
+ * directory (db: their --db, for a CA made elsewhere without ca.db); the
+ * TLS commands a file. */
+int cli_ca_dir_check(const char *dir, const char *db);
+int cli_ca_file_check(const char *path);
 /* The inventory a command uses: db (--db), else $MTLS_CA_DB, else NULL. */
 const char *cli_ca_db(const char *db);
 /* Prints the reason of ca's last failure (prefix, then ": ", when prefix is

@@ -285,6 +285,8 @@ cmd_doctor(int argc, char **argv)
 	    opt.server_config == NULL)
 		return cli_usage(cmd, "nothing to check: give --cert, --key, "
 		    "--ca, --crl, --connect or --server-config");
+	if (cli_ca_file_check(opt.ca_file) != 0)
+		return EXIT_FAIL;
 	if (opt.server_type != MTLS_SOFTWARE_GUESS && opt.server_config == NULL)
 		return cli_usage(cmd, "--type needs --server-config");
 	if (opt.servername != NULL && opt.connect == NULL)

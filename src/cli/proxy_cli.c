@@ -78,6 +78,20 @@ proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
 	 * loading says what is wrong, if anything. */
 	if ((d = mtls_doctor_run(&dopt, &err)) == NULL)
 		return 0;
+	/* A file that cannot be read, parsed or paired with its key is the
+	 * loader's to report, in the words every command uses. */
+	static const char *const loader_codes[] = { "file-missing",
+	    "file-unreadable", "not-pem-or-der", "wrong-object-kind",
+	    "key-encrypted-no-passphrase", "key-wrong-passphrase",
+	    "key-mismatch" };
+	for (size_t i = 0; i < mtls_doctor_count(d); i++)
+		for (size_t j = 0; j < sizeof(loader_codes) /
+		    sizeof(loader_codes[0]); j++)
+			if (strcmp(mtls_doctor_code(d, i), loader_codes[j]) ==
+			    0) {
+				mtls_doctor_free(d);
+				return 0;
+			}
 	nerr = mtls_doctor_count_severity(d, MTLS_SEVERITY_ERROR);
 	for (size_t i = 0; i < mtls_doctor_count(d); i++) {
 		if (mtls_doctor_severity(d, i) != MTLS_SEVERITY_ERROR)

@@ -350,6 +350,8 @@ cmd_serve(int argc, char **argv)
 	o.no_sandbox = no_sandbox;
 
 	ret = EXIT_FAIL;
+	if (cli_ca_file_check(o.ca_file) != 0)
+		goto out;
 	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
 	    start_anyway) == -1)
 		goto out;

@@ -183,6 +183,8 @@ cmd_tunnel(int argc, char **argv)
 	    sizeof(why)) == -1)
 		return cli_usage(cmd, "--metrics %s", why);
 
+	if (cli_ca_file_check(o.ca_file) != 0)
+		return EXIT_FAIL;
 	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_CLIENT,
 	    start_anyway) == -1)
 		return EXIT_FAIL;

@@ -938,8 +938,10 @@ conn_accept(struct worker *w, struct proxy_gen *g, int fd,
 		char name[ADDR_STRLEN];
 		addr_format(peer, peerlen, name, sizeof(name));
 		log_msg(px->opt.log_format, "error", "%s: cannot take the "
-		    "connection: %s", name, c == NULL ? "out of memory" :
-		    mtls_error(g->tls));
+		    "connection: %s", name, c == NULL || c->tls == NULL ?
+		    "out of memory" : mtls_error(c->tls));
+		if (c != NULL)
+			mtls_free(c->tls);
 		free(c);
 		close(fd);
 		__atomic_fetch_sub(&px->st->active, 1, __ATOMIC_RELAXED);

@@ -145,6 +145,23 @@ int proxy_plan_check(const struct proxy_plan *plan, char *err,
 void proxy_plan_free(struct proxy_plan *plan);
 
 /*
+ * The online CA's server (mtls ca serve): EST over mTLS on one libev loop,
+ * answered by est (libmtls).  cfg is the TLS server configuration (client
+ * certificates optional, verified when sent); the engine takes it over.
+ * Runs until SIGTERM/SIGINT: 0, or -1 with the reason in err.
+ */
+struct est_server_options {
+	const char *listen;
+	struct mtls_est *est;
+	enum proxy_log_format log_format;
+	double handshake_timeout;    /* 0: PROXY_HANDSHAKE_TIMEOUT */
+	double request_timeout;      /* a whole request; 0: 30 s */
+	double crl_check;            /* seconds between CRL checks; 0: 5 */
+};
+int est_serve(const struct est_server_options *opt, struct mtls_config *cfg,
+    char *err, size_t errlen);
+
+/*
  * The demo's backend: a thread answering every connection on a unix socket
  * with one line naming the client that the PROXY v2 header describes
  * ("hello CN: ..."), then closing.  NULL with the reason in err.

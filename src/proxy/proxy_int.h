@@ -220,6 +220,21 @@ size_t log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 /* s as a JSON string (quoted, escaped; NULL: null) into buf; returns the
  * length (cut at cap). */
 size_t log_json_quote(char *buf, size_t cap, const char *s);
+/* One EST request (mtls ca serve). */
+struct est_record {
+	double time;
+	const char *client;
+	const char *method;          /* "-" when the request never came */
+	const char *path;
+	int status;                  /* 0: no HTTP answer (TLS refusal) */
+	const char *identity;
+	const char *outcome;
+	const char *reason;          /* NULL when none */
+	const char *serial;          /* issued, or NULL */
+	double duration;
+};
+size_t log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct est_record *r);
 /* Writes a line to stderr with one write(2). */
 void log_write(const char *buf, size_t len);
 /* An engine message: "mtls serve: <text>" with a time stamp. */

@@ -77,25 +77,27 @@ openssl crl -in pg.crl -noout -text | grep -c "Serial Number:" >nrev
 ok "the first CRL from PostgreSQL is numbered $((n2)), above SQLite's $((n1)), with the 3 revocations"
 
 # ---- the schema's life -------------------------------------------------
-run 1 "$MTLS" ca db init --db "$PGURL"
-assert_one_line_error "already holds an mtls CA inventory (schema version 2)"
+# The current version, whatever migrations were added since this test.
 run 0 "$MTLS" ca db migrate --db "$PGURL"
-assert_contains "$T/out" "schema version 2, nothing to do"
-ok "init refuses an inventory; migrate at the current version does nothing"
+V=$(sed -n 's/.*: schema version \([0-9]*\), nothing to do$/\1/p' "$T/out")
+[ -n "$V" ] && [ "$V" -ge 2 ] || fail "migrate on a fresh schema: $(cat "$T/out")"
+run 1 "$MTLS" ca db init --db "$PGURL"
+assert_one_line_error "already holds an mtls CA inventory (schema version $V)"
+ok "init refuses an inventory; migrate at the current version ($V) does nothing"
 
 pg_sql "UPDATE schema_version SET version = 1" >/dev/null
 run 1 "$MTLS" cert list --ca ca --db "$PGURL"
-assert_one_line_error "schema version 1 is older than this mtls needs (2); migrate it first"
+assert_one_line_error "schema version 1 is older than this mtls needs ($V); migrate it first"
 run 0 "$MTLS" ca db migrate --db "$PGURL"
-assert_contains "$T/out" "schema version 1 -> 2"
+assert_contains "$T/out" "schema version 1 -> $V"
 run 0 "$MTLS" cert list --ca ca --db "$PGURL"
-pg_sql "UPDATE schema_version SET version = 9" >/dev/null
+pg_sql "UPDATE schema_version SET version = 99" >/dev/null
 run 1 "$MTLS" cert issue --ca ca --db "$PGURL" --client --name new --out new
-assert_one_line_error "schema version 9, expected 2"
+assert_one_line_error "schema version 99, expected $V"
 assert_no_file new.crt
 run 1 "$MTLS" ca db migrate --db "$PGURL"
-assert_one_line_error "schema version 9 is newer than this mtls knows (2)"
-pg_sql "UPDATE schema_version SET version = 2" >/dev/null
+assert_one_line_error "schema version 99 is newer than this mtls knows ($V)"
+pg_sql "UPDATE schema_version SET version = $V" >/dev/null
 ok "an older schema is refused until migrated; a newer one is refused, by migrate too"
 
 # An empty database: the commands say so.
@@ -122,7 +124,7 @@ PRAGMA user_version=1;
 SQL
 run 0 "$MTLS" cert issue --ca old --client --name one --out one
 run 0 sqlite3 old/ca.db "SELECT version FROM schema_version; PRAGMA user_version"
-[ "$(tr '\n' ' ' <"$T/out")" = "2 2 " ] || fail "the file was not migrated: $(cat "$T/out")"
+[ "$(tr '\n' ' ' <"$T/out")" = "$V $V " ] || fail "the file was not migrated to $V: $(cat "$T/out")"
 run 0 "$MTLS" ca crl --ca old --out old.crl
 assert_contains "$T/out" "CRL number 4 "
 ok "a version 1 SQLite file is migrated in place; its CRL number carries on"

@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/reason.h"
+#include "x509/text.h"
 #include "tools/mtls_tools.h"
 #include "doctor/doctor.h"
 
@@ -368,15 +369,11 @@ our_issuer_listed(struct mtls *tls, X509 *leaf, STACK_OF(X509) *pool)
 	X509 *cur = leaf;
 
 	for (int depth = 0; cur != NULL && depth < 10; depth++) {
-		BIO *bio = BIO_new(BIO_s_mem());
-		int n;
-		if (bio == NULL)
+		char *line = x509_name_line(X509_get_issuer_name(cur));
+		if (line == NULL)
 			return 0;
-		X509_NAME_print_ex(bio, X509_get_issuer_name(cur), 0,
-		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(bio, want, (int)sizeof(want) - 1);
-		want[n > 0 ? n : 0] = '\0';
-		BIO_free(bio);
+		snprintf(want, sizeof(want), "%s", line);
+		free(line);
 		for (size_t i = 0; i < mtls_conn_ca_name_count(tls); i++)
 			if (mtls_conn_ca_name(tls, i, got, sizeof(got)) !=
 			    NULL && strcmp(got, want) == 0)

@@ -100,6 +100,23 @@ static int parse_file(struct sc_tree *t, struct sc_node *parent,
     const char *path, int depth, int must_exist);
 
 static void
+fail_line(struct sc_tree *t, const char *file, unsigned line,
+    const char *fmt, va_list ap) MTLS_PRINTF(4, 0);
+
+static void
+fail_line(struct sc_tree *t, const char *file, unsigned line,
+    const char *fmt, va_list ap)
+{
+	if (t->failed)
+		return;
+	t->failed = 1;
+	snprintf(t->err_file, sizeof(t->err_file), "%s", file);
+	t->err_line = line;
+	vsnprintf(t->err_msg, sizeof(t->err_msg), fmt, ap);
+}
+
+/* The first syntax error, where the cursor is. */
+static void
 fail_at(struct sc_tree *t, const struct cur *c, const char *fmt, ...)
     MTLS_PRINTF(3, 4);
 
@@ -108,13 +125,25 @@ fail_at(struct sc_tree *t, const struct cur *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (t->failed)
-		return;
-	t->failed = 1;
-	snprintf(t->err_file, sizeof(t->err_file), "%s", c->file);
-	t->err_line = c->line;
 	va_start(ap, fmt);
-	vsnprintf(t->err_msg, sizeof(t->err_msg), fmt, ap);
+	fail_line(t, c->file, c->line, fmt, ap);
+	va_end(ap);
+}
+
+/* The first syntax error, in the directive s (line-based languages, whose
+ * cursor is past its line already). */
+static void
+fail_stmt(struct sc_tree *t, const struct cur *c, const struct stmt *s,
+    const char *fmt, ...) MTLS_PRINTF(4, 5);
+
+static void
+fail_stmt(struct sc_tree *t, const struct cur *c, const struct stmt *s,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_line(t, c->file, s->line, fmt, ap);
 	va_end(ap);
 }
 
@@ -491,7 +520,7 @@ apache_block(struct sc_tree *t, struct sc_node *parent, struct cur *c,
 			if (section == NULL || n < 4 || first[n - 1] != '>' ||
 			    strncasecmp(first + 2, section, n - 3) != 0 ||
 			    strlen(section) != n - 3) {
-				fail_at(t, c, "%s without matching <%s> "
+				fail_stmt(t, c, &s, "%s without matching <%s> "
 				    "section", first, first + 2);
 				break;
 			}
@@ -505,8 +534,8 @@ apache_block(struct sc_tree *t, struct sc_node *parent, struct cur *c,
 			size_t ln = strlen(last);
 			struct sc_node *node;
 			if (ln == 0 || last[ln - 1] != '>') {
-				fail_at(t, c, "%s directive missing closing "
-				    "'>'", first);
+				fail_stmt(t, c, &s, "%s directive missing "
+				    "closing '>'", first);
 				break;
 			}
 			last[ln - 1] = '\0';
@@ -516,8 +545,8 @@ apache_block(struct sc_tree *t, struct sc_node *parent, struct cur *c,
 				s.n--;
 			}
 			if (first[0] == '\0' || depth >= SC_MAX_DEPTH) {
-				fail_at(t, c, "a section without a name, or "
-				    "nested deeper than %u", SC_MAX_DEPTH);
+				fail_stmt(t, c, &s, "a section without a name, "
+				    "or nested deeper than %u", SC_MAX_DEPTH);
 				break;
 			}
 			if ((node = add_node(t, parent, &s, c->file, 1)) == NULL)
