@@ -35,6 +35,7 @@
 
 #include "ca/est.h"
 #include "core/pem.h"
+#include "x509/text.h"
 
 #define EST_PREFIX "/.well-known/est/"
 #define EST_RATE_SLOTS 1024
@@ -536,7 +537,7 @@ csr_effective_sans(X509_REQ *req, char *why, size_t whylen)
 	}
 	if (gens == NULL && (gens = sk_GENERAL_NAME_new_null()) == NULL)
 		goto nomem;
-	cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 	if (pki_san_add_cn(gens, cn) == -1 || (out = sans_lines(gens)) ==
 	    NULL)
 		goto nomem;
@@ -574,7 +575,7 @@ static int
 subject_is_cn(X509_REQ *req, const char *name)
 {
 	const X509_NAME *subj = X509_REQ_get_subject_name(req);
-	char *cn = pki_name_cn(subj);
+	char *cn = x509_name_cn_utf8(subj);
 	int ok = X509_NAME_entry_count(subj) == 1 && cn != NULL &&
 	    strcmp(cn, name) == 0;
 
@@ -840,7 +841,7 @@ enroll_bootstrap(struct mtls_est *est, const struct mtls_est_request *req,
 		    "minute for %s", est->rate, resp->identity);
 	if ((csr = read_csr(est, req, resp)) == NULL)
 		return 0;
-	cn = pki_name_cn(X509_get_subject_name(leaf));
+	cn = x509_name_cn_utf8(X509_get_subject_name(leaf));
 	if (cn == NULL || !subject_is_cn(csr, cn)) {
 		refuse(est, resp, R_NAMES, "the CSR's subject must be CN=%s "
 		    "alone, as the bootstrap certificate's", cn != NULL ? cn :
