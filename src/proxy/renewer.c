@@ -225,6 +225,8 @@ job_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct job *j = t->data;
 
+	(void)loop;
+	(void)revents;
 	if (j->running)
 		return;
 	if (pthread_create(&j->thread, NULL, job_thread, j) != 0) {
@@ -256,6 +258,8 @@ job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 	const struct proxy_options *o = &j->svc->opt;
 	char when[32];
 
+	(void)loop;
+	(void)revents;
 	if (!j->running)
 		return;
 	pthread_join(j->thread, NULL);

@@ -193,7 +193,7 @@ remote-backend	mtls: remote-backend.yaml:3: services.api.backend: 192.0.2.1:80: 
 tls-min	mtls: tls-min.yaml:3: services.api.tls-min: "1.1" is not 1.2 or 1.3
 duplicate-key	mtls: duplicate-key.yaml:4: services.api.listen: given twice (first on line 3)
 missing-file	mtls: missing-file.yaml: service api: pki/nothere.crt: No such file or directory
-key-mismatch	mtls: key-mismatch.yaml: service api: cannot use the certificate and key (private key mismatch)
+key-mismatch	mtls: key-mismatch.yaml: service api: srv2.key: not the key of pki/server.crt (key does not match certificate)
 crl-issuer	mtls: crl-issuer.yaml: service api: The CRL in other.crl issued by CN=Other CA is not signed by any CA of the chain (CN=@ROOT@).
 EXPECTED
 [ $n -eq 20 ] || fail "ran $n cases, expected 20"
