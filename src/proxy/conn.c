@@ -482,7 +482,7 @@ conn_serve_refused(struct conn *c)
 	}
 	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
 	conn_identity(c, who, sizeof(who));
-	svc_state_refused(c->gen->svc->st, hr, who);
+	svc_state_refused(c->gen->svc->st, hr, who, c->reason);
 	conn_linger(c);
 }
 
@@ -824,6 +824,7 @@ conn_connect_done(struct conn *c)
 static void
 conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 	char drop[4096];
 	ssize_t n;
@@ -856,6 +857,7 @@ conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 
 	switch (c->state) {
@@ -879,6 +881,7 @@ conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct conn *c = t->data;
 	struct proxy_service *px = c->gen->svc;
 	char what[64];
@@ -894,11 +897,12 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			    "complete handshake within %gs", name,
 			    px->opt.handshake_timeout);
 		} else {
-			char who[128];
+			char who[128], why[64];
 			conn_identity(c, who, sizeof(who));
-			svc_state_refused(px->st, HS_TIMEOUT, who);
-			conn_fail(c, "handshake_timeout", "no complete "
-			    "handshake within %gs", px->opt.handshake_timeout);
+			snprintf(why, sizeof(why), "no complete handshake "
+			    "within %gs", px->opt.handshake_timeout);
+			svc_state_refused(px->st, HS_TIMEOUT, who, why);
+			conn_fail(c, "handshake_timeout", "%s", why);
 		}
 		break;
 	case CONN_CONNECTING:

@@ -31,7 +31,10 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "proxy_int.h"
 
@@ -510,6 +513,8 @@ struct reloader {
 static void
 reloader_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = t->data;
 
 	proxy_reload(r->px, "a file changed");
@@ -528,15 +533,28 @@ reloader_settle_soon(struct reloader *r)
 static void
 reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
+	(void)loop;
+	(void)revents;
 	reloader_settle_soon(w->data);
 }
 
+/* systemd's Type=notify reload protocol: RELOADING=1 with the monotonic
+ * time, then READY=1 whatever the outcome (the old configuration still
+ * serves when the new one failed). */
 static void
 reloader_hup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = s->data;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000);
 	proxy_reload(r->px, "SIGHUP");
+	(void)sd_notify(0, "READY=1");
 }
 
 /* Is this event about one of our files (or the Kubernetes "..data"
@@ -559,6 +577,8 @@ reloader_relevant(struct reloader *r, const struct inotify_event *ev)
 static void
 reloader_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = io->data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int hit = 0;
