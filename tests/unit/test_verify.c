@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "test_verify_certgen.h"
+#include "certgen.h"
 
 static EVP_PKEY *root_key, *inter_key, *leaf_key, *other_key;
 static X509 *root, *inter, *leaf, *client, *other_root, *cn_only, *wild,
