@@ -205,7 +205,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0;
+	int start_anyway = 0, allow_any = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -232,6 +232,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
 			optarg = NULL;
+			allow_any = 1;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
 				/* The library names the value; we, the
@@ -347,6 +348,14 @@ cmd_serve(int argc, char **argv)
 		cli_usage(cmd, "--crl-from %s: %s", o.crl_from,
 		    o.crl_file == NULL ? "needs --crl FILE, where the CRL is "
 		    "kept" : "not an https:// URL");
+		goto out;
+	}
+	/* Rules are alternatives: beside --allow-any another one would
+	 * restrict nothing, which its writer surely did not mean. */
+	if (allow_any && mtls_policy_count(pol) > 1) {
+		cli_usage(cmd, "--allow-any admits every client the CA vouches "
+		    "for: another --allow-* rule beside it would restrict "
+		    "nothing; give one or the other");
 		goto out;
 	}
 	if (mtls_policy_count(pol) == 0) {
