@@ -537,6 +537,12 @@ void mtls_config_disable_resumption(struct mtls_config *cfg);
 /* Client: the application protocols offered in ALPN (RFC 7301), a
  * comma-separated list such as "http/1.1". */
 int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
+/* Server: keep at most sessions sessions for resumption (the default,
+ * 4096, is about 25 MB with ECDSA P-256 client certificates: a session
+ * holds the client's certificate).  The oldest are dropped first.  Not
+ * used with a ticket key file (stateless tickets). */
+int mtls_config_set_session_cache_size(struct mtls_config *cfg,
+    size_t sessions);
 /* Client: remember up to entries server chains verified in full (0, the
  * default: none).  A chain received again, byte for byte, for the same
  * server name is then accepted without being verified again, until the

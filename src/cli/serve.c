@@ -29,7 +29,8 @@ usage(void)
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend]\n"
+	    "           [--ticket-key-file FILE] [--session-cache N] "
+	    "[--unsafe-backend]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -79,6 +80,9 @@ usage(void)
 	    "connection on stderr\n"
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
+	    "  --session-cache N      sessions kept for resumption (default "
+	    "4096, about 6 KB\n"
+	    "                         each)\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n", cmd);
 }
@@ -107,7 +111,7 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_SESSION_CACHE,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -134,6 +138,7 @@ cmd_serve(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
+		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -222,6 +227,14 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
+		case O_SESSION_CACHE: {
+			int n;
+			if (cli_parse_int(cmd, "--session-cache", optarg, 1,
+			    10000000, &n) == -1)
+				goto out;
+			o.session_cache = (size_t)n;
+			break;
+		}
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;

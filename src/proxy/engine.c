@@ -233,6 +233,7 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 		goto out;
 	}
 
+	proxy_raise_nofile(px->opt.log_format);
 	/* A writer to a closed peer gets EPIPE, not a signal that ends the
 	 * process; the workers leave the other signals to the main loop. */
 	signal(SIGPIPE, SIG_IGN);

@@ -258,6 +258,11 @@ struct worker {
 	struct conn *conns;          /* every open connection */
 	size_t nconns;
 	int stopping;
+	ev_timer trim;               /* memory back to the system, see
+	                              * worker_trim_cb() */
+	uint64_t trim_accepted;      /* the counts at its last tick */
+	size_t trim_nconns;
+	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
 	struct proxy_stats stats;
 };
@@ -299,6 +304,10 @@ void conn_close_all(struct worker *w, const char *why);
 int worker_start(struct worker *w, char *err, size_t errlen);
 void worker_post(struct worker *w, const struct worker_mail *m);
 void worker_gen_unref(struct worker *w, struct proxy_gen *g);
+
+/* fdlimit.c */
+/* Raises the soft RLIMIT_NOFILE to the hard limit, and logs the limit. */
+void proxy_raise_nofile(enum proxy_log_format fmt);
 
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the

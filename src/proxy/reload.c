@@ -68,6 +68,9 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 	    mtls_config_set_policy(cfg, opt->policy) == -1 ||
 	    (opt->ticket_key_file != NULL &&
 	    mtls_config_set_ticket_key_file(cfg, opt->ticket_key_file) ==
+	    -1) ||
+	    (opt->session_cache != 0 &&
+	    mtls_config_set_session_cache_size(cfg, opt->session_cache) ==
 	    -1)) {
 		snprintf(err, errlen, "%s", mtls_config_error(cfg));
 		mtls_config_free(cfg);

@@ -49,6 +49,7 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	size_t session_cache_size;   /* server: sessions kept; 0: default */
 	unsigned char alpn[64];      /* client: offered, wire format */
 	size_t alpn_len;
 	/* Client: chains verified already (see tls_verify_cache.c); 0 entries
