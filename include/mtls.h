@@ -586,6 +586,9 @@ int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
 int mtls_handshake(struct mtls *ctx);
 /* Bytes, 0 at a clean end of stream, MTLS_WANT_*, or -1. */
 ssize_t mtls_read(struct mtls *ctx, void *buf, size_t len);
+/* 1 when the connection holds received bytes that mtls_read() has not
+ * returned yet (the socket may then be empty: read before polling). */
+int mtls_pending(struct mtls *ctx);
 ssize_t mtls_write(struct mtls *ctx, const void *buf, size_t len);
 /* Sends close_notify; 0, MTLS_WANT_*, or -1. Does not close the fd.
  * mtls_free() without it still keeps the session resumable when the

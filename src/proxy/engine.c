@@ -233,7 +233,6 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 		goto out;
 	}
 
-	proxy_raise_nofile(px->opt.log_format);
 	/* A writer to a closed peer gets EPIPE, not a signal that ends the
 	 * process; the workers leave the other signals to the main loop. */
 	signal(SIGPIPE, SIG_IGN);
@@ -271,6 +270,7 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 	for (size_t i = 0; i < px->nlisten; i++)
 		if (listener_check_free(&px->listen[i], err, errlen) == -1)
 			goto out;
+	proxy_raise_nofile(px->opt.log_format);
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);

@@ -5,7 +5,8 @@
  * or upstream), and the soft RLIMIT_NOFILE is often 1024 while the hard
  * limit is far higher: without raising it, a proxy refuses its 510th
  * connection while the system would let it hold thousands.  So the soft
- * limit goes up to the hard one at start, once, and the log says so.
+ * limit goes up to the hard one at start, once, and the log says so (a
+ * process started at the hard limit already logs nothing).
  */
 #include <errno.h>
 #include <string.h>
@@ -24,13 +25,8 @@ proxy_raise_nofile(enum proxy_log_format fmt)
 		    strerror(errno));
 		return;
 	}
-	if (rl.rlim_cur == rl.rlim_max) {
-		log_msg(fmt, "info", "descriptor limit: %llu (the hard limit, "
-		    "about %llu proxied connections)",
-		    (unsigned long long)rl.rlim_cur,
-		    (unsigned long long)rl.rlim_cur / 2);
-		return;
-	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return; /* nothing to raise, nothing to say */
 	was = rl.rlim_cur;
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {

@@ -306,7 +306,7 @@ void worker_post(struct worker *w, const struct worker_mail *m);
 void worker_gen_unref(struct worker *w, struct proxy_gen *g);
 
 /* fdlimit.c */
-/* Raises the soft RLIMIT_NOFILE to the hard limit, and logs the limit. */
+/* Raises the soft RLIMIT_NOFILE to the hard limit, and logs it. */
 void proxy_raise_nofile(enum proxy_log_format fmt);
 
 /* listener.c */

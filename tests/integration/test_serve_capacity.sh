@@ -43,8 +43,8 @@ prlimit --nofile="$soft:$hard" ${MTLS_WRAP:-} "$MTLS" serve \
 SPID=$!
 track $SPID
 wait_port "$PORT"
-wait_log "descriptor limit"
 if [ "$soft" != "$hard" ]; then
+	wait_log "descriptor limit"
 	assert_contains "$T/serve.log" "descriptor limit: raised from $soft to the hard limit $hard"
 fi
 lim=$(awk '/^Max open files/ { print $4 " " $5 }' "/proc/$SPID/limits")
@@ -53,8 +53,9 @@ ok "the descriptor limit is raised to the hard limit ($soft -> $hard) and logged
 
 GOOD="--cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt --servername localhost"
 # Warm up (the TLS context, the first buffers), then the memory before.
+# (Under valgrind a second may not see a handshake through: not checked.)
 # shellcheck disable=SC2086
-run 0 "$MTLS" bench "127.0.0.1:$PORT" $GOOD -c 4 -d 1 --json
+"$MTLS" bench "127.0.0.1:$PORT" $GOOD -c 2 -d 2 >/dev/null 2>&1
 sleep 3
 rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status")
 # $N connections, each one request/response then idle, held until the

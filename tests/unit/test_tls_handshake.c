@@ -828,6 +828,39 @@ test_client_checks_server_purpose(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* mtls_pending: bytes received and not yet returned are reported, so a
+ * caller that polls reads them first (with read-ahead, the socket may be
+ * empty while the library holds a whole record or more). */
+static void
+test_pending(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct pair p = { 0 };
+	char buf[16];
+	ssize_t n = MTLS_WANT_POLLIN;
+
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	exchange(&p);
+	assert_false(mtls_pending(p.client));
+	assert_int_equal(mtls_write(p.conn, "hello, world", 12), 12);
+	assert_int_equal(mtls_write(p.conn, "again", 5), 5);
+	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
+		n = mtls_read(p.client, buf, 5);
+	assert_int_equal(n, 5);
+	assert_true(mtls_pending(p.client));
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 7);
+	/* The second record came with the first read: it is pending. */
+	assert_true(mtls_pending(p.client));
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 5);
+	assert_false(mtls_pending(p.client));
+	assert_false(mtls_pending(NULL));
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
 /* The server's session cache holds at most the size it was given: with
  * room for one session, a second client's session pushes the first
  * client's out, and the first makes a full handshake again; with the
@@ -1274,6 +1307,7 @@ main(void)
 		cmocka_unit_test(test_client_checks_server_purpose),
 		cmocka_unit_test(test_client_verify_cache),
 		cmocka_unit_test(test_session_cache_size),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_accept_errors_per_thread),
 		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),
