@@ -62,7 +62,7 @@ LIB_INC     := -Isrc/lib -I$(LLHTTP_INC)
 # beyond the public API (never installed).
 PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC) -Isrc/lib/core \
                -Isrc/lib/tools
-LOADGEN_INC := -Isrc/loadgen -Isrc/lib/tools
+LOADGEN_INC := -Isrc/loadgen -Isrc/lib/tools -I$(LLHTTP_INC)
 CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen -Isrc/lib/tools
 TEST_INC    := $(LIB_INC) $(PROXY_INC) $(LOADGEN_INC) -Isrc/cli
 

@@ -200,6 +200,8 @@ cmd_cert_verify(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage(cmd, "a certificate FILE to verify is "
 		    "required");
+	if (cli_ca_file_check(vo.ca_file) != 0)
+		return EXIT_FAIL;
 	if (optind + 1 < argc)
 		return cli_usage(cmd, "unexpected argument '%s'",
 		    argv[optind + 1]);

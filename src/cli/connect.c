@@ -18,7 +18,6 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
-#include "mtls_tools.h"
 #include "cli_pki.h"
 
 static const char cmd[] = "mtls connect";
@@ -768,6 +767,8 @@ cmd_connect(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cli_ca_file_check(o.ca) != 0)
+		goto out;
 	if (o.ca != NULL && mtls_config_set_ca_file(cfg, o.ca) != 0) {
 		status = cli_fail("%s", mtls_config_error(cfg));
 		goto out;

@@ -12,6 +12,10 @@ static const struct cli_cmd commands[] = {
 	{ "csr", cmd_csr, "make a key and certificate signing request" },
 	{ "cert", cmd_cert, "issue, sign, revoke, list, inspect, verify, "
 	    "export certificates" },
+	{ "enroll", cmd_enroll, "get a first certificate from an online CA "
+	    "(EST)" },
+	{ "renew", cmd_renew, "renew a certificate through an online CA "
+	    "(EST)" },
 	{ "serve", cmd_serve, "terminate mTLS and forward authorized clients" },
 	{ "tunnel", cmd_tunnel, "carry local plaintext to an mTLS upstream" },
 	{ "connect", cmd_connect, "one mTLS handshake with a server, "

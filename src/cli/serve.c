@@ -17,7 +17,8 @@ static const char cmd[] = "mtls serve";
 static void
 usage(void)
 {
-	printf("usage: %s --listen ADDR --cert FILE --key FILE --ca FILE "
+	printf("usage: %s --config FILE [--check] [--no-sandbox]\n"
+	    "       %s --listen ADDR --cert FILE --key FILE --ca FILE "
 	    "--backend ADDR\n"
 	    "           (--allow-cn N | --allow-dns D | --allow-uri U | "
 	    "--allow-ou O |\n"
@@ -31,6 +32,7 @@ usage(void)
 	    "[--log-format text|json]\n"
 	    "           [--ticket-key-file FILE] [--session-cache N] "
 	    "[--unsafe-backend]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -41,6 +43,13 @@ usage(void)
 	    "SIGTERM/SIGINT stops accepting and lets open connections "
 	    "finish (10 s at most).\n"
 	    "\n"
+	    "  --config FILE          the services and shared settings from a "
+	    "YAML file\n"
+	    "                         (mtls(1) lists the keys); SIGHUP or a "
+	    "change re-reads it\n"
+	    "  --check                with --config: check the file and every "
+	    "file it names,\n"
+	    "                         then exit (0: all good)\n"
 	    "  --listen ADDR          HOST:PORT, [IPv6]:PORT or :PORT (every "
 	    "address)\n"
 	    "  --cert FILE            the server certificate, then its chain\n"
@@ -84,7 +93,43 @@ usage(void)
 	    "4096, about 6 KB\n"
 	    "                         each)\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
-	    "machine\n", cmd);
+	    "machine\n"
+	    "  --unsafe-start-anyway  start even when the checks at start "
+	    "(those of mtls\n"
+	    "                         doctor) find that every handshake "
+	    "would fail\n"
+	    "  --no-sandbox           no Landlock and no seccomp filter after "
+	    "start\n", cmd, cmd);
+}
+
+/* --config FILE [--check]: the services of a file. */
+static int
+serve_config(const char *file, int check, int no_sandbox)
+{
+	struct proxy_plan *plan;
+	char why[1024];
+	int ret = EXIT_FAIL;
+
+	if ((plan = proxy_plan_load(file, why, sizeof(why))) == NULL)
+		return cli_fail("%s", why);
+	plan->no_sandbox = no_sandbox;
+	if (check) {
+		if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
+			cli_fail("%s: %s", file, why);
+		} else {
+			printf("%s: %zu service%s, configuration ok\n", file,
+			    plan->nsvc, plan->nsvc == 1 ? "" : "s");
+			ret = EXIT_OK;
+		}
+	} else if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
+		cli_fail("%s: %s", file, why);
+	} else if (proxy_run(plan, why, sizeof(why)) == -1) {
+		cli_fail("%s: %s", file, why);
+	} else {
+		ret = EXIT_OK;
+	}
+	proxy_plan_free(plan);
+	return ret;
 }
 
 /* The option that makes a rule of kind. */
@@ -111,7 +156,8 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND, O_SESSION_CACHE,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
+		O_CHECK, O_NO_SANDBOX, O_SESSION_CACHE,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -140,6 +186,10 @@ cmd_serve(int argc, char **argv)
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
 		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "check", no_argument, NULL, O_CHECK },
+		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -149,12 +199,17 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
-	int c, rc, ret = EXIT_USAGE;
+	const char *config = NULL;
+	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
+	int start_anyway = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != O_CONFIG && c != O_CHECK && c != O_NO_SANDBOX &&
+		    c != 'h')
+			others = c;
 		switch (c) {
 		case O_LISTEN: o.listen = optarg; break;
 		case O_CERT: o.cert_file = optarg; break;
@@ -227,21 +282,36 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
-		case O_SESSION_CACHE: {
-			int n;
+		case O_SESSION_CACHE:
 			if (cli_parse_int(cmd, "--session-cache", optarg, 1,
-			    10000000, &n) == -1)
+			    10000000, &o.session_cache) == -1)
 				goto out;
-			o.session_cache = (size_t)n;
 			break;
-		}
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
+		case O_CONFIG: config = optarg; break;
+		case O_CHECK: check = 1; break;
+		case O_NO_SANDBOX: no_sandbox = 1; break;
+		case O_UNSAFE_START: start_anyway = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
 	if (cli_no_operands(cmd, argc, argv) != 0)
 		goto out;
+	if (config != NULL) {
+		if (others != 0) {
+			cli_usage(cmd, "--config: the services come from the "
+			    "file; give no other option than --check and "
+			    "--no-sandbox");
+			goto out;
+		}
+		ret = serve_config(config, check, no_sandbox);
+		goto out;
+	}
+	if (check) {
+		cli_usage(cmd, "--check needs --config");
+		goto out;
+	}
 	{
 		static const struct {
 			const char *opt;
@@ -287,8 +357,14 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	o.policy = pol;
+	o.no_sandbox = no_sandbox;
 
 	ret = EXIT_FAIL;
+	if (cli_ca_file_check(o.ca_file) != 0)
+		goto out;
+	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
+	    start_anyway) == -1)
+		goto out;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
 		cli_fail("%s", why);
 		goto out;

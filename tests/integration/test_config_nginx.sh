@@ -35,3 +35,19 @@ run 0 "$NGINX" -t -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
 track $!
 wait_port "$port"
 config_scenario
+
+# The client side, as mtls config prints it, against the same nginx.
+run 0 "$MTLS" config curl --cert alice.crt --key alice.key \
+    --ca pki/ca/ca.crt --url "https://localhost:$port/"
+run 0 sh -c "$(cat "$T/out") -sS"
+assert_contains "$T/out" "recorded"
+run 0 "$MTLS" config requests --cert alice.crt --key alice.key \
+    --ca pki/ca/ca.crt --url "https://localhost:$port/"
+cp "$T/out" snippet.py
+run 0 python3 snippet.py
+assert_contains "$T/out" "200 recorded"
+run 0 "$MTLS" config openssl --cert alice.crt --key alice.key \
+    --ca pki/ca/ca.crt --url "https://localhost:$port/"
+run 0 sh -c "$(cat "$T/out") </dev/null"
+assert_contains "$T/out" "Verify return code: 0 (ok)"
+ok "nginx: the curl, requests and openssl s_client lines of mtls config work as printed"

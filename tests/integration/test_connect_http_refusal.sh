@@ -16,7 +16,11 @@ nginx_require
 run 0 "$MTLS" init --dir pki
 run 0 "$MTLS" ca init --dir other --name "Acc Other CA"
 run 0 "$MTLS" cert issue --ca other --client --name client --out other-client
-run 0 "$MTLS" init --dir twin
+# A twin of pki's root CA: the same name (mtls init makes each name
+# unique, so it is given here), another key.
+mkdir twin
+run 0 "$MTLS" ca init --dir twin/ca --name "$(ca_cn pki/ca/ca.crt)"
+run 0 "$MTLS" cert issue --ca twin/ca --client --name client --out twin/client
 nginx_start ngx pki/ca/ca.crt
 
 for v in "--tls-max 1.2" "--tls-min 1.3"; do

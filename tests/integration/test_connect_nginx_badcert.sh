@@ -43,7 +43,13 @@ for c in other/client old; do
 		assert_contains "$T/out" "The SSL certificate error"
 		assert_contains "$T/out" "Result: mutual TLS FAILED"
 		assert_not_contains "$T/out" "accepted it"
-		assert_one_line_error "the server refused our certificate"
+		# Each init names its CA uniquely, so the other PKI's
+		# certificate is seen to lead to none of the CAs nginx names.
+		if [ "$c" = old ]; then
+			assert_one_line_error "the server refused our certificate"
+		else
+			assert_one_line_error "our chain (other/client.crt) does not lead to"
+		fi
 		ok "$c.crt $v: TLS alone is not called acceptance; nginx's refusal is found with or without --http"
 	done
 done

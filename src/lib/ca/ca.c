@@ -29,7 +29,9 @@
 #include <openssl/pem.h>
 
 #include "ca/inventory.h"
+#include "x509/text.h"
 #include "ca/pki.h"
+#include "tools/mtls_tools.h"
 #include "core/pem.h"
 
 #define CA_BACKDATE 300         /* seconds of notBefore before now */
@@ -118,6 +120,18 @@ mtls_ca_error(const struct mtls_ca *ca)
 	if (ca == NULL)
 		return "no CA";
 	return ca->err.msg;
+}
+
+int
+mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds)
+{
+	if (ca == NULL)
+		return -1;
+	if (seconds > CA_MAX_OFFSET || seconds < -CA_MAX_OFFSET)
+		return ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld "
+		    "seconds is out of range", seconds);
+	ca->clock_offset = seconds;
+	return 0;
 }
 
 const struct mtls_cert *
@@ -270,6 +284,46 @@ fail:
 	mtls_key_free(key);
 	mtls_ca_free(ca);
 	return NULL;
+}
+
+int
+mtls_ca_import(const char *dir, const char *db, struct mtls_error *err)
+{
+	struct mtls_key *key = NULL;
+	struct mtls_ca *ca;
+	struct inv *inv;
+	int ret = -1;
+
+	if (dir == NULL || *dir == '\0')
+		return err_set(err, MTLS_ERR_USAGE, "no CA directory given");
+	if ((ca = ca_alloc(dir, db, NULL, err)) == NULL)
+		return -1;
+	if (ca_load_certs(ca) == -1)
+		goto out;
+	/* The key must be the certificate's; an encrypted one is checked
+	 * when it first signs. */
+	if (file_exists(ca->key_path)) {
+		key = mtls_key_load_file(ca->key_path, NULL, &ca->err);
+		if (key == NULL && ca->err.code != MTLS_ERR_PASSPHRASE)
+			goto out;
+		if (key != NULL && ca_check_key(ca, key->pkey) == -1)
+			goto out;
+	}
+	if (db == NULL && file_exists(ca->db_target)) {
+		ca_err(ca, MTLS_ERR_EXISTS, "%s: exists: this CA has an "
+		    "inventory already", ca->db_target);
+		goto out;
+	}
+	if ((inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
+		goto out;
+	inv_close(inv);
+	ret = 0;
+out:
+	if (ret != 0 && err != NULL)
+		*err = ca->err;
+	mtls_key_free(key);
+	mtls_ca_free(ca);
+	return ret;
 }
 
 /* The PEM text of x as a heap string. */
@@ -428,11 +482,14 @@ set_aki(X509 *x, X509 *issuer)
  */
 static int
 set_validity(struct mtls_ca *ca, X509 *x, X509 *issuer, int days,
-    long offset)
+    long offset, long lifetime)
 {
 	time_t now = time(NULL);
-	time_t nb = now - CA_BACKDATE + offset;
-	time_t na = now + (time_t)days * 86400 + offset;
+	time_t back = lifetime > 0 && lifetime / 10 < CA_BACKDATE ?
+	    lifetime / 10 : CA_BACKDATE;
+	time_t nb = now - back + offset;
+	time_t na = now + (lifetime > 0 ? (time_t)lifetime :
+	    (time_t)days * 86400) + offset;
 
 	if (issuer != NULL) {
 		time_t ina;
@@ -518,10 +575,10 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	}
 	if (check_days(ca, opt->days) == -1)
 		return NULL;
-	if (opt->offset_seconds > CA_MAX_OFFSET ||
-	    opt->offset_seconds < -CA_MAX_OFFSET) {
-		ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld seconds is "
-		    "out of range", opt->offset_seconds);
+	if (opt->lifetime_seconds < 0 ||
+	    opt->lifetime_seconds > (long)CA_MAX_DAYS * 86400) {
+		ca_err(ca, MTLS_ERR_USAGE, "a lifetime of %ld seconds is out "
+		    "of range", opt->lifetime_seconds);
 		return NULL;
 	}
 	if (pki_key_weakness(pubkey, why, sizeof(why)) != NULL) {
@@ -551,7 +608,8 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->x509)) ||
 	    !X509_set_pubkey(x, pubkey))
 		goto ssl_fail;
-	if (set_validity(ca, x, ca->x509, days, opt->offset_seconds) == -1)
+	if (set_validity(ca, x, ca->x509, days, ca->clock_offset,
+	    opt->lifetime_seconds) == -1)
 		goto out;
 	int rsa = EVP_PKEY_is_a(pubkey, "RSA");
 	what = "extensions";
@@ -616,7 +674,7 @@ out:
 static void
 csr_label(const X509_REQ *req, char *buf, size_t len)
 {
-	char *cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	char *cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 
 	snprintf(buf, len, "CSR %s", cn != NULL ? cn : "(no CN)");
 	free(cn);
@@ -679,7 +737,7 @@ csr_sans(struct mtls_ca *ca, X509_REQ *req, const char *label)
 			goto nomem;
 		}
 	}
-	cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 	if (pki_san_add_cn(gens, cn) == -1)
 		goto nomem;
 	goto out;
@@ -798,11 +856,11 @@ ca_make_cert(struct mtls_ca *ca, struct mtls_ca *parent, const char *name,
 		goto fail;
 	}
 	if (parent != NULL) {
-		if (set_validity(parent, x, parent->x509, days, 0) == -1) {
+		if (set_validity(parent, x, parent->x509, days, 0, 0) == -1) {
 			ca->err = parent->err;
 			goto fail;
 		}
-	} else if (set_validity(ca, x, NULL, days, 0) == -1) {
+	} else if (set_validity(ca, x, NULL, days, 0, 0) == -1) {
 		goto fail;
 	}
 	/* An intermediate may sign only leaves (pathLen:0): the root stays

@@ -40,6 +40,7 @@ struct inv {
 	char *label;         /* for messages */
 	char *secret;        /* the password, scrubbed from any message */
 	int in_tx;
+	int connect_timeout; /* seconds, 0: none (PostgreSQL) */
 	enum inv_fail fail;
 	struct mtls_error err;
 };

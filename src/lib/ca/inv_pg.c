@@ -9,14 +9,20 @@
  * restart).  Messages name the database by its URL without the password,
  * and any copy of the password is scrubbed from them (inv_fail).
  */
-#include <inttypes.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
 #include "ca/inv_backend.h"
+
+/* Seconds to wait for a server that does not answer, unless the URL says
+ * (connect_timeout). */
+#define PG_CONNECT_TIMEOUT 10
 
 /* The pg_advisory_lock key that keeps two migrations apart ("mtls"). */
 #define PG_SCHEMA_LOCK 0x6d746c73
@@ -58,47 +64,83 @@ pg_fail(struct inv *inv, PGresult *res, const char *what)
 	return inv_fail(inv, kind, "%s: %s: %s", inv->label, what, why);
 }
 
-/* libpq prints NOTICEs on stderr by default; they are not ours to show. */
+/* libpq prints NOTICEs, and a server's last words on an idle connection
+ * ("terminating connection due to administrator command"), on stderr by
+ * default; they are not ours to show: what fails is reported by the call
+ * that fails. */
 static void
-pg_notice(void *arg, const char *msg)
+pg_notice(void *arg, const PGresult *res)
 {
 	(void)arg;
-	(void)msg;
+	(void)res;
 }
 
-/* Keeps the password, to scrub it from every message. */
-static void
-pg_keep_secret(struct inv *inv)
+/* Keeps the password, to scrub it from every message, and reads the
+ * connect timeout (connect_timeout, else PG_CONNECT_TIMEOUT seconds). */
+static int
+pg_read_options(struct inv *inv)
 {
 	PQconninfoOption *opts = PQconninfoParse(inv->target, NULL);
+	int timeout = PG_CONNECT_TIMEOUT;
 
-	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
-		    *o->val != '\0')
+	for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
+		if (strcmp(o->keyword, "password") == 0)
 			inv->secret = strdup(o->val);
+		else if (strcmp(o->keyword, "connect_timeout") == 0)
+			timeout = atoi(o->val) > 0 ? atoi(o->val) : 0;
+	}
 	PQconninfoFree(opts);
+	return timeout;
+}
+
+/*
+ * Finishes a connection (or a reconnection) without blocking, so that the
+ * notice receiver is in place before the server says anything (a server
+ * shutting down talks during the handshake), and so that an unreachable
+ * server fails after the timeout rather than never.
+ */
+static int
+pg_finish_connect(struct inv *inv,
+    PostgresPollingStatusType (*step)(PGconn *conn), const char *what)
+{
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	time_t deadline = time(NULL) + inv->connect_timeout;
+	PGconn *conn = inv->conn;
+	char why[512];
+
+	while (PQstatus(conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+	    st != PGRES_POLLING_FAILED) {
+		struct pollfd pfd = { PQsocket(conn), st ==
+		    PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+
+		if (inv->connect_timeout > 0 && time(NULL) >= deadline)
+			return inv_fail(inv, INV_FAIL_LOST, "%s: %s: no answer "
+			    "in %d s", inv->label, what, inv->connect_timeout);
+		if (pfd.fd >= 0 && poll(&pfd, 1, 1000) == -1 && errno != EINTR)
+			return inv_fail(inv, INV_FAIL_LOST, "%s: %s: %s",
+			    inv->label, what, strerror(errno));
+		st = step(conn);
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		pg_message(PQerrorMessage(conn), why, sizeof(why));
+		return inv_fail(inv, INV_FAIL_LOST, "%s: %s: %s", inv->label,
+		    what, why);
+	}
+	return 0;
 }
 
 static int
 pg_connect(struct inv *inv, int create)
 {
-	PGconn *conn;
-
 	(void)create; /* the database itself is made by its administrator */
-	pg_keep_secret(inv);
-	conn = PQconnectdb(inv->target);
-	inv->conn = conn;
-	if (conn == NULL)
+	inv->connect_timeout = pg_read_options(inv);
+	if ((inv->conn = PQconnectStart(inv->target)) == NULL)
 		return inv_fail(inv, INV_FAIL_ERROR, "%s: out of memory",
 		    inv->label);
-	PQsetNoticeProcessor(conn, pg_notice, NULL);
-	if (PQstatus(conn) != CONNECTION_OK) {
-		char why[512];
-		pg_message(PQerrorMessage(conn), why, sizeof(why));
-		return inv_fail(inv, INV_FAIL_LOST, "%s: cannot connect: %s",
-		    inv->label, why);
-	}
-	return 0;
+	PQsetNoticeReceiver(inv->conn, pg_notice, NULL);
+	return pg_finish_connect(inv, PQconnectPoll, "cannot connect");
 }
 
 static void
@@ -114,10 +156,9 @@ pg_usable(struct inv *inv)
 {
 	if (PQstatus(inv->conn) == CONNECTION_OK)
 		return 0;
-	PQreset(inv->conn);
-	if (PQstatus(inv->conn) == CONNECTION_OK)
-		return 0;
-	return pg_fail(inv, NULL, "cannot reconnect");
+	if (!PQresetStart(inv->conn))
+		return pg_fail(inv, NULL, "cannot reconnect");
+	return pg_finish_connect(inv, PQresetPoll, "cannot reconnect");
 }
 
 /* Runs a command without parameters; 0 when it succeeded. */

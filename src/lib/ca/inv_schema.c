@@ -91,6 +91,42 @@ const struct inv_migration inv_migrations[] = {
 	  "CREATE TABLE schema_version (version INTEGER NOT NULL);"
 	  "INSERT INTO schema_version (version) VALUES (1);",
 	  NULL },
+	/*
+	 * 3: the online CA's records (est_store.c): one-time enrollment
+	 * tokens, kept as the SHA-256 of the secret with the names they
+	 * allow, and the certificates that re-enrollment superseded.
+	 */
+	{ 3,
+	  "CREATE TABLE IF NOT EXISTS est_tokens ("
+	  "  hash       TEXT PRIMARY KEY,"   /* SHA-256 of the secret, hex */
+	  "  name       TEXT NOT NULL,"
+	  "  sans       TEXT NOT NULL,"      /* the SANs it allows */
+	  "  kind       TEXT NOT NULL CHECK (kind IN ('server','client')),"
+	  "  created_at INTEGER NOT NULL,"
+	  "  expires_at INTEGER NOT NULL,"
+	  "  used_at    INTEGER,"
+	  "  serial     TEXT"                /* what it was used for */
+	  ");"
+	  "CREATE TABLE IF NOT EXISTS est_superseded ("
+	  "  serial     TEXT PRIMARY KEY,"   /* the certificate replaced */
+	  "  by_serial  TEXT NOT NULL,"
+	  "  at         INTEGER NOT NULL"
+	  ");",
+	  "CREATE TABLE IF NOT EXISTS est_tokens ("
+	  "  hash       TEXT PRIMARY KEY,"
+	  "  name       TEXT NOT NULL,"
+	  "  sans       TEXT NOT NULL,"
+	  "  kind       TEXT NOT NULL CHECK (kind IN ('server','client')),"
+	  "  created_at BIGINT NOT NULL,"
+	  "  expires_at BIGINT NOT NULL,"
+	  "  used_at    BIGINT,"
+	  "  serial     TEXT"
+	  ");"
+	  "CREATE TABLE IF NOT EXISTS est_superseded ("
+	  "  serial     TEXT PRIMARY KEY,"
+	  "  by_serial  TEXT NOT NULL,"
+	  "  at         BIGINT NOT NULL"
+	  ");" },
 };
 
 const size_t inv_nmigrations = nitems(inv_migrations);

@@ -110,6 +110,10 @@ inv_fail(struct inv *inv, enum inv_fail kind, const char *fmt, ...)
 	    MTLS_ERR_DB, 0, fmt, ap);
 	va_end(ap);
 	scrub(inv->err.msg, inv->secret);
+	/* One line, whatever a server put in its text. */
+	for (char *p = inv->err.msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
 	inv->fail = kind;
 	return -1;
 }

@@ -121,7 +121,7 @@ enum inv_fail inv_last_fail(const struct inv *inv);
 const char *inv_name(const struct inv *inv);
 
 /* The schema this mtls writes, and the one the database holds. */
-#define INV_SCHEMA_VERSION 2
+#define INV_SCHEMA_VERSION 3
 int inv_schema_version(struct inv *inv, int *version) MTLS_MUST_CHECK;
 /* Brings the schema to INV_SCHEMA_VERSION; *from says where it was. */
 int inv_migrate(struct inv *inv, int *from) MTLS_MUST_CHECK;

@@ -1,6 +1,6 @@
 /*
  * pki.h - private pieces shared by the PKI files of libmtls (key.c, cert.c,
- * csr.c, ca.c, crl.c): the CA object, serials, names, signing.
+ * csr.c, ca.c, revocation.c): the CA object, serials, names, signing.
  * Names, serials, SANs and times are read back with inspect.h's helpers.
  */
 #ifndef MTLS_PKI_H
@@ -22,6 +22,8 @@ struct mtls_ca {
 	int key_encrypted;
 	struct inv *inv;            /* the inventory (inventory.h) */
 	struct mtls_error err;      /* the last failure, for mtls_ca_error() */
+	long clock_offset;          /* seconds added to validity: a testing
+	                               hook (mtls_ca_set_clock_offset()) */
 };
 
 /* Sets ca->err (and returns -1), like err_set / err_set_ssl. */
@@ -74,8 +76,6 @@ int pki_san_add_cn(GENERAL_NAMES *gens, const char *cn) MTLS_MUST_CHECK;
 /* NULL when g is a well-formed DNS, IP, URI or e-mail SAN; else why not
  * (in buf). */
 const char *pki_san_check(const GENERAL_NAME *g, char *buf, size_t len);
-/* The first CN of name in UTF-8 (heap string), or NULL when it has none. */
-char *pki_name_cn(const X509_NAME *name);
 
 /* NULL when key is acceptable for a certificate; otherwise why not. */
 const char *pki_key_weakness(EVP_PKEY *key, char *buf, size_t len);

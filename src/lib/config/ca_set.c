@@ -26,7 +26,7 @@ ca_set_add_file(struct ca_set *s, const char *path, struct mtls_error *err)
 	if (x509_objects_read_file(path, &o, err) != 0)
 		goto out;
 	if (o.certs == NULL || sk_X509_num(o.certs) == 0) {
-		err_set(err, MTLS_ERR_PARSE, "%s: no certificate found", path);
+		err_set(err, MTLS_ERR_PARSE, ERR_NOT_A_CERT, path);
 		goto out;
 	}
 	if ((s->cas == NULL && (s->cas = sk_X509_new_null()) == NULL) ||

@@ -92,7 +92,7 @@ snippet_line(struct mtls_snippet *s, const char *fmt, ...)
 
 const char *
 snippet_file(struct mtls_snippet *s, const char *role, const char *path,
-    struct mtls_error *err)
+    int absolute, struct mtls_error *err)
 {
 	char *abs;
 
@@ -104,6 +104,13 @@ snippet_file(struct mtls_snippet *s, const char *role, const char *path,
 		err_set(err, errno == ENOENT ? MTLS_ERR_NOT_FOUND : MTLS_ERR_IO,
 		    "%s: %s", path, strerror(errno));
 		return NULL;
+	}
+	if (!absolute) {
+		free(abs);
+		if ((abs = strdup(path)) == NULL) {
+			err_set(err, MTLS_ERR_NOMEM, "out of memory");
+			return NULL;
+		}
 	}
 	/* Quotes, backslashes, control characters and the servers' variable
 	 * markers cannot be written safely in all three languages. */
@@ -252,12 +259,12 @@ gather(struct facts *f, struct mtls_snippet *s,
 		    "port (http://HOST:PORT)", backend);
 
 	if ((f->cert = snippet_file(s, "certificate", opt->cert_file,
-	    err)) == NULL ||
-	    (f->key = snippet_file(s, "key", opt->key_file, err)) == NULL ||
-	    (f->ca = snippet_file(s, "client CA", opt->ca_file, err)) == NULL)
+	    1, err)) == NULL ||
+	    (f->key = snippet_file(s, "key", opt->key_file, 1, err)) == NULL ||
+	    (f->ca = snippet_file(s, "client CA", opt->ca_file, 1, err)) == NULL)
 		return -1;
 	if (opt->crl_file != NULL &&
-	    (f->crl = snippet_file(s, "CRL", opt->crl_file, err)) == NULL)
+	    (f->crl = snippet_file(s, "CRL", opt->crl_file, 1, err)) == NULL)
 		return -1;
 	if (ca_set_add_file(&f->cas, f->ca, err) != 0)
 		return -1;

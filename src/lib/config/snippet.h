@@ -23,11 +23,12 @@ struct mtls_snippet {
 /* Appends one line (printf-style); out of memory is remembered. */
 void snippet_line(struct mtls_snippet *s, const char *fmt, ...)
     MTLS_PRINTF(2, 3);
-/* The absolute path of path, recorded under role; NULL with err set when it
- * does not exist or holds a character the configuration languages cannot
- * carry in a quoted word. */
+/* path (made absolute when absolute is set: servers resolve relative
+ * paths from their own prefix), recorded under role; NULL with err set
+ * when it does not exist or holds a character the configuration languages
+ * cannot carry in a quoted word. */
 const char *snippet_file(struct mtls_snippet *s, const char *role,
-    const char *path, struct mtls_error *err);
+    const char *path, int absolute, struct mtls_error *err);
 /* Joins the lines into text; -1 when out of memory. */
 int snippet_finish(struct mtls_snippet *s, struct mtls_error *err);
 

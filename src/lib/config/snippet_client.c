@@ -102,9 +102,11 @@ snippet_client(struct mtls_snippet *s, enum mtls_software sw,
 		return err_set(err, MTLS_ERR_USAGE, "URL '%s': not "
 		    "https://HOST[:PORT]/PATH", url);
 	if ((cert = snippet_file(s, "client certificate", opt->cert_file,
+	    0, err)) == NULL ||
+	    (key = snippet_file(s, "client key", opt->key_file, 0,
 	    err)) == NULL ||
-	    (key = snippet_file(s, "client key", opt->key_file, err)) == NULL ||
-	    (ca = snippet_file(s, "server CA", opt->ca_file, err)) == NULL)
+	    (ca = snippet_file(s, "server CA", opt->ca_file, 0,
+	    err)) == NULL)
 		return -1;
 
 	switch (sw) {

@@ -32,6 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/reason.h"
+#include "x509/text.h"
 #include "tools/mtls_tools.h"
 #include "doctor/doctor.h"
 
@@ -368,15 +369,11 @@ our_issuer_listed(struct mtls *tls, X509 *leaf, STACK_OF(X509) *pool)
 	X509 *cur = leaf;
 
 	for (int depth = 0; cur != NULL && depth < 10; depth++) {
-		BIO *bio = BIO_new(BIO_s_mem());
-		int n;
-		if (bio == NULL)
+		char *line = x509_name_line(X509_get_issuer_name(cur));
+		if (line == NULL)
 			return 0;
-		X509_NAME_print_ex(bio, X509_get_issuer_name(cur), 0,
-		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(bio, want, (int)sizeof(want) - 1);
-		want[n > 0 ? n : 0] = '\0';
-		BIO_free(bio);
+		snprintf(want, sizeof(want), "%s", line);
+		free(line);
 		for (size_t i = 0; i < mtls_conn_ca_name_count(tls); i++)
 			if (mtls_conn_ca_name(tls, i, got, sizeof(got)) !=
 			    NULL && strcmp(got, want) == 0)
@@ -406,6 +403,52 @@ alert_name(struct mtls *tls)
 	return a != NULL ? a : "none";
 }
 
+/* The server wanted a certificate and we sent none: none was given, or
+ * the one given could not be used (already reported). */
+static void
+report_missing(struct remote *r, const char *why)
+{
+	if (r->st->opt->cert_file != NULL)
+		doctor_add(r->d, DR_CLIENT_CERT_UNUSABLE, r->target,
+		    r->target, r->st->opt->cert_file, why, NULL);
+	else
+		doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target, r->target,
+		    why, NULL);
+}
+
+/* nginx's ssl_verify_depth (OpenSSL's verify depth) bounds the number of
+ * intermediate CAs between a client's certificate and the root; nginx's
+ * default is 1.  A note for the fix when our chain has any. */
+static const char *
+depth_note(const struct doctor_state *st, char *buf, size_t len)
+{
+	X509 *cur = st->leaf, *up;
+	STACK_OF(X509) *pool = sk_X509_new_null();
+	int n = 0;
+
+	if (cur == NULL || pool == NULL) {
+		sk_X509_free(pool);
+		return "";
+	}
+	for (int i = 0; st->certs != NULL && i < sk_X509_num(st->certs); i++)
+		sk_X509_push(pool, sk_X509_value(st->certs, i));
+	for (int i = 0; st->cas != NULL && i < sk_X509_num(st->cas); i++)
+		sk_X509_push(pool, sk_X509_value(st->cas, i));
+	while (n < 10 && (up = find_issuer(cur, pool)) != NULL &&
+	    X509_NAME_cmp(X509_get_subject_name(up),
+	    X509_get_issuer_name(up)) != 0) {
+		n++;
+		cur = up;
+	}
+	sk_X509_free(pool);
+	if (n == 0)
+		return "";
+	snprintf(buf, len, "  Your chain has %d intermediate CA%s below the "
+	    "root: nginx refuses it when ssl_verify_depth is below %d (its "
+	    "default is 1).", n, n == 1 ? "" : "s", n);
+	return buf;
+}
+
 /* A client-certificate verdict from an alert, as a finding. */
 static void
 report_rejection(struct remote *r, struct mtls *tls, const char *alert)
@@ -424,8 +467,7 @@ report_rejection(struct remote *r, struct mtls *tls, const char *alert)
 	    strcmp(alert, "bad_certificate") == 0)) {
 		char why[128];
 		snprintf(why, sizeof(why), "the server sent %s", alert);
-		doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target, r->target,
-		    why, NULL);
+		report_missing(r, why);
 		return;
 	}
 	if (mtls_alert_explain(alert, issuer, cause_buf, sizeof(cause_buf),
@@ -682,10 +724,14 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 		return;
 	}
 	const char *why = mtls_http_cert_refusal(buf, got);
+	char note[256];
 	if (why != NULL) {
-		doctor_add(r->d, mtls_conn_cert_sent(tls) ?
-		    DR_HTTP_CLIENT_CERT_REFUSED : DR_CLIENT_CERT_MISSING,
-		    r->target, r->target, why, NULL);
+		if (mtls_conn_cert_sent(tls))
+			doctor_add(r->d, DR_HTTP_CLIENT_CERT_REFUSED, r->target,
+			    r->target, why, depth_note(r->st, note,
+			    sizeof(note)), NULL);
+		else
+			report_missing(r, why);
 		return;
 	}
 	/* A connection cut without an alert tells nothing either way. */

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 struct mtls_policy *
 mtls_policy_new(void)
@@ -418,20 +419,20 @@ static int
 match_name_entry(X509 *x, int nid, const char *value, int only_one)
 {
 	X509_NAME *name = X509_get_subject_name(x);
-	int i = -1, found = 0, count = 0;
+	int i = -1, found = 0;
 
 	while ((i = X509_NAME_get_index_by_NID(name, nid, i)) >= 0) {
 		unsigned char *u = NULL;
 		int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
 		    X509_NAME_get_entry(name, i)));
-		count++;
 		if (n >= 0 && (size_t)n == strlen(value) &&
 		    memcmp(u, value, (size_t)n) == 0)
 			found = 1;
 		OPENSSL_free(u);
 	}
-	/* A subject with several CNs is ambiguous: no CN rule matches it. */
-	if (only_one && count != 1)
+	/* A subject with several CNs is ambiguous: no CN rule matches it
+	 * (x509/text.h). */
+	if (only_one && x509_name_cn_count(name) != 1)
 		return 0;
 	return found;
 }

@@ -33,6 +33,7 @@ struct mtls_config {
 	pthread_mutex_t lock;        /* the lazy build, policy, client session */
 	struct mtls_error err;
 
+	char *cert_path, *key_path;  /* as given, for messages */
 	X509 *cert;                  /* leaf */
 	STACK_OF(X509) *chain;       /* what followed it in the file */
 	EVP_PKEY *key;
@@ -50,6 +51,7 @@ struct mtls_config {
 	int noverifycert, noverifyname;
 	int no_resumption;
 	size_t session_cache_size;   /* server: sessions kept; 0: default */
+	int client_purpose_any;      /* server: any usage of client certs */
 	unsigned char alpn[64];      /* client: offered, wire format */
 	size_t alpn_len;
 	/* Client: chains verified already (see tls_verify_cache.c); 0 entries

@@ -18,6 +18,7 @@
 
 #include "core/bytes.h"
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 /* ---- names --------------------------------------------------------- */
 
@@ -111,17 +112,13 @@ add_code(struct line *l, const char *name, size_t code)
 static void
 add_name(struct line *l, X509_NAME *name)
 {
-	char buf[256];
-	BIO *bio = BIO_new(BIO_s_mem());
+	char *s = x509_name_line(name);
 
-	if (bio == NULL)
+	if (s == NULL)
 		return;
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
-	    ~ASN1_STRFLGS_ESC_MSB);
-	int n = BIO_read(bio, buf, (int)sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
-	add(l, "%s", buf[0] != '\0' ? buf : "(empty name)");
+	/* Cut as before: a trace line stays a line. */
+	add(l, "%.255s", s[0] != '\0' ? s : "(empty name)");
+	free(s);
 }
 
 /* ---- handshake messages ------------------------------------------ */

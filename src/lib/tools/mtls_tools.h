@@ -10,6 +10,8 @@
 #define MTLS_TOOLS_H
 
 #include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "mtls.h"
 
@@ -30,5 +32,52 @@
  */
 int mtls_hostport_parse(const char *s, int flags, char *host, size_t hostlen,
     unsigned *port, char *why, size_t whylen);
+
+/* ------------------------------------------------------------------ */
+/* Words for reports                                                  */
+/* ------------------------------------------------------------------ */
+
+/* A validity window at now, in words: "expires in 89 days", "EXPIRED 3
+ * days ago", "not yet valid, starts in 2 hours"; a not_before of 0 is no
+ * start, a not_after of 0 "no expiry given" (a CRL without nextUpdate). */
+void mtls_validity_words(time_t not_before, time_t not_after, time_t now,
+    char *buf, size_t len);
+
+/*
+ * What a TLS alert that refused our client certificate means, and what to do
+ * about it, one sentence each ("the server does not trust the CA that issued
+ * your certificate (CN=x)").  issuer, when known, names our certificate's
+ * CA in the texts.  0, or -1 for an alert with no specific meaning.
+ */
+int mtls_alert_explain(const char *alert, const char *issuer, char *cause,
+    size_t causelen, char *fix, size_t fixlen);
+/*
+ * An HTTP server's refusal of a client certificate that TLS let through
+ * (nginx answers 400 "The SSL certificate error"), in words, from the start
+ * of its answer; NULL when the answer is no such refusal.
+ */
+const char *mtls_http_cert_refusal(const char *resp, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Files and memory                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Writes len bytes to path atomically: a temp file in the same directory,
+ * fsync, rename, fsync of the directory. mode is the new file's mode.
+ * Without MTLS_WRITE_FORCE an existing path is refused (MTLS_ERR_EXISTS). */
+int mtls_file_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode, int flags, struct mtls_error *err);
+
+/* Overwrites len bytes with zeros in a way the compiler keeps. */
+void mtls_cleanse(void *buf, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* Testing hooks                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Shifts the validity of what ca issues next by seconds (may be negative,
+ * at most 100 years either way), to make expired and not-yet-valid
+ * certificates in tests; 0 turns it off.  Never for production use. */
+int mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * crl.c - revocation: marking an issued certificate revoked in the
+ * revocation.c - revocation: marking an issued certificate revoked in the
  * inventory, and
  * the CA's certificate revocation list (RFC 5280 section 5): v2, a CRL
  * number that only grows, the authority key identifier, and a reason code
