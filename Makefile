@@ -21,6 +21,7 @@ else
 Q =
 endif
 PREFIX    ?= /usr/local
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR   ?=
 CC        ?= cc
 VERSION   := 0.1.0
@@ -253,6 +254,11 @@ install: all
 	install -m 0644 include/mtls.h $(DESTDIR)$(PREFIX)/include/mtls.h
 	install -m 0644 docs/mtls.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtls.1
 	install -m 0644 docs/libmtls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libmtls.3
+	# serve --config under systemd (Type=notify, hardened)
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed -e 's|/usr/bin/mtls|$(PREFIX)/bin/mtls|g' contrib/systemd/mtls-serve@.service \
+	    > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtls-serve@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtls-serve@.service
 
 format:
 	clang-format -i include/*.h src/*/*.[ch] src/lib/*/*.[ch] tests/*/*.c

@@ -482,7 +482,7 @@ conn_serve_refused(struct conn *c)
 	}
 	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
 	conn_identity(c, who, sizeof(who));
-	svc_state_refused(c->gen->svc->st, hr, who);
+	svc_state_refused(c->gen->svc->st, hr, who, c->reason);
 	conn_linger(c);
 }
 
@@ -910,11 +910,12 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			    "complete handshake within %gs", name,
 			    px->opt.handshake_timeout);
 		} else {
-			char who[128];
+			char who[128], why[64];
 			conn_identity(c, who, sizeof(who));
-			svc_state_refused(px->st, HS_TIMEOUT, who);
-			conn_fail(c, "handshake_timeout", "no complete "
-			    "handshake within %gs", px->opt.handshake_timeout);
+			snprintf(why, sizeof(why), "no complete handshake "
+			    "within %gs", px->opt.handshake_timeout);
+			svc_state_refused(px->st, HS_TIMEOUT, who, why);
+			conn_fail(c, "handshake_timeout", "%s", why);
 		}
 		break;
 	case CONN_CONNECTING:

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "proxy_int.h"
 
 struct engine {
@@ -49,6 +51,7 @@ engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		return;
 	}
 	e->stopping = 1;
+	(void)sd_notify(0, "STOPPING=1");
 	log_msg(px->log_format, "info", "%s: no new connections; "
 	    "waiting up to %gs for %lld open ones",
 	    s->signum == SIGTERM ? "SIGTERM" : "SIGINT",
@@ -124,6 +127,27 @@ engine_log_started(struct proxy *px)
 }
 
 static int
+engine_sandbox(struct proxy *px, char *err, size_t errlen)
+{
+	struct proxy_addr a[ADDR_MAX];
+	int ports[ADDR_MAX], n = 0;
+	char why[512];
+
+	if (px->plan.metrics != NULL &&
+	    (n = addr_parse(px->plan.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
+	    sizeof(why))) < 0)
+		n = 0;
+	for (int i = 0; i < n; i++)
+		ports[i] = ntohs(a[i].u.sa.sa_family == AF_INET6 ?
+		    a[i].u.in6.sin6_port : a[i].u.in.sin_port);
+	if (sandbox_enter(px, ports, (size_t)n, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "sandbox: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
 engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
     size_t errlen)
 {
@@ -178,6 +202,17 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 		return -1;
 
 	proxy_raise_nofile(px->log_format);
+	if (plan->metrics != NULL &&
+	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
+	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
+	/* Everything is bound and loaded: what the process may still do
+	 * is narrowed before the workers start, so that they inherit it. */
+	if (plan->mode == PROXY_SERVE && !plan->no_sandbox &&
+	    engine_sandbox(px, err, errlen) == -1)
+		return -1;
+
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
@@ -195,11 +230,6 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 	if (e->started < px->nworkers)
 		return -1;
 
-	if (plan->metrics != NULL &&
-	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
-		return -1;
-	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
-		return -1;
 	ev_signal_init(&e->term, engine_stop_cb, SIGTERM);
 	e->term.data = e;
 	ev_signal_start(e->loop, &e->term);
@@ -212,6 +242,10 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 	ev_timer_init(&e->poll_done, engine_poll_done_cb, 0.05, 0.05);
 	e->poll_done.data = e;
 	engine_log_started(px);
+	/* Type=notify: systemd considers the service started now (a no-op
+	 * without $NOTIFY_SOCKET). */
+	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu service%s", px->nsvcs,
+	    px->nsvcs == 1 ? "" : "s");
 	return 0;
 }
 

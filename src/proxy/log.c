@@ -93,6 +93,15 @@ l_json_str(struct line *l, const char *s)
 		l_quoted(l, s, "\\u00");
 }
 
+size_t
+log_json_quote(char *buf, size_t cap, const char *s)
+{
+	struct line l = { buf, cap, 0 };
+
+	l_json_str(&l, s);
+	return l.len;
+}
+
 static void
 l_time(struct line *l, double t)
 {

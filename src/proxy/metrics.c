@@ -1,6 +1,7 @@
 /*
  * metrics.c - the proxy's counters and the --metrics listener: Prometheus
- * text format 0.0.4 on GET /metrics, "ok" on GET /healthz.  Workers count
+ * text format 0.0.4 on GET /metrics, "ok" on GET /healthz, the status page
+ * on GET / and its data on GET /status.json (status.c).  Workers count
  * into their own struct proxy_stats with relaxed atomics; the page sums
  * them in the main thread, so no lock is taken on the connection path.
  */
@@ -42,12 +43,7 @@ stats_hs_latency(struct proxy_stats *st, double seconds)
 	STAT_ADD(st->hs_latency_sum_us, (uint64_t)(seconds * 1e6));
 }
 
-struct page {
-	char *p;
-	size_t cap, len;
-};
-
-static void PROXY_PRINTF(2, 3)
+void
 page_printf(struct page *pg, const char *fmt, ...)
 {
 	va_list ap;
@@ -281,6 +277,7 @@ struct metrics_client {
 struct metrics_server {
 	struct proxy *px;
 	struct ev_loop *loop;
+	ev_timer tick;               /* the status page's rates */
 	int fd[ADDR_MAX];
 	ev_io io[ADDR_MAX];
 	size_t n;
@@ -379,8 +376,25 @@ mclient_route(struct metrics_client *c)
 		mclient_metrics(c);
 		return;
 	}
+	if (req_is(c->req, "/") || req_is(c->req, "/status.json")) {
+		int json = req_is(c->req, "/status.json");
+		char *page = malloc(METRICS_PAGE_MAX);
+		size_t n;
+
+		if (page == NULL) {
+			mclient_free(c);
+			return;
+		}
+		n = json ? status_render_json(c->m->px, page, METRICS_PAGE_MAX,
+		    time(NULL)) : status_render_html(c->m->px, page,
+		    METRICS_PAGE_MAX, time(NULL));
+		mclient_respond(c, "200 OK", json ? "application/json" :
+		    "text/html; charset=utf-8", page, n);
+		free(page);
+		return;
+	}
 	mclient_respond(c, "404 Not Found", "text/plain",
-	    "not found: try /metrics or /healthz\n", 36);
+	    "not found: try /, /status.json, /metrics or /healthz\n", 53);
 }
 
 static void
@@ -456,6 +470,14 @@ metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
+static void
+metrics_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct metrics_server *m = t->data;
+
+	status_tick(m->px, ev_now(loop));
+}
+
 struct metrics_server *
 metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
     size_t errlen)
@@ -477,6 +499,9 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	}
 	m->px = px;
 	m->loop = loop;
+	ev_timer_init(&m->tick, metrics_tick_cb, 1.0, 1.0);
+	m->tick.data = m;
+	ev_timer_start(loop, &m->tick);
 	for (int i = 0; i < n; i++) {
 		int fd = listener_open(&a[i], LISTEN_ALONE, why,
 		    sizeof(why));
@@ -499,6 +524,7 @@ metrics_server_free(struct metrics_server *m)
 {
 	if (m == NULL)
 		return;
+	ev_timer_stop(m->loop, &m->tick);
 	for (size_t i = 0; i < m->n; i++) {
 		ev_io_stop(m->loop, &m->io[i]);
 		close(m->fd[i]);

@@ -179,6 +179,13 @@ struct metrics_gauges {
 	int tunnel;                  /* names: mtls_tunnel_*, not mtls_serve_* */
 };
 
+/* A bounded text being written: appends past cap are dropped. */
+struct page {
+	char *p;
+	size_t cap, len;
+};
+void page_printf(struct page *pg, const char *fmt, ...) PROXY_PRINTF(2, 3);
+
 /* Renders the page from the per-worker stats into buf; returns the length
  * (cut at cap). */
 size_t metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
@@ -210,6 +217,9 @@ struct conn_record {
  * the peer are escaped so that a certificate cannot forge log lines. */
 size_t log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct conn_record *r);
+/* s as a JSON string (quoted, escaped; NULL: null) into buf; returns the
+ * length (cut at cap). */
+size_t log_json_quote(char *buf, size_t cap, const char *s);
 /* One EST request (mtls ca serve). */
 struct est_record {
 	double time;
@@ -247,6 +257,8 @@ struct status_refusal {
 	time_t when;
 	int reason;                  /* an HS_ slot */
 	char who[128];               /* the subject, or the address */
+	char why[160];               /* the refusal in words (it names the
+	                              * certificate when there was one) */
 };
 
 struct status_reload {
@@ -277,6 +289,10 @@ struct svc_state {
 	size_t nreloads;
 	struct status_client top[STATUS_TOP_MAX];
 	size_t ntop;
+	/* connections per second, sampled by the main thread (status.c) */
+	double rate;
+	uint64_t rate_prev;
+	double rate_at;
 };
 
 /* One service as configured.  Never changes once built: a reload that
@@ -308,7 +324,7 @@ void svc_state_unref(struct svc_state *st);
 /* Reloads and refusals for the status page (any thread). */
 void svc_state_reload(struct svc_state *st, int ok, const char *what);
 void svc_state_refused(struct svc_state *st, int r,
-    const char *who);
+    const char *who, const char *why);
 void svc_state_client(struct svc_state *st, const char *who);
 /* Copies opt (strings included; the policy is taken over when
  * take_policy), resolves its addresses, names its sides.  NULL with the
@@ -485,6 +501,22 @@ int proxy_apply(struct proxy *px, struct proxy_plan *plan,
     struct worker_table **first, char *err, size_t errlen);
 /* Closes and unlinks the unix listeners' files of the current services. */
 void proxy_unix_cleanup(struct proxy *px);
+
+/* sandbox.c */
+/* Landlock and seccomp for the rest of the process's life, from the
+ * current services' files and ports (metrics_ports: the metrics
+ * listener's): 0, or -1 with the reason in err.  Call before any thread
+ * is started. */
+int sandbox_enter(struct proxy *px, const int *metrics_ports, size_t nmp,
+    char *err, size_t errlen);
+
+/* status.c: the status page (/) and its data (/status.json) */
+/* Samples each service's connection rate (main thread, every second). */
+void status_tick(struct proxy *px, double now);
+size_t status_render_json(struct proxy *px, char *buf, size_t cap,
+    time_t now);
+size_t status_render_html(struct proxy *px, char *buf, size_t cap,
+    time_t now);
 
 /* metrics.c: the HTTP side, in the main loop */
 struct metrics_server;

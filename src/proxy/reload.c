@@ -31,7 +31,10 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "proxy_int.h"
 
@@ -535,12 +538,21 @@ reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 	reloader_settle_soon(w->data);
 }
 
+/* systemd's Type=notify reload protocol: RELOADING=1 with the monotonic
+ * time, then READY=1 whatever the outcome (the old configuration still
+ * serves when the new one failed). */
 static void
 reloader_hup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
 	struct reloader *r = s->data;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000);
 	proxy_reload(r->px, "SIGHUP");
+	(void)sd_notify(0, "READY=1");
 }
 
 /* Is this event about one of our files (or the Kubernetes "..data"

@@ -61,7 +61,8 @@ svc_state_reload(struct svc_state *st, int ok, const char *what)
 }
 
 void
-svc_state_refused(struct svc_state *st, int r, const char *who)
+svc_state_refused(struct svc_state *st, int r, const char *who,
+    const char *why)
 {
 	time_t now = time(NULL), minute = now / 60;
 	size_t slot = (size_t)minute % (STATUS_WINDOW / 60);
@@ -77,6 +78,7 @@ svc_state_refused(struct svc_state *st, int r, const char *who)
 	f->when = now;
 	f->reason = r;
 	snprintf(f->who, sizeof(f->who), "%s", who);
+	snprintf(f->why, sizeof(f->why), "%s", why != NULL ? why : "");
 	pthread_mutex_unlock(&st->lock);
 }
 

@@ -21,6 +21,10 @@ config_pki() {
 	for c in alice carol eve; do
 		q "$MTLS" cert issue --ca int --client --name "$c" --out "$c"
 	done
+	# A name that holds the allowed one after an escaped comma: its
+	# subject is CN=mallet\,CN=alice.
+	q "$MTLS" cert issue --ca int --client --name "mallet,CN=alice" \
+	    --out mallet
 	q "$MTLS" cert revoke --ca int --cert eve.crt
 	q "$MTLS" ca init --dir other --name "Other CA"
 	q "$MTLS" cert issue --ca other --client --name mallory --out mallory
@@ -113,6 +117,9 @@ PY
 	code=$(curl_code --cert carol.crt --key carol.key)
 	[ "$code" = 403 ] || fail "carol: status $code, expected 403"
 	ok "$SERVER: carol, valid but not allowed by the rule, gets 403"
+	code=$(curl_code --cert mallet.crt --key mallet.key)
+	[ "$code" = 403 ] || fail "CN=mallet\\,CN=alice: status $code, expected 403"
+	ok "$SERVER: a CN that ends in \",CN=alice\" is not taken for alice (403)"
 
 	code=$(curl_code --cert alice.crt --key alice.key \
 	    -H "X-SSL-Client-Subject: CN=admin" -H "X_SSL_Client_Subject: CN=admin" \

@@ -406,7 +406,11 @@ nginx_rules(struct mtls_snippet *s, struct facts *f, const char *var)
 				re[n++] = *p;
 			}
 			re[n] = '\0';
-			snippet_line(s, "    \"~(^|,)%s=%s(,|$)\" 1;", attr, re);
+			/* RFC 2253 escapes a comma inside a value
+			 * ("CN=x\,CN=alice"): only an unescaped one
+			 * starts the attribute. */
+			snippet_line(s, "    \"~(^|[^\\\\\\\\],)%s=%s(,|$)\" 1;",
+			    attr, re);
 			f->nrules_ok++;
 		} else {
 			snippet_line(s, "    # %s %s: nginx has no variable for "
