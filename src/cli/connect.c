@@ -573,6 +573,7 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 static int
 fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 {
+	(void)tls;
 	const char *t = r->o->target;
 
 	if (!r->tls_ok)

@@ -840,6 +840,7 @@ conn_connect_done(struct conn *c)
 static void
 conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 	char drop[4096];
 	ssize_t n;
@@ -872,6 +873,7 @@ conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 
 	switch (c->state) {
@@ -895,6 +897,7 @@ conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct conn *c = t->data;
 	struct proxy_service *px = c->gen->svc;
 	char what[64];

@@ -41,6 +41,7 @@ engine_post_all(struct proxy *px, const struct worker_mail *m)
 static void
 engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)revents;
 	struct engine *e = s->data;
 	struct proxy *px = e->px;
 
@@ -68,6 +69,8 @@ engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 static void
 engine_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct engine *e = t->data;
 	struct proxy *px = e->px;
 	struct worker_mail m = { .force = 1 };
@@ -82,6 +85,7 @@ engine_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 engine_poll_done_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct engine *e = t->data;
 
 	if (__atomic_load_n(&e->px->workers_done, __ATOMIC_ACQUIRE) ==

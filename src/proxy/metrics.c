@@ -400,6 +400,8 @@ mclient_route(struct metrics_client *c)
 static void
 mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct metrics_client *c = io->data;
 	ssize_t n;
 
@@ -439,12 +441,15 @@ mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 mclient_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	mclient_free(t->data);
 }
 
 static void
 metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	struct metrics_server *m = io->data;
 
 	for (;;) {
@@ -473,6 +478,7 @@ metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 metrics_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct metrics_server *m = t->data;
 
 	status_tick(m->px, ev_now(loop));

@@ -517,6 +517,8 @@ struct reloader {
 static void
 reloader_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = t->data;
 
 	proxy_reload(r->px, "a file changed");
@@ -535,6 +537,8 @@ reloader_settle_soon(struct reloader *r)
 static void
 reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
+	(void)loop;
+	(void)revents;
 	reloader_settle_soon(w->data);
 }
 
@@ -544,6 +548,8 @@ reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 static void
 reloader_hup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = s->data;
 	struct timespec ts;
 
@@ -575,6 +581,8 @@ reloader_relevant(struct reloader *r, const struct inotify_event *ev)
 static void
 reloader_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = io->data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int hit = 0;

@@ -40,6 +40,7 @@ worker_accept_pause(struct worker *w)
 static void
 worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct worker *w = t->data;
 
 	if (w->stopping)
@@ -52,6 +53,7 @@ worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	static __thread ev_tstamp last_limit_log, last_pause_log;
 	struct worker_slot *s = io->data;
 	struct worker *w = s->w;
@@ -259,6 +261,7 @@ worker_stop_listening(struct worker *w)
 static void
 worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
+	(void)revents;
 	struct worker *w = a->data;
 	struct worker_mail m;
 

@@ -34,6 +34,7 @@ static char sac_crt[300], sac_key[300], oc_crt[300], oc_key[300];
 static int
 setup_all(void **state)
 {
+	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/mtls-tls-test.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -65,6 +66,7 @@ setup_all(void **state)
 static int
 teardown_all(void **state)
 {
+	(void)state;
 	char cmd[400];
 	struct tpki *all[] = { &ca, &other_ca, &srv, &cli, &cli_uri,
 	    &cli_expired, &srv_as_client, &other_cli };
@@ -269,12 +271,14 @@ success(int max)
 static void
 test_success_tls13(void **state)
 {
+	(void)state;
 	success(MTLS_TLS1_3);
 }
 
 static void
 test_success_tls12(void **state)
 {
+	(void)state;
 	success(MTLS_TLS1_2);
 }
 
@@ -308,6 +312,7 @@ refused(const char *crt, const char *key, int max, enum mtls_rule_kind kind,
 static void
 test_no_client_cert(void **state)
 {
+	(void)state;
 	refused(NULL, NULL, MTLS_TLS1_3, 0, NULL, "no client certificate",
 	    "certificate_required");
 	refused(NULL, NULL, MTLS_TLS1_2, 0, NULL, "no client certificate",
@@ -317,6 +322,7 @@ test_no_client_cert(void **state)
 static void
 test_other_ca(void **state)
 {
+	(void)state;
 	refused(oc_crt, oc_key, MTLS_TLS1_3, 0, NULL,
 	    "unknown CA: issuer CN=Other CA is not trusted", "unknown_ca");
 }
@@ -324,6 +330,7 @@ test_other_ca(void **state)
 static void
 test_server_cert_as_client(void **state)
 {
+	(void)state;
 	refused(sac_crt, sac_key, MTLS_TLS1_3, 0, NULL,
 	    "is not valid for client authentication",
 	    "unsupported_certificate");
@@ -332,6 +339,7 @@ test_server_cert_as_client(void **state)
 static void
 test_expired_client(void **state)
 {
+	(void)state;
 	refused(exp_crt, exp_key, MTLS_TLS1_3, 0, NULL,
 	    "client certificate expired (CN=old, notAfter",
 	    "certificate_expired");
@@ -340,6 +348,7 @@ test_expired_client(void **state)
 static void
 test_policy_deny(void **state)
 {
+	(void)state;
 	/* OpenSSL 3.0 sends handshake_failure for an application refusal on
 	 * a full handshake (see tls_verify.c). */
 	refused(cli_crt, cli_key, MTLS_TLS1_3, MTLS_ALLOW_CN, "someone-else",
@@ -355,6 +364,7 @@ test_policy_deny(void **state)
 static void
 test_reject_codes(void **state)
 {
+	(void)state;
 	static const struct {
 		const char *crt, *key;
 		enum mtls_rule_kind kind;
@@ -406,6 +416,7 @@ test_reject_codes(void **state)
 static void
 test_dns_rule_vs_uri_san(void **state)
 {
+	(void)state;
 	refused(uri_crt, uri_key, MTLS_TLS1_3, MTLS_ALLOW_DNS,
 	    "api.example.com", "no rule allows CN=web, URI:api.example.com",
 	    "handshake_failure");
@@ -508,6 +519,7 @@ resumption_without_close(int max)
 static void
 test_resumption_without_close(void **state)
 {
+	(void)state;
 	resumption_without_close(MTLS_TLS1_3);
 	resumption_without_close(MTLS_TLS1_2);
 }
@@ -616,6 +628,7 @@ resumption_other_sni(long max, int tickets)
 static void
 test_resumption_other_sni(void **state)
 {
+	(void)state;
 	resumption_other_sni(TLS1_3_VERSION, 0);
 	resumption_other_sni(TLS1_2_VERSION, 0);
 	resumption_other_sni(TLS1_3_VERSION, 1);
@@ -679,6 +692,7 @@ concurrent_round(struct mtls_config *scfg, struct mtls_config *ccfg,
 static void
 test_resumption_concurrent(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p[NCONC];
@@ -718,12 +732,14 @@ test_resumption_concurrent(void **state)
 static void
 test_resumption_tls13(void **state)
 {
+	(void)state;
 	resumption(MTLS_TLS1_3);
 }
 
 static void
 test_resumption_tls12(void **state)
 {
+	(void)state;
 	resumption(MTLS_TLS1_2);
 }
 
@@ -732,6 +748,7 @@ test_resumption_tls12(void **state)
 static void
 test_client_checks_server(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
@@ -790,6 +807,7 @@ raw_client_refused(long max, const char *ciphers, const char *reason)
 static void
 test_security_defaults(void **state)
 {
+	(void)state;
 	raw_client_refused(TLS1_1_VERSION, "ALL", "unsupported protocol");
 	raw_client_refused(TLS1_2_VERSION, "AES128-GCM-SHA256",
 	    "no shared cipher");
@@ -804,6 +822,7 @@ test_security_defaults(void **state)
 static void
 test_client_checks_server_purpose(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = mtls_config_new();
 	struct mtls_config *ccfg = client_config(NULL, NULL, 0);
 	struct mtls_policy *pol = mtls_policy_new();
@@ -919,6 +938,7 @@ test_session_cache_size(void **state)
 static void
 test_client_verify_cache(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *scfg2 = mtls_config_new();
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
@@ -1014,6 +1034,7 @@ anon_refused(int max, const char *alert)
 static void
 test_optional_client_auth(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
 	struct mtls_config *anon = client_config(NULL, NULL, 0);
 	struct mtls_config *other = client_config(oc_crt, oc_key, 0);
@@ -1095,6 +1116,7 @@ test_optional_client_auth(void **state)
 static void
 test_io_semantics(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
@@ -1151,6 +1173,7 @@ add_ext_resign(X509 *x, X509 *issuer, EVP_PKEY *key, int nid,
 static void
 test_verify_words_name_constraints(void **state)
 {
+	(void)state;
 	struct tpki inter = tpki_make(&ca, "ncint", NULL, NULL, NULL, -60,
 	    86400);
 	struct tpki leaf = tpki_make(&inter, "manysans", NULL, "clientAuth",
@@ -1219,6 +1242,7 @@ accept_thread(void *v)
 static void
 test_accept_errors_per_thread(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls *s = mtls_server(), *conn = NULL;
 	struct accept_arg a = { s, -1 };
@@ -1249,6 +1273,7 @@ test_accept_errors_per_thread(void **state)
 static void
 test_api_edges(void **state)
 {
+	(void)state;
 	struct mtls_config *cfg = mtls_config_new();
 
 	mtls_free(NULL);

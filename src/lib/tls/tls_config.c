@@ -54,6 +54,11 @@ static void
 sid_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
     void *argp)
 {
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
 	free(ptr);
 }
 
@@ -257,6 +262,7 @@ struct pass_arg {
 static int
 pass_cb(char *buf, int size, int rwflag, void *u)
 {
+	(void)rwflag;
 	struct pass_arg *pa = u;
 
 	pa->asked = 1;
