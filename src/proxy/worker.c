@@ -128,6 +128,8 @@ worker_trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	int moved = accepted != w->trim_accepted ||
 	    w->nconns != w->trim_nconns;
 
+	(void)loop;
+	(void)revents;
 	w->trim_accepted = accepted;
 	w->trim_nconns = w->nconns;
 	if (!moved && w->trim_busy) {

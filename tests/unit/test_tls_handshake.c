@@ -859,6 +859,7 @@ test_pending(void **state)
 	char buf[16];
 	ssize_t n = MTLS_WANT_POLLIN;
 
+	(void)state;
 	pair_run(&p, scfg, ccfg);
 	assert_int_equal(p.crc, 0);
 	exchange(&p);
@@ -921,6 +922,7 @@ test_session_cache_size(void **state)
 {
 	struct mtls_config *cfg = mtls_config_new();
 
+	(void)state;
 	session_cache_size(0, 1);
 	/* OpenSSL 3.0 evicts the oldest session when a new one makes the
 	 * count reach the size (it counts the new one first): a size of 3
