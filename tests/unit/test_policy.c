@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "tls/tls_internal.h"
-#include "test_tls_pki.h"
+#include "certgen.h"
 
 static struct tpki ca;
 
