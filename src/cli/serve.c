@@ -201,7 +201,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0;
+	int start_anyway = 0, allow_any = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -226,6 +226,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
 			optarg = NULL;
+			allow_any = 1;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
 				/* The library names the value; we, the
@@ -334,6 +335,14 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	/* Rules are alternatives: beside --allow-any another one would
+	 * restrict nothing, which its writer surely did not mean. */
+	if (allow_any && mtls_policy_count(pol) > 1) {
+		cli_usage(cmd, "--allow-any admits every client the CA vouches "
+		    "for: another --allow-* rule beside it would restrict "
+		    "nothing; give one or the other");
+		goto out;
 	}
 	if (mtls_policy_count(pol) == 0) {
 		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "
