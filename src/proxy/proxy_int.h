@@ -417,6 +417,12 @@ struct worker {
 	struct conn *conns;          /* every open connection */
 	size_t nconns;
 	int stopping;
+	ev_timer trim;               /* memory back to the system, see
+	                              * worker_trim_cb() */
+	uint64_t accepted;           /* connections taken, ever */
+	uint64_t trim_accepted;      /* the counts at its last tick */
+	size_t trim_nconns;
+	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
 };
 
@@ -462,6 +468,10 @@ struct renewer *renewer_new(struct proxy *px, struct ev_loop *loop,
     char *err, size_t errlen);
 /* Waits for a request in flight (bounded by its timeout). */
 void renewer_free(struct renewer *r);
+
+/* fdlimit.c */
+/* Raises the soft RLIMIT_NOFILE to the hard limit, and logs it. */
+void proxy_raise_nofile(enum proxy_log_format fmt);
 
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the
