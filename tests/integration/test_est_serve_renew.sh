@@ -4,6 +4,7 @@
 # the whole time keeps its connection and its SHA-256-checked echo, and the
 # CA being down for a while is survived (the current certificate keeps
 # serving; the renewal is retried and succeeds once the CA is back).
+# Alongside, tunnel --renew-from renews its client certificate the same way.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/est_lib.sh"
 
@@ -23,10 +24,22 @@ PORT=$(free_port)
 MPORT=$(free_port)
 mtls_cmd serve --listen "127.0.0.1:$PORT" --cert web.crt --key web.key \
     --ca ca/ca.crt --backend "127.0.0.1:$BPORT" --allow-cn client \
-    --renew-from "$EST_URL" --metrics "127.0.0.1:$MPORT" 2>serve.log &
+    --allow-cn tun --renew-from "$EST_URL" --metrics "127.0.0.1:$MPORT" \
+    2>serve.log &
 SPID=$!
 track $SPID
 wait_port "$PORT"
+
+tok=$("$MTLS" ca token --ca ca --name tun 2>/dev/null) || fail "ca token failed"
+run 0 "$MTLS" enroll --server "$EST_URL" --ca-cert ca/ca.crt --token "$tok" \
+    --name tun --out tun
+TPORT=$(free_port)
+mtls_cmd tunnel --listen "127.0.0.1:$TPORT" --connect "127.0.0.1:$PORT" \
+    --cert tun.crt --key tun.key --ca ca/ca.crt --renew-from "$EST_URL" \
+    2>tunnel.log &
+track $!
+wait_port "$TPORT"
+t1=$(openssl x509 -in tun.crt -noout -serial)
 
 served() {
 	openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca/ca.crt \
@@ -106,6 +119,16 @@ touch stop
 wait $CPID || { cat client.out; fail "the long-lived client failed"; }
 assert_contains client.out "bytes"
 ok "one client connected the whole time: $(cut -d' ' -f2 client.out) bytes echoed, SHA-256 equal"
+
+# The tunnel renewed its own certificate and still carries connections.
+assert_contains tunnel.log "certificate renewed, valid until"
+[ "$(openssl x509 -in tun.crt -noout -serial)" != "$t1" ] || fail "tun.crt was not renewed"
+echo=$(python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $TPORT), timeout=10)
+s.sendall(b'ping'); print(s.recv(4).decode())")
+[ "$echo" = "ping" ] || { cat tunnel.log; fail "nothing came back through the tunnel after its renewal"; }
+ok "tunnel --renew-from: its client certificate renewed, connections still carried"
 
 curl -s "http://127.0.0.1:$MPORT/metrics" >metrics
 grep -q 'mtls_certificate_renewals_total{service="[^"]*",outcome="ok"} [2-9]' metrics ||
