@@ -122,49 +122,6 @@ parse_target(struct opts *o)
 	return 0;
 }
 
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-static void
-deadline_in(struct timespec *d, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += ms / 1000;
-	d->tv_nsec += (ms % 1000) * 1000000;
-	if (d->tv_nsec >= 1000000000) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000;
-	}
-}
-
-/* Waits for fd to be ready for events; 0 ready, -1 timeout. */
-static int
-wait_fd(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd pfd = { fd, events, 0 };
-
-	for (;;) {
-		long ms = ms_left(deadline);
-		if (ms == 0)
-			return -1;
-		int n = poll(&pfd, 1, (int)ms);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -1;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 /* A TCP connection to the first address of host:port that answers. */
 static int
 tcp_connect(struct report *r, const struct timespec *deadline)
@@ -189,32 +146,17 @@ tcp_connect(struct report *r, const struct timespec *deadline)
 		snprintf(r->addr, sizeof(r->addr), a->ai_family == AF_INET6 ?
 		    "[%s]:%s" : "%s:%s", ip, r->o->port);
 
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, a->ai_protocol);
-		if (fd == -1)
-			continue;
-		int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-		if (rc == -1 && errno == EINPROGRESS) {
-			if (wait_fd(fd, POLLOUT, deadline) != 0) {
-				snprintf(r->tcp_error, sizeof(r->tcp_error),
-				    "no answer from %s within %d s", r->addr,
-				    CONNECT_TIMEOUT_MS / 1000);
-				close(fd);
-				fd = -1;
-				continue;
-			}
-			int soerr = 0;
-			socklen_t sl = sizeof(soerr);
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-			rc = soerr == 0 ? 0 : -1;
-			errno = soerr;
-		}
-		if (rc == 0)
+		int why = 0;
+		if ((fd = mtls_connect_before(a, deadline, &why)) != -1)
 			break;
-		snprintf(r->tcp_error, sizeof(r->tcp_error), "cannot connect to "
-		    "%s: %s", r->addr, strerror(errno));
-		close(fd);
-		fd = -1;
+		if (why == ETIMEDOUT)
+			snprintf(r->tcp_error, sizeof(r->tcp_error),
+			    "no answer from %s within %d s", r->addr,
+			    CONNECT_TIMEOUT_MS / 1000);
+		else
+			snprintf(r->tcp_error, sizeof(r->tcp_error),
+			    "cannot connect to %s: %s", r->addr,
+			    strerror(why));
 	}
 	freeaddrinfo(res);
 	r->tcp_ok = fd != -1;
@@ -253,8 +195,8 @@ handshake(struct mtls *tls, int fd, struct report *r,
 			    mtls_error(tls) ? mtls_error(tls) : "failed");
 			return -1;
 		}
-		if (wait_fd(fd, rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    deadline) != 0) {
+		if (!mtls_wait_fd(fd, rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    deadline)) {
 			snprintf(r->tls_error, sizeof(r->tls_error), "no "
 			    "answer from the server within %d s",
 			    CONNECT_TIMEOUT_MS / 1000);
@@ -274,7 +216,7 @@ await_verdict(struct mtls *tls, int fd, struct report *r)
 	struct timespec deadline;
 	char buf[4096];
 
-	deadline_in(&deadline, AFTER_HANDSHAKE_MS);
+	mtls_deadline_in(&deadline, AFTER_HANDSHAKE_MS);
 	for (;;) {
 		ssize_t n = mtls_read(tls, buf, sizeof(buf));
 		if (n > 0 || n == 0)
@@ -288,8 +230,8 @@ await_verdict(struct mtls *tls, int fd, struct report *r)
 			}
 			return;
 		}
-		if (wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    &deadline) != 0)
+		if (!mtls_wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline))
 			return; /* quiet: the server kept the connection */
 	}
 }
@@ -312,14 +254,14 @@ http_probe(struct mtls *tls, int fd, struct report *r)
 	    r->o->http_path, r->o->servername, MTLS_VERSION_STRING);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return;
-	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	mtls_deadline_in(&deadline, CONNECT_TIMEOUT_MS);
 	while (off < (size_t)n) {
 		ssize_t w = mtls_write(tls, req + off, (size_t)n - off);
 		if (w > 0)
 			off += (size_t)w;
 		else if ((w != MTLS_WANT_POLLIN && w != MTLS_WANT_POLLOUT) ||
-		    wait_fd(fd, w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    &deadline) != 0)
+		    !mtls_wait_fd(fd, w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline))
 			break;
 	}
 	/* The head and the start of the body, where nginx says why. */
@@ -333,8 +275,8 @@ http_probe(struct mtls *tls, int fd, struct report *r)
 				break;
 			continue;
 		}
-		if (m == 0 || m == -1 || wait_fd(fd, m == MTLS_WANT_POLLIN ?
-		    POLLIN : POLLOUT, &deadline) != 0)
+		if (m == 0 || m == -1 || !mtls_wait_fd(fd,
+		    m == MTLS_WANT_POLLIN ? POLLIN : POLLOUT, &deadline))
 			break;
 	}
 	buf[got] = '\0';
@@ -631,6 +573,7 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 static int
 fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 {
+	(void)tls;
 	const char *t = r->o->target;
 
 	if (!r->tls_ok)
@@ -799,7 +742,7 @@ cmd_connect(int argc, char **argv)
 	}
 
 	struct timespec deadline;
-	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	mtls_deadline_in(&deadline, CONNECT_TIMEOUT_MS);
 	if ((fd = tcp_connect(&r, &deadline)) == -1) {
 		if (o.json) {
 			judge(tls, &r, &v);

@@ -34,6 +34,26 @@ int mtls_hostport_parse(const char *s, int flags, char *host, size_t hostlen,
     unsigned *port, char *why, size_t whylen);
 
 /* ------------------------------------------------------------------ */
+/* Deadlines on non-blocking sockets                                  */
+/* ------------------------------------------------------------------ */
+
+struct addrinfo;
+
+/* *d <- now + ms on the monotonic clock. */
+void mtls_deadline_in(struct timespec *d, long ms);
+/* Milliseconds until d: 0 once it passed, at most 600000 per wait. */
+int mtls_deadline_ms_left(const struct timespec *d);
+/* Waits until fd is ready for events (POLLIN, POLLOUT) or the deadline
+ * passes: 1 ready (or a poll error, which the next call on fd reports),
+ * 0 timed out. */
+int mtls_wait_fd(int fd, short events, const struct timespec *deadline);
+/* A non-blocking TCP connection to ai, made before the deadline: the
+ * socket (O_NONBLOCK, close-on-exec), or -1 with *why the errno
+ * (ETIMEDOUT when the deadline passed). */
+int mtls_connect_before(const struct addrinfo *ai,
+    const struct timespec *deadline, int *why);
+
+/* ------------------------------------------------------------------ */
 /* Words for reports                                                  */
 /* ------------------------------------------------------------------ */
 
