@@ -30,8 +30,9 @@ usage(void)
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend] "
-	    "[--unsafe-start-anyway] [--no-sandbox]\n"
+	    "           [--ticket-key-file FILE] [--session-cache N] "
+	    "[--unsafe-backend]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -88,6 +89,9 @@ usage(void)
 	    "connection on stderr\n"
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
+	    "  --session-cache N      sessions kept for resumption (default "
+	    "4096, about 6 KB\n"
+	    "                         each)\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n"
 	    "  --unsafe-start-anyway  start even when the checks at start "
@@ -153,7 +157,7 @@ cmd_serve(int argc, char **argv)
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
-		O_CHECK, O_NO_SANDBOX,
+		O_CHECK, O_NO_SANDBOX, O_SESSION_CACHE,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -180,6 +184,7 @@ cmd_serve(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
+		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -196,7 +201,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0;
+	int start_anyway = 0, allow_any = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -221,6 +226,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
 			optarg = NULL;
+			allow_any = 1;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
 				/* The library names the value; we, the
@@ -277,6 +283,11 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
+		case O_SESSION_CACHE:
+			if (cli_parse_int(cmd, "--session-cache", optarg, 1,
+			    10000000, &o.session_cache) == -1)
+				goto out;
+			break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
 		case O_CONFIG: config = optarg; break;
 		case O_CHECK: check = 1; break;
@@ -324,6 +335,14 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	/* Rules are alternatives: beside --allow-any another one would
+	 * restrict nothing, which its writer surely did not mean. */
+	if (allow_any && mtls_policy_count(pol) > 1) {
+		cli_usage(cmd, "--allow-any admits every client the CA vouches "
+		    "for: another --allow-* rule beside it would restrict "
+		    "nothing; give one or the other");
+		goto out;
 	}
 	if (mtls_policy_count(pol) == 0) {
 		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "
