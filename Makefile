@@ -38,7 +38,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
+             -Wmissing-prototypes -Wformat=2
 SAN       ?=
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -Iinclude \
              $(PKG_CFLAGS)

@@ -54,6 +54,7 @@ usage(void)
 static void
 on_signal(int sig)
 {
+	(void)sig;
 	stop = 1;
 }
 

@@ -24,14 +24,15 @@ usage(void)
 	    "--allow-ou O |\n"
 	    "            --allow-email E | --allow-fingerprint F | "
 	    "--allow-any)...\n"
-	    "           [--crl FILE] [--proxy-protocol] "
-	    "[--client-auth require|optional]\n"
+	    "           [--crl FILE [--crl-from URL]] [--renew-from URL]\n"
+	    "           [--proxy-protocol] [--client-auth require|optional]\n"
 	    "           [--tls-min 1.2|1.3] [--workers N] [--max-conns N] "
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend] "
-	    "[--unsafe-start-anyway] [--no-sandbox]\n"
+	    "           [--ticket-key-file FILE] [--session-cache N] "
+	    "[--unsafe-backend]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -70,6 +71,13 @@ usage(void)
 	    "  --crl FILE             CRLs for the whole chain; a missing or "
 	    "expired one\n"
 	    "                         refuses the client\n"
+	    "  --renew-from URL       renew --cert at 2/3 of its lifetime "
+	    "from this EST\n"
+	    "                         server (mtls ca serve), verified "
+	    "against --ca, and swap\n"
+	    "                         it in without dropping connections\n"
+	    "  --crl-from URL         fetch the CRL over HTTPS into --crl "
+	    "before it expires\n"
 	    "  --proxy-protocol       send a PROXY v2 header with the client's "
 	    "address and\n"
 	    "                         certificate facts to the backend\n"
@@ -88,6 +96,9 @@ usage(void)
 	    "connection on stderr\n"
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
+	    "  --session-cache N      sessions kept for resumption (default "
+	    "4096, about 6 KB\n"
+	    "                         each)\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n"
 	    "  --unsafe-start-anyway  start even when the checks at start "
@@ -153,7 +164,8 @@ cmd_serve(int argc, char **argv)
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
-		O_CHECK, O_NO_SANDBOX,
+		O_CHECK, O_NO_SANDBOX, O_RENEW_FROM, O_CRL_FROM,
+		O_SESSION_CACHE,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -162,6 +174,8 @@ cmd_serve(int argc, char **argv)
 		{ "ca", required_argument, NULL, O_CA },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "crl", required_argument, NULL, O_CRL },
+		{ "renew-from", required_argument, NULL, O_RENEW_FROM },
+		{ "crl-from", required_argument, NULL, O_CRL_FROM },
 		{ "allow-cn", required_argument, NULL, O_ALLOW_CN },
 		{ "allow-dns", required_argument, NULL, O_ALLOW_DNS },
 		{ "allow-uri", required_argument, NULL, O_ALLOW_URI },
@@ -180,6 +194,7 @@ cmd_serve(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
+		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "check", no_argument, NULL, O_CHECK },
@@ -196,7 +211,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0;
+	int start_anyway = 0, allow_any = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -212,6 +227,8 @@ cmd_serve(int argc, char **argv)
 		case O_CA: o.ca_file = optarg; break;
 		case O_BACKEND: o.backend = optarg; break;
 		case O_CRL: o.crl_file = optarg; break;
+		case O_RENEW_FROM: o.renew_from = optarg; break;
+		case O_CRL_FROM: o.crl_from = optarg; break;
 		case O_ALLOW_CN: kind = MTLS_ALLOW_CN; goto rule;
 		case O_ALLOW_DNS: kind = MTLS_ALLOW_DNS; goto rule;
 		case O_ALLOW_URI: kind = MTLS_ALLOW_URI; goto rule;
@@ -221,6 +238,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
 			optarg = NULL;
+			allow_any = 1;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
 				/* The library names the value; we, the
@@ -277,6 +295,11 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
+		case O_SESSION_CACHE:
+			if (cli_parse_int(cmd, "--session-cache", optarg, 1,
+			    10000000, &o.session_cache) == -1)
+				goto out;
+			break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
 		case O_CONFIG: config = optarg; break;
 		case O_CHECK: check = 1; break;
@@ -324,6 +347,27 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	if (o.renew_from != NULL && strncmp(o.renew_from, "https://", 8) !=
+	    0) {
+		cli_usage(cmd, "--renew-from %s: not an https:// URL",
+		    o.renew_from);
+		goto out;
+	}
+	if (o.crl_from != NULL && (strncmp(o.crl_from, "https://", 8) != 0 ||
+	    o.crl_file == NULL)) {
+		cli_usage(cmd, "--crl-from %s: %s", o.crl_from,
+		    o.crl_file == NULL ? "needs --crl FILE, where the CRL is "
+		    "kept" : "not an https:// URL");
+		goto out;
+	}
+	/* Rules are alternatives: beside --allow-any another one would
+	 * restrict nothing, which its writer surely did not mean. */
+	if (allow_any && mtls_policy_count(pol) > 1) {
+		cli_usage(cmd, "--allow-any admits every client the CA vouches "
+		    "for: another --allow-* rule beside it would restrict "
+		    "nothing; give one or the other");
+		goto out;
 	}
 	if (mtls_policy_count(pol) == 0) {
 		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "

@@ -601,7 +601,7 @@ static int
 conn_flow_t2p(struct conn *c)
 {
 	struct worker *w = c->w;
-	int budget = RELAY_BUDGET;
+	int budget = RELAY_BUDGET, drained = 0;
 	char what[256];
 
 	for (;;) {
@@ -640,6 +640,13 @@ conn_flow_t2p(struct conn *c)
 		}
 		if (c->tls_rd)
 			return 0;
+		if (drained) {
+			/* A short read emptied the socket (most likely) and
+			 * the library holds nothing more: the loop says when
+			 * more comes, instead of a read that says EAGAIN. */
+			c->tls_rd = EV_READ;
+			return 0;
+		}
 		if (budget-- == 0) {
 			c->t_again = 1;
 			return 0;
@@ -652,6 +659,8 @@ conn_flow_t2p(struct conn *c)
 			c->t2p = b;
 			conn_count(c, 1, (size_t)n);
 			c->last = ev_now(w->loop);
+			drained = (size_t)n < sizeof(b->data) &&
+			    !mtls_pending(c->tls);
 			continue;
 		}
 		relay_buf_put(&w->pool, b);
@@ -683,7 +692,7 @@ static int
 conn_flow_p2t(struct conn *c)
 {
 	struct worker *w = c->w;
-	int budget = RELAY_BUDGET;
+	int budget = RELAY_BUDGET, drained = 0;
 	char what[256];
 
 	for (;;) {
@@ -741,6 +750,12 @@ conn_flow_p2t(struct conn *c)
 		}
 		if (c->p_rd)
 			return 0;
+		if (drained) {
+			/* As in conn_flow_t2p: the loop (level-triggered)
+			 * reports the next bytes, or the end of the stream. */
+			c->p_rd = EV_READ;
+			return 0;
+		}
 		if (budget-- == 0) {
 			c->p_again = 1;
 			return 0;
@@ -752,6 +767,7 @@ conn_flow_p2t(struct conn *c)
 			b->len = (size_t)n;
 			c->p2t = b;
 			c->last = ev_now(w->loop);
+			drained = (size_t)n < sizeof(b->data);
 			continue;
 		}
 		relay_buf_put(&w->pool, b);
@@ -824,6 +840,7 @@ conn_connect_done(struct conn *c)
 static void
 conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 	char drop[4096];
 	ssize_t n;
@@ -856,6 +873,7 @@ conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 
 	switch (c->state) {
@@ -879,6 +897,7 @@ conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct conn *c = t->data;
 	struct proxy_service *px = c->gen->svc;
 	char what[64];

@@ -21,6 +21,7 @@ struct engine {
 	struct proxy *px;
 	struct ev_loop *loop;
 	struct reloader *rl;
+	struct renewer *rn;
 	struct metrics_server *ms;
 	struct worker_table **first; /* [nworkers] until the workers take
 	                              * them */
@@ -41,6 +42,7 @@ engine_post_all(struct proxy *px, const struct worker_mail *m)
 static void
 engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)revents;
 	struct engine *e = s->data;
 	struct proxy *px = e->px;
 
@@ -68,6 +70,8 @@ engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 static void
 engine_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct engine *e = t->data;
 	struct proxy *px = e->px;
 	struct worker_mail m = { .force = 1 };
@@ -82,6 +86,7 @@ engine_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 engine_poll_done_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct engine *e = t->data;
 
 	if (__atomic_load_n(&e->px->workers_done, __ATOMIC_ACQUIRE) ==
@@ -201,10 +206,13 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 	if (proxy_apply(px, &first, e->first, err, errlen) == -1)
 		return -1;
 
+	proxy_raise_nofile(px->log_format);
 	if (plan->metrics != NULL &&
 	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
 		return -1;
 	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
+	if ((e->rn = renewer_new(px, e->loop, err, errlen)) == NULL)
 		return -1;
 	/* Everything is bound and loaded: what the process may still do
 	 * is narrowed before the workers start, so that they inherit it. */
@@ -290,6 +298,7 @@ engine_teardown(struct engine *e, int failed)
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);
 	}
+	renewer_free(e->rn);
 	reloader_free(e->rl);
 	metrics_server_free(e->ms);
 	proxy_unix_cleanup(px);

@@ -557,12 +557,16 @@ estc_step(struct estc *c)
 static void
 estc_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	estc_step(io->data);
 }
 
 static void
 estc_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct estc *c = t->data;
 
 	if (c->state != ESTC_DRAIN) {
@@ -578,6 +582,7 @@ estc_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 est_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	struct est_srv *s = io->data;
 
 	for (;;) {
@@ -625,6 +630,8 @@ est_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 est_crl_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct est_srv *s = t->data;
 	struct mtls_error e = { 0 };
 	time_t now = time(NULL), next = 0;
@@ -652,6 +659,8 @@ est_crl_cb(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 est_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	(void)w;
+	(void)revents;
 	ev_break(loop, EVBREAK_ALL);
 }
 

@@ -253,6 +253,24 @@ metrics_render_services(char *buf, size_t cap,
 			    "timestamp_seconds{service=\"%s\",role=\"crl\"} "
 			    "%lld\n", st->name, (long long)g.crl_next_update);
 	}
+	page_printf(&pg, "# HELP mtls_certificate_renewals_total Renewals of "
+	    "the service's certificate through --renew-from, by outcome.\n"
+	    "# TYPE mtls_certificate_renewals_total counter\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		struct metrics_gauges g;
+		if (svcs[k]->opt.renew_from == NULL)
+			continue;
+		pthread_mutex_lock(&st->lock);
+		g = st->gauges;
+		pthread_mutex_unlock(&st->lock);
+		page_printf(&pg, "mtls_certificate_renewals_total{service=\"%s\","
+		    "outcome=\"ok\"} %llu\n"
+		    "mtls_certificate_renewals_total{service=\"%s\","
+		    "outcome=\"failed\"} %llu\n", st->name,
+		    (unsigned long long)g.renewals_ok, st->name,
+		    (unsigned long long)g.renewals_failed);
+	}
 	(void)now;
 	return pg.len;
 }
@@ -400,6 +418,8 @@ mclient_route(struct metrics_client *c)
 static void
 mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct metrics_client *c = io->data;
 	ssize_t n;
 
@@ -439,12 +459,15 @@ mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 mclient_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	mclient_free(t->data);
 }
 
 static void
 metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	struct metrics_server *m = io->data;
 
 	for (;;) {
@@ -473,6 +496,7 @@ metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 metrics_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct metrics_server *m = t->data;
 
 	status_tick(m->px, ev_now(loop));

@@ -72,7 +72,10 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 	    mtls_config_set_policy(cfg, opt->policy) == -1 ||
 	    (opt->ticket_key_file != NULL &&
 	    mtls_config_set_ticket_key_file(cfg, opt->ticket_key_file) ==
-	    -1)) {
+	    -1) ||
+	    (opt->session_cache > 0 &&
+	    mtls_config_set_session_cache_size(cfg,
+	    (size_t)opt->session_cache) == -1)) {
 		snprintf(err, errlen, "%s", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return NULL;
@@ -264,6 +267,7 @@ service_same(const struct proxy_service *a, const struct proxy_service *b)
 	    x->proxy_protocol == y->proxy_protocol &&
 	    x->unsafe_backend == y->unsafe_backend &&
 	    x->max_conns == y->max_conns &&
+	    x->session_cache == y->session_cache &&
 	    x->handshake_timeout == y->handshake_timeout &&
 	    x->idle_timeout == y->idle_timeout &&
 	    x->backend_timeout == y->backend_timeout;
@@ -513,6 +517,8 @@ struct reloader {
 static void
 reloader_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = t->data;
 
 	proxy_reload(r->px, "a file changed");
@@ -531,6 +537,8 @@ reloader_settle_soon(struct reloader *r)
 static void
 reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
+	(void)loop;
+	(void)revents;
 	reloader_settle_soon(w->data);
 }
 
@@ -540,6 +548,8 @@ reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 static void
 reloader_hup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = s->data;
 	struct timespec ts;
 
@@ -571,6 +581,8 @@ reloader_relevant(struct reloader *r, const struct inotify_event *ev)
 static void
 reloader_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = io->data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int hit = 0;

@@ -14,6 +14,7 @@
 static void
 test_integers(void **state)
 {
+	(void)state;
 	static const unsigned char in[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06,
 	    0x07 };
 	struct byte_reader r;
@@ -40,6 +41,7 @@ test_integers(void **state)
 static void
 test_short_reads_keep_the_cursor(void **state)
 {
+	(void)state;
 	static const unsigned char in[] = { 0xaa, 0xbb, 0xcc };
 	struct byte_reader r;
 	const unsigned char *b;
@@ -59,6 +61,7 @@ test_short_reads_keep_the_cursor(void **state)
 static void
 test_vectors(void **state)
 {
+	(void)state;
 	/* <2-byte length 3> 01 02 03, then <1-byte length 9> with 1 byte. */
 	static const unsigned char in[] = { 0x00, 0x03, 0x01, 0x02, 0x03, 0x09,
 	    0xff };

@@ -47,6 +47,7 @@ static const struct {
 static void
 test_table(void **state)
 {
+	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char host[64] = "unchanged", why[256] = "";
 		unsigned port = 0;
@@ -71,6 +72,7 @@ test_table(void **state)
 static void
 test_host_too_long(void **state)
 {
+	(void)state;
 	char host[4], why[128];
 	unsigned port;
 

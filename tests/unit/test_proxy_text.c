@@ -16,6 +16,7 @@
 static void
 test_addr_forms(void **state)
 {
+	(void)state;
 	struct proxy_addr a[ADDR_MAX];
 	char err[256], s[ADDR_STRLEN];
 
@@ -48,6 +49,7 @@ test_addr_forms(void **state)
 static void
 test_addr_errors(void **state)
 {
+	(void)state;
 	struct proxy_addr a[ADDR_MAX];
 	char err[256];
 
@@ -86,6 +88,7 @@ test_addr_errors(void **state)
 static void
 test_log_escapes(void **state)
 {
+	(void)state;
 	struct conn_record r = {
 		.time = 1795000000.25, .client = "127.0.0.1:5000",
 		.subject = "CN=evil\" outcome=ok\nforged",
@@ -123,6 +126,7 @@ test_log_escapes(void **state)
 static void
 test_log_upstream(void **state)
 {
+	(void)state;
 	struct conn_record r = {
 		.time = 1795000000.25, .client = "unix:",
 		.upstream = "192.0.2.7:443", .subject = "CN=api",
@@ -150,6 +154,7 @@ test_log_upstream(void **state)
 static void
 test_tunnel_addrs(void **state)
 {
+	(void)state;
 	char err[512];
 
 	assert_int_equal(proxy_check_tunnel_listen("127.0.0.1:8080", 0, err,
@@ -180,6 +185,7 @@ test_tunnel_addrs(void **state)
 static void
 test_metrics_page(void **state)
 {
+	(void)state;
 	struct proxy_stats a = { 0 }, b = { 0 };
 	struct proxy_stats *st[2] = { &a, &b };
 	struct metrics_gauges g = { .cert_not_after = 2000, .crl_next_update =
@@ -224,6 +230,7 @@ test_metrics_page(void **state)
 static void
 test_reason_labels(void **state)
 {
+	(void)state;
 	assert_string_equal(hs_reason_name(MTLS_REJECT_NO_CERT),
 	    "no_certificate");
 	assert_string_equal(hs_reason_name(MTLS_REJECT_REVOKED),
@@ -252,6 +259,7 @@ test_reason_labels(void **state)
 static void
 test_relay_pool(void **state)
 {
+	(void)state;
 	struct relay_pool pool = { 0 };
 	struct relay_buf *b[RELAY_POOL_MAX + 4];
 

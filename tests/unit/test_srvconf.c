@@ -24,6 +24,7 @@ parse(struct sc_tree *t, enum mtls_software sw, const char *text)
 static void
 test_nginx_words(void **state)
 {
+	(void)state;
 	struct sc_tree t;
 	const struct sc_node *http, *server;
 
@@ -58,6 +59,7 @@ test_nginx_words(void **state)
 static void
 test_nginx_errors(void **state)
 {
+	(void)state;
 	static const struct {
 		const char *text;
 		unsigned line;
@@ -83,6 +85,7 @@ test_nginx_errors(void **state)
 static void
 test_apache_sections(void **state)
 {
+	(void)state;
 	struct sc_tree t;
 	const struct sc_node *vh, *loc;
 
@@ -126,6 +129,7 @@ test_apache_sections(void **state)
 static void
 test_haproxy_sections(void **state)
 {
+	(void)state;
 	struct sc_tree t;
 	const struct sc_node *fe;
 
@@ -152,6 +156,7 @@ test_haproxy_sections(void **state)
 static void
 test_nul_refused(void **state)
 {
+	(void)state;
 	struct sc_tree t;
 	static const char text[] = "http { }\0server { }";
 
@@ -165,6 +170,7 @@ test_nul_refused(void **state)
 static void
 test_guess(void **state)
 {
+	(void)state;
 	assert_int_equal(sc_guess("/etc/haproxy/haproxy.cfg", "", 0),
 	    MTLS_SOFTWARE_HAPROXY);
 	assert_int_equal(sc_guess("/etc/nginx/nginx.conf", "", 0),

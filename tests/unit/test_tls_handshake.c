@@ -19,7 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "mtls.h"
-#include "test_tls_pki.h"
+#include "certgen.h"
 #include "tls/tls_internal.h" /* the verification cache's counters */
 #include "x509/verify_words.h"
 
@@ -34,6 +34,7 @@ static char sac_crt[300], sac_key[300], oc_crt[300], oc_key[300];
 static int
 setup_all(void **state)
 {
+	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/mtls-tls-test.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -65,6 +66,7 @@ setup_all(void **state)
 static int
 teardown_all(void **state)
 {
+	(void)state;
 	char cmd[400];
 	struct tpki *all[] = { &ca, &other_ca, &srv, &cli, &cli_uri,
 	    &cli_expired, &srv_as_client, &other_cli };
@@ -269,12 +271,14 @@ success(int max)
 static void
 test_success_tls13(void **state)
 {
+	(void)state;
 	success(MTLS_TLS1_3);
 }
 
 static void
 test_success_tls12(void **state)
 {
+	(void)state;
 	success(MTLS_TLS1_2);
 }
 
@@ -308,6 +312,7 @@ refused(const char *crt, const char *key, int max, enum mtls_rule_kind kind,
 static void
 test_no_client_cert(void **state)
 {
+	(void)state;
 	refused(NULL, NULL, MTLS_TLS1_3, 0, NULL, "no client certificate",
 	    "certificate_required");
 	refused(NULL, NULL, MTLS_TLS1_2, 0, NULL, "no client certificate",
@@ -317,6 +322,7 @@ test_no_client_cert(void **state)
 static void
 test_other_ca(void **state)
 {
+	(void)state;
 	refused(oc_crt, oc_key, MTLS_TLS1_3, 0, NULL,
 	    "unknown CA: issuer CN=Other CA is not trusted", "unknown_ca");
 }
@@ -324,6 +330,7 @@ test_other_ca(void **state)
 static void
 test_server_cert_as_client(void **state)
 {
+	(void)state;
 	refused(sac_crt, sac_key, MTLS_TLS1_3, 0, NULL,
 	    "is not valid for client authentication",
 	    "unsupported_certificate");
@@ -332,6 +339,7 @@ test_server_cert_as_client(void **state)
 static void
 test_expired_client(void **state)
 {
+	(void)state;
 	refused(exp_crt, exp_key, MTLS_TLS1_3, 0, NULL,
 	    "client certificate expired (CN=old, notAfter",
 	    "certificate_expired");
@@ -340,6 +348,7 @@ test_expired_client(void **state)
 static void
 test_policy_deny(void **state)
 {
+	(void)state;
 	/* OpenSSL 3.0 sends handshake_failure for an application refusal on
 	 * a full handshake (see tls_verify.c). */
 	refused(cli_crt, cli_key, MTLS_TLS1_3, MTLS_ALLOW_CN, "someone-else",
@@ -355,6 +364,7 @@ test_policy_deny(void **state)
 static void
 test_reject_codes(void **state)
 {
+	(void)state;
 	static const struct {
 		const char *crt, *key;
 		enum mtls_rule_kind kind;
@@ -406,6 +416,7 @@ test_reject_codes(void **state)
 static void
 test_dns_rule_vs_uri_san(void **state)
 {
+	(void)state;
 	refused(uri_crt, uri_key, MTLS_TLS1_3, MTLS_ALLOW_DNS,
 	    "api.example.com", "no rule allows CN=web, URI:api.example.com",
 	    "handshake_failure");
@@ -508,6 +519,7 @@ resumption_without_close(int max)
 static void
 test_resumption_without_close(void **state)
 {
+	(void)state;
 	resumption_without_close(MTLS_TLS1_3);
 	resumption_without_close(MTLS_TLS1_2);
 }
@@ -616,6 +628,7 @@ resumption_other_sni(long max, int tickets)
 static void
 test_resumption_other_sni(void **state)
 {
+	(void)state;
 	resumption_other_sni(TLS1_3_VERSION, 0);
 	resumption_other_sni(TLS1_2_VERSION, 0);
 	resumption_other_sni(TLS1_3_VERSION, 1);
@@ -679,6 +692,7 @@ concurrent_round(struct mtls_config *scfg, struct mtls_config *ccfg,
 static void
 test_resumption_concurrent(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p[NCONC];
@@ -718,12 +732,14 @@ test_resumption_concurrent(void **state)
 static void
 test_resumption_tls13(void **state)
 {
+	(void)state;
 	resumption(MTLS_TLS1_3);
 }
 
 static void
 test_resumption_tls12(void **state)
 {
+	(void)state;
 	resumption(MTLS_TLS1_2);
 }
 
@@ -732,6 +748,7 @@ test_resumption_tls12(void **state)
 static void
 test_client_checks_server(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
@@ -790,6 +807,7 @@ raw_client_refused(long max, const char *ciphers, const char *reason)
 static void
 test_security_defaults(void **state)
 {
+	(void)state;
 	raw_client_refused(TLS1_1_VERSION, "ALL", "unsupported protocol");
 	raw_client_refused(TLS1_2_VERSION, "AES128-GCM-SHA256",
 	    "no shared cipher");
@@ -804,6 +822,7 @@ test_security_defaults(void **state)
 static void
 test_client_checks_server_purpose(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = mtls_config_new();
 	struct mtls_config *ccfg = client_config(NULL, NULL, 0);
 	struct mtls_policy *pol = mtls_policy_new();
@@ -828,12 +847,100 @@ test_client_checks_server_purpose(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* mtls_pending: bytes received and not yet returned are reported, so a
+ * caller that polls reads them first (with read-ahead, the socket may be
+ * empty while the library holds a whole record or more). */
+static void
+test_pending(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct pair p = { 0 };
+	char buf[16];
+	ssize_t n = MTLS_WANT_POLLIN;
+
+	(void)state;
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	exchange(&p);
+	assert_false(mtls_pending(p.client));
+	assert_int_equal(mtls_write(p.conn, "hello, world", 12), 12);
+	assert_int_equal(mtls_write(p.conn, "again", 5), 5);
+	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
+		n = mtls_read(p.client, buf, 5);
+	assert_int_equal(n, 5);
+	assert_true(mtls_pending(p.client));
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 7);
+	/* The second record came with the first read: it is pending. */
+	assert_true(mtls_pending(p.client));
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 5);
+	assert_false(mtls_pending(p.client));
+	assert_false(mtls_pending(NULL));
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
+/* The server's session cache holds at most the size it was given: with
+ * room for one session, a second client's session pushes the first
+ * client's out, and the first makes a full handshake again; with the
+ * default size both resume. */
+static void
+session_cache_size(size_t size, int want_resumed)
+{
+	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
+	struct mtls_config *a = client_config(cli_crt, cli_key, 0);
+	struct mtls_config *b = client_config(cli_crt, cli_key, 0);
+	struct pair p = { 0 }, q = { 0 };
+
+	if (size != 0)
+		assert_int_equal(mtls_config_set_session_cache_size(scfg,
+		    size), 0);
+	pair_run(&p, scfg, a);
+	assert_int_equal(p.src, 0);
+	exchange(&p);
+	pair_close_conn(&p);
+	q.server = p.server; /* the same server context */
+	pair_run(&q, scfg, b);
+	assert_int_equal(q.src, 0);
+	exchange(&q);
+	pair_close_conn(&q);
+	pair_run(&p, scfg, a);
+	assert_int_equal(p.src, 0);
+	assert_int_equal(mtls_conn_session_resumed(p.conn), want_resumed);
+	exchange(&p);
+	pair_close_conn(&p);
+	mtls_free(q.client);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(a);
+	mtls_config_free(b);
+}
+
+static void
+test_session_cache_size(void **state)
+{
+	struct mtls_config *cfg = mtls_config_new();
+
+	(void)state;
+	session_cache_size(0, 1);
+	/* OpenSSL 3.0 evicts the oldest session when a new one makes the
+	 * count reach the size (it counts the new one first): a size of 3
+	 * keeps two. */
+	session_cache_size(3, 1);
+	session_cache_size(1, 0);
+	assert_int_equal(mtls_config_set_session_cache_size(cfg, 0), -1);
+	assert_non_null(strstr(mtls_config_error(cfg), "session cache size"));
+	mtls_config_free(cfg);
+}
+
 /* The client's verification cache: a chain verified once is accepted
  * again for the same name; the same chain for another name, another chain,
  * or an entry past its time is verified in full. */
 static void
 test_client_verify_cache(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *scfg2 = mtls_config_new();
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
@@ -929,6 +1036,7 @@ anon_refused(int max, const char *alert)
 static void
 test_optional_client_auth(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(MTLS_ALLOW_CN, "client");
 	struct mtls_config *anon = client_config(NULL, NULL, 0);
 	struct mtls_config *other = client_config(oc_crt, oc_key, 0);
@@ -1010,6 +1118,7 @@ test_optional_client_auth(void **state)
 static void
 test_io_semantics(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
@@ -1056,7 +1165,10 @@ static void
 add_ext_resign(X509 *x, X509 *issuer, EVP_PKEY *key, int nid,
     const char *value)
 {
-	assert_int_equal(tpki_ext(x, issuer, nid, value), 0);
+	X509V3_CTX v3;
+
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	tg_ext(x, &v3, nid, value); /* aborts on a bad extension */
 	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 }
 
@@ -1066,6 +1178,7 @@ add_ext_resign(X509 *x, X509 *issuer, EVP_PKEY *key, int nid,
 static void
 test_verify_words_name_constraints(void **state)
 {
+	(void)state;
 	struct tpki inter = tpki_make(&ca, "ncint", NULL, NULL, NULL, -60,
 	    86400);
 	struct tpki leaf = tpki_make(&inter, "manysans", NULL, "clientAuth",
@@ -1134,6 +1247,7 @@ accept_thread(void *v)
 static void
 test_accept_errors_per_thread(void **state)
 {
+	(void)state;
 	struct mtls_config *scfg = server_config(0, NULL);
 	struct mtls *s = mtls_server(), *conn = NULL;
 	struct accept_arg a = { s, -1 };
@@ -1164,6 +1278,7 @@ test_accept_errors_per_thread(void **state)
 static void
 test_api_edges(void **state)
 {
+	(void)state;
 	struct mtls_config *cfg = mtls_config_new();
 
 	mtls_free(NULL);
@@ -1226,6 +1341,8 @@ main(void)
 		cmocka_unit_test(test_io_semantics),
 		cmocka_unit_test(test_client_checks_server_purpose),
 		cmocka_unit_test(test_client_verify_cache),
+		cmocka_unit_test(test_session_cache_size),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_accept_errors_per_thread),
 		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),

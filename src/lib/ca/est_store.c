@@ -29,6 +29,8 @@ struct stmt_arg {
 static int
 count_row(void *arg, int ncol, const char *const *col)
 {
+	(void)ncol;
+	(void)col;
 	((struct stmt_arg *)arg)->rows++;
 	return 0;
 }

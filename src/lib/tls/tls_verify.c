@@ -328,6 +328,7 @@ authorize(struct mtls *ctx, X509 *leaf)
 int
 tls_cert_verify_cb(X509_STORE_CTX *x, void *arg)
 {
+	(void)arg;
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mtls *ctx = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
@@ -401,6 +402,7 @@ sni_host_name(const unsigned char *p, size_t len, const unsigned char **name,
 int
 tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
+	(void)arg;
 	struct mtls *ctx = SSL_get_app_data(ssl);
 	const unsigned char *base = tls_config_sid_ctx(SSL_get_SSL_CTX(ssl));
 	const unsigned char *ext = NULL, *name = NULL;
@@ -456,6 +458,7 @@ tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 int
 tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
+	(void)arg;
 	struct mtls *ctx = SSL_get_app_data(ssl);
 	int ack = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL ?
 	    SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;

@@ -151,6 +151,7 @@ struct ch_facts {
 static void
 ch_ext(struct line *l, size_t type, struct byte_reader *b, void *arg)
 {
+	(void)l;
 	struct ch_facts *f = arg;
 	struct byte_reader list;
 	size_t v;
@@ -233,6 +234,7 @@ struct sh_facts {
 static void
 sh_ext(struct line *l, size_t type, struct byte_reader *b, void *arg)
 {
+	(void)l;
 	struct sh_facts *f = arg;
 
 	switch (type) {
@@ -540,6 +542,7 @@ static void
 msg_cb(int write_p, int version, int content_type, const void *buf,
     size_t len, SSL *ssl, void *arg)
 {
+	(void)version;
 	struct mtls *ctx = arg;
 	const unsigned char *p = buf;
 	char line[1024];
