@@ -176,16 +176,25 @@ print_table(const struct rows *rows)
 		if ((l = (int)strlen(mtls_cert_kind_name(r->kind))) > wt)
 			wt = l;
 	}
-	printf("%-*s  %-*s  %-*s  %-10s  %9s  %s\n", ws, "SERIAL", wn,
-	    "SUBJECT", wt, "TYPE", "EXPIRES", "DAYS LEFT", "STATUS");
+	/* DAYS: whole days left, as wide as the widest number. */
+	int wd = (int)strlen("DAYS");
+	for (size_t i = 0; i < rows->n; i++) {
+		char d[32];
+		int l = snprintf(d, sizeof(d), "%ld",
+		    days_left(rows->v[i].not_after));
+		if (l > wd)
+			wd = l;
+	}
+	printf("%-*s  %-*s  %-*s  %-10s  %-*s  %s\n", ws, "SERIAL", wn,
+	    "SUBJECT", wt, "TYPE", "EXPIRES", wd, "DAYS", "STATUS");
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct row *r = &rows->v[i];
 		long days = days_left(r->not_after);
 		cli_date(r->not_after, date, sizeof(date));
 		status_text(r, status, sizeof(status));
-		printf("%-*s  %-*s  %-*s  %-10s  %9ld  %s\n", ws, r->serial,
+		printf("%-*s  %-*s  %-*s  %-10s  %-*ld  %s\n", ws, r->serial,
 		    wn, r->subject, wt, mtls_cert_kind_name(r->kind), date,
-		    days, status);
+		    wd, days, status);
 	}
 }
 

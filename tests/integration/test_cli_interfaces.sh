@@ -24,8 +24,8 @@ ok "mtls help CMD [SUB] prints that command's help"
 run 0 "$MTLS" init --dir pki
 run 0 "$MTLS" cert issue --ca pki/ca --client --name ten --days 10 --out ten
 run 0 "$MTLS" cert list --ca pki/ca
-assert_contains "$T/out" "DAYS LEFT"
-grep "CN=ten" "$T/out" | grep -Eq ' 9 +valid| 10 +valid' || fail "cert list: no days left for CN=ten: $(cat "$T/out")"
+assert_contains "$T/out" "DAYS"
+grep "CN=ten" "$T/out" | grep -Eq ' (9|10) +valid' || fail "cert list: no days left for CN=ten: $(cat "$T/out")"
 run 0 "$MTLS" cert list --ca pki/ca --json
 python3 -c 'import json,sys; r=[c for c in json.load(open(sys.argv[1])) if c["subject"]=="CN=ten"][0]; assert r["days_left"] in (9, 10), r' "$T/out" ||
     fail "cert list --json: days_left"

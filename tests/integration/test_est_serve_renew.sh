@@ -4,11 +4,17 @@
 # the whole time keeps its connection and its SHA-256-checked echo, and the
 # CA being down for a while is survived (the current certificate keeps
 # serving; the renewal is retried and succeeds once the CA is back).
+# Alongside, tunnel --renew-from renews its client certificate the same way.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/est_lib.sh"
 
+# 36-second certificates; three times longer under valgrind (make
+# valgrind), whose slowness would otherwise eat a certificate's life
+# before the first client connects.
+HOURS=0.01 LIFE=36
+if [ -n "${MTLS_WRAP:-}" ]; then HOURS=0.03 LIFE=108; fi
 est_ca
-est_start --hours 0.01
+est_start --hours $HOURS
 run 0 "$MTLS" cert issue --ca ca --client --name client --out client
 tok=$("$MTLS" ca token --ca ca --name localhost --ip 127.0.0.1 --server 2>/dev/null) ||
     fail "ca token failed"
@@ -23,10 +29,12 @@ PORT=$(free_port)
 MPORT=$(free_port)
 mtls_cmd serve --listen "127.0.0.1:$PORT" --cert web.crt --key web.key \
     --ca ca/ca.crt --backend "127.0.0.1:$BPORT" --allow-cn client \
-    --renew-from "$EST_URL" --metrics "127.0.0.1:$MPORT" 2>serve.log &
+    --allow-cn tun --renew-from "$EST_URL" --metrics "127.0.0.1:$MPORT" \
+    2>serve.log &
 SPID=$!
 track $SPID
 wait_port "$PORT"
+
 
 served() {
 	openssl s_client -connect "127.0.0.1:$PORT" -CAfile ca/ca.crt \
@@ -66,6 +74,17 @@ PY
 CPID=$!
 track $CPID
 
+tok=$("$MTLS" ca token --ca ca --name tun 2>/dev/null) || fail "ca token failed"
+run 0 "$MTLS" enroll --server "$EST_URL" --ca-cert ca/ca.crt --token "$tok" \
+    --name tun --out tun
+TPORT=$(free_port)
+mtls_cmd tunnel --listen "127.0.0.1:$TPORT" --connect "127.0.0.1:$PORT" \
+    --cert tun.crt --key tun.key --ca ca/ca.crt --renew-from "$EST_URL" \
+    2>tunnel.log &
+track $!
+wait_port "$TPORT"
+t1=$(openssl x509 -in tun.crt -noout -serial)
+
 # watch N TIMEOUT: polls the served certificate until N distinct serials.
 watch() {
 	i=0
@@ -79,15 +98,23 @@ watch() {
 	done
 	cat serve.log; fail "after $2 s, $(wc -l <serials) distinct served certificates, expected $1"
 }
-watch 2 60
+watch 2 $((LIFE * 2))
 assert_contains serve.log "certificate renewed, valid until"
 ok "serve --renew-from: the served certificate was renewed and swapped in"
+
+# The tunnel renews too (before the outage below, which it could not
+# survive if its own certificate's life ended inside it).
+i=0
+while [ $i -lt $((LIFE * 2)) ] && ! grep -q "certificate renewed, valid until" tunnel.log; do sleep 1; i=$((i + 1)); done
+assert_contains tunnel.log "certificate renewed, valid until"
+[ "$(openssl x509 -in tun.crt -noout -serial)" != "$t1" ] || fail "tun.crt was not renewed"
+ok "tunnel --renew-from: its client certificate renewed"
 
 # The CA goes away: the next renewal fails, is retried, and the current
 # certificate keeps serving.
 est_stop
 i=0
-while [ $i -lt 60 ] && ! grep -q "renewal from .* failed" serve.log; do sleep 1; i=$((i + 1)); done
+while [ $i -lt $((LIFE * 2)) ] && ! grep -q "renewal from .* failed" serve.log; do sleep 1; i=$((i + 1)); done
 grep -q "renewal from .* failed" serve.log || { cat serve.log; fail "no failed renewal logged while the CA was down"; }
 [ -n "$(served)" ] || fail "nothing served while the CA was down"
 assert_contains serve.log "serving with the current certificate until"
@@ -95,17 +122,25 @@ ok "CA down: the renewal failure is logged, the current certificate keeps servin
 
 # The CA is back on the same address: the retry succeeds.
 mtls_cmd ca serve --ca ca --listen "127.0.0.1:$EST_PORT" --cert srv.crt \
-    --key srv.key --hours 0.01 2>>"$T/ca.log" &
+    --key srv.key --hours $HOURS 2>>"$T/ca.log" &
 EST_PID=$!
 track $EST_PID
 wait_port "$EST_PORT"
-watch 3 60
+watch 3 $((LIFE * 2))
 ok "CA back: renewed again, 3 distinct certificates served"
 
 touch stop
 wait $CPID || { cat client.out; fail "the long-lived client failed"; }
 assert_contains client.out "bytes"
 ok "one client connected the whole time: $(cut -d' ' -f2 client.out) bytes echoed, SHA-256 equal"
+
+# The tunnel still carries connections after its renewals.
+echo=$(python3 -c "
+import socket
+s = socket.create_connection(('127.0.0.1', $TPORT), timeout=10)
+s.sendall(b'ping'); print(s.recv(4).decode())")
+[ "$echo" = "ping" ] || { cat tunnel.log; fail "nothing came back through the tunnel after its renewal"; }
+ok "tunnel --renew-from: connections still carried after the renewals"
 
 curl -s "http://127.0.0.1:$MPORT/metrics" >metrics
 grep -q 'mtls_certificate_renewals_total{service="[^"]*",outcome="ok"} [2-9]' metrics ||
