@@ -30,6 +30,9 @@ usage(void)
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
 	    "           [--ticket-key-file FILE] [--unsafe-backend]\n"
+	    "           [--http [--http-identity LIST] [--strip-header-prefix P]...\n"
+	    "            [--http-timeout S] [--http-max-request-line N]\n"
+	    "            [--http-max-header-size N] [--http-max-headers N]]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -80,7 +83,24 @@ usage(void)
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
-	    "machine\n", cmd);
+	    "machine\n"
+	    "  --http                 HTTP/1.1 both sides: every request is "
+	    "parsed and checked,\n"
+	    "                         client-sent identity headers removed "
+	    "and ours added\n"
+	    "  --http-identity LIST   xfcc, client-cert, client-cert-chain, "
+	    "subject, none\n"
+	    "                         (default xfcc,client-cert)\n"
+	    "  --strip-header-prefix P  also remove request headers named P* "
+	    "(repeatable)\n"
+	    "  --http-timeout S       seconds the backend has to answer "
+	    "(default 60; then 504)\n"
+	    "  --http-max-request-line N  request-target bytes (default "
+	    "8192; then 414)\n"
+	    "  --http-max-header-size N   header section bytes (default "
+	    "32768; then 431)\n"
+	    "  --http-max-headers N   header fields (default 100; then 431)\n",
+	    cmd);
 }
 
 int
@@ -92,7 +112,8 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_HTTP_IDENTITY, O_STRIP,
+		O_HTTP_TIMEOUT, O_HTTP_LINE, O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -120,6 +141,14 @@ cmd_serve(int argc, char **argv)
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
+		{ "http-identity", required_argument, NULL, O_HTTP_IDENTITY },
+		{ "strip-header-prefix", required_argument, NULL, O_STRIP },
+		{ "http-timeout", required_argument, NULL, O_HTTP_TIMEOUT },
+		{ "http-max-request-line", required_argument, NULL,
+		    O_HTTP_LINE },
+		{ "http-max-header-size", required_argument, NULL,
+		    O_HTTP_HEAD },
+		{ "http-max-headers", required_argument, NULL, O_HTTP_FIELDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -129,7 +158,10 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
-	int c, ret = EXIT_USAGE;
+	int c, ret = EXIT_USAGE, n, http_only = 0;
+	/* --strip-header-prefix values: argv's strings, kept by pointer. */
+	static const char *strip[32];
+	size_t nstrip = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -158,10 +190,53 @@ cmd_serve(int argc, char **argv)
 			}
 			break;
 		case O_PROXY_PROTOCOL: o.proxy_protocol = 1; break;
-		case O_HTTP:
-			cli_usage(cmd, "--http is not supported yet; use "
-			    "--proxy-protocol to pass the client's identity");
-			goto out;
+		case O_HTTP: o.http = 1; break;
+		case O_HTTP_IDENTITY:
+			if (proxy_check_http_identity(optarg, why,
+			    sizeof(why)) == -1) {
+				cli_usage(cmd, "--http-identity: %s", why);
+				goto out;
+			}
+			o.http_identity = optarg;
+			http_only = 1;
+			break;
+		case O_STRIP:
+			if (*optarg == '\0' || nstrip == sizeof(strip) /
+			    sizeof(strip[0])) {
+				cli_usage(cmd, "--strip-header-prefix: %s",
+				    *optarg ? "at most 32" : "empty prefix");
+				goto out;
+			}
+			strip[nstrip++] = optarg;
+			http_only = 1;
+			break;
+		case O_HTTP_TIMEOUT:
+			if (proxy_cli_seconds(cmd, "--http-timeout", optarg,
+			    &o.http_timeout) == -1)
+				goto out;
+			http_only = 1;
+			break;
+		case O_HTTP_LINE:
+			if (cli_parse_int(cmd, "--http-max-request-line",
+			    optarg, 64, 1024 * 1024, &n) == -1)
+				goto out;
+			o.http_max_line = (size_t)n;
+			http_only = 1;
+			break;
+		case O_HTTP_HEAD:
+			if (cli_parse_int(cmd, "--http-max-header-size",
+			    optarg, 1024, 1024 * 1024, &n) == -1)
+				goto out;
+			o.http_max_head = (size_t)n;
+			http_only = 1;
+			break;
+		case O_HTTP_FIELDS:
+			if (cli_parse_int(cmd, "--http-max-headers", optarg,
+			    1, 10000, &n) == -1)
+				goto out;
+			o.http_max_fields = (size_t)n;
+			http_only = 1;
+			break;
 		case O_CLIENT_AUTH:
 			if (strcmp(optarg, "require") == 0) {
 				o.client_auth_optional = 0;
@@ -234,6 +309,18 @@ cmd_serve(int argc, char **argv)
 			}
 		}
 	}
+	if (o.http && o.proxy_protocol) {
+		cli_usage(cmd, "--http and --proxy-protocol cannot be used "
+		    "together: with --http the identity goes in headers");
+		goto out;
+	}
+	if (http_only && !o.http) {
+		cli_usage(cmd, "--http-identity, --strip-header-prefix and "
+		    "--http-* need --http");
+		goto out;
+	}
+	o.strip_prefix = strip;
+	o.nstrip_prefix = nstrip;
 	if (mtls_policy_count(pol) == 0) {
 		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "
 		    "--allow-uri, --allow-ou, --allow-email, "

@@ -54,6 +54,15 @@ struct proxy_options {
 	double backend_timeout;      /* connect timeout, seconds */
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
+	/* serve --http (http_conn.c) */
+	int http;
+	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */
+	const char *const *strip_prefix; /* header names removed by prefix */
+	size_t nstrip_prefix;
+	size_t http_max_line;        /* 0: the defaults of src/lib/http */
+	size_t http_max_head;
+	size_t http_max_fields;
+	double http_timeout;         /* seconds for the backend's answer */
 };
 
 /* Defaults for the numeric options. */
@@ -61,6 +70,10 @@ struct proxy_options {
 #define PROXY_IDLE_TIMEOUT 300.0
 #define PROXY_BACKEND_TIMEOUT 5.0
 #define PROXY_DRAIN_TIMEOUT 10.0
+#define PROXY_HTTP_TIMEOUT 60.0
+
+/* The identity header list of serve --http: 0, or -1 with the reason. */
+int proxy_check_http_identity(const char *list, char *err, size_t errlen);
 
 /*
  * Checks an address for the listener or the backend: 0, or -1 with the

@@ -35,6 +35,7 @@ struct proxy_config_facts {
 	time_t crl_next_update;
 	char sig_alg[64];
 	char key_alg[32];
+	char by_uri[256];
 };
 
 struct mtls_config *
@@ -111,6 +112,12 @@ proxy_config_facts(const struct proxy_options *opt,
 			else
 				snprintf(f->key_alg, sizeof(f->key_alg), "%s",
 				    kt);
+			for (size_t i = 0; i < info.nsans; i++)
+				if (info.sans[i].type == MTLS_SAN_URI) {
+					snprintf(f->by_uri, sizeof(f->by_uri),
+					    "%s", info.sans[i].value);
+					break;
+				}
 			mtls_cert_info_clear(&info);
 		}
 		mtls_cert_free(cert);
@@ -154,6 +161,7 @@ gen_new(enum proxy_mode mode, struct mtls_config *cfg,
 	g->refs = 1; /* the worker's "current" reference */
 	memcpy(g->sig_alg, f->sig_alg, sizeof(g->sig_alg));
 	memcpy(g->key_alg, f->key_alg, sizeof(g->key_alg));
+	memcpy(g->by_uri, f->by_uri, sizeof(g->by_uri));
 	return g;
 }
 
