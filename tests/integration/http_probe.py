@@ -347,15 +347,16 @@ def upgrade():
     ans, rest = read_answers(s, 1)
     if not ans or ans[0][0] != 101:
         fail(f"upgrade: {ans and ans[0][0]}")
-    s.sendall(b"GET /raw HTTP/1.1\r\nHost: x\r\n\r\nraw bytes, not HTTP\r\n")
+    want = b"GET /raw HTTP/1.1\r\nHost: x\r\n\r\nraw bytes, not HTTP\r\n"
+    s.sendall(want)
     got = rest
     s.settimeout(5)
-    while len(got) < 62:
+    while len(got) < len(want):
         d = s.recv(4096)
         if not d:
             break
         got += d
-    if got != b"GET /raw HTTP/1.1\r\nHost: x\r\n\r\nraw bytes, not HTTP\r\n":
+    if got != want:
         fail(f"after 101 the relay is not raw: {got!r}")
     s.close()
     print("ok - after the backend's 101 the connection is a raw relay")

@@ -33,6 +33,7 @@ ok "curl over TLS 1.2 and 1.3: the backend gets the body and the proxy's XFCC, n
 cat >"$T/req.py" <<PY
 import requests, sys
 s = requests.Session()
+s.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
 s.verify = "pki/ca/ca.crt"
 s.cert = ("pki/client.crt", "pki/client.key")
 r = s.post("https://localhost:$PORT/req", data=b"x" * 200000,

@@ -412,7 +412,9 @@ on_headers_complete(llhttp_t *ll)
 static int
 on_body(llhttp_t *ll, const char *at, size_t n)
 {
-	parser_push(parser_of(ll), HTTP_EV_BODY, at, n);
+	/* llhttp run on no bytes in a body reports an empty span. */
+	if (n > 0)
+		parser_push(parser_of(ll), HTTP_EV_BODY, at, n);
 	return 0;
 }
 
@@ -727,7 +729,7 @@ http_parser_upgrade_refused(struct http_parser *p)
 int
 http_parser_busy(const struct http_parser *p)
 {
-	return p->state == P_HEAD || p->state == P_BODY ||
+	return p->nev > 0 || p->state == P_HEAD || p->state == P_BODY ||
 	    (p->state == P_IDLE && p->head_bytes > 0);
 }
 
