@@ -21,6 +21,7 @@ else
 Q =
 endif
 PREFIX    ?= /usr/local
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR   ?=
 CC        ?= cc
 VERSION   := 0.1.0
@@ -37,7 +38,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-             -Wmissing-prototypes -Wformat=2 -Wno-unused-parameter
+             -Wmissing-prototypes -Wformat=2
 SAN       ?=
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -fPIC -Iinclude \
              $(PKG_CFLAGS)
@@ -55,11 +56,15 @@ LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/llhttp/%.o,\
 # Each layer sees its own headers and those of the layers below it, so that
 # an include across layers fails to compile:  cli -> proxy, loadgen -> lib.
 # The proxy reaches libmtls through include/mtls.h, and through the HTTP
-# glue (src/lib/http) that HTTP mode and the EST server share.
+# glue (src/lib/http) that HTTP mode and the EST server share, and the
+# bounded byte reader (src/lib/core/bytes.h, header-only) for its parsers.
 LIB_INC     := -Isrc/lib -I$(LLHTTP_INC)
-PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC)
-LOADGEN_INC := -Isrc/loadgen
-CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen
+# src/lib/tools holds mtls_tools.h, what libmtls offers its own tools
+# beyond the public API (never installed).
+PROXY_INC   := -Isrc/proxy -Isrc/lib/http -I$(LLHTTP_INC) -Isrc/lib/core \
+               -Isrc/lib/tools
+LOADGEN_INC := -Isrc/loadgen -Isrc/lib/tools -I$(LLHTTP_INC)
+CLI_INC     := -Isrc/cli -Isrc/proxy -Isrc/loadgen -Isrc/lib/tools
 TEST_INC    := $(LIB_INC) $(PROXY_INC) $(LOADGEN_INC) -Isrc/cli
 
 LIB_SRC     := $(sort $(wildcard src/lib/*/*.c))
@@ -249,6 +254,11 @@ install: all
 	install -m 0644 include/mtls.h $(DESTDIR)$(PREFIX)/include/mtls.h
 	install -m 0644 docs/mtls.1 $(DESTDIR)$(PREFIX)/share/man/man1/mtls.1
 	install -m 0644 docs/libmtls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libmtls.3
+	# serve --config under systemd (Type=notify, hardened)
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed -e 's|/usr/bin/mtls|$(PREFIX)/bin/mtls|g' contrib/systemd/mtls-serve@.service \
+	    > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtls-serve@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/mtls-serve@.service
 
 format:
 	clang-format -i include/*.h src/*/*.[ch] src/lib/*/*.[ch] tests/*/*.c

@@ -49,6 +49,17 @@ enum mtls_errcode {
 	MTLS_ERR_TLS,          /* a TLS connection failed */
 };
 
+/*
+ * A caller-owned error, for the calls that create an object (no object
+ * exists yet to hold the reason); calls on an object keep the reason in
+ * the object.  Its fixed size stays in the ABI on purpose: a failure, out
+ * of memory included, is reported without allocating, into memory that
+ * the caller owns and no other thread touches, and the caller can keep it
+ * on the stack.  768 bytes hold the longest message the library writes (a
+ * verification failure naming two subjects and a file); a longer one is
+ * cut, never overflowed.  Changing the size is an ABI change (a new
+ * SOVERSION), so it is fixed now, before 1.0.
+ */
 struct mtls_error {
 	enum mtls_errcode code;
 	char msg[768];
@@ -178,6 +189,11 @@ struct mtls_ca *mtls_ca_create(const struct mtls_ca_options *opt,
  * a signing operation is asked. */
 struct mtls_ca *mtls_ca_open(const char *dir, const char *passphrase,
     struct mtls_error *err);
+/* The same with the inventory elsewhere: db is an SQLite file, or a
+ * postgres:// (postgresql://) URL that several CA front ends share; NULL
+ * means DIR/ca.db. */
+struct mtls_ca *mtls_ca_open_db(const char *dir, const char *db,
+    const char *passphrase, struct mtls_error *err);
 const char *mtls_ca_error(const struct mtls_ca *ca);
 /* The CA certificate with its chain up to the root (for PREFIX.crt). */
 const struct mtls_cert *mtls_ca_cert(const struct mtls_ca *ca);
@@ -187,8 +203,11 @@ void mtls_ca_free(struct mtls_ca *ca);
 struct mtls_issue_options {
 	enum mtls_cert_kind kind;   /* SERVER or CLIENT */
 	int days;                   /* 0: 90 */
-	/* Testing only: shift notBefore/notAfter (seconds, may be negative). */
-	long offset_seconds;
+	/* Non-zero: the lifetime in seconds instead of days (online CAs issue
+	 * certificates of hours or minutes); notBefore is then backdated by
+	 * a tenth of it, at most the usual five minutes, so that renewal at
+	 * two thirds of the lifetime stays after issuance. */
+	long lifetime_seconds;
 };
 
 /* Issues a leaf for key's public key and names. Returns leaf + CA chain.
@@ -255,6 +274,155 @@ struct mtls_ca_record {
 int mtls_ca_list(struct mtls_ca *ca,
     int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg);
 
+/* Adopts a CA made elsewhere: dir holds its ca.crt (a CA certificate)
+ * and, unless it is kept offline, ca.key (which must be that
+ * certificate's), but no inventory.  Starts an empty one (dir/ca.db, or
+ * db) so that the CA can issue; refuses a dir/ca.db that exists. */
+int mtls_ca_import(const char *dir, const char *db, struct mtls_error *err);
+
+/* The inventory itself (db: an SQLite file or a postgres:// URL).  Its
+ * messages name db without the password. */
+/* Creates the schema; refuses a database that holds one. */
+int mtls_ca_db_init(const char *db, struct mtls_error *err);
+/* Brings the schema to this version of mtls; *from and *to (may be NULL)
+ * say from which version to which. */
+int mtls_ca_db_migrate(const char *db, int *from, int *to,
+    struct mtls_error *err);
+/* Copies the inventory of the CA in from_dir (its ca.db) into db, in one
+ * transaction: certificates db lacks are added, a revocation db lacks is
+ * carried over, the CRL number never goes back.  Running it again changes
+ * nothing.  *added and *revoked (may be NULL) count the changes. */
+int mtls_ca_db_import(const char *db, const char *from_dir, size_t *added,
+    size_t *revoked, struct mtls_error *err);
+/* db as it may be shown or logged: the URL without its password (a heap
+ * string for free(); NULL on out of memory). */
+char *mtls_ca_db_label(const char *db);
+
+/* ------------------------------------------------------------------ */
+/* The online CA: EST (RFC 7030) and enrollment tokens                 */
+/* ------------------------------------------------------------------ */
+
+/* A one-time enrollment token: bound to the names it may request, usable
+ * once, until it expires.  Only the SHA-256 of the secret is stored (in
+ * ca.db); the secret is given to the caller once. */
+struct mtls_token_options {
+	const struct mtls_names *names; /* common_name required; dns, ip, uri */
+	enum mtls_cert_kind kind;       /* SERVER or CLIENT (0: CLIENT) */
+	long ttl_seconds;               /* 0: one hour */
+};
+#define MTLS_TOKEN_MAX 64 /* room for a token and its NUL */
+int mtls_ca_token_create(struct mtls_ca *ca,
+    const struct mtls_token_options *opt, char *token, size_t len);
+
+/*
+ * The server side of EST: the requests of /.well-known/est/ (cacerts,
+ * simpleenroll, simplereenroll, csrattrs) and /crl, answered from an open
+ * CA.  The transport (TLS, HTTP framing, the body limit) is the caller's;
+ * mtls_est_handle() decides and issues.  Not thread-safe: one thread.
+ */
+struct mtls_est;
+
+struct mtls_est_options {
+	const char *bootstrap_ca_file; /* clients with a certificate from these
+	                                  CAs may enroll (names limited to
+	                                  theirs); NULL: tokens only */
+	long lifetime_seconds;      /* of issued certificates; 0: 86400 */
+	int rate_per_minute;        /* enrollments per identity; 0: 30 */
+	const char *crl_file;       /* the CRL kept fresh; NULL: DIR/crl.pem */
+	int crl_days;               /* its validity; 0: 1 */
+};
+
+#define MTLS_EST_MAX_BODY (64 * 1024) /* larger requests: 413 */
+
+struct mtls_est *mtls_est_new(struct mtls_ca *ca,
+    const struct mtls_est_options *opt, struct mtls_error *err);
+void mtls_est_free(struct mtls_est *est);
+
+struct mtls_est_request {
+	const char *method;         /* "GET", "POST" */
+	const char *path;           /* the request target */
+	const char *content_type;   /* NULL when absent */
+	const char *authorization;  /* the header's value, or NULL */
+	const void *body;
+	size_t body_len;
+	struct mtls *conn;          /* the TLS connection (its verified peer) */
+	const char *client;         /* the peer's address, for rate limits */
+	time_t now;                 /* 0: now */
+};
+
+struct mtls_est_response {
+	int status;                 /* HTTP status */
+	const char *content_type;
+	char *body;                 /* heap, body_len bytes */
+	size_t body_len;
+	int authenticate;           /* 401: send WWW-Authenticate: Basic */
+	int retry_after;            /* 429/503: seconds, else 0 */
+	char identity[256];         /* who asked: "token:NAME", the
+	                               certificate's subject, or "-" */
+	const char *outcome;        /* "issued", "renewed", "served" or the
+	                               refusal's code ("token_used", ...) */
+	char reason[256];           /* the refusal in words, or "" */
+	char serial[64];            /* what was issued, or "" */
+};
+
+/* Fills resp (always: on -1 it is a 500 for an internal failure).  Free
+ * its body with mtls_est_response_clear(). */
+int mtls_est_handle(struct mtls_est *est, const struct mtls_est_request *req,
+    struct mtls_est_response *resp);
+/* A refusal decided by the transport: 413 for a body over
+ * MTLS_EST_MAX_BODY, else malformed HTTP with that status (400, 414,
+ * 431...). */
+void mtls_est_refuse(struct mtls_est *est, int status,
+    struct mtls_est_response *resp);
+void mtls_est_response_clear(struct mtls_est_response *resp);
+
+/* Remakes the CRL when it is missing, past half of its validity, or the
+ * inventory holds a revocation it lacks: 1 remade, 0 not needed, -1 failed
+ * (err says why; the old CRL is still served).  *next_update: the served
+ * CRL's. */
+int mtls_est_crl_refresh(struct mtls_est *est, time_t now,
+    time_t *next_update, struct mtls_error *err);
+/* The Prometheus text of the counters (mtls_ca_*), cut at cap. */
+size_t mtls_est_metrics(struct mtls_est *est, char *buf, size_t cap,
+    time_t now);
+
+/* The client side: one HTTPS request per call, over a blocking socket. */
+struct mtls_est_client {
+	const char *url;            /* https://HOST[:PORT][/prefix] */
+	const char *ca_file;        /* trust anchors for the server */
+	const char *cert_file;      /* our certificate (re-enrollment), or */
+	const char *key_file;       /* NULL */
+	const char *user;           /* HTTP Basic (a token), or NULL */
+	const char *password;
+	int timeout_ms;             /* 0: 10000 */
+};
+
+/* The CA certificates (cacerts). */
+struct mtls_cert *mtls_est_cacerts(const struct mtls_est_client *c,
+    struct mtls_error *err);
+/* simpleenroll (or simplereenroll): the issued certificate followed by
+ * its chain (from cacerts, without the root). */
+struct mtls_cert *mtls_est_enroll(const struct mtls_est_client *c,
+    const struct mtls_csr *csr, int reenroll, struct mtls_error *err);
+/* GET of path under the URL's origin: the body (heap) of a 200 answer. */
+int mtls_est_get(const struct mtls_est_client *c, const char *path,
+    char **body, size_t *len, struct mtls_error *err);
+/* Renews cert_file through simplereenroll, authenticated by it and
+ * key_file: the same subject and SANs, the same key or (rekey) a new one
+ * of the same type; writes the files atomically (the key first).  0, with
+ * the new validity in *not_before / *not_after (may be NULL). */
+int mtls_est_renew_files(const struct mtls_est_client *c,
+    const char *cert_file, const char *key_file, int rekey,
+    time_t *not_before, time_t *not_after, struct mtls_error *err);
+/* When to renew a certificate valid from nb to na: at two thirds of its
+ * lifetime, earlier by up to a twelfth of it (jitter01 in [0, 1)), so that
+ * a fleet issued together does not renew together. */
+time_t mtls_renew_time(time_t nb, time_t na, double jitter01);
+/* Seconds to wait after the n-th failure in a row (n >= 1): doubling from
+ * one second, at most a minute and at most a quarter of what is left of
+ * the certificate's life (but at least a second). */
+double mtls_renew_backoff(int n, time_t now, time_t na);
+
 /* ------------------------------------------------------------------ */
 /* Inspection                                                         */
 /* ------------------------------------------------------------------ */
@@ -300,12 +468,6 @@ struct mtls_cert_info {
 	char *aki;                  /* hex or NULL */
 	int self_signed;
 };
-
-/* A validity window at now, in words: "expires in 89 days", "EXPIRED 3
- * days ago", "not yet valid, starts in 2 hours"; a not_before of 0 is no
- * start, a not_after of 0 "no expiry given" (a CRL without nextUpdate). */
-void mtls_validity_words(time_t not_before, time_t not_after, time_t now,
-    char *buf, size_t len);
 
 /* Fills info for the i-th certificate of cert (0 = leaf). */
 int mtls_cert_info(const struct mtls_cert *cert, size_t i,
@@ -421,6 +583,11 @@ struct mtls_verify_options {
 	enum mtls_purpose purpose;
 	const char *name;           /* DNS name or IP to match, may be NULL */
 	time_t at;                  /* 0: now */
+	/* How failure messages call ca_file and untrusted_file (a command
+	 * line passes its option names, "--ca"); NULL: the file's path, and
+	 * "a file of untrusted intermediates". */
+	const char *ca_label;
+	const char *untrusted_label;
 };
 
 /* Verifies the leaf of cert (its other certificates count as untrusted
@@ -477,6 +644,14 @@ int mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
 /* Trust anchors (and, for a server, the CA names sent in
  * CertificateRequest). */
 int mtls_config_set_ca_file(struct mtls_config *cfg, const char *path);
+/* More trust anchors, from a second file (an EST server trusts its own CA
+ * for re-enrollment and a bootstrap CA for first enrollment). */
+int mtls_config_add_ca_file(struct mtls_config *cfg, const char *path);
+/* Server: accept a client certificate whatever its extended key usage
+ * (the chain is verified as usual).  EST re-enrollment (RFC 7030 3.3.2)
+ * is authenticated by the certificate being renewed, which may be a
+ * server's. */
+void mtls_config_set_client_purpose_any(struct mtls_config *cfg);
 /* The client side may opt in to the system store explicitly. */
 int mtls_config_use_system_ca(struct mtls_config *cfg);
 /* CRLs (one file may hold several); revocation is then checked for the
@@ -506,6 +681,9 @@ void mtls_config_insecure_noverifyname(struct mtls_config *cfg);
  * no tickets; a client offers no session.  On by default (a resumed
  * handshake costs none of the certificate work). */
 void mtls_config_disable_resumption(struct mtls_config *cfg);
+/* Client: the application protocols offered in ALPN (RFC 7301), a
+ * comma-separated list such as "http/1.1". */
+int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
 /* Client: remember up to entries server chains verified in full (0, the
  * default: none).  A chain received again, byte for byte, for the same
  * server name is then accepted without being verified again, until the
@@ -539,10 +717,11 @@ const char *mtls_error(struct mtls *ctx);
  * single-use), so concurrent connections on one config all resume. */
 int mtls_connect_socket(struct mtls *ctx, int fd, const char *servername);
 /* Server: a new connection context for an accepted socket.  Several
- * threads may accept on one server context: on -1 the reason is in
- * mtls_error(server) as the calling thread sees it (kept per thread, never
- * mixed with another thread's); after a successful accept, every error of
- * the connection is in mtls_error(conn). */
+ * threads may accept on one server context, so nothing is written to it:
+ * every error, a failed accept's included, is in mtls_error(*conn), which
+ * the caller frees with mtls_free() in both cases.  On -1 *conn is NULL
+ * only when memory ran out (or server is no server context: then the
+ * reason is in mtls_error(server)). */
 int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
 /* 0 when done, MTLS_WANT_POLLIN/POLLOUT, or -1 (see mtls_error and
  * mtls_conn_reject_reason). */
@@ -609,6 +788,11 @@ int mtls_conn_cert_sent(struct mtls *ctx);
 size_t mtls_conn_ca_name_count(struct mtls *ctx);
 const char *mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf,
     size_t len);
+/* Client: 1 when the server named no CA, or when the chain we sent leads
+ * to one it named (by name); 0 when it named CAs and ours reaches none. */
+int mtls_conn_cert_reaches_ca_names(struct mtls *ctx);
+/* The protocol agreed in ALPN ("http/1.1"), or NULL. */
+const char *mtls_conn_alpn(struct mtls *ctx);
 /* Client: why the server's certificate did not verify, in words, or NULL
  * when it did (meaningful with mtls_config_insecure_noverifycert, where the
  * handshake goes on anyway, or after a failed handshake). */
@@ -671,6 +855,77 @@ int mtls_policy_check(const struct mtls_policy *pol, struct mtls *ctx,
 void mtls_policy_free(struct mtls_policy *pol);
 
 /* ------------------------------------------------------------------ */
+/* Configuration for the servers and clients people already run       */
+/* ------------------------------------------------------------------ */
+
+/* The software a configuration is written for (mtls config, and the
+ * server configurations that mtls doctor reads). */
+enum mtls_software {
+	MTLS_SOFTWARE_GUESS = 0,    /* doctor: from the file's name and text */
+	MTLS_SOFTWARE_NGINX,
+	MTLS_SOFTWARE_APACHE,
+	MTLS_SOFTWARE_HAPROXY,
+	MTLS_SOFTWARE_CURL,
+	MTLS_SOFTWARE_REQUESTS,     /* Python requests */
+	MTLS_SOFTWARE_OPENSSL,      /* openssl s_client */
+};
+
+/* "nginx", "apache", "haproxy", "curl", "requests", "openssl". */
+int mtls_software_parse(const char *name, enum mtls_software *sw);
+const char *mtls_software_name(enum mtls_software sw);
+
+/* An access rule to translate into the server's own terms. */
+struct mtls_snippet_rule {
+	enum mtls_rule_kind kind;
+	const char *value;
+};
+
+struct mtls_snippet_options {
+	const char *cert_file;      /* server: its certificate (+ chain);
+	                               client: the client certificate */
+	const char *key_file;
+	const char *ca_file;        /* server: the CAs that issue client
+	                               certificates (root and intermediates);
+	                               client: the CA of the server */
+	const char *crl_file;       /* server, optional: a CRL for every CA of
+	                               ca_file, or the snippet is refused */
+	const char *listen;         /* server: "PORT" or "ADDR:PORT"; NULL 8443 */
+	const char *server_name;    /* NULL: "localhost" */
+	const char *backend;        /* server: http://HOST:PORT; NULL:
+	                               http://127.0.0.1:8080 */
+	const char *url;            /* client: NULL https://localhost:8443/ */
+	const struct mtls_snippet_rule *rules;  /* none: any certificate the
+	                                           CAs issued */
+	size_t nrules;
+	int identity_headers;       /* server: pass the verified identity to
+	                               the backend, client copies removed */
+	time_t now;                 /* 0: the current time (CRL freshness) */
+};
+
+/*
+ * A complete, minimal configuration for sw made from the files: for a
+ * server, the block to paste (nginx: inside http {}, Apache: at the top
+ * level, HAProxy: sections) with one comment line saying why each line is
+ * there; for a client, the command or code.  Paths are made absolute.
+ * NULL with err set when the files cannot make a correct configuration
+ * (a CA without its CRL, a file that is not what it should be).
+ */
+struct mtls_snippet;
+struct mtls_snippet *mtls_snippet_make(enum mtls_software sw,
+    const struct mtls_snippet_options *opt, struct mtls_error *err);
+/* The whole text, lines ended by newlines. */
+const char *mtls_snippet_text(const struct mtls_snippet *s);
+size_t mtls_snippet_line_count(const struct mtls_snippet *s);
+/* The i-th line, without its newline; NULL past the end. */
+const char *mtls_snippet_line(const struct mtls_snippet *s, size_t i);
+/* The files the lines name: role ("certificate", "key", "client CA",
+ * "CRL", ...) and absolute path; NULL past the end. */
+size_t mtls_snippet_file_count(const struct mtls_snippet *s);
+const char *mtls_snippet_file(const struct mtls_snippet *s, size_t i,
+    const char **role);
+void mtls_snippet_free(struct mtls_snippet *s);
+
+/* ------------------------------------------------------------------ */
 /* Diagnosis                                                          */
 /* ------------------------------------------------------------------ */
 
@@ -709,6 +964,14 @@ struct mtls_doctor_options {
 	int timeout_ms;             /* bound on the remote checks; 0: 5000 */
 	int expiry_warn_days;       /* 0: 30 */
 	time_t now;                 /* 0: the current time */
+	const char *server_config;  /* an nginx, Apache or HAProxy configuration
+	                               to audit (includes followed) */
+	enum mtls_software server_type; /* its kind; GUESS: from the file */
+	int ca_for_peer_only;       /* as serve and tunnel use them: ca_file
+	                               verifies the peer, not cert_file (whose
+	                               chain is then not checked against it),
+	                               and with crl_file every CA in ca_file
+	                               needs its CRL */
 };
 
 /* Runs every check that the options allow.  Returns NULL only when the
@@ -738,34 +1001,6 @@ size_t mtls_doctor_table_size(void);
 int mtls_doctor_table_entry(size_t i, const char **code,
     enum mtls_severity *sev, const char **slots, const char **explanation,
     const char **fix);
-
-/*
- * What a TLS alert that refused our client certificate means, and what to do
- * about it, one sentence each ("the server does not trust the CA that issued
- * your certificate (CN=x)").  issuer, when known, names our certificate's
- * CA in the texts.  0, or -1 for an alert with no specific meaning.
- */
-int mtls_alert_explain(const char *alert, const char *issuer, char *cause,
-    size_t causelen, char *fix, size_t fixlen);
-/*
- * An HTTP server's refusal of a client certificate that TLS let through
- * (nginx answers 400 "The SSL certificate error"), in words, from the start
- * of its answer; NULL when the answer is no such refusal.
- */
-const char *mtls_http_cert_refusal(const char *resp, size_t len);
-
-/* ------------------------------------------------------------------ */
-/* File helpers shared by the tools                                   */
-/* ------------------------------------------------------------------ */
-
-/* Writes len bytes to path atomically: a temp file in the same directory,
- * fsync, rename, fsync of the directory. mode is the new file's mode.
- * Without MTLS_WRITE_FORCE an existing path is refused (MTLS_ERR_EXISTS). */
-int mtls_file_write_atomic(const char *path, const void *buf, size_t len,
-    mode_t mode, int flags, struct mtls_error *err);
-
-/* Overwrites len bytes with zeros in a way the compiler keeps. */
-void mtls_cleanse(void *buf, size_t len);
 
 #ifdef __cplusplus
 }

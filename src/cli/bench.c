@@ -48,8 +48,11 @@ usage(void)
 	    "  resume      the same, each connection offering the session "
 	    "it was issued\n"
 	    "              last; reports how many really resumed\n"
-	    "  rr          keep-alive: send --request, read --response-bytes, "
-	    "repeat\n"
+	    "  rr          keep-alive: send --request, read the response, "
+	    "repeat; an HTTP\n"
+	    "              response is framed by its own length and a status "
+	    "of 400 or\n"
+	    "              more counts as http_error\n"
 	    "  bulk        write blocks of --size bytes to an echo service and "
 	    "read them\n"
 	    "              back (checked); reports MB/s\n"
@@ -78,13 +81,27 @@ usage(void)
 	    "                       (default \"GET / HTTP/1.1\\r\\nHost: "
 	    "NAME\\r\\n\\r\\n\")\n"
 	    "  --response-bytes N   rr, idle: the exact length of each response "
-	    "(required)\n"
+	    "(required for a\n"
+	    "                       request that is not HTTP; checked for "
+	    "HTTP)\n"
 	    "  --size N             bulk: bytes per block, K or M suffix "
 	    "(default 1M)\n"
 	    "  --tls-min 1.2|1.3    lowest version offered\n"
 	    "  --tls-max 1.2|1.3    highest version offered\n"
 	    "  --json               one JSON object instead of text\n",
 	    cmd);
+}
+
+/* "GET / HTTP/1.1\r\n...": a method, a target and an HTTP/1.x version on
+ * the first line (before decoding: the line ends at "\r" or "\n"). */
+static int
+is_http_request(const char *s)
+{
+	size_t m = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+	const char *eol = strstr(s, "\\r");
+	const char *v = strstr(s, " HTTP/1.");
+
+	return m > 0 && s[m] == ' ' && v != NULL && (eol == NULL || v < eol);
 }
 
 /* Decodes C-style escapes of s into a new buffer; NULL on a bad escape. */
@@ -183,30 +200,13 @@ static int
 resolve_target(const char *target, char *host, size_t hostlen,
     struct loadgen_options *lo)
 {
-	const char *port, *h = target;
-	size_t n;
+	char why[512], port[8];
+	unsigned portnum;
 
-	if (*target == '[') {
-		const char *close = strchr(target, ']');
-		if (close == NULL || close[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", target);
-		h = target + 1;
-		n = (size_t)(close - h);
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(target, ':');
-		if (colon == NULL || colon == target)
-			return cli_usage(cmd, "%s: expected HOST:PORT", target);
-		n = (size_t)(colon - target);
-		port = colon + 1;
-	}
-	if (n == 0 || n >= hostlen || *port == '\0' ||
-	    strspn(port, "0123456789") != strlen(port) || atoi(port) < 1 ||
-	    atoi(port) > 65535)
-		return cli_usage(cmd, "%s: expected HOST:PORT with a port "
-		    "from 1 to 65535", target);
-	memcpy(host, h, n);
-	host[n] = '\0';
+	if (mtls_hostport_parse(target, 0, host, hostlen, &portnum, why,
+	    sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(port, sizeof(port), "%u", portnum);
 
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 	    .ai_flags = AI_NUMERICSERV };
@@ -239,9 +239,16 @@ client_config(const struct client_files *f)
 		cli_fail("out of memory");
 		return NULL;
 	}
+	if (cli_ca_file_check(f->ca) != 0) {
+		mtls_config_free(cfg);
+		return NULL;
+	}
 	if (mtls_config_set_cert_file(cfg, f->cert) == -1 ||
 	    mtls_config_set_key_file(cfg, f->key, NULL) == -1 ||
 	    mtls_config_set_ca_file(cfg, f->ca) == -1 ||
+	    /* http/1.1 in ALPN: the check before the run then asks an
+	     * HTTP server whether it accepts our certificate. */
+	    mtls_config_set_alpn(cfg, "http/1.1") == -1 ||
 	    ((f->tls_min != 0 || f->tls_max != 0) &&
 	    mtls_config_set_protocols(cfg, f->tls_min, f->tls_max) == -1)) {
 		cli_fail("%s", mtls_config_error(cfg));
@@ -543,9 +550,13 @@ cmd_bench(int argc, char **argv)
 		    argv[optind + 1]);
 	if (cert == NULL || key == NULL || ca == NULL)
 		return cli_usage(cmd, "--cert, --key and --ca are required");
-	if (lo.mode == LOADGEN_RR && !have_response)
-		return cli_usage(cmd, "--mode rr needs --response-bytes (the "
-		    "exact length of each response)");
+	/* An HTTP request (the default): each response is framed by its
+	 * own length, and --response-bytes, if given, must match it. */
+	lo.http = request_arg == NULL || is_http_request(request_arg);
+	if (lo.mode == LOADGEN_RR && !have_response && !lo.http)
+		return cli_usage(cmd, "--mode rr with a request that is not "
+		    "HTTP needs --response-bytes (the exact length of each "
+		    "response)");
 	if (lo.mode == LOADGEN_IDLE && (request_arg != NULL) != have_response)
 		return cli_usage(cmd, "--mode idle takes --request and "
 		    "--response-bytes together (one exchange, then idle)");
@@ -620,6 +631,12 @@ cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	struct mtls_error err;
+	/* Once, before the load: a certificate the server refuses at the
+	 * HTTP level would otherwise count as successful handshakes. */
+	if (loadgen_preflight(&lo, &err) == -1) {
+		cli_fail("%s: %s", target, err.msg);
+		goto out;
+	}
 	double cpu0 = cpu_seconds();
 	if (loadgen_run(&lo, st, &err) == -1) {
 		if (lo.progress != NULL)

@@ -550,7 +550,7 @@ cmd_cert_inspect(int argc, char **argv)
 		ret = cli_fail("%s: the file is empty", name);
 	else
 		ret = cli_fail("%s: not a certificate, CSR or CRL (neither "
-		    "PEM nor DER of a known kind)", name);
+		    "PEM nor DER)", name);
 out:
 	mtls_cleanse(buf, len);
 	free(buf);

@@ -17,7 +17,7 @@ usage(void)
 {
 	printf("usage: %s --ca DIR (--server|--client) --name NAME\n"
 	    "           [--dns D]... [--ip A]... [--uri U]... [--email E]...\n"
-	    "           [--days N] [--key-type T] [--force] --out PREFIX\n"
+	    "           [--days N] [--key-type T] [--db URL] [--force] --out PREFIX\n"
 	    "\n"
 	    "Generates a key and issues a certificate for it from the CA in "
 	    "DIR.\n"
@@ -92,7 +92,7 @@ cmd_cert_issue(int argc, char **argv)
 	 * in the CA's inventory. */
 	if (cli_out_pair(out, ".crt", force, &crt_path, &key_path) == -1)
 		goto out;
-	if ((ca = cli_ca_open(is.ca_dir, 1)) == NULL)
+	if ((ca = cli_ca_open(is.ca_dir, is.db, 1)) == NULL)
 		goto out;
 	if ((key = mtls_key_generate(ktype, &err)) == NULL) {
 		cli_fail_err(&err);

@@ -14,13 +14,14 @@ static const char cmd[] = "mtls cert list";
 static void
 usage(void)
 {
-	printf("usage: %s --ca DIR [--json]\n"
+	printf("usage: %s --ca DIR [--db URL] [--json]\n"
 	    "\n"
 	    "Lists every certificate the CA in DIR has issued, oldest first: "
 	    "serial,\n"
 	    "subject, type, expiry and status (valid, expired, revoked).\n"
 	    "\n"
 	    "  --ca DIR        the CA's directory\n"
+	    CLI_DB_HELP
 	    "  --json          a JSON array of objects instead of a table\n",
 	    cmd);
 }
@@ -180,11 +181,13 @@ cmd_cert_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ca", required_argument, NULL, 'C' },
+		CLI_DB_OPTION,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rows rows = { 0 };
+	const char *db = NULL;
 	const char *ca_dir = NULL;
 	struct mtls_ca *ca = NULL;
 	int json = 0, c, ret = EXIT_USAGE;
@@ -193,6 +196,7 @@ cmd_cert_list(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': ca_dir = optarg; break;
+		case 'B': db = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;
@@ -203,7 +207,7 @@ cmd_cert_list(int argc, char **argv)
 		goto out;
 
 	ret = EXIT_FAIL;
-	if ((ca = cli_ca_open(ca_dir, 0)) == NULL)
+	if ((ca = cli_ca_open(ca_dir, db, 0)) == NULL)
 		goto out;
 	int rc = mtls_ca_list(ca, collect, &rows);
 	if (rows.oom) {

@@ -46,13 +46,15 @@ usage(void)
 	char list[512];
 
 	reason_list(list, sizeof(list), 1);
-	printf("usage: %s --ca DIR (--serial HEX | --cert FILE) [--reason R]\n"
+	printf("usage: %s --ca DIR [--db URL] (--serial HEX | --cert FILE)\n"
+	    "           [--reason R]\n"
 	    "\n"
 	    "Records a certificate issued by the CA in DIR as revoked.  "
 	    "Publish the\n"
 	    "change with 'mtls ca crl'.\n"
 	    "\n"
 	    "  --ca DIR        the CA's directory\n"
+	    CLI_DB_HELP
 	    "  --serial HEX    the certificate's serial number (colons "
 	    "allowed)\n"
 	    "  --cert FILE     the certificate itself\n"
@@ -77,6 +79,7 @@ cmd_cert_revoke(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "ca", required_argument, NULL, 'C' },
+		CLI_DB_OPTION,
 		{ "serial", required_argument, NULL, 's' },
 		{ "cert", required_argument, NULL, 'c' },
 		{ "reason", required_argument, NULL, 'r' },
@@ -85,6 +88,7 @@ cmd_cert_revoke(int argc, char **argv)
 	};
 	enum mtls_revoke_reason reason = MTLS_REVOKE_UNSPECIFIED;
 	struct mtls_error err = { 0 };
+	const char *db = NULL;
 	const char *ca_dir = NULL, *serial = NULL, *cert_file = NULL;
 	struct mtls_ca *ca = NULL;
 	struct mtls_cert *cert = NULL;
@@ -95,6 +99,7 @@ cmd_cert_revoke(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'C': ca_dir = optarg; break;
+		case 'B': db = optarg; break;
 		case 's': serial = optarg; break;
 		case 'c': cert_file = optarg; break;
 		case 'r':
@@ -135,7 +140,7 @@ cmd_cert_revoke(int argc, char **argv)
 	} else
 		serial_display(serial, shown, sizeof(shown));
 	/* Revocation changes only the inventory: the CA key stays locked. */
-	if ((ca = cli_ca_open(ca_dir, 0)) == NULL)
+	if ((ca = cli_ca_open(ca_dir, db, 0)) == NULL)
 		goto out;
 	int rc = cert != NULL ? mtls_ca_revoke_cert(ca, cert, reason) :
 	    mtls_ca_revoke(ca, serial, reason);

@@ -17,7 +17,7 @@ static void
 usage(void)
 {
 	printf("usage: %s --ca DIR (--server|--client) --csr FILE [--days N]\n"
-	    "           [--force] --out FILE\n"
+	    "           [--db URL] [--force] --out FILE\n"
 	    "\n"
 	    "Signs a certificate signing request with the CA in DIR and "
 	    "writes the\n"
@@ -81,7 +81,7 @@ cmd_cert_sign(int argc, char **argv)
 		cli_fail_err(&err);
 		goto out;
 	}
-	if ((ca = cli_ca_open(is.ca_dir, 1)) == NULL)
+	if ((ca = cli_ca_open(is.ca_dir, is.db, 1)) == NULL)
 		goto out;
 	if ((cert = mtls_ca_sign_csr(ca, csr, &is.opt)) == NULL) {
 		char *what = cli_path_cat("cannot sign ", csr_file);

@@ -148,7 +148,9 @@ cmd_cert_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mtls_verify_options vo = { 0 };
+	/* The library's messages name the inputs by our options. */
+	struct mtls_verify_options vo = { .ca_label = "--ca",
+	    .untrusted_label = "--untrusted" };
 	struct mtls_error err = { 0 };
 	struct mtls_cert *cert = NULL, *chain = NULL;
 	int c, ret = EXIT_FAIL;
@@ -198,6 +200,8 @@ cmd_cert_verify(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage(cmd, "a certificate FILE to verify is "
 		    "required");
+	if (cli_ca_file_check(vo.ca_file) != 0)
+		return EXIT_FAIL;
 	if (optind + 1 < argc)
 		return cli_usage(cmd, "unexpected argument '%s'",
 		    argv[optind + 1]);

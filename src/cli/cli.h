@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "mtls.h"
+#include "mtls_tools.h"
 
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -68,6 +69,12 @@ int cmd_init(int argc, char **argv);
 int cmd_ca(int argc, char **argv);
 int cmd_ca_init(int argc, char **argv);
 int cmd_ca_crl(int argc, char **argv);
+int cmd_ca_serve(int argc, char **argv);
+int cmd_ca_token(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+int cmd_ca_import(int argc, char **argv);
+int cmd_ca_db(int argc, char **argv);
 int cmd_csr(int argc, char **argv);
 int cmd_csr_new(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
@@ -84,5 +91,6 @@ int cmd_tunnel(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_connect(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -71,6 +71,9 @@ cli_issuer_opt(const char *cmd, struct cli_issuer *is, int c,
 	case 'C':
 		is->ca_dir = arg;
 		return 1;
+	case 'B':
+		is->db = arg;
+		return 1;
 	case 'S':
 	case 'c':
 		want = c == 'S' ? MTLS_CERT_SERVER : MTLS_CERT_CLIENT;
@@ -238,21 +241,19 @@ int
 cli_ca_passphrase(const char *dir, char **pass)
 {
 	struct mtls_error err = { 0 };
-	struct mtls_ca *ca;
-
-	*pass = NULL;
-	if ((ca = mtls_ca_open(dir, NULL, &err)) == NULL) {
-		if (err.code != MTLS_ERR_PASSPHRASE) {
-			cli_fail_err(&err);
-			return -1;
-		}
-	} else {
-		int encrypted = mtls_ca_is_key_encrypted(ca);
-		mtls_ca_free(ca);
-		if (!encrypted)
-			return 0;
-	}
+	struct mtls_key *key;
 	char *keyfile = cli_path_join(dir, "ca.key");
+
+	/* The key alone says whether it is encrypted; the CA (and its
+	 * inventory, perhaps a remote one) is opened by the caller.  Any
+	 * other failure is reported when the key is used. */
+	*pass = NULL;
+	if ((key = mtls_key_load_file(keyfile, NULL, &err)) != NULL ||
+	    err.code != MTLS_ERR_PASSPHRASE) {
+		mtls_key_free(key);
+		free(keyfile);
+		return 0;
+	}
 	char prompt[512];
 	snprintf(prompt, sizeof(prompt), "Passphrase for %s", keyfile);
 	free(keyfile);
@@ -261,19 +262,39 @@ cli_ca_passphrase(const char *dir, char **pass)
 }
 
 struct mtls_ca *
-cli_ca_open(const char *dir, int signing)
+cli_ca_open(const char *dir, const char *db, int signing)
 {
 	struct mtls_error err = { 0 };
 	struct mtls_ca *ca;
 	char *pass = NULL;
 
-	if (signing && cli_ca_passphrase(dir, &pass) == -1)
+	if (cli_ca_dir_check(dir, db) != 0)
 		return NULL;
-	ca = mtls_ca_open(dir, pass, &err);
-	cli_passphrase_free(pass);
+	/* Opened once without a passphrase: that says whether the key is
+	 * encrypted, and is all that an unencrypted key (or listing) needs,
+	 * so that a shared inventory is connected to once. */
+	ca = mtls_ca_open_db(dir, cli_ca_db(db), NULL, &err);
+	if (ca != NULL && signing && mtls_ca_is_key_encrypted(ca)) {
+		mtls_ca_free(ca);
+		if (cli_ca_passphrase(dir, &pass) == -1)
+			return NULL;
+		ca = mtls_ca_open_db(dir, cli_ca_db(db), pass, &err);
+		cli_passphrase_free(pass);
+	}
 	if (ca == NULL)
 		cli_fail_err(&err);
 	return ca;
+}
+
+const char *
+cli_ca_db(const char *db)
+{
+	const char *env;
+
+	if (db != NULL)
+		return db;
+	env = getenv(CLI_CA_DB_ENV);
+	return env != NULL && *env != '\0' ? env : NULL;
 }
 
 int

@@ -15,17 +15,29 @@
 #define CLI_CA_PASSPHRASE_ENV "MTLS_CA_PASSPHRASE"
 #define CLI_P12_PASSPHRASE_ENV "MTLS_P12_PASSPHRASE"
 #define CLI_KEY_PASSPHRASE_ENV "MTLS_KEY_PASSPHRASE"
+/* The inventory of the commands that use one, when --db is not given. */
+#define CLI_CA_DB_ENV "MTLS_CA_DB"
+
+/* --db, on every command that reads or writes the CA's inventory. */
+#define CLI_DB_OPTION { "db", required_argument, NULL, 'B' }
+#define CLI_DB_HELP \
+	"  --db URL        the inventory: postgres://... shared by several " \
+	"front ends,\n" \
+	"                  or an SQLite file (default $MTLS_CA_DB, else " \
+	"DIR/ca.db)\n"
 
 /* The options of the commands that issue from a CA (cert issue, cert
  * sign): --ca DIR, --server or --client, and --days N, with their help
  * lines (but --days's, which each command places itself). */
 #define CLI_ISSUER_OPTIONS \
 	{ "ca", required_argument, NULL, 'C' }, \
+	CLI_DB_OPTION, \
 	{ "server", no_argument, NULL, 'S' }, \
 	{ "client", no_argument, NULL, 'c' }, \
 	{ "days", required_argument, NULL, 'D' }
 #define CLI_ISSUER_HELP \
 	"  --ca DIR        the issuing CA's directory\n" \
+	CLI_DB_HELP \
 	"  --server        a server certificate (EKU serverAuth)\n" \
 	"  --client        a client certificate (EKU clientAuth)\n"
 /* --out and --force, of the commands that write a file or a pair; and
@@ -59,10 +71,12 @@ int cli_no_operands(const char *cmd, int argc, char **argv);
  * empty; else 0. */
 int cli_require(const char *cmd, const char *opt, const char *value);
 
-/* The values of CLI_ISSUER_OPTIONS: the CA's directory, and the kind
- * (0 until --server or --client is seen) and days of the certificate. */
+/* The values of CLI_ISSUER_OPTIONS: the CA's directory and inventory, and
+ * the kind (0 until --server or --client is seen) and days of the
+ * certificate. */
 struct cli_issuer {
 	const char *ca_dir;
+	const char *db;
 	struct mtls_issue_options opt;
 };
 
@@ -114,10 +128,19 @@ char *cli_path_cat(const char *a, const char *b);
 /* dir/name without doubling a trailing slash, on the heap. */
 char *cli_path_join(const char *dir, const char *name);
 
-/* Opens the CA in dir.  With signing, an encrypted ca.key is unlocked with
+/* Opens the CA in dir with its inventory: db (--db), else $MTLS_CA_DB,
+ * else dir/ca.db.  With signing, an encrypted ca.key is unlocked with
  * MTLS_CA_PASSPHRASE or a prompt.  Prints the reason and returns NULL on
  * failure. */
-struct mtls_ca *cli_ca_open(const char *dir, int signing);
+struct mtls_ca *cli_ca_open(const char *dir, const char *db, int signing);
+/* --ca of the wrong kind (ca_path.c): EXIT_FAIL with the kind expected
+ * and the path that would work printed, or 0.  The CA commands take a
+ * directory (db: their --db, for a CA made elsewhere without ca.db); the
+ * TLS commands a file. */
+int cli_ca_dir_check(const char *dir, const char *db);
+int cli_ca_file_check(const char *path);
+/* The inventory a command uses: db (--db), else $MTLS_CA_DB, else NULL. */
+const char *cli_ca_db(const char *db);
 /* Prints the reason of ca's last failure (prefix, then ": ", when prefix is
  * non-NULL); returns EXIT_FAIL. */
 int cli_fail_ca(const struct mtls_ca *ca, const char *prefix);

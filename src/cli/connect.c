@@ -57,6 +57,9 @@ usage(void)
 	    "the answer:\n"
 	    "                         HTTP servers such as nginx refuse a "
 	    "certificate there\n"
+	    "                         (done without asking when the server "
+	    "agrees on\n"
+	    "                         http/1.1 in ALPN)\n"
 	    "  --insecure-skip-verify do not verify the server (never for "
 	    "production)\n"
 	    "\n"
@@ -69,6 +72,7 @@ struct opts {
 	int tls_min, tls_max;
 	int trace, json, insecure;
 	const char *http_path;        /* --http: NULL when not asked */
+	int http_auto;                /* asked because ALPN agreed on HTTP */
 	char host[256], port[16];
 };
 
@@ -108,78 +112,14 @@ parse_version(const char *opt, const char *v, int *out)
 static int
 parse_target(struct opts *o)
 {
-	const char *t = o->target, *colon;
-	size_t hlen;
+	char why[512];
+	unsigned port;
 
-	if (t[0] == '[') {
-		const char *end = strchr(t, ']');
-		if (end == NULL || end[1] != ':')
-			return cli_usage(cmd, "%s: expected [IPv6]:PORT", t);
-		hlen = (size_t)(end - t - 1);
-		t++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(t, ':');
-		if (colon == NULL || memchr(t, ':', (size_t)(colon - t)) != NULL)
-			return cli_usage(cmd, "%s: expected HOST:PORT (IPv6 "
-			    "as [ADDR]:PORT)", t);
-		hlen = (size_t)(colon - t);
-	}
-	if (hlen == 0 || hlen >= sizeof(o->host))
-		return cli_usage(cmd, "%s: no host", o->target);
-	memcpy(o->host, t, hlen);
-	o->host[hlen] = '\0';
-	const char *port = colon + 1;
-	char *end;
-	long p = strtol(port, &end, 10);
-	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)
-		return cli_usage(cmd, "%s: the port must be 1 to 65535",
-		    o->target);
-	snprintf(o->port, sizeof(o->port), "%ld", p);
+	if (mtls_hostport_parse(o->target, 0, o->host, sizeof(o->host), &port,
+	    why, sizeof(why)) == -1)
+		return cli_usage(cmd, "%s", why);
+	snprintf(o->port, sizeof(o->port), "%u", port);
 	return 0;
-}
-
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	long ms = (deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-	return ms > 0 ? ms : 0;
-}
-
-static void
-deadline_in(struct timespec *d, long ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, d);
-	d->tv_sec += ms / 1000;
-	d->tv_nsec += (ms % 1000) * 1000000;
-	if (d->tv_nsec >= 1000000000) {
-		d->tv_sec++;
-		d->tv_nsec -= 1000000000;
-	}
-}
-
-/* Waits for fd to be ready for events; 0 ready, -1 timeout. */
-static int
-wait_fd(int fd, short events, const struct timespec *deadline)
-{
-	struct pollfd pfd = { fd, events, 0 };
-
-	for (;;) {
-		long ms = ms_left(deadline);
-		if (ms == 0)
-			return -1;
-		int n = poll(&pfd, 1, (int)ms);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return -1;
-		if (errno != EINTR)
-			return -1;
-	}
 }
 
 /* A TCP connection to the first address of host:port that answers. */
@@ -206,32 +146,17 @@ tcp_connect(struct report *r, const struct timespec *deadline)
 		snprintf(r->addr, sizeof(r->addr), a->ai_family == AF_INET6 ?
 		    "[%s]:%s" : "%s:%s", ip, r->o->port);
 
-		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, a->ai_protocol);
-		if (fd == -1)
-			continue;
-		int rc = connect(fd, a->ai_addr, a->ai_addrlen);
-		if (rc == -1 && errno == EINPROGRESS) {
-			if (wait_fd(fd, POLLOUT, deadline) != 0) {
-				snprintf(r->tcp_error, sizeof(r->tcp_error),
-				    "no answer from %s within %d s", r->addr,
-				    CONNECT_TIMEOUT_MS / 1000);
-				close(fd);
-				fd = -1;
-				continue;
-			}
-			int soerr = 0;
-			socklen_t sl = sizeof(soerr);
-			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-			rc = soerr == 0 ? 0 : -1;
-			errno = soerr;
-		}
-		if (rc == 0)
+		int why = 0;
+		if ((fd = mtls_connect_before(a, deadline, &why)) != -1)
 			break;
-		snprintf(r->tcp_error, sizeof(r->tcp_error), "cannot connect to "
-		    "%s: %s", r->addr, strerror(errno));
-		close(fd);
-		fd = -1;
+		if (why == ETIMEDOUT)
+			snprintf(r->tcp_error, sizeof(r->tcp_error),
+			    "no answer from %s within %d s", r->addr,
+			    CONNECT_TIMEOUT_MS / 1000);
+		else
+			snprintf(r->tcp_error, sizeof(r->tcp_error),
+			    "cannot connect to %s: %s", r->addr,
+			    strerror(why));
 	}
 	freeaddrinfo(res);
 	r->tcp_ok = fd != -1;
@@ -270,8 +195,8 @@ handshake(struct mtls *tls, int fd, struct report *r,
 			    mtls_error(tls) ? mtls_error(tls) : "failed");
 			return -1;
 		}
-		if (wait_fd(fd, rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    deadline) != 0) {
+		if (!mtls_wait_fd(fd, rc == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    deadline)) {
 			snprintf(r->tls_error, sizeof(r->tls_error), "no "
 			    "answer from the server within %d s",
 			    CONNECT_TIMEOUT_MS / 1000);
@@ -291,7 +216,7 @@ await_verdict(struct mtls *tls, int fd, struct report *r)
 	struct timespec deadline;
 	char buf[4096];
 
-	deadline_in(&deadline, AFTER_HANDSHAKE_MS);
+	mtls_deadline_in(&deadline, AFTER_HANDSHAKE_MS);
 	for (;;) {
 		ssize_t n = mtls_read(tls, buf, sizeof(buf));
 		if (n > 0 || n == 0)
@@ -305,8 +230,8 @@ await_verdict(struct mtls *tls, int fd, struct report *r)
 			}
 			return;
 		}
-		if (wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    &deadline) != 0)
+		if (!mtls_wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline))
 			return; /* quiet: the server kept the connection */
 	}
 }
@@ -329,14 +254,14 @@ http_probe(struct mtls *tls, int fd, struct report *r)
 	    r->o->http_path, r->o->servername, MTLS_VERSION_STRING);
 	if (n < 0 || (size_t)n >= sizeof(req))
 		return;
-	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	mtls_deadline_in(&deadline, CONNECT_TIMEOUT_MS);
 	while (off < (size_t)n) {
 		ssize_t w = mtls_write(tls, req + off, (size_t)n - off);
 		if (w > 0)
 			off += (size_t)w;
 		else if ((w != MTLS_WANT_POLLIN && w != MTLS_WANT_POLLOUT) ||
-		    wait_fd(fd, w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
-		    &deadline) != 0)
+		    !mtls_wait_fd(fd, w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+		    &deadline))
 			break;
 	}
 	/* The head and the start of the body, where nginx says why. */
@@ -350,8 +275,8 @@ http_probe(struct mtls *tls, int fd, struct report *r)
 				break;
 			continue;
 		}
-		if (m == 0 || m == -1 || wait_fd(fd, m == MTLS_WANT_POLLIN ?
-		    POLLIN : POLLOUT, &deadline) != 0)
+		if (m == 0 || m == -1 || !mtls_wait_fd(fd,
+		    m == MTLS_WANT_POLLIN ? POLLIN : POLLOUT, &deadline))
 			break;
 	}
 	buf[got] = '\0';
@@ -385,6 +310,7 @@ time_text(time_t t, char *buf, size_t len)
 /* The verdicts drawn from the connection. */
 struct verdict {
 	int requested, sent, accepted, verified, mutual;
+	int ca_unlisted;             /* our chain reaches no CA it named */
 	const char *problem;
 	const char *refusal_alert;   /* the alert that refused us, or NULL */
 };
@@ -401,8 +327,10 @@ judge(struct mtls *tls, struct report *r, struct verdict *v)
 		v->refusal_alert = r->after_alert;
 	else if (!r->tls_ok && mtls_conn_alert_received(tls) != NULL)
 		v->refusal_alert = mtls_conn_alert_received(tls);
+	v->ca_unlisted = r->tls_ok && v->sent &&
+	    !mtls_conn_cert_reaches_ca_names(tls);
 	v->accepted = r->tls_ok && !r->rejected_after && v->sent &&
-	    r->http_refusal == NULL;
+	    r->http_refusal == NULL && !v->ca_unlisted;
 	v->mutual = v->accepted && (v->verified || (r->o->insecure &&
 	    r->tls_ok));
 }
@@ -536,13 +464,20 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 			if (v->sent && mtls_alert_explain(v->refusal_alert,
 			    NULL, cause, sizeof(cause), fix, sizeof(fix)) == 0)
 				printf("  meaning: %s\n  fix: %s\n", cause, fix);
-		} else if (r->http_refusal != NULL)
+		}
+		if (v->refusal_alert == NULL && v->ca_unlisted)
+			printf("  the server will not accept it: our chain "
+			    "leads to none of the CAs it named (give a "
+			    "certificate issued by one of them)\n");
+		if (v->refusal_alert == NULL && r->http_refusal != NULL)
 			printf("  the server refused it over HTTP: %s\n",
 			    r->http_refusal);
 		else if (v->accepted && r->o->http_path != NULL)
 			printf("  the server accepted it (TLS, and HTTP "
-			    "answered \"%s\")\n", r->http_status[0] ?
-			    r->http_status : "nothing");
+			    "answered \"%s\"%s)\n", r->http_status[0] ?
+			    r->http_status : "nothing", r->o->http_auto ?
+			    " to GET /, asked because ALPN agreed on http/1.1" :
+			    "");
 		else if (v->accepted)
 			printf("  the server accepted it in TLS (an HTTP server "
 			    "such as nginx may still refuse it in its answer: "
@@ -622,7 +557,9 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 	    v->accepted ? "true" : "false");
 	json_kv("rejected_with_alert", v->refusal_alert, 1);
 	json_kv("http_status", r->http_status[0] ? r->http_status : NULL, 1);
-	json_kv("rejected_over_http", r->http_refusal, 0);
+	json_kv("rejected_over_http", r->http_refusal, 1);
+	printf("\"ca_named\":%s,", v->ca_unlisted ? "false" : "true");
+	json_kv("alpn", tls ? mtls_conn_alpn(tls) : NULL, 0);
 	printf("},\"trace\":[");
 	for (size_t i = 0; i < r->ntrace; i++) {
 		if (i)
@@ -636,6 +573,7 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 static int
 fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 {
+	(void)tls;
 	const char *t = r->o->target;
 
 	if (!r->tls_ok)
@@ -644,15 +582,19 @@ fail_line(struct mtls *tls, const struct report *r, const struct verdict *v)
 		return cli_fail("%s: the server rejected %s: %s alert", t,
 		    v->sent ? "our certificate" : "the connection",
 		    v->refusal_alert);
-	if (r->http_refusal != NULL)
-		return cli_fail("%s: the server refused our certificate: %s", t,
-		    r->http_refusal);
 	if (!v->requested)
 		return cli_fail("%s: the server did not ask for a client "
 		    "certificate (not mutual TLS)", t);
 	if (!v->sent)
 		return cli_fail("%s: the server asked for a client certificate "
 		    "and we sent none", t);
+	if (v->ca_unlisted)
+		return cli_fail("%s: the server accepts client certificates "
+		    "from CAs that our chain (%s) does not lead to", t,
+		    r->o->cert);
+	if (r->http_refusal != NULL)
+		return cli_fail("%s: the server refused our certificate: %s", t,
+		    r->http_refusal);
 	return cli_fail("%s: the server's certificate was not verified", t);
 }
 
@@ -768,6 +710,8 @@ cmd_connect(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cli_ca_file_check(o.ca) != 0)
+		goto out;
 	if (o.ca != NULL && mtls_config_set_ca_file(cfg, o.ca) != 0) {
 		status = cli_fail("%s", mtls_config_error(cfg));
 		goto out;
@@ -782,6 +726,12 @@ cmd_connect(int argc, char **argv)
 	}
 	/* One handshake: a session would only be thrown away. */
 	mtls_config_disable_resumption(cfg);
+	/* A server that agrees on HTTP is asked (GET /) whether it accepts
+	 * our certificate: nginx refuses one in HTTP, after the handshake. */
+	if (mtls_config_set_alpn(cfg, "http/1.1") != 0) {
+		status = cli_fail("%s", mtls_config_error(cfg));
+		goto out;
+	}
 	if ((tls = mtls_client()) == NULL) {
 		status = cli_fail("out of memory");
 		goto out;
@@ -792,7 +742,7 @@ cmd_connect(int argc, char **argv)
 	}
 
 	struct timespec deadline;
-	deadline_in(&deadline, CONNECT_TIMEOUT_MS);
+	mtls_deadline_in(&deadline, CONNECT_TIMEOUT_MS);
 	if ((fd = tcp_connect(&r, &deadline)) == -1) {
 		if (o.json) {
 			judge(tls, &r, &v);
@@ -817,6 +767,12 @@ cmd_connect(int argc, char **argv)
 	r.tls_ok = handshake(tls, fd, &r, &deadline) == 0;
 	if (r.tls_ok && strcmp(mtls_conn_version(tls), "TLSv1.3") == 0)
 		await_verdict(tls, fd, &r);
+	if (r.tls_ok && !r.rejected_after && o.http_path == NULL &&
+	    mtls_conn_alpn(tls) != NULL &&
+	    strcmp(mtls_conn_alpn(tls), "http/1.1") == 0) {
+		o.http_path = "/";
+		o.http_auto = 1;
+	}
 	if (r.tls_ok && !r.rejected_after && o.http_path != NULL)
 		http_probe(tls, fd, &r);
 	judge(tls, &r, &v);

@@ -63,6 +63,9 @@ demo_paths(struct demo *d)
 static int
 rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
+	(void)st;
+	(void)flag;
+	(void)f;
 	return remove(path);
 }
 

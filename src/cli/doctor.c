@@ -22,6 +22,8 @@ usage(void)
 	    "           [--role server|client] [--name HOST] "
 	    "[--connect HOST:PORT]\n"
 	    "           [--servername NAME] [--timeout S] [--json]\n"
+	    "       %s --server-config FILE [--type nginx|apache|haproxy] "
+	    "[--json]\n"
 	    "       %s --list-codes [--json]\n"
 	    "\n"
 	    "Finds what is wrong with an mTLS setup and says how to fix it: "
@@ -52,13 +54,21 @@ usage(void)
 	    "(default: HOST)\n"
 	    "  --timeout S         deadline for --connect, seconds (default "
 	    "5)\n"
+	    "  --server-config FILE  audit an nginx, Apache httpd or HAProxy "
+	    "configuration\n"
+	    "                      (includes followed): client auth, CA "
+	    "files, verify depth,\n"
+	    "                      CRLs, identity headers, TLS versions, the "
+	    "server certificate\n"
+	    "  --type T            its software (default: guessed from the "
+	    "file)\n"
 	    "  --json              findings as JSON\n"
 	    "  --list-codes        every finding code with its explanation "
 	    "and fix\n"
 	    "\n"
 	    "Exit status: 0 no error found, 1 errors found, 2 usage error.\n"
 	    "Each finding code is explained in docs/doctor.md.\n",
-	    cmd, cmd);
+	    cmd, cmd, cmd);
 }
 
 /* Colours only for a terminal, and never with NO_COLOR set
@@ -215,6 +225,8 @@ cmd_doctor(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "list-codes", no_argument, NULL, 'L' },
+		{ "server-config", required_argument, NULL, 'S' },
+		{ "type", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,6 +248,13 @@ cmd_doctor(int argc, char **argv)
 		case 's': opt.servername = optarg; break;
 		case 'j': json = 1; break;
 		case 'L': codes = 1; break;
+		case 'S': opt.server_config = optarg; break;
+		case 'T':
+			if (mtls_software_parse(optarg, &opt.server_type) != 0 ||
+			    opt.server_type > MTLS_SOFTWARE_HAPROXY)
+				return cli_usage(cmd, "--type: '%s' is not "
+				    "nginx, apache or haproxy", optarg);
+			break;
 		case 'R':
 			if (strcmp(optarg, "server") == 0)
 				opt.role = MTLS_PURPOSE_SERVER;
@@ -262,9 +281,14 @@ cmd_doctor(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (opt.cert_file == NULL && opt.key_file == NULL &&
-	    opt.ca_file == NULL && opt.crl_file == NULL && opt.connect == NULL)
+	    opt.ca_file == NULL && opt.crl_file == NULL && opt.connect == NULL &&
+	    opt.server_config == NULL)
 		return cli_usage(cmd, "nothing to check: give --cert, --key, "
-		    "--ca, --crl or --connect");
+		    "--ca, --crl, --connect or --server-config");
+	if (cli_ca_file_check(opt.ca_file) != 0)
+		return EXIT_FAIL;
+	if (opt.server_type != MTLS_SOFTWARE_GUESS && opt.server_config == NULL)
+		return cli_usage(cmd, "--type needs --server-config");
 	if (opt.servername != NULL && opt.connect == NULL)
 		return cli_usage(cmd, "--servername needs --connect");
 	if (opt.connect != NULL && opt.role == MTLS_PURPOSE_SERVER)

@@ -9,6 +9,11 @@
 static const struct cli_cmd ca_cmds[] = {
 	{ "init", cmd_ca_init, "create a root or intermediate CA" },
 	{ "crl", cmd_ca_crl, "write a certificate revocation list" },
+	{ "serve", cmd_ca_serve, "run the CA online: EST over mTLS" },
+	{ "token", cmd_ca_token, "make a one-time enrollment token" },
+	{ "import", cmd_ca_import, "adopt a CA made elsewhere (ca.crt, "
+	    "ca.key)" },
+	{ "db", cmd_ca_db, "create, migrate or import into the inventory" },
 };
 
 static const struct cli_cmd csr_cmds[] = {

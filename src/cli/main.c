@@ -12,12 +12,18 @@ static const struct cli_cmd commands[] = {
 	{ "csr", cmd_csr, "make a key and certificate signing request" },
 	{ "cert", cmd_cert, "issue, sign, revoke, list, inspect, verify, "
 	    "export certificates" },
+	{ "enroll", cmd_enroll, "get a first certificate from an online CA "
+	    "(EST)" },
+	{ "renew", cmd_renew, "renew a certificate through an online CA "
+	    "(EST)" },
 	{ "serve", cmd_serve, "terminate mTLS and forward authorized clients" },
 	{ "tunnel", cmd_tunnel, "carry local plaintext to an mTLS upstream" },
 	{ "connect", cmd_connect, "one mTLS handshake with a server, "
 	    "explained" },
 	{ "doctor", cmd_doctor, "find what is wrong with an mTLS setup, with "
 	    "the fix" },
+	{ "config", cmd_config, "nginx, Apache, HAProxy and client "
+	    "configuration for your PKI" },
 	{ "bench", cmd_bench, "measure an mTLS endpoint under load" },
 	{ "demo", cmd_demo, "show mtls serve end to end in a temp dir" },
 };

@@ -17,7 +17,8 @@ static const char cmd[] = "mtls serve";
 static void
 usage(void)
 {
-	printf("usage: %s --listen ADDR --cert FILE --key FILE --ca FILE "
+	printf("usage: %s --config FILE [--check] [--no-sandbox]\n"
+	    "       %s --listen ADDR --cert FILE --key FILE --ca FILE "
 	    "--backend ADDR\n"
 	    "           (--allow-cn N | --allow-dns D | --allow-uri U | "
 	    "--allow-ou O |\n"
@@ -29,7 +30,8 @@ usage(void)
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend]\n"
+	    "           [--ticket-key-file FILE] [--unsafe-backend] "
+	    "[--unsafe-start-anyway] [--no-sandbox]\n"
 	    "           [--http [--http-identity LIST] [--strip-header-prefix P]...\n"
 	    "            [--http-timeout S] [--http-max-request-line N]\n"
 	    "            [--http-max-header-size N] [--http-max-headers N]]\n"
@@ -43,6 +45,13 @@ usage(void)
 	    "SIGTERM/SIGINT stops accepting and lets open connections "
 	    "finish (10 s at most).\n"
 	    "\n"
+	    "  --config FILE          the services and shared settings from a "
+	    "YAML file\n"
+	    "                         (mtls(1) lists the keys); SIGHUP or a "
+	    "change re-reads it\n"
+	    "  --check                with --config: check the file and every "
+	    "file it names,\n"
+	    "                         then exit (0: all good)\n"
 	    "  --listen ADDR          HOST:PORT, [IPv6]:PORT or :PORT (every "
 	    "address)\n"
 	    "  --cert FILE            the server certificate, then its chain\n"
@@ -84,6 +93,12 @@ usage(void)
 	    "instances\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n"
+	    "  --unsafe-start-anyway  start even when the checks at start "
+	    "(those of mtls\n"
+	    "                         doctor) find that every handshake "
+	    "would fail\n"
+	    "  --no-sandbox           no Landlock and no seccomp filter after "
+	    "start\n"
 	    "  --http                 HTTP/1.1 both sides: every request is "
 	    "parsed and checked,\n"
 	    "                         client-sent identity headers removed "
@@ -100,7 +115,52 @@ usage(void)
 	    "  --http-max-header-size N   header section bytes (default "
 	    "32768; then 431)\n"
 	    "  --http-max-headers N   header fields (default 100; then 431)\n",
-	    cmd);
+	    cmd, cmd);
+}
+
+/* --config FILE [--check]: the services of a file. */
+static int
+serve_config(const char *file, int check, int no_sandbox)
+{
+	struct proxy_plan *plan;
+	char why[1024];
+	int ret = EXIT_FAIL;
+
+	if ((plan = proxy_plan_load(file, why, sizeof(why))) == NULL)
+		return cli_fail("%s", why);
+	plan->no_sandbox = no_sandbox;
+	if (check) {
+		if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
+			cli_fail("%s: %s", file, why);
+		} else {
+			printf("%s: %zu service%s, configuration ok\n", file,
+			    plan->nsvc, plan->nsvc == 1 ? "" : "s");
+			ret = EXIT_OK;
+		}
+	} else if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
+		cli_fail("%s: %s", file, why);
+	} else if (proxy_run(plan, why, sizeof(why)) == -1) {
+		cli_fail("%s: %s", file, why);
+	} else {
+		ret = EXIT_OK;
+	}
+	proxy_plan_free(plan);
+	return ret;
+}
+
+/* The option that makes a rule of kind. */
+static const char *
+rule_option(enum mtls_rule_kind kind)
+{
+	switch (kind) {
+	case MTLS_ALLOW_CN: return "--allow-cn";
+	case MTLS_ALLOW_DNS: return "--allow-dns";
+	case MTLS_ALLOW_URI: return "--allow-uri";
+	case MTLS_ALLOW_OU: return "--allow-ou";
+	case MTLS_ALLOW_EMAIL: return "--allow-email";
+	case MTLS_ALLOW_FINGERPRINT: return "--allow-fingerprint";
+	default: return "--allow-any";
+	}
 }
 
 int
@@ -112,8 +172,10 @@ cmd_serve(int argc, char **argv)
 		O_ALLOW_EMAIL, O_ALLOW_FP, O_ALLOW_ANY, O_PROXY_PROTOCOL,
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
-		O_TICKET_KEY, O_UNSAFE_BACKEND, O_HTTP_IDENTITY, O_STRIP,
-		O_HTTP_TIMEOUT, O_HTTP_LINE, O_HTTP_HEAD, O_HTTP_FIELDS,
+		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
+		O_CHECK, O_NO_SANDBOX,
+		O_HTTP_IDENTITY, O_STRIP, O_HTTP_TIMEOUT, O_HTTP_LINE,
+		O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -149,6 +211,10 @@ cmd_serve(int argc, char **argv)
 		{ "http-max-header-size", required_argument, NULL,
 		    O_HTTP_HEAD },
 		{ "http-max-headers", required_argument, NULL, O_HTTP_FIELDS },
+		{ "config", required_argument, NULL, O_CONFIG },
+		{ "check", no_argument, NULL, O_CHECK },
+		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -158,7 +224,9 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
-	int c, ret = EXIT_USAGE, n, http_only = 0;
+	const char *config = NULL;
+	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
+	int start_anyway = 0, n, http_only = 0;
 	/* --strip-header-prefix values: argv's strings, kept by pointer. */
 	static const char *strip[32];
 	size_t nstrip = 0;
@@ -167,6 +235,9 @@ cmd_serve(int argc, char **argv)
 		return cli_fail("out of memory");
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != O_CONFIG && c != O_CHECK && c != O_NO_SANDBOX &&
+		    c != 'h')
+			others = c;
 		switch (c) {
 		case O_LISTEN: o.listen = optarg; break;
 		case O_CERT: o.cert_file = optarg; break;
@@ -185,7 +256,10 @@ cmd_serve(int argc, char **argv)
 			optarg = NULL;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
-				cli_usage(cmd, "%s", err.msg);
+				/* The library names the value; we, the
+				 * option. */
+				cli_usage(cmd, "%s %s", rule_option(kind),
+				    err.msg);
 				goto out;
 			}
 			break;
@@ -280,12 +354,30 @@ cmd_serve(int argc, char **argv)
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
+		case O_CONFIG: config = optarg; break;
+		case O_CHECK: check = 1; break;
+		case O_NO_SANDBOX: no_sandbox = 1; break;
+		case O_UNSAFE_START: start_anyway = 1; break;
 		case 'h': usage(); ret = EXIT_OK; goto out;
 		default: cli_getopt_fail(cmd, c, argv); goto out;
 		}
 	}
 	if (cli_no_operands(cmd, argc, argv) != 0)
 		goto out;
+	if (config != NULL) {
+		if (others != 0) {
+			cli_usage(cmd, "--config: the services come from the "
+			    "file; give no other option than --check and "
+			    "--no-sandbox");
+			goto out;
+		}
+		ret = serve_config(config, check, no_sandbox);
+		goto out;
+	}
+	if (check) {
+		cli_usage(cmd, "--check needs --config");
+		goto out;
+	}
 	{
 		static const struct {
 			const char *opt;
@@ -331,10 +423,10 @@ cmd_serve(int argc, char **argv)
 		cli_usage(cmd, "--listen %s", why);
 		goto out;
 	}
-	if (proxy_check_backend(o.backend, o.unsafe_backend, why,
-	    sizeof(why)) == -1) {
-		cli_usage(cmd, "%s%s", strncmp(why, "--backend", 9) == 0 ?
-		    "" : "--backend ", why);
+	if ((rc = proxy_check_backend(o.backend, o.unsafe_backend, why,
+	    sizeof(why))) != 0) {
+		cli_usage(cmd, "--backend %s%s", why, rc == PROXY_ADDR_NOT_LOCAL ?
+		    " (use --unsafe-backend to allow it)" : "");
 		goto out;
 	}
 	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,
@@ -343,8 +435,14 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	o.policy = pol;
+	o.no_sandbox = no_sandbox;
 
 	ret = EXIT_FAIL;
+	if (cli_ca_file_check(o.ca_file) != 0)
+		goto out;
+	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
+	    start_anyway) == -1)
+		goto out;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
 		cli_fail("%s", why);
 		goto out;

@@ -25,7 +25,8 @@ usage(void)
 	    "[--tls-min 1.2|1.3]\n"
 	    "           [--handshake-timeout S] [--idle-timeout S] "
 	    "[--log-format text|json]\n"
-	    "           [--metrics ADDR] [--unsafe-listen]\n"
+	    "           [--metrics ADDR] [--unsafe-listen] "
+	    "[--unsafe-start-anyway]\n"
 	    "\n"
 	    "Accepts plaintext connections on ADDR and carries each one to "
 	    "HOST:PORT over\n"
@@ -64,7 +65,11 @@ usage(void)
 	    "  --metrics ADDR         Prometheus /metrics and /healthz on "
 	    "ADDR\n"
 	    "  --unsafe-listen        allow a listen address other machines "
-	    "can reach\n", cmd);
+	    "can reach\n"
+	    "  --unsafe-start-anyway  start even when the checks at start "
+	    "(those of mtls\n"
+	    "                         doctor) find that every handshake "
+	    "would fail\n", cmd);
 }
 
 int
@@ -74,6 +79,7 @@ cmd_tunnel(int argc, char **argv)
 		O_LISTEN = 256, O_CONNECT, O_CERT, O_KEY, O_CA, O_SERVERNAME,
 		O_WORKERS, O_MAX_CONNS, O_TLS_MIN, O_HS_TIMEOUT,
 		O_IDLE_TIMEOUT, O_LOG_FORMAT, O_METRICS, O_UNSAFE_LISTEN,
+		O_UNSAFE_START,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -90,14 +96,15 @@ cmd_tunnel(int argc, char **argv)
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "unsafe-listen", no_argument, NULL, O_UNSAFE_LISTEN },
+		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct proxy_options o = { .mode = PROXY_TUNNEL };
 	struct mtls_config *cfg;
-	int unsafe_listen = 0;
+	int unsafe_listen = 0, start_anyway = 0;
 	char why[1024];
-	int c;
+	int c, rc;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -143,6 +150,7 @@ cmd_tunnel(int argc, char **argv)
 			break;
 		case O_METRICS: o.metrics = optarg; break;
 		case O_UNSAFE_LISTEN: unsafe_listen = 1; break;
+		case O_UNSAFE_START: start_anyway = 1; break;
 		case 'h': usage(); return EXIT_OK;
 		default: cli_getopt_fail(cmd, c, argv); return EXIT_USAGE;
 		}
@@ -163,14 +171,23 @@ cmd_tunnel(int argc, char **argv)
 				return cli_usage(cmd, "%s is required",
 				    required[i].opt);
 	}
-	if (proxy_check_tunnel_listen(o.listen, unsafe_listen, why,
-	    sizeof(why)) == -1 ||
-	    proxy_check_connect(o.connect, why, sizeof(why)) == -1)
-		return cli_usage(cmd, "%s", why);
+	/* The engine names the address; we name the option. */
+	if ((rc = proxy_check_tunnel_listen(o.listen, unsafe_listen, why,
+	    sizeof(why))) != 0)
+		return cli_usage(cmd, "--listen %s%s", why,
+		    rc == PROXY_ADDR_NOT_LOCAL ?
+		    " (use --unsafe-listen to allow it)" : "");
+	if (proxy_check_connect(o.connect, why, sizeof(why)) == -1)
+		return cli_usage(cmd, "--connect %s", why);
 	if (o.metrics != NULL && proxy_check_listen(o.metrics, why,
 	    sizeof(why)) == -1)
 		return cli_usage(cmd, "--metrics %s", why);
 
+	if (cli_ca_file_check(o.ca_file) != 0)
+		return EXIT_FAIL;
+	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_CLIENT,
+	    start_anyway) == -1)
+		return EXIT_FAIL;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL)
 		return cli_fail("%s", why);
 	/* The engine takes cfg over. */

@@ -66,8 +66,10 @@ cli_fail(const char *fmt, ...)
 int
 cli_fail_err(const struct mtls_error *err)
 {
-	return cli_fail("%s", err->msg[0] ? err->msg :
-	    mtls_errcode_text(err->code));
+	/* The library names the file; the option to replace it is ours. */
+	return cli_fail("%s%s", err->msg[0] ? err->msg :
+	    mtls_errcode_text(err->code), err->code == MTLS_ERR_EXISTS ?
+	    " (use --force to replace it)" : "");
 }
 
 int

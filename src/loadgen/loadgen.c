@@ -20,8 +20,11 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <llhttp.h>
+#include <poll.h>
 
 #include "loadgen.h"
+#include "mtls_tools.h"
 
 /* ---- names ---------------------------------------------------------- */
 
@@ -63,6 +66,7 @@ static const char *const err_names[LOADGEN_ERR_COUNT] = {
 	[LOADGEN_ERR_SHORT_READ] = "short_read",
 	[LOADGEN_ERR_IO] = "io_error",
 	[LOADGEN_ERR_BAD_DATA] = "bad_data",
+	[LOADGEN_ERR_HTTP_STATUS] = "http_error",
 };
 
 const char *
@@ -180,6 +184,10 @@ struct slot {
 	size_t sent;                   /* bytes of the request/block written */
 	size_t got;                    /* bytes of the response/block read */
 	int resumed;
+	llhttp_t http;                 /* opt->http: the response parser */
+	int http_done;                 /* it saw the end of a response */
+	int raw;                       /* this response is not HTTP: an echo
+	                                  of exactly response_bytes */
 };
 
 /* Bulk data: a fixed pseudo-random pattern; byte i of a block is
@@ -200,7 +208,71 @@ struct engine {
 	struct mtls_error *err;
 	unsigned char pattern[PATTERN_LEN];
 	unsigned char rbuf[READ_LEN];
+	llhttp_settings_t http_settings;
 };
+
+/* llhttp: a response is complete; stop there (a byte after it, before
+ * the next request, is not part of it). */
+static int
+http_message_complete(llhttp_t *p)
+{
+	struct slot *s = p->data;
+
+	s->http_done = 1;
+	return HPE_PAUSED;
+}
+
+static void
+http_start(struct slot *s)
+{
+	s->raw = 0;
+	llhttp_init(&s->http, HTTP_RESPONSE, &s->eng->http_settings);
+	s->http.data = s;
+	s->http_done = 0;
+}
+
+static void slot_fail(struct slot *s, enum loadgen_err e, const char *why);
+static void slot_op_done(struct slot *s);
+static void slot_hold(struct slot *s);
+static void slot_closed_ok(struct slot *s);
+
+/* rr with HTTP: feeds n bytes of the response to the parser.  1 when the
+ * response is complete and fine, 0 when more is needed, -1 after counting
+ * the failure (not HTTP, an error status, another length than expected). */
+static int
+http_feed(struct slot *s, const unsigned char *p, size_t n)
+{
+	const struct loadgen_options *opt = s->eng->opt;
+	char why[160];
+	llhttp_errno_t e = llhttp_execute(&s->http, (const char *)p, n);
+
+	if (e != HPE_OK && !(e == HPE_PAUSED && s->http_done)) {
+		snprintf(why, sizeof(why), "not an HTTP/1.1 response: %s",
+		    llhttp_get_error_reason(&s->http));
+		slot_fail(s, LOADGEN_ERR_BAD_DATA, why);
+		return -1;
+	}
+	if (!s->http_done)
+		return 0;
+	if (e == HPE_PAUSED && llhttp_get_error_pos(&s->http) !=
+	    (const char *)p + n) {
+		slot_fail(s, LOADGEN_ERR_BAD_DATA, "bytes after the response");
+		return -1;
+	}
+	if (opt->response_bytes != 0 && s->got != opt->response_bytes) {
+		snprintf(why, sizeof(why), "a response of %zu bytes, not the "
+		    "%zu expected", s->got, opt->response_bytes);
+		slot_fail(s, LOADGEN_ERR_BAD_DATA, why);
+		return -1;
+	}
+	if (llhttp_get_status_code(&s->http) >= 400) {
+		snprintf(why, sizeof(why), "HTTP status %d",
+		    llhttp_get_status_code(&s->http));
+		slot_fail(s, LOADGEN_ERR_HTTP_STATUS, why);
+		return -1;
+	}
+	return 1;
+}
 
 static uint64_t
 now_us(void)
@@ -479,6 +551,8 @@ slot_handshaken(struct slot *s)
 		/* The handshake is not part of a request's time. */
 		s->op_start = now_us();
 		s->state = S_REQUEST;
+		if (eng->opt->http)
+			http_start(s);
 		break;
 	case LOADGEN_BULK:
 		s->op_start = now_us();
@@ -489,6 +563,8 @@ slot_handshaken(struct slot *s)
 		 * holds a connection that has carried traffic. */
 		if (eng->opt->request != NULL) {
 			s->state = S_REQUEST;
+			if (eng->opt->http)
+				http_start(s);
 			break;
 		}
 		slot_hold(s);
@@ -676,9 +752,47 @@ slot_step(struct slot *s)
 			return;
 		case S_RESPONSE: {
 			size_t left = opt->response_bytes - s->got;
-			r = mtls_read(s->tls, eng->rbuf,
-			    left < sizeof(eng->rbuf) ? left :
-			    sizeof(eng->rbuf));
+			int http = opt->http && !s->raw;
+			r = mtls_read(s->tls, eng->rbuf, http ||
+			    left > sizeof(eng->rbuf) ? sizeof(eng->rbuf) :
+			    left);
+			/* An HTTP request answered by other than HTTP (an
+			 * echo service) with a length given: that length. */
+			if (r > 0 && http && s->got == 0 &&
+			    opt->response_bytes != 0 && memcmp(eng->rbuf,
+			    "HTTP/", (size_t)r < 5 ? (size_t)r : 5) != 0) {
+				s->raw = 1;
+				http = 0;
+				if ((size_t)r > opt->response_bytes) {
+					slot_fail(s, LOADGEN_ERR_BAD_DATA,
+					    "a response longer than expected");
+					return;
+				}
+			}
+			if (r > 0 && http) {
+				s->got += (size_t)r;
+				eng->st->bytes_in += (uint64_t)r;
+				int done = http_feed(s, eng->rbuf, (size_t)r);
+				if (done == -1)
+					return;
+				if (done == 0)
+					break;
+				if (opt->mode == LOADGEN_IDLE) {
+					slot_hold(s);
+					break;
+				}
+				/* "Connection: close" (nginx, after
+				 * keepalive_requests): a new connection. */
+				if (!llhttp_should_keep_alive(&s->http)) {
+					slot_closed_ok(s);
+					return;
+				}
+				slot_op_done(s);
+				http_start(s);
+				s->sent = 0;
+				s->state = S_REQUEST;
+				break;
+			}
 			if (r > 0) {
 				s->got += (size_t)r;
 				eng->st->bytes_in += (uint64_t)r;
@@ -691,6 +805,8 @@ slot_step(struct slot *s)
 					slot_op_done(s);
 					s->sent = 0;
 					s->state = S_REQUEST;
+					if (opt->http)
+						http_start(s);
 				}
 				break;
 			}
@@ -852,7 +968,7 @@ loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
 	    opt->cfg == NULL ||
 	    ((opt->mode == LOADGEN_RR || (opt->mode == LOADGEN_IDLE &&
 	    opt->request != NULL)) && (opt->request_len == 0 ||
-	    opt->response_bytes == 0)) ||
+	    (opt->response_bytes == 0 && !opt->http))) ||
 	    (opt->mode == LOADGEN_BULK && opt->block_size == 0)) {
 		err->code = MTLS_ERR_USAGE;
 		snprintf(err->msg, sizeof(err->msg),
@@ -881,6 +997,8 @@ loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
 	e->st = st;
 	e->err = err;
 	pattern_fill(e->pattern, sizeof(e->pattern));
+	llhttp_settings_init(&e->http_settings);
+	e->http_settings.on_message_complete = http_message_complete;
 
 	for (int i = 0; i < opt->conns; i++) {
 		struct slot *s = &e->slots[i];
@@ -932,5 +1050,99 @@ out:
 		free(e->slots);
 		free(e);
 	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* The check before a run                                             */
+/* ------------------------------------------------------------------ */
+
+/* Waits for fd until deadline (us, monotonic); 0 ready, -1 not. */
+static int
+preflight_wait(int fd, int want, uint64_t deadline)
+{
+	struct pollfd pfd = { fd, want == MTLS_WANT_POLLOUT ? POLLOUT : POLLIN,
+	    0 };
+	uint64_t now = now_us();
+
+	if (now >= deadline)
+		return -1;
+	return poll(&pfd, 1, (int)((deadline - now) / 1000) + 1) > 0 ? 0 : -1;
+}
+
+int
+loadgen_preflight(const struct loadgen_options *opt, struct mtls_error *err)
+{
+	uint64_t deadline = now_us() + (uint64_t)(opt->timeout * 1e6);
+	struct mtls *tls = NULL;
+	char buf[4096], req[512];
+	size_t got = 0, off = 0;
+	int fd, rc, ret = 0;
+	ssize_t n;
+
+	fd = socket(opt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return 0;
+	if ((connect(fd, (const struct sockaddr *)&opt->addr,
+	    opt->addrlen) == -1 && (errno != EINPROGRESS ||
+	    preflight_wait(fd, MTLS_WANT_POLLOUT, deadline) == -1)) ||
+	    (tls = mtls_client()) == NULL || mtls_configure(tls, opt->cfg) ||
+	    mtls_connect_socket(tls, fd, opt->servername) != 0)
+		goto out; /* the run reports it */
+	while ((rc = mtls_handshake(tls)) != 0)
+		if (rc == -1 || preflight_wait(fd, rc, deadline) == -1)
+			goto out;
+	/* TLS 1.3: a refusal comes after our Finished; a short wait. */
+	uint64_t verdict = now_us() + 500000;
+	for (;;) {
+		n = mtls_read(tls, buf, sizeof(buf));
+		if (n >= 0 || n == -1)
+			break;
+		if (preflight_wait(fd, (int)n, verdict < deadline ? verdict :
+		    deadline) == -1)
+			break;
+	}
+	if (n == -1 && mtls_conn_alert_received(tls) != NULL)
+		goto out; /* refused in TLS: the run counts it */
+	if (mtls_conn_cert_sent(tls) && !mtls_conn_cert_reaches_ca_names(tls)) {
+		err->code = MTLS_ERR_VERIFY;
+		snprintf(err->msg, sizeof(err->msg), "the server accepts client "
+		    "certificates from CAs that our chain does not lead to");
+		ret = -1;
+		goto out;
+	}
+	if (!opt->http && (mtls_conn_alpn(tls) == NULL ||
+	    strcmp(mtls_conn_alpn(tls), "http/1.1") != 0))
+		goto out;
+	rc = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n"
+	    "Connection: close\r\n\r\n", opt->servername);
+	if (rc < 0 || (size_t)rc >= sizeof(req))
+		goto out;
+	while (off < (size_t)rc) {
+		n = mtls_write(tls, req + off, (size_t)rc - off);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n == -1 || preflight_wait(fd, (int)n, deadline) == -1)
+			goto out;
+	}
+	while (got < sizeof(buf) - 1) {
+		n = mtls_read(tls, buf + got, sizeof(buf) - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0 || n == -1 || preflight_wait(fd, (int)n,
+		    deadline) == -1)
+			break;
+	}
+	const char *why = mtls_http_cert_refusal(buf, got);
+	if (why != NULL) {
+		err->code = MTLS_ERR_VERIFY;
+		snprintf(err->msg, sizeof(err->msg), "the server refused our "
+		    "certificate: %s", why);
+		ret = -1;
+	}
+out:
+	mtls_free(tls);
+	close(fd);
 	return ret;
 }

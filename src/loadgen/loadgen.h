@@ -59,7 +59,9 @@ enum loadgen_err {
 	LOADGEN_ERR_CLOSED,              /* peer closed before the end */
 	LOADGEN_ERR_SHORT_READ,          /* stream ended inside a response */
 	LOADGEN_ERR_IO,                  /* read/write failed after the handshake */
-	LOADGEN_ERR_BAD_DATA,            /* the echo differed from what was sent */
+	LOADGEN_ERR_BAD_DATA,            /* the echo differed from what was sent,
+	                                  * or a response not as expected */
+	LOADGEN_ERR_HTTP_STATUS,         /* an HTTP response 400 or above */
 	LOADGEN_ERR_COUNT,
 };
 
@@ -113,7 +115,11 @@ struct loadgen_options {
 	const char *request;              /* rr: bytes sent per request;
 	                                   * idle: sent once (NULL: none) */
 	size_t request_len;
-	size_t response_bytes;            /* rr: bytes expected per response */
+	size_t response_bytes;            /* rr: bytes expected per response
+	                                   * (with http: 0 for any length) */
+	int http;                         /* rr, idle: responses are HTTP/1.1,
+	                                   * framed by their own length; a
+	                                   * status of 400 or more is an error */
 	size_t block_size;                /* bulk: bytes per echoed block */
 	/* Called about once a second with the counts so far; may be NULL. */
 	void (*progress)(const struct loadgen_stats *s, double elapsed,
@@ -127,6 +133,17 @@ struct loadgen_options {
  * with the reason in err when it could not start.
  */
 int loadgen_run(const struct loadgen_options *opt, struct loadgen_stats *st,
+    struct mtls_error *err);
+
+/*
+ * Before a run: one connection that checks what a handshake alone does not
+ * show, that the server accepts our certificate.  -1 with the reason in err
+ * when the server named the CAs it accepts and our chain leads to none, or
+ * when it speaks HTTP (ALPN, or opt->http) and refuses the certificate in
+ * its answer to GET / (nginx's 400).  A handshake the server refuses is
+ * not an error here: the run counts it as such.
+ */
+int loadgen_preflight(const struct loadgen_options *opt,
     struct mtls_error *err);
 
 #endif

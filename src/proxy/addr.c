@@ -10,23 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
-
-static int
-addr_port(const char *s, unsigned *port)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > 65535)
-		return -1;
-	*port = (unsigned)v;
-	return 0;
-}
 
 static int
 addr_unix(const char *path, struct proxy_addr *out, char *err, size_t errlen)
@@ -53,11 +38,10 @@ int
 addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
     char *err, size_t errlen)
 {
-	char host[256];
-	const char *colon, *portstr;
+	char host[256], portstr[8];
 	struct addrinfo hints, *res = NULL, *ai;
 	unsigned port;
-	size_t hlen, n = 0;
+	size_t n = 0;
 	int rc;
 
 	if (max == 0)
@@ -70,46 +54,15 @@ addr_parse(const char *s, int flags, struct proxy_addr *out, size_t max,
 		}
 		return addr_unix(s + 5, out, err, errlen);
 	}
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "%s: expected [IPv6]:PORT", s);
-			return -1;
-		}
-		hlen = (size_t)(close - s - 1);
-		if (hlen == 0 || hlen >= sizeof(host)) {
-			snprintf(err, errlen, "%s: expected [IPv6]:PORT", s);
-			return -1;
-		}
-		memcpy(host, s + 1, hlen);
-		host[hlen] = '\0';
-		portstr = close + 2;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "%s: expected HOST:PORT%s", s,
-			    (flags & ADDR_UNIX) ? " or unix:/path" : "");
-			return -1;
-		}
-		hlen = (size_t)(colon - s);
-		if (hlen >= sizeof(host) || memchr(s, ':', hlen) != NULL) {
-			snprintf(err, errlen, "%s: an IPv6 address needs "
-			    "brackets: [ADDRESS]:PORT", s);
-			return -1;
-		}
-		memcpy(host, s, hlen);
-		host[hlen] = '\0';
-		portstr = colon + 1;
-	}
-	if (addr_port(portstr, &port) == -1) {
-		snprintf(err, errlen, "%s: '%s' is not a port from 1 to 65535",
-		    s, portstr);
+	if (mtls_hostport_parse(s, (flags & ADDR_LISTEN) ?
+	    MTLS_HOSTPORT_EMPTY_HOST : 0, host, sizeof(host), &port, err,
+	    errlen) == -1) {
+		if (strchr(s, ':') == NULL && (flags & ADDR_UNIX))
+			snprintf(err, errlen, "%s: expected HOST:PORT or "
+			    "unix:/path", s);
 		return -1;
 	}
-	if (host[0] == '\0' && !(flags & ADDR_LISTEN)) {
-		snprintf(err, errlen, "%s: a host is required", s);
-		return -1;
-	}
+	snprintf(portstr, sizeof(portstr), "%u", port);
 
 	memset(out, 0, sizeof(*out) * max);
 	if (flags & ADDR_SYNTAX)
@@ -259,11 +212,10 @@ proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 		if (!addr_is_local(&a[i])) {
 			char s[ADDR_STRLEN];
 			addr_format(&a[i].u.sa, a[i].len, s, sizeof(s));
-			snprintf(err, errlen, "--backend %s: %s is not a "
-			    "loopback address or unix socket; plaintext would "
-			    "cross the network (use --unsafe-backend to allow "
-			    "it)", addr, s);
-			return -1;
+			snprintf(err, errlen, "%s: %s is not a loopback "
+			    "address or unix socket; plaintext would cross "
+			    "the network", addr, s);
+			return PROXY_ADDR_NOT_LOCAL;
 		}
 	}
 	return 0;
@@ -279,7 +231,7 @@ proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
 	    sizeof(why));
 
 	if (n < 0) {
-		snprintf(err, errlen, "--listen %s", why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	if (unsafe_listen)
@@ -295,12 +247,11 @@ proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
 			else
 				addr_format(&a[i].u.sa, a[i].len, s,
 				    sizeof(s));
-			snprintf(err, errlen, "--listen %s: %s is not a "
-			    "loopback address or unix socket; anyone who "
-			    "reaches it would connect with this client "
-			    "certificate (use --unsafe-listen to allow it)",
+			snprintf(err, errlen, "%s: %s is not a loopback "
+			    "address or unix socket; anyone who reaches it "
+			    "would connect with this client certificate",
 			    addr, s);
-			return -1;
+			return PROXY_ADDR_NOT_LOCAL;
 		}
 	}
 	return 0;
@@ -315,7 +266,7 @@ proxy_check_connect(const char *addr, char *err, size_t errlen)
 	/* The form only: a name that does not resolve now is a failure to
 	 * start (exit 1), not a usage error. */
 	if (addr_parse(addr, ADDR_SYNTAX, a, 1, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "--connect %s", why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	return 0;

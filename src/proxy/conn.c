@@ -52,7 +52,7 @@ static void conn_handshake(struct conn *c);
 static int
 conn_tunnel(const struct conn *c)
 {
-	return c->w->px->opt.mode == PROXY_TUNNEL;
+	return c->gen->svc->opt.mode == PROXY_TUNNEL;
 }
 
 void
@@ -87,7 +87,7 @@ conn_watch(struct conn *c, ev_io *io, int events)
 }
 
 /* "DNS:a,URI:spiffe://x" for the log, cut to fit. */
-void
+static void
 conn_sans(struct mtls *tls, char *buf, size_t cap)
 {
 	static const char *const prefix[] = {
@@ -119,7 +119,7 @@ conn_sans(struct mtls *tls, char *buf, size_t cap)
 static void
 conn_target_name(struct conn *c, char *buf, size_t cap)
 {
-	const struct proxy_addr *a = &c->w->px->target[c->target];
+	const struct proxy_addr *a = &c->gen->svc->target[c->target];
 
 	addr_format(&a->u.sa, a->len, buf, cap);
 }
@@ -127,7 +127,7 @@ conn_target_name(struct conn *c, char *buf, size_t cap)
 static void
 conn_log(struct conn *c)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	struct conn_record r = { 0 };
 	char client[ADDR_STRLEN], upstream[ADDR_STRLEN], sans[1024];
 	char line[4096];
@@ -140,6 +140,9 @@ conn_log(struct conn *c)
 	r.time = c->refused != 0 ? c->refused : ev_time();
 	r.duration = r.time - c->start;
 	r.client = client;
+	/* Services have names once a configuration file gives them. */
+	if (c->w->px->file != NULL)
+		r.service = px->st->name;
 	if (conn_tunnel(c)) {
 		conn_target_name(c, upstream, sizeof(upstream));
 		r.upstream = upstream;
@@ -188,9 +191,10 @@ conn_close(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	w->nconns--;
-	STAT_ADD(w->stats.active, -1);
+	STAT_ADD(CONN_STATS(c)->active, -1);
+	__atomic_fetch_sub(&c->gen->svc->st->active, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&w->px->active, 1, __ATOMIC_RELAXED);
-	worker_gen_unref(w, c->gen);
+	gen_unref(c->gen);
 	free(c);
 	if (w->stopping && w->nconns == 0)
 		ev_break(w->loop, EVBREAK_ALL);
@@ -216,13 +220,13 @@ conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
 static int
 conn_side_fail(struct conn *c, int tls_side, const char *what)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	const char *side = tls_side ? px->tls_side : px->plain_side;
 
 	/* The side we connected to is the TLS side in a tunnel, the plain
 	 * side (the backend) when serving. */
 	if (tls_side == conn_tunnel(c))
-		STAT_ADD(c->w->stats.backend_errors, 1);
+		STAT_ADD(CONN_STATS(c)->backend_errors, 1);
 	if (strcmp(side, "client") == 0)
 		return conn_fail(c, "client_error", "%s", what);
 	if (strcmp(side, "upstream") == 0)
@@ -234,14 +238,12 @@ conn_side_fail(struct conn *c, int tls_side, const char *what)
 void
 conn_count(struct conn *c, int from_tls, size_t n)
 {
-	struct worker *w = c->w;
-
 	if (from_tls == !conn_tunnel(c)) {
 		c->bytes_in += n;
-		STAT_ADD(w->stats.bytes_in, (uint64_t)n);
+		STAT_ADD(CONN_STATS(c)->bytes_in, (uint64_t)n);
 	} else {
 		c->bytes_out += n;
-		STAT_ADD(w->stats.bytes_out, (uint64_t)n);
+		STAT_ADD(CONN_STATS(c)->bytes_out, (uint64_t)n);
 	}
 }
 
@@ -297,7 +299,7 @@ conn_proxy_header(struct conn *c)
 static void
 conn_connect_failed(struct conn *c, int e, const char *what)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	char name[ADDR_STRLEN];
 
 	conn_target_name(c, name, sizeof(name));
@@ -313,7 +315,7 @@ conn_connect_failed(struct conn *c, int e, const char *what)
 		conn_connect_start(c);
 		return;
 	}
-	STAT_ADD(c->w->stats.backend_errors, 1);
+	STAT_ADD(CONN_STATS(c)->backend_errors, 1);
 	if (what != NULL)
 		conn_fail(c, conn_tunnel(c) ? "upstream_error" :
 		    "backend_error", "%s %s: %s", px->target_side, name, what);
@@ -327,7 +329,7 @@ conn_connect_failed(struct conn *c, int e, const char *what)
 static void
 conn_connect_start(struct conn *c)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	struct ev_loop *loop = c->w->loop;
 	ev_io *io = conn_tunnel(c) ? &c->tio : &c->pio;
 	int done, fd;
@@ -358,7 +360,7 @@ conn_connect_start(struct conn *c)
 static void
 conn_tls_start(struct conn *c)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	struct ev_loop *loop = c->w->loop;
 
 	c->state = CONN_HANDSHAKE;
@@ -386,7 +388,7 @@ conn_connected(struct conn *c)
 	/* New connections start with the upstream address that answered
 	 * last, rather than each trying a dead one first. */
 	if (c->tries > 0)
-		__atomic_store_n(&c->w->px->target_first, c->target,
+		__atomic_store_n(&c->gen->svc->target_first, c->target,
 		    __ATOMIC_RELAXED);
 	if (conn_tunnel(c))
 		conn_tls_start(c);
@@ -399,23 +401,36 @@ static void
 conn_backend_start(struct conn *c)
 {
 	/* HTTP mode connects to the backend for the first request. */
-	if (c->w->px->opt.http) {
+	if (c->gen->svc->opt.http) {
 		http_conn_start(c);
 		return;
 	}
 	ev_io_stop(c->w->loop, &c->tio);
-	if (c->w->px->opt.proxy_protocol && conn_proxy_header(c) == -1) {
+	if (c->gen->svc->opt.proxy_protocol && conn_proxy_header(c) == -1) {
 		conn_fail(c, "error", "out of memory");
 		return;
 	}
 	conn_connect_start(c);
 }
 
+/* Who the peer is, for the status page: its certificate's subject, or
+ * its address when it sent none. */
+static void
+conn_identity(struct conn *c, char *buf, size_t cap)
+{
+	if (c->tls != NULL && mtls_peer_cert_provided(c->tls) &&
+	    mtls_peer_cert_subject(c->tls) != NULL) {
+		snprintf(buf, cap, "%s", mtls_peer_cert_subject(c->tls));
+		return;
+	}
+	addr_format((struct sockaddr *)&c->peer, c->peerlen, buf, cap);
+}
+
 /* Serve: a refused or failed handshake with the client. */
 static void
 conn_serve_refused(struct conn *c)
 {
-	struct worker *w = c->w;
+	char who[128];
 	const char *why = mtls_conn_reject_reason(c->tls);
 	int hr;
 
@@ -426,7 +441,9 @@ conn_serve_refused(struct conn *c)
 		hr = (int)MTLS_REJECT_PROTOCOL;
 		conn_outcome(c, "handshake_failed", "%s", mtls_error(c->tls));
 	}
-	STAT_ADD(w->stats.handshakes[hr], 1);
+	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
+	conn_identity(c, who, sizeof(who));
+	svc_state_refused(c->gen->svc->st, hr, who, c->reason);
 	conn_linger(c);
 }
 
@@ -437,7 +454,6 @@ conn_serve_refused(struct conn *c)
 static void
 conn_tunnel_refused(struct conn *c)
 {
-	struct worker *w = c->w;
 	const char *why = mtls_error(c->tls);
 	const char *outcome = "handshake_failed";
 	int hr = (int)MTLS_REJECT_PROTOCOL;
@@ -449,7 +465,7 @@ conn_tunnel_refused(struct conn *c)
 		outcome = "refused";
 		hr = (int)mtls_conn_reject_code(c->tls);
 	}
-	STAT_ADD(w->stats.handshakes[hr], 1);
+	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
 	conn_fail(c, outcome, "%s", why != NULL ? why : "handshake failed");
 }
 
@@ -480,7 +496,6 @@ conn_first_bytes(struct conn *c)
 static void
 conn_handshake(struct conn *c)
 {
-	struct worker *w = c->w;
 	int r;
 
 	if (!conn_tunnel(c) && !c->hs_started && conn_first_bytes(c) != 1)
@@ -505,8 +520,15 @@ conn_handshake(struct conn *c)
 	 * including to a client without a certificate under --client-auth
 	 * optional (admitted only by --allow-any). */
 	c->hs_done = 1;
-	STAT_ADD(w->stats.handshakes[HS_OK], 1);
-	stats_hs_latency(&w->stats, ev_time() - c->start);
+	STAT_ADD(CONN_STATS(c)->handshakes[HS_OK], 1);
+	if (mtls_conn_session_resumed(c->tls))
+		STAT_ADD(CONN_STATS(c)->handshakes_resumed, 1);
+	stats_hs_latency(CONN_STATS(c), ev_time() - c->start);
+	if (!conn_tunnel(c)) {
+		char who[128];
+		conn_identity(c, who, sizeof(who));
+		svc_state_client(c->gen->svc->st, who);
+	}
 	if (conn_tunnel(c))
 		conn_relay_start(c);
 	else
@@ -516,7 +538,7 @@ conn_handshake(struct conn *c)
 void
 conn_relay_start(struct conn *c)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	struct ev_loop *loop = c->w->loop;
 
 	c->state = CONN_RELAY;
@@ -560,7 +582,7 @@ conn_flow_t2p(struct conn *c)
 				if (errno == EINTR)
 					continue;
 				snprintf(what, sizeof(what), "%s write: %s",
-				    w->px->plain_side, strerror(errno));
+				    c->gen->svc->plain_side, strerror(errno));
 				return conn_side_fail(c, 0, what);
 			}
 			b->off += (size_t)n;
@@ -704,7 +726,7 @@ conn_flow_p2t(struct conn *c)
 		}
 		if (errno == EINTR)
 			continue;
-		snprintf(what, sizeof(what), "%s read: %s", w->px->plain_side,
+		snprintf(what, sizeof(what), "%s read: %s", c->gen->svc->plain_side,
 		    strerror(errno));
 		return conn_side_fail(c, 0, what);
 	}
@@ -763,6 +785,7 @@ conn_connect_done(struct conn *c)
 static void
 conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 	char drop[4096];
 	ssize_t n;
@@ -798,6 +821,7 @@ conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
 	struct conn *c = io->data;
 
 	switch (c->state) {
@@ -824,14 +848,15 @@ conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct conn *c = t->data;
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	char what[64];
 	double left;
 
 	switch (c->state) {
 	case CONN_HANDSHAKE:
-		STAT_ADD(c->w->stats.handshakes[HS_TIMEOUT], 1);
+		STAT_ADD(CONN_STATS(c)->handshakes[HS_TIMEOUT], 1);
 		if (conn_tunnel(c)) {
 			char name[ADDR_STRLEN];
 			conn_target_name(c, name, sizeof(name));
@@ -839,8 +864,12 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			    "complete handshake within %gs", name,
 			    px->opt.handshake_timeout);
 		} else {
-			conn_fail(c, "handshake_timeout", "no complete "
-			    "handshake within %gs", px->opt.handshake_timeout);
+			char who[128], why[64];
+			conn_identity(c, who, sizeof(who));
+			snprintf(why, sizeof(why), "no complete handshake "
+			    "within %gs", px->opt.handshake_timeout);
+			svc_state_refused(px->st, HS_TIMEOUT, who, why);
+			conn_fail(c, "handshake_timeout", "%s", why);
 		}
 		break;
 	case CONN_CONNECTING:
@@ -870,28 +899,31 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 void
-conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-    socklen_t peerlen)
+conn_accept(struct worker *w, struct proxy_gen *g, int fd,
+    const struct sockaddr *peer, socklen_t peerlen)
 {
-	struct proxy *px = w->px;
+	struct proxy_service *px = g->svc;
 	int tunnel = px->opt.mode == PROXY_TUNNEL;
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || (!tunnel && mtls_accept_socket(w->gen->tls, &c->tls,
+	if (c == NULL || (!tunnel && mtls_accept_socket(g->tls, &c->tls,
 	    fd) == -1)) {
 		char name[ADDR_STRLEN];
 		addr_format(peer, peerlen, name, sizeof(name));
 		log_msg(px->opt.log_format, "error", "%s: cannot take the "
-		    "connection: %s", name, c == NULL ? "out of memory" :
-		    mtls_error(w->gen->tls));
+		    "connection: %s", name, c == NULL || c->tls == NULL ?
+		    "out of memory" : mtls_error(c->tls));
+		if (c != NULL)
+			mtls_free(c->tls);
 		free(c);
 		close(fd);
-		__atomic_fetch_sub(&px->active, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&px->st->active, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&w->px->active, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	c->w = w;
-	c->gen = w->gen;
-	c->gen->refs++;
+	c->gen = g;
+	gen_ref(g);
 	c->tfd = tunnel ? -1 : fd;
 	c->pfd = tunnel ? fd : -1;
 	/* A unix peer is shown as "unix:" (its address is rarely bound, and
@@ -914,7 +946,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	STAT_ADD(w->stats.active, 1);
+	STAT_ADD(CONN_STATS(c)->active, 1);
 	if (tunnel) {
 		c->target = (unsigned char)__atomic_load_n(&px->target_first,
 		    __ATOMIC_RELAXED);

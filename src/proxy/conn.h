@@ -17,6 +17,9 @@ enum conn_state {
 	CONN_HTTP,                   /* serve --http: http_conn.c drives */
 };
 
+/* The counters of the connection's service, its worker's block. */
+#define CONN_STATS(c) (&(c)->gen->svc->st->stats[(c)->w->id])
+
 /* Reads per direction before giving other connections a turn. */
 #define RELAY_BUDGET 16
 /* How long a refused client's last bytes are drained. */
@@ -64,8 +67,6 @@ void conn_count(struct conn *c, int from_tls, size_t n);
 void conn_linger(struct conn *c);
 /* The raw relay, both ways, with what t2p and p2t already hold. */
 void conn_relay_start(struct conn *c);
-/* "DNS:a,URI:spiffe://x" of the peer's SANs. */
-void conn_sans(struct mtls *tls, char *buf, size_t cap);
 
 /* http_conn.c */
 /* The handshake is done: HTTP mode takes the connection. */

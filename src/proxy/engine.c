@@ -1,23 +1,30 @@
 /*
- * engine.c - proxy_serve(): resolves what connections go to (the backend,
- * or the tunnel's upstream), binds, starts the workers, then runs the main
- * loop, which owns everything that is not a connection: signals (SIGHUP
- * reload, SIGTERM/SIGINT graceful stop), file watching, the metrics
- * listener and the stop deadline.
+ * engine.c - proxy_run(): builds the services of a plan (their listeners,
+ * targets and first configurations), starts the workers, then runs the
+ * main loop, which owns everything that is not a connection: signals
+ * (SIGHUP reload, SIGTERM/SIGINT graceful stop), file watching, the
+ * metrics listener and the stop deadline.  Three steps: engine_start,
+ * engine_run, engine_teardown, the last reached from every path.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "proxy_int.h"
 
 struct engine {
 	struct proxy *px;
 	struct ev_loop *loop;
+	struct reloader *rl;
+	struct metrics_server *ms;
+	struct worker_table **first; /* [nworkers] until the workers take
+	                              * them */
+	int started;                 /* workers running */
 	ev_signal term, intr;
 	ev_timer deadline;
 	ev_timer poll_done;
@@ -25,28 +32,35 @@ struct engine {
 };
 
 static void
+engine_post_all(struct proxy *px, const struct worker_mail *m)
+{
+	for (int i = 0; i < px->nworkers; i++)
+		worker_post(&px->workers[i], m);
+}
+
+static void
 engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)revents;
 	struct engine *e = s->data;
 	struct proxy *px = e->px;
 
 	if (e->stopping) {
 		/* A second signal: do not wait for the deadline. */
-		for (int i = 0; i < px->nworkers; i++) {
-			struct worker_mail m = { .force = 1 };
-			worker_post(&px->workers[i], &m);
-		}
+		struct worker_mail m = { .force = 1 };
+		engine_post_all(px, &m);
 		return;
 	}
 	e->stopping = 1;
-	log_msg(px->opt.log_format, "info", "%s: no new connections; "
+	(void)sd_notify(0, "STOPPING=1");
+	log_msg(px->log_format, "info", "%s: no new connections; "
 	    "waiting up to %gs for %lld open ones",
 	    s->signum == SIGTERM ? "SIGTERM" : "SIGINT",
-	    px->opt.drain_timeout,
+	    px->plan.drain_timeout,
 	    (long long)__atomic_load_n(&px->active, __ATOMIC_RELAXED));
-	for (int i = 0; i < px->nworkers; i++) {
+	{
 		struct worker_mail m = { .stop = 1 };
-		worker_post(&px->workers[i], &m);
+		engine_post_all(px, &m);
 	}
 	ev_timer_start(loop, &e->deadline);
 	ev_timer_start(loop, &e->poll_done);
@@ -55,134 +69,28 @@ engine_stop_cb(struct ev_loop *loop, ev_signal *s, int revents)
 static void
 engine_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct engine *e = t->data;
 	struct proxy *px = e->px;
+	struct worker_mail m = { .force = 1 };
 
-	log_msg(px->opt.log_format, "info", "stop deadline passed: closing "
+	log_msg(px->log_format, "info", "stop deadline passed: closing "
 	    "%lld open connections",
 	    (long long)__atomic_load_n(&px->active, __ATOMIC_RELAXED));
-	for (int i = 0; i < px->nworkers; i++) {
-		struct worker_mail m = { .force = 1 };
-		worker_post(&px->workers[i], &m);
-	}
+	engine_post_all(px, &m);
 }
 
 /* The main loop ends when every worker has drained. */
 static void
 engine_poll_done_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct engine *e = t->data;
 
 	if (__atomic_load_n(&e->px->workers_done, __ATOMIC_ACQUIRE) ==
 	    e->px->nworkers)
 		ev_break(loop, EVBREAK_ALL);
-}
-
-/* What connections connect to, and how the sides are named in messages. */
-static int
-engine_targets(struct proxy *px, char *err, size_t errlen)
-{
-	const struct proxy_options *opt = &px->opt;
-	const char *host, *end;
-	int n;
-
-	if (opt->mode == PROXY_SERVE) {
-		px->tls_side = "client";
-		px->plain_side = px->target_side = "backend";
-		if (proxy_check_backend(opt->backend, opt->unsafe_backend, err,
-		    errlen) == -1 || addr_parse(opt->backend, ADDR_UNIX,
-		    px->target, 1, err, errlen) < 0)
-			return -1;
-		px->ntarget = 1;
-		return 0;
-	}
-	px->tls_side = px->target_side = "upstream";
-	px->plain_side = "client";
-	if (opt->connect == NULL || (n = addr_parse(opt->connect, 0,
-	    px->target, ADDR_MAX, err, errlen)) < 0)
-		return -1;
-	px->ntarget = (size_t)n;
-	/* The name checked in the upstream's certificate: --servername, or
-	 * the host as written in --connect (an IP address is then checked
-	 * against the IP SANs). */
-	host = opt->servername;
-	if (host == NULL) {
-		host = opt->connect;
-		if (host[0] == '[') {
-			host++;
-			end = strchr(host, ']');
-		} else {
-			end = strrchr(host, ':');
-		}
-		if (end == NULL || (size_t)(end - host) >=
-		    sizeof(px->servername)) {
-			snprintf(err, errlen, "--connect %s: no usable server "
-			    "name", opt->connect);
-			return -1;
-		}
-		memcpy(px->servername, host, (size_t)(end - host));
-		px->servername[end - host] = '\0';
-	} else if (snprintf(px->servername, sizeof(px->servername), "%s",
-	    host) >= (int)sizeof(px->servername)) {
-		snprintf(err, errlen, "--servername: too long");
-		return -1;
-	}
-	return 0;
-}
-
-/* A unix listener is one socket that every worker watches (SO_REUSEPORT
- * does not spread unix connections); a file left by a proxy that died is
- * replaced, a socket something still answers on is not. */
-static int
-engine_unix_listeners(struct proxy *px, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < px->nlisten; i++) {
-		const struct proxy_addr *a = &px->listen[i];
-		struct stat st;
-
-		if (a->u.sa.sa_family != AF_UNIX)
-			continue;
-		if (lstat(a->u.un.sun_path, &st) == 0) {
-			int fd, busy;
-
-			if (!S_ISSOCK(st.st_mode)) {
-				snprintf(err, errlen, "--listen unix:%s: "
-				    "exists and is not a socket",
-				    a->u.un.sun_path);
-				return -1;
-			}
-			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-			busy = fd != -1 && connect(fd, &a->u.sa, a->len) == 0;
-			if (fd != -1)
-				close(fd);
-			if (busy) {
-				snprintf(err, errlen, "--listen unix:%s: "
-				    "another process is listening there",
-				    a->u.un.sun_path);
-				return -1;
-			}
-			(void)unlink(a->u.un.sun_path);
-		}
-		if ((px->listen_fd[i] = listener_open(a, LISTEN_ALONE, err,
-		    errlen)) == -1)
-			return -1;
-		px->listen_unix = 1;
-	}
-	return 0;
-}
-
-/* Closes what is left of the unix listeners and removes their files. */
-static void
-engine_unix_close(struct proxy *px)
-{
-	for (size_t i = 0; i < px->nlisten; i++) {
-		if (px->listen_fd[i] != -1)
-			close(px->listen_fd[i]);
-		px->listen_fd[i] = -1;
-		if (px->listen_unix &&
-		    px->listen[i].u.sa.sa_family == AF_UNIX)
-			(void)unlink(px->listen[i].u.un.sun_path);
-	}
 }
 
 static int
@@ -193,190 +101,268 @@ engine_workers(void)
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
-int
-proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
-    char *err, size_t errlen)
+/* One line for a plan of one service, as before there were several; a
+ * line per service otherwise. */
+static void
+engine_log_started(struct proxy *px)
 {
-	struct proxy *px = NULL;
-	struct engine e = { 0 };
-	struct reloader *rl = NULL;
-	struct metrics_server *ms = NULL;
-	char why[512], name[ADDR_STRLEN];
-	sigset_t block, old;
-	int n, started = 0, ret = -1;
+	for (size_t i = 0; i < px->nsvcs; i++) {
+		const struct proxy_service *svc = px->svcs[i];
+		char name[ADDR_STRLEN], label[80] = "";
 
-	if ((px = calloc(1, sizeof(*px))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		mtls_config_free(cfg);
+		addr_format(&svc->target[0].u.sa, svc->target[0].len, name,
+		    sizeof(name));
+		if (px->file != NULL)
+			snprintf(label, sizeof(label), "service %s: ",
+			    svc->st->name);
+		if (svc->opt.mode == PROXY_TUNNEL)
+			log_msg(px->log_format, "info", "%slistening on %s "
+			    "with %d worker%s, tunnelling over mTLS to %s "
+			    "(server name %s)", label, svc->opt.listen,
+			    px->nworkers, px->nworkers == 1 ? "" : "s", name,
+			    svc->servername);
+		else
+			log_msg(px->log_format, "info", "%slistening on %s "
+			    "with %d worker%s, forwarding to %s%s", label,
+			    svc->opt.listen, px->nworkers,
+			    px->nworkers == 1 ? "" : "s", name,
+			    svc->opt.proxy_protocol ? " with PROXY v2" : "");
+	}
+}
+
+static int
+engine_sandbox(struct proxy *px, char *err, size_t errlen)
+{
+	struct proxy_addr a[ADDR_MAX];
+	int ports[ADDR_MAX], n = 0;
+	char why[512];
+
+	if (px->plan.metrics != NULL &&
+	    (n = addr_parse(px->plan.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
+	    sizeof(why))) < 0)
+		n = 0;
+	for (int i = 0; i < n; i++)
+		ports[i] = ntohs(a[i].u.sa.sa_family == AF_INET6 ?
+		    a[i].u.in6.sin6_port : a[i].u.in.sin_port);
+	if (sandbox_enter(px, ports, (size_t)n, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "sandbox: %s", why);
 		return -1;
 	}
-	px->opt = *opt;
-	px->cfg = cfg;
-	pthread_mutex_init(&px->gauges_lock, NULL);
-	px->gauges.tunnel = opt->mode == PROXY_TUNNEL;
-	if (px->opt.workers <= 0)
-		px->opt.workers = engine_workers();
-	if (px->opt.handshake_timeout <= 0)
-		px->opt.handshake_timeout = PROXY_HANDSHAKE_TIMEOUT;
-	if (px->opt.idle_timeout <= 0)
-		px->opt.idle_timeout = PROXY_IDLE_TIMEOUT;
-	if (px->opt.backend_timeout <= 0)
-		px->opt.backend_timeout = PROXY_BACKEND_TIMEOUT;
-	if (px->opt.drain_timeout <= 0)
-		px->opt.drain_timeout = PROXY_DRAIN_TIMEOUT;
+	return 0;
+}
 
-	for (size_t i = 0; i < ADDR_MAX; i++)
-		px->listen_fd[i] = -1;
-	n = addr_parse(opt->listen, ADDR_LISTEN | ADDR_UNIX, px->listen,
-	    ADDR_MAX, why, sizeof(why));
-	if (n < 0) {
-		snprintf(err, errlen, "--listen %s", why);
-		goto out;
+static int
+engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
+    size_t errlen)
+{
+	struct proxy *px;
+	struct proxy_plan first = *plan;
+	sigset_t block, old;
+
+	if ((px = e->px = calloc(1, sizeof(*px))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	px->nlisten = (size_t)n;
-	if (engine_targets(px, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "%s", why);
-		goto out;
+	px->plan = *plan;
+	px->plan.svc = NULL;
+	px->plan.nsvc = 0;
+	px->plan.storage = NULL;
+	px->log_format = plan->log_format;
+	px->started = time(NULL);
+	pthread_mutex_init(&px->svcs_lock, NULL);
+	if (plan->file != NULL && (px->file = strdup(plan->file)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	px->plan.file = px->file;
+	if (px->plan.drain_timeout <= 0)
+		px->plan.drain_timeout = PROXY_DRAIN_TIMEOUT;
+	/* Sized from the count the caller asked for, whatever it is. */
+	px->nworkers = plan->workers > 0 ? plan->workers : engine_workers();
+	px->plan.workers = plan->workers;
+	if ((px->workers = calloc((size_t)px->nworkers,
+	    sizeof(*px->workers))) == NULL ||
+	    (e->first = calloc((size_t)px->nworkers,
+	    sizeof(*e->first))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < px->nworkers; i++) {
+		px->workers[i].px = px;
+		px->workers[i].id = i;
 	}
 
 	/* A writer to a closed peer gets EPIPE, not a signal that ends the
 	 * process; the workers leave the other signals to the main loop. */
 	signal(SIGPIPE, SIG_IGN);
-	e.px = px;
-	e.loop = ev_default_loop(EVFLAG_AUTO);
-	if (e.loop == NULL) {
+	if ((e->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		snprintf(err, errlen, "cannot create the main event loop");
-		goto out;
+		return -1;
 	}
+	/* The policies stay the caller's: the engine borrows them while it
+	 * runs, so its first copy of the plan must not take them. */
+	first.owns_policies = 0;
+	if (proxy_apply(px, &first, e->first, err, errlen) == -1)
+		return -1;
 
-	if ((px->workers = calloc((size_t)px->opt.workers,
-	    sizeof(*px->workers))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	{
-		struct proxy_gen *gens[256];
+	if (plan->metrics != NULL &&
+	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
+	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
+	/* Everything is bound and loaded: what the process may still do
+	 * is narrowed before the workers start, so that they inherit it. */
+	if (plan->mode == PROXY_SERVE && !plan->no_sandbox &&
+	    engine_sandbox(px, err, errlen) == -1)
+		return -1;
 
-		if (proxy_gens_new(px, cfg, gens, px->opt.workers, why,
-		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "%s", why);
-			goto out;
-		}
-		for (int i = 0; i < px->opt.workers; i++) {
-			px->workers[i].px = px;
-			px->workers[i].id = i;
-			px->workers[i].gen = gens[i];
-		}
-	}
-	px->nworkers = px->opt.workers;
-
-	if (engine_unix_listeners(px, err, errlen) == -1)
-		goto out;
-	/* Our workers share the port; nobody else may (listener.c). */
-	for (size_t i = 0; i < px->nlisten; i++)
-		if (listener_check_free(&px->listen[i], err, errlen) == -1)
-			goto out;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (int i = 0; i < px->nworkers; i++) {
-		if (worker_start(&px->workers[i], err, errlen) == -1)
+		struct worker_table *t = e->first[i];
+
+		e->first[i] = NULL;
+		if (worker_start(&px->workers[i], t, err, errlen) == -1)
 			break;
-		started++;
+		e->started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (started < px->nworkers)
-		goto out;
-	/* Each worker has its own copy of the unix listeners: once they
-	 * close theirs (stop), nothing may queue on the socket any more. */
-	for (size_t i = 0; i < px->nlisten; i++) {
-		if (px->listen_fd[i] != -1) {
-			close(px->listen_fd[i]);
-			px->listen_fd[i] = -1;
-		}
-	}
+	if (e->started < px->nworkers)
+		return -1;
 
-	if (opt->metrics != NULL &&
-	    (ms = metrics_server_new(px, e.loop, err, errlen)) == NULL)
-		goto out;
-	if ((rl = reloader_new(px, e.loop, err, errlen)) == NULL)
-		goto out;
-	ev_signal_init(&e.term, engine_stop_cb, SIGTERM);
-	e.term.data = &e;
-	ev_signal_start(e.loop, &e.term);
-	ev_signal_init(&e.intr, engine_stop_cb, SIGINT);
-	e.intr.data = &e;
-	ev_signal_start(e.loop, &e.intr);
-	ev_timer_init(&e.deadline, engine_deadline_cb, px->opt.drain_timeout,
-	    0);
-	e.deadline.data = &e;
-	ev_timer_init(&e.poll_done, engine_poll_done_cb, 0.05, 0.05);
-	e.poll_done.data = &e;
+	ev_signal_init(&e->term, engine_stop_cb, SIGTERM);
+	e->term.data = e;
+	ev_signal_start(e->loop, &e->term);
+	ev_signal_init(&e->intr, engine_stop_cb, SIGINT);
+	e->intr.data = e;
+	ev_signal_start(e->loop, &e->intr);
+	ev_timer_init(&e->deadline, engine_deadline_cb,
+	    px->plan.drain_timeout, 0);
+	e->deadline.data = e;
+	ev_timer_init(&e->poll_done, engine_poll_done_cb, 0.05, 0.05);
+	e->poll_done.data = e;
+	engine_log_started(px);
+	/* Type=notify: systemd considers the service started now (a no-op
+	 * without $NOTIFY_SOCKET). */
+	(void)sd_notifyf(0, "READY=1\nSTATUS=%zu service%s", px->nsvcs,
+	    px->nsvcs == 1 ? "" : "s");
+	return 0;
+}
 
-	addr_format(&px->target[0].u.sa, px->target[0].len, name,
-	    sizeof(name));
-	if (opt->mode == PROXY_TUNNEL)
-		log_msg(px->opt.log_format, "info", "listening on %s with %d "
-		    "worker%s, tunnelling over mTLS to %s (server name %s)",
-		    opt->listen, px->nworkers, px->nworkers == 1 ? "" : "s",
-		    name, px->servername);
-	else
-		log_msg(px->opt.log_format, "info", "listening on %s with %d "
-		    "worker%s, forwarding to %s%s", opt->listen,
-		    px->nworkers, px->nworkers == 1 ? "" : "s", name,
-		    opt->proxy_protocol ? " with PROXY v2" : "");
+static void
+engine_run(struct engine *e)
+{
+	ev_run(e->loop, 0);
+	log_msg(e->px->log_format, "info", "stopped");
+}
 
-	ev_run(e.loop, 0);
-	ret = 0;
-	log_msg(px->opt.log_format, "info", "stopped");
-out:
-	for (int i = 0; i < started; i++) {
+static void
+engine_teardown(struct engine *e, int failed)
+{
+	struct proxy *px = e->px;
+
+	if (px == NULL)
+		return;
+	if (failed) {
 		struct worker_mail m = { .force = 1 };
-		if (ret != 0)
+		for (int i = 0; i < e->started; i++)
 			worker_post(&px->workers[i], &m);
 	}
-	for (int i = 0; i < started; i++) {
+	for (int i = 0; i < e->started; i++) {
 		struct worker *w = &px->workers[i];
 		pthread_join(w->thread, NULL);
 		pthread_mutex_lock(&w->lock);
-		proxy_gen_free(w->mail.gen);
-		w->mail.gen = NULL;
+		worker_table_free(w->mail.table);
+		w->mail.table = NULL;
 		pthread_mutex_unlock(&w->lock);
 		pthread_mutex_destroy(&w->lock);
 	}
-	if (px->workers != NULL) {
-		for (int i = 0; i < px->opt.workers; i++) {
-			struct worker *w = &px->workers[i];
-			if (w->gen != NULL)
-				worker_gen_unref(w, w->gen);
-			for (size_t j = 0; j < LISTEN_MAX && i >= started;
-			    j++)
-				if (w->lfd[j] > 0)
-					close(w->lfd[j]);
-			if (w->loop != NULL) {
-				ev_async_stop(w->loop, &w->wake);
-				ev_loop_destroy(w->loop);
-			}
-			relay_pool_clear(&w->pool);
+	for (int i = 0; px->workers != NULL && i < px->nworkers; i++) {
+		struct worker *w = &px->workers[i];
+
+		for (size_t k = 0; k < w->nslots; k++)
+			worker_slot_free(w->slots[k]);
+		free(w->slots);
+		if (w->loop != NULL) {
+			ev_async_stop(w->loop, &w->wake);
+			ev_loop_destroy(w->loop);
 		}
+		relay_pool_clear(&w->pool);
+		if (e->first != NULL)
+			worker_table_free(e->first[i]);
 	}
-	reloader_free(rl);
-	metrics_server_free(ms);
-	engine_unix_close(px);
-	if (e.loop != NULL) {
-		ev_signal_stop(e.loop, &e.term);
-		ev_signal_stop(e.loop, &e.intr);
-		ev_timer_stop(e.loop, &e.deadline);
-		ev_timer_stop(e.loop, &e.poll_done);
+	reloader_free(e->rl);
+	metrics_server_free(e->ms);
+	proxy_unix_cleanup(px);
+	for (size_t k = 0; k < px->nsvcs; k++)
+		service_unref(px->svcs[k]);
+	free(px->svcs);
+	free(px->svc_unix);
+	if (e->loop != NULL) {
+		ev_signal_stop(e->loop, &e->term);
+		ev_signal_stop(e->loop, &e->intr);
+		ev_timer_stop(e->loop, &e->deadline);
+		ev_timer_stop(e->loop, &e->poll_done);
 		/* Its epoll and eventfd descriptors would outlive the call
 		 * (valgrind --track-fds sees them). */
-		ev_loop_destroy(e.loop);
+		ev_loop_destroy(e->loop);
 	}
+	free(e->first);
 	free(px->workers);
-	mtls_config_free(px->cfg);
-	pthread_mutex_destroy(&px->gauges_lock);
+	free(px->file);
+	pthread_mutex_destroy(&px->svcs_lock);
 	free(px);
+}
+
+int
+proxy_run(struct proxy_plan *plan, char *err, size_t errlen)
+{
+	struct engine e = { 0 };
+	int ret = -1;
+
+	if (plan->nsvc == 0) {
+		snprintf(err, errlen, "no service to run");
+		return -1;
+	}
+	if (engine_start(&e, plan, err, errlen) == 0) {
+		engine_run(&e);
+		ret = 0;
+	}
+	engine_teardown(&e, ret != 0);
+	return ret;
+}
+
+int
+proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
+    char *err, size_t errlen)
+{
+	struct proxy_plan plan = {
+		.mode = opt->mode,
+		.workers = opt->workers,
+		.metrics = opt->metrics,
+		.log_format = opt->log_format,
+		.drain_timeout = opt->drain_timeout,
+		.no_sandbox = opt->no_sandbox,
+		.svc = (struct proxy_options *)opt,
+		.nsvc = 1,
+	};
+	char why[1024];
+	int ret;
+
+	/* The caller built it to report file errors before starting; the
+	 * engine builds its own, as every reload does. */
+	mtls_config_free(cfg);
+	ret = proxy_run(&plan, why, sizeof(why));
+	if (ret == -1) {
+		/* A service of one is named by its options, not by a
+		 * label the user never gave. */
+		const char *p = why;
+		if (strncmp(p, "service default: ", 17) == 0)
+			p += 17;
+		snprintf(err, errlen, "%s", p);
+	}
 	return ret;
 }

@@ -103,7 +103,7 @@ proxy_check_http_identity(const char *list, char *err, size_t errlen)
 void
 http_conn_start(struct conn *c)
 {
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	struct http_limits lim = http_limits_of(&px->opt);
 	struct http_conn *h = calloc(1, sizeof(*h));
 	char err[128];
@@ -220,11 +220,11 @@ http_log_request(struct conn *c, const char *reason)
 	    mtls_peer_cert_subject(c->tls) : NULL;
 	r.upstream = h->upstream;
 	r.reason = reason;
-	n = log_format_request(line, sizeof(line), c->w->px->opt.log_format,
+	n = log_format_request(line, sizeof(line), c->gen->svc->opt.log_format,
 	    &r);
 	log_write(line, n);
 	if (k >= 0 && k < 5)
-		STAT_ADD(c->w->stats.http_requests[k], 1);
+		STAT_ADD(CONN_STATS(c)->http_requests[k], 1);
 }
 
 /* Our own answer to the current request, then the end of the connection
@@ -247,7 +247,7 @@ http_refuse(struct conn *c, int status, const char *why)
 	conn_outcome(c, status == 502 || status == 504 ? "backend_error" :
 	    "http_refused", "%d %s", status, why);
 	if (status == 502 || status == 504)
-		STAT_ADD(c->w->stats.backend_errors, 1);
+		STAT_ADD(CONN_STATS(c)->backend_errors, 1);
 	h->state = H_CLOSING;
 	h->refused = 1;
 	h->keep = 0;
@@ -281,7 +281,7 @@ static int
 http_backend_connect(struct conn *c)
 {
 	struct http_conn *h = c->http;
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	int done, fd;
 
 	fd = backend_connect(&px->target[0], &done);
@@ -309,7 +309,7 @@ static int
 http_on_head(struct conn *c)
 {
 	struct http_conn *h = c->http;
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	const struct http_head *hd = http_parser_head(h->req);
 	const struct http_field *ex;
 	struct http_forward fw = { px->opt.strip_prefix,
@@ -805,7 +805,7 @@ http_conn_io(struct conn *c, int tls_side, int revents)
 		int e = backend_connect_result(c->pfd);
 		if (e != 0) {
 			char name[ADDR_STRLEN], why[ADDR_STRLEN + 96];
-			const struct proxy_addr *a = &c->w->px->target[0];
+			const struct proxy_addr *a = &c->gen->svc->target[0];
 			addr_format(&a->u.sa, a->len, name, sizeof(name));
 			snprintf(why, sizeof(why), "backend %s: %s", name,
 			    strerror(e));
@@ -830,7 +830,7 @@ static void
 http_arm_timer(struct conn *c)
 {
 	struct http_conn *h = c->http;
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	double now = ev_now(c->w->loop);
 	double answer = px->opt.http_timeout > 0 ? px->opt.http_timeout :
 	    PROXY_HTTP_TIMEOUT;
@@ -853,7 +853,7 @@ void
 http_conn_timer(struct conn *c)
 {
 	struct http_conn *h = c->http;
-	struct proxy *px = c->w->px;
+	struct proxy_service *px = c->gen->svc;
 	double now = ev_now(c->w->loop);
 	double answer = px->opt.http_timeout > 0 ? px->opt.http_timeout :
 	    PROXY_HTTP_TIMEOUT;

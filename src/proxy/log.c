@@ -93,6 +93,15 @@ l_json_str(struct line *l, const char *s)
 		l_quoted(l, s, "\\u00");
 }
 
+size_t
+log_json_quote(char *buf, size_t cap, const char *s)
+{
+	struct line l = { buf, cap, 0 };
+
+	l_json_str(&l, s);
+	return l.len;
+}
+
 static void
 l_time(struct line *l, double t)
 {
@@ -118,6 +127,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 		l_time(&l, r->time);
 		l_puts(&l, "\",\"client\":");
 		l_json_str(&l, r->client);
+		if (r->service != NULL) {
+			l_puts(&l, ",\"service\":");
+			l_json_str(&l, r->service);
+		}
 		if (r->upstream != NULL) {
 			l_puts(&l, ",\"upstream\":");
 			l_json_str(&l, r->upstream);
@@ -146,6 +159,10 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 			l.p[l.len - 1] = '}';
 	} else {
 		l_time(&l, r->time);
+		if (r->service != NULL) {
+			l_puts(&l, " service=");
+			l_puts(&l, r->service);
+		}
 		l_puts(&l, " client=");
 		l_puts(&l, r->client);
 		if (r->upstream != NULL) {
@@ -278,4 +295,56 @@ log_msg(enum proxy_log_format fmt, const char *level, const char *fmt_, ...)
 	}
 	l.p[l.len++] = '\n';
 	log_write(buf, l.len);
+}
+
+size_t
+log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct est_record *r)
+{
+	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
+
+	if (cap == 0)
+		return 0;
+	if (fmt == PROXY_LOG_JSON) {
+		l_puts(&l, "{\"time\":\"");
+		l_time(&l, r->time);
+		l_puts(&l, "\",\"client\":");
+		l_json_str(&l, r->client);
+		l_puts(&l, ",\"method\":");
+		l_json_str(&l, r->method);
+		l_puts(&l, ",\"path\":");
+		l_json_str(&l, r->path);
+		l_printf(&l, ",\"status\":%d,\"identity\":", r->status);
+		l_json_str(&l, r->identity);
+		l_puts(&l, ",\"outcome\":");
+		l_json_str(&l, r->outcome);
+		l_puts(&l, ",\"reason\":");
+		l_json_str(&l, r->reason);
+		l_puts(&l, ",\"serial\":");
+		l_json_str(&l, r->serial);
+		l_printf(&l, ",\"duration\":%.3f}", r->duration);
+		if (l.len == l.cap && l.cap > 0)
+			l.p[l.len - 1] = '}';
+	} else {
+		l_time(&l, r->time);
+		l_puts(&l, " client=");
+		l_puts(&l, r->client);
+		l_puts(&l, " request=");
+		l_text_str(&l, r->method);
+		l_puts(&l, " path=");
+		l_text_str(&l, r->path);
+		l_printf(&l, " status=%d identity=", r->status);
+		l_text_str(&l, r->identity);
+		l_puts(&l, " outcome=");
+		l_puts(&l, r->outcome);
+		if (r->reason != NULL) {
+			l_puts(&l, " reason=");
+			l_text_str(&l, r->reason);
+		}
+		if (r->serial != NULL)
+			l_printf(&l, " serial=%s", r->serial);
+		l_printf(&l, " duration=%.3fs", r->duration);
+	}
+	l.p[l.len++] = '\n';
+	return l.len;
 }

@@ -1,6 +1,7 @@
 /*
  * metrics.c - the proxy's counters and the --metrics listener: Prometheus
- * text format 0.0.4 on GET /metrics, "ok" on GET /healthz.  Workers count
+ * text format 0.0.4 on GET /metrics, "ok" on GET /healthz, the status page
+ * on GET / and its data on GET /status.json (status.c).  Workers count
  * into their own struct proxy_stats with relaxed atomics; the page sums
  * them in the main thread, so no lock is taken on the connection path.
  */
@@ -42,12 +43,7 @@ stats_hs_latency(struct proxy_stats *st, double seconds)
 	STAT_ADD(st->hs_latency_sum_us, (uint64_t)(seconds * 1e6));
 }
 
-struct page {
-	char *p;
-	size_t cap, len;
-};
-
-static void PROXY_PRINTF(2, 3)
+void
 page_printf(struct page *pg, const char *fmt, ...)
 {
 	va_list ap;
@@ -189,10 +185,90 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	return pg.len;
 }
 
+/* The families with a service label.  Failures are counted by the
+ * reason table's labels; the expiry of each service's own certificate,
+ * its CA (the first anchor to expire) and its CRL (nextUpdate) as Unix
+ * times, the form alerting rules compare with time(). */
+size_t
+metrics_render_services(char *buf, size_t cap,
+    struct proxy_service *const *svcs, size_t n, time_t now)
+{
+	struct page pg = { buf, cap, 0 };
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	page_printf(&pg, "# HELP mtls_handshake_failures_total Handshakes "
+	    "refused or failed, by service and reason.\n"
+	    "# TYPE mtls_handshake_failures_total counter\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		for (int r = 1; r < HS_NREASONS; r++) {
+			uint64_t v = 0;
+			for (int i = 0; i < st->nworkers; i++)
+				v += STAT_GET(st->stats[i].handshakes[r]);
+			page_printf(&pg, "mtls_handshake_failures_total"
+			    "{service=\"%s\",reason=\"%s\"} %llu\n", st->name,
+			    hs_reason_name(r),
+			    (unsigned long long)v);
+		}
+	}
+	page_printf(&pg, "# HELP mtls_handshakes_total Completed handshakes "
+	    "by service, full or resumed.\n"
+	    "# TYPE mtls_handshakes_total counter\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		uint64_t ok = 0, res = 0;
+		for (int i = 0; i < st->nworkers; i++) {
+			ok += STAT_GET(st->stats[i].handshakes[HS_OK]);
+			res += STAT_GET(st->stats[i].handshakes_resumed);
+		}
+		page_printf(&pg, "mtls_handshakes_total{service=\"%s\","
+		    "kind=\"full\"} %llu\n"
+		    "mtls_handshakes_total{service=\"%s\",kind=\"resumed\"} "
+		    "%llu\n", st->name, (unsigned long long)(ok - res),
+		    st->name, (unsigned long long)res);
+	}
+	page_printf(&pg, "# HELP mtls_active_connections Open connections by "
+	    "service.\n# TYPE mtls_active_connections gauge\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		page_printf(&pg, "mtls_active_connections{service=\"%s\"} "
+		    "%lld\n", st->name, (long long)__atomic_load_n(&st->active,
+		    __ATOMIC_RELAXED));
+	}
+	page_printf(&pg, "# HELP mtls_certificate_expiration_timestamp_seconds "
+	    "When the service's certificate (server), CA (ca) and CRL "
+	    "(crl: nextUpdate) expire.\n"
+	    "# TYPE mtls_certificate_expiration_timestamp_seconds gauge\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		struct metrics_gauges g;
+		pthread_mutex_lock(&st->lock);
+		g = st->gauges;
+		pthread_mutex_unlock(&st->lock);
+		if (g.cert_not_after != 0)
+			page_printf(&pg, "mtls_certificate_expiration_"
+			    "timestamp_seconds{service=\"%s\",role=\"%s\"} "
+			    "%lld\n", st->name, g.tunnel ? "client" : "server",
+			    (long long)g.cert_not_after);
+		if (g.ca_not_after != 0)
+			page_printf(&pg, "mtls_certificate_expiration_"
+			    "timestamp_seconds{service=\"%s\",role=\"ca\"} "
+			    "%lld\n", st->name, (long long)g.ca_not_after);
+		if (g.crl_next_update != 0)
+			page_printf(&pg, "mtls_certificate_expiration_"
+			    "timestamp_seconds{service=\"%s\",role=\"crl\"} "
+			    "%lld\n", st->name, (long long)g.crl_next_update);
+	}
+	(void)now;
+	return pg.len;
+}
+
 /* ---- the HTTP side ---------------------------------------------- */
 
 #define METRICS_REQ_MAX 2048
-#define METRICS_PAGE_MAX (16 * 1024)
+#define METRICS_PAGE_MAX (256 * 1024)
 #define METRICS_CLIENT_TIMEOUT 5.0
 
 struct metrics_client {
@@ -209,6 +285,7 @@ struct metrics_client {
 struct metrics_server {
 	struct proxy *px;
 	struct ev_loop *loop;
+	ev_timer tick;               /* the status page's rates */
 	int fd[ADDR_MAX];
 	ev_io io[ADDR_MAX];
 	size_t n;
@@ -247,44 +324,92 @@ mclient_respond(struct metrics_client *c, const char *status,
 	ev_io_start(c->m->loop, &c->io);
 }
 
+/* The Prometheus page: the totals over every service (the families a
+ * single service has always had), then the per-service families. */
 static void
-mclient_route(struct metrics_client *c)
+mclient_metrics(struct metrics_client *c)
 {
 	struct proxy *px = c->m->px;
+	struct proxy_stats **st = NULL;
+	struct metrics_gauges g = { 0 };
+	size_t n = 0, nst = 0;
 	char *page;
-	size_t n;
-	struct proxy_stats *st[64];
-	size_t nst = 0;
-	struct metrics_gauges g;
 
-	if (strncmp(c->req, "GET /healthz ", 13) == 0 ||
-	    strncmp(c->req, "GET /healthz?", 13) == 0) {
-		mclient_respond(c, "200 OK", "text/plain", "ok\n", 3);
-		return;
-	}
-	if (strncmp(c->req, "GET /metrics ", 13) != 0 &&
-	    strncmp(c->req, "GET /metrics?", 13) != 0) {
-		mclient_respond(c, "404 Not Found", "text/plain",
-		    "not found: try /metrics or /healthz\n", 36);
-		return;
-	}
-	if ((page = malloc(METRICS_PAGE_MAX)) == NULL) {
+	if ((page = malloc(METRICS_PAGE_MAX)) == NULL ||
+	    (st = calloc(px->nsvcs * (size_t)px->nworkers + 1,
+	    sizeof(*st))) == NULL) {
+		free(page);
 		mclient_free(c);
 		return;
 	}
-	for (int i = 0; i < px->nworkers && nst < 64; i++)
-		st[nst++] = &px->workers[i].stats;
-	pthread_mutex_lock(&px->gauges_lock);
-	g = px->gauges;
-	pthread_mutex_unlock(&px->gauges_lock);
+	for (size_t k = 0; k < px->nsvcs; k++)
+		for (int i = 0; i < px->nworkers; i++)
+			st[nst++] = &px->svcs[k]->st->stats[i];
+	if (px->nsvcs > 0) {
+		struct svc_state *s0 = px->svcs[0]->st;
+		pthread_mutex_lock(&s0->lock);
+		g = s0->gauges;
+		pthread_mutex_unlock(&s0->lock);
+	}
+	pthread_mutex_lock(&px->svcs_lock);
+	g.reloads_ok = px->reloads_ok;
+	g.reloads_failed = px->reloads_failed;
+	pthread_mutex_unlock(&px->svcs_lock);
+	g.tunnel = px->plan.mode == PROXY_TUNNEL;
 	n = metrics_render(page, METRICS_PAGE_MAX, st, nst, &g, time(NULL));
+	n += metrics_render_services(page + n, METRICS_PAGE_MAX - n,
+	    px->svcs, px->nsvcs, time(NULL));
 	mclient_respond(c, "200 OK", "text/plain; version=0.0.4", page, n);
+	free(st);
 	free(page);
+}
+
+static int
+req_is(const char *req, const char *path)
+{
+	size_t n = strlen(path);
+
+	return strncmp(req, "GET ", 4) == 0 && strncmp(req + 4, path, n) ==
+	    0 && (req[4 + n] == ' ' || req[4 + n] == '?');
+}
+
+static void
+mclient_route(struct metrics_client *c)
+{
+	if (req_is(c->req, "/healthz")) {
+		mclient_respond(c, "200 OK", "text/plain", "ok\n", 3);
+		return;
+	}
+	if (req_is(c->req, "/metrics")) {
+		mclient_metrics(c);
+		return;
+	}
+	if (req_is(c->req, "/") || req_is(c->req, "/status.json")) {
+		int json = req_is(c->req, "/status.json");
+		char *page = malloc(METRICS_PAGE_MAX);
+		size_t n;
+
+		if (page == NULL) {
+			mclient_free(c);
+			return;
+		}
+		n = json ? status_render_json(c->m->px, page, METRICS_PAGE_MAX,
+		    time(NULL)) : status_render_html(c->m->px, page,
+		    METRICS_PAGE_MAX, time(NULL));
+		mclient_respond(c, "200 OK", json ? "application/json" :
+		    "text/html; charset=utf-8", page, n);
+		free(page);
+		return;
+	}
+	mclient_respond(c, "404 Not Found", "text/plain",
+	    "not found: try /, /status.json, /metrics or /healthz\n", 53);
 }
 
 static void
 mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct metrics_client *c = io->data;
 	ssize_t n;
 
@@ -324,12 +449,15 @@ mclient_cb(struct ev_loop *loop, ev_io *io, int revents)
 static void
 mclient_timeout(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	mclient_free(t->data);
 }
 
 static void
 metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	struct metrics_server *m = io->data;
 
 	for (;;) {
@@ -355,6 +483,15 @@ metrics_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
+static void
+metrics_tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	struct metrics_server *m = t->data;
+
+	status_tick(m->px, ev_now(loop));
+}
+
 struct metrics_server *
 metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
     size_t errlen)
@@ -364,7 +501,7 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	char why[512];
 	int n;
 
-	n = addr_parse(px->opt.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
+	n = addr_parse(px->plan.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
 	    sizeof(why));
 	if (n < 0) {
 		snprintf(err, errlen, "--metrics %s", why);
@@ -376,6 +513,9 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	}
 	m->px = px;
 	m->loop = loop;
+	ev_timer_init(&m->tick, metrics_tick_cb, 1.0, 1.0);
+	m->tick.data = m;
+	ev_timer_start(loop, &m->tick);
 	for (int i = 0; i < n; i++) {
 		int fd = listener_open(&a[i], LISTEN_ALONE, why,
 		    sizeof(why));
@@ -398,6 +538,7 @@ metrics_server_free(struct metrics_server *m)
 {
 	if (m == NULL)
 		return;
+	ev_timer_stop(m->loop, &m->tick);
 	for (size_t i = 0; i < m->n; i++) {
 		ev_io_stop(m->loop, &m->io[i]);
 		close(m->fd[i]);

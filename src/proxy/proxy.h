@@ -26,6 +26,8 @@ enum proxy_mode {
 };
 
 struct proxy_options {
+	const char *name;            /* the service's name in metrics, logs and
+	                              * the status page; NULL: "default" */
 	enum proxy_mode mode;
 	const char *listen;          /* HOST:PORT, [v6]:PORT, :PORT, unix:/path */
 	const char *backend;         /* serve: HOST:PORT, [v6]:PORT, unix:/path */
@@ -41,6 +43,8 @@ struct proxy_options {
 	const char *metrics;         /* NULL: no metrics listener */
 	struct mtls_policy *policy;  /* the access rules (the engine keeps a
 	                              * reference through each config) */
+	const char *policy_text;     /* the rules as written, so that a reload
+	                              * can tell a changed service; NULL: none */
 	/* A client without a certificate may then pass, if the policy has
 	 * an "any" rule (the library enforces it). */
 	int client_auth_optional;
@@ -54,10 +58,12 @@ struct proxy_options {
 	double backend_timeout;      /* connect timeout, seconds */
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
+	int no_sandbox;              /* serve: no Landlock, no seccomp */
 	/* serve --http (http_conn.c) */
 	int http;
 	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */
-	const char *const *strip_prefix; /* header names removed by prefix */
+	const char *const *strip_prefix; /* header names removed by prefix
+	                              * (the strings must outlive the proxy) */
 	size_t nstrip_prefix;
 	size_t http_max_line;        /* 0: the defaults of src/lib/http */
 	size_t http_max_head;
@@ -77,13 +83,16 @@ int proxy_check_http_identity(const char *list, char *err, size_t errlen);
 
 /*
  * Checks an address for the listener or the backend: 0, or -1 with the
- * reason in err.  Used by the command line to report usage errors before
+ * reason in err (naming the address, never an option: the command line
+ * adds that).  Used by the command line to report usage errors before
  * anything is loaded.  A backend that is neither loopback nor unix is
- * refused unless unsafe_backend.
+ * refused unless unsafe_backend, with PROXY_ADDR_NOT_LOCAL.
  */
+#define PROXY_ADDR_NOT_LOCAL (-2)
 int proxy_check_listen(const char *addr, char *err, size_t errlen);
 /* The tunnel's listener: HOST:PORT or unix:/path, and only loopback or a
- * unix socket (plaintext arrives there) unless unsafe_listen. */
+ * unix socket (plaintext arrives there) unless unsafe_listen
+ * (PROXY_ADDR_NOT_LOCAL). */
 int proxy_check_tunnel_listen(const char *addr, int unsafe_listen, char *err,
     size_t errlen);
 /* The tunnel's upstream: the form HOST:PORT or [v6]:PORT (not resolved). */
@@ -100,9 +109,70 @@ int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 struct mtls_config *proxy_config_build(const struct proxy_options *opt,
     char *err, size_t errlen);
 
-/* Runs the proxy (serve or tunnel, by opt->mode) until SIGTERM/SIGINT.  cfg (from proxy_config_build) is
- * taken over by the engine. */
+/* Runs the proxy (serve or tunnel, by opt->mode) as a service of one until
+ * SIGTERM/SIGINT.  cfg (from proxy_config_build, which has reported the
+ * file errors) is freed; the engine builds its own from opt. */
 int proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
+    char *err, size_t errlen);
+
+/*
+ * A plan: the services one process runs and the settings they share.  The
+ * command line makes a plan of one service; a configuration file
+ * (proxy_plan_load) makes one of any number.  In each service's options the
+ * shared fields (mode, workers, metrics, log_format, drain_timeout) are
+ * ignored: the plan's count.
+ */
+struct proxy_plan {
+	enum proxy_mode mode;
+	int workers;                 /* 0: one per core */
+	const char *metrics;         /* the metrics and status page, or NULL */
+	enum proxy_log_format log_format;
+	double drain_timeout;
+	int no_sandbox;              /* 1: no Landlock, no seccomp filter */
+	const char *file;            /* the configuration file, re-read on
+	                              * SIGHUP and when it changes; NULL: the
+	                              * plan came from the command line */
+	struct proxy_options *svc;
+	size_t nsvc;
+	/* Each service's policy belongs to the plan (freed with it) when
+	 * owns_policies; the engine then takes them over. */
+	int owns_policies;
+	void *storage;               /* proxy_plan_load's strings */
+};
+
+/* Runs the plan until SIGTERM/SIGINT: 0, or -1 with the reason in err
+ * when it could not start.  The plan stays the caller's. */
+int proxy_run(struct proxy_plan *plan, char *err, size_t errlen);
+
+/*
+ * Reads a configuration file (YAML; docs/mtls.1 lists the keys) into a new
+ * plan: NULL with one line in err naming the file, the line and the key
+ * for unknown keys, wrong types, bad values and missing keys.
+ */
+struct proxy_plan *proxy_plan_load(const char *file, char *err,
+    size_t errlen);
+/* What "nginx -t" checks, for every service: the files exist and load,
+ * each certificate matches its key, the CA verifies the CRLs' issuers.
+ * 0, or -1 with one line in err naming the service and the file. */
+int proxy_plan_check(const struct proxy_plan *plan, char *err,
+    size_t errlen);
+void proxy_plan_free(struct proxy_plan *plan);
+
+/*
+ * The online CA's server (mtls ca serve): EST over mTLS on one libev loop,
+ * answered by est (libmtls).  cfg is the TLS server configuration (client
+ * certificates optional, verified when sent); the engine takes it over.
+ * Runs until SIGTERM/SIGINT: 0, or -1 with the reason in err.
+ */
+struct est_server_options {
+	const char *listen;
+	struct mtls_est *est;
+	enum proxy_log_format log_format;
+	double handshake_timeout;    /* 0: PROXY_HANDSHAKE_TIMEOUT */
+	double request_timeout;      /* a whole request; 0: 30 s */
+	double crl_check;            /* seconds between CRL checks; 0: 5 */
+};
+int est_serve(const struct est_server_options *opt, struct mtls_config *cfg,
     char *err, size_t errlen);
 
 /*

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <netinet/in.h>
 
 #include <ev.h>
@@ -154,6 +155,7 @@ struct proxy_stats {
 	uint64_t conns_accepted;
 	uint64_t conns_refused_limit;
 	uint64_t handshakes[HS_NREASONS];
+	uint64_t handshakes_resumed;  /* of handshakes[HS_OK] */
 	uint64_t hs_latency[HS_LATENCY_BUCKETS + 1]; /* last: +Inf */
 	uint64_t hs_latency_sum_us;
 	uint64_t bytes_in;           /* client to backend */
@@ -161,7 +163,6 @@ struct proxy_stats {
 	uint64_t backend_errors;
 	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
 	int64_t active;
-	uint64_t reloads_ok, reloads_failed; /* main thread only */
 };
 
 #define STAT_ADD(field, n) \
@@ -173,10 +174,18 @@ void stats_hs_latency(struct proxy_stats *st, double seconds);
 /* What the metrics page shows besides the counters. */
 struct metrics_gauges {
 	time_t cert_not_after;       /* 0: unknown */
+	time_t ca_not_after;         /* 0: unknown */
 	time_t crl_next_update;      /* 0: unknown or no CRL */
 	uint64_t reloads_ok, reloads_failed;
 	int tunnel;                  /* names: mtls_tunnel_*, not mtls_serve_* */
 };
+
+/* A bounded text being written: appends past cap are dropped. */
+struct page {
+	char *p;
+	size_t cap, len;
+};
+void page_printf(struct page *pg, const char *fmt, ...) PROXY_PRINTF(2, 3);
 
 /* Renders the page from the per-worker stats into buf; returns the length
  * (cut at cap). */
@@ -189,6 +198,7 @@ size_t metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 
 struct conn_record {
 	double time;                 /* when the connection ended (epoch) */
+	const char *service;         /* NULL: the only one (command line) */
 	const char *client;          /* "1.2.3.4:5678" */
 	const char *upstream;        /* tunnel: the address connected to */
 	const char *subject;         /* the peer's certificate (the client's in
@@ -208,6 +218,24 @@ struct conn_record {
  * the peer are escaped so that a certificate cannot forge log lines. */
 size_t log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct conn_record *r);
+/* s as a JSON string (quoted, escaped; NULL: null) into buf; returns the
+ * length (cut at cap). */
+size_t log_json_quote(char *buf, size_t cap, const char *s);
+/* One EST request (mtls ca serve). */
+struct est_record {
+	double time;
+	const char *client;
+	const char *method;          /* "-" when the request never came */
+	const char *path;
+	int status;                  /* 0: no HTTP answer (TLS refusal) */
+	const char *identity;
+	const char *outcome;
+	const char *reason;          /* NULL when none */
+	const char *serial;          /* issued, or NULL */
+	double duration;
+};
+size_t log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct est_record *r);
 /* serve --http: one line per request. */
 struct request_record {
 	double time;                 /* when the answer was complete */
@@ -235,60 +263,68 @@ void log_msg(enum proxy_log_format fmt, const char *level,
 /* The engine                                                         */
 /* ------------------------------------------------------------------ */
 
-/* One configuration generation as a worker uses it: a context built from
- * one mtls_config, kept while connections made with it live.  In serve mode
- * it is the server context connections are accepted from; in tunnel mode a
- * client context that holds the configuration (its reference keeps cfg
- * alive), which each upstream connection's own client context uses. */
-struct proxy_gen {
-	struct mtls *tls;
-	struct mtls_config *cfg;     /* borrowed from tls */
-	unsigned refs;               /* connections using it, +1 while current */
-	char sig_alg[64];            /* our certificate's, for PROXY v2 */
-	char key_alg[32];
-	char by_uri[256];            /* our certificate's URI SAN (XFCC By) */
+/* What one service has seen, kept across reloads while the service keeps
+ * its name: the counters (one block per worker, each written by its worker
+ * only), the open connections, and the status page's facts. */
+#define STATUS_REFUSED_MAX 8     /* the last refused identities kept */
+#define STATUS_RELOADS_MAX 5
+#define STATUS_TOP_MAX 32        /* client identities counted */
+#define STATUS_WINDOW 300        /* seconds of refusals, by reason */
+
+struct status_refusal {
+	time_t when;
+	int reason;                  /* an HS_ slot */
+	char who[128];               /* the subject, or the address */
+	char why[160];               /* the refusal in words (it names the
+	                              * certificate when there was one) */
 };
 
-struct proxy;
-struct conn;
-
-/* What the main thread hands to a worker (under the worker's lock). */
-struct worker_mail {
-	struct proxy_gen *gen;       /* a new configuration, or NULL */
-	int stop;                    /* stop accepting, finish connections */
-	int force;                   /* close every connection now */
+struct status_reload {
+	time_t when;
+	int ok;
+	char what[160];
 };
 
-#define LISTEN_MAX ADDR_MAX
-
-struct worker {
-	struct proxy *px;
-	int id;
-	pthread_t thread;
-	struct ev_loop *loop;
-	int lfd[LISTEN_MAX];
-	ev_io lio[LISTEN_MAX];
-	size_t nlisten;
-	ev_timer accept_resume;      /* after EMFILE/ENFILE */
-	ev_async wake;
-	pthread_mutex_t lock;
-	struct worker_mail mail;
-	struct proxy_gen *gen;       /* the current configuration */
-	struct conn *conns;          /* every open connection */
-	size_t nconns;
-	int stopping;
-	struct relay_pool pool;
-	struct proxy_stats stats;
+struct status_client {
+	char who[128];
+	uint64_t conns;
 };
 
-struct proxy {
-	struct proxy_options opt;
+struct svc_state {
+	unsigned refs;               /* atomic: services, the engine */
+	char name[64];
+	int nworkers;
+	struct proxy_stats *stats;   /* [nworkers] */
+	int64_t active;              /* open connections (max_conns) */
+	pthread_mutex_t lock;        /* everything below */
+	struct metrics_gauges gauges;
+	/* refusals per reason per minute over the window */
+	uint32_t refusals[STATUS_WINDOW / 60][HS_NREASONS];
+	time_t refusal_minute[STATUS_WINDOW / 60];
+	struct status_refusal refused[STATUS_REFUSED_MAX];
+	size_t nrefused;             /* ring: the next slot is nrefused % MAX */
+	struct status_reload reloads[STATUS_RELOADS_MAX];
+	size_t nreloads;
+	struct status_client top[STATUS_TOP_MAX];
+	size_t ntop;
+	/* connections per second, sampled by the main thread (status.c) */
+	double rate;
+	uint64_t rate_prev;
+	double rate_at;
+};
+
+/* One service as configured.  Never changes once built: a reload that
+ * changes a service builds a new one (with the same svc_state), and the
+ * connections made with the old one keep it through their generation. */
+struct proxy_service {
+	unsigned refs;               /* atomic: generations, the engine */
+	struct svc_state *st;
+	struct proxy_options opt;    /* strings copied; the shared settings
+	                              * filled in from the plan */
+	char *strings;               /* where opt's strings live */
+	int own_policy;              /* free opt.policy with the service */
 	struct proxy_addr listen[ADDR_MAX];
 	size_t nlisten;
-	int listen_fd[ADDR_MAX];     /* unix listeners, shared by the workers
-	                              * (-1: none, or TCP: each worker opens its
-	                              * own SO_REUSEPORT socket) */
-	int listen_unix;             /* we bound a unix socket: remove it */
 	struct proxy_addr target[ADDR_MAX]; /* the backend, or the upstream's
 	                              * addresses, tried in order */
 	size_t ntarget;
@@ -298,26 +334,142 @@ struct proxy {
 	const char *tls_side;        /* "client" or "upstream" in messages */
 	const char *plain_side;      /* "backend" or "client" */
 	const char *target_side;     /* the side we connect to */
+};
+
+/* service.c */
+struct svc_state *svc_state_new(const char *name, int nworkers);
+void svc_state_unref(struct svc_state *st);
+/* Reloads and refusals for the status page (any thread). */
+void svc_state_reload(struct svc_state *st, int ok, const char *what);
+void svc_state_refused(struct svc_state *st, int r,
+    const char *who, const char *why);
+void svc_state_client(struct svc_state *st, const char *who);
+/* Copies opt (strings included; the policy is taken over when
+ * take_policy), resolves its addresses, names its sides.  NULL with the
+ * reason in err. */
+struct proxy_service *service_new(const struct proxy_options *opt,
+    const struct proxy_plan *plan, struct svc_state *st, int take_policy,
+    char *err, size_t errlen);
+void service_ref(struct proxy_service *svc);
+void service_unref(struct proxy_service *svc);
+/* 1 when a and b listen on the same addresses. */
+int service_same_listen(const struct proxy_service *a,
+    const struct proxy_service *b);
+
+/* One configuration generation of one service as a worker uses it: a
+ * context built from one mtls_config, kept while connections made with it
+ * live.  In serve mode it is the server context connections are accepted
+ * from; in tunnel mode a client context that holds the configuration (its
+ * reference keeps cfg alive), which each upstream connection's own client
+ * context uses. */
+struct proxy_gen {
+	struct proxy_service *svc;   /* holds a reference */
+	struct mtls *tls;
+	struct mtls_config *cfg;     /* borrowed from tls */
+	unsigned refs;               /* connections using it, +1 while current
+	                              * (its worker's thread only) */
+	char sig_alg[64];            /* our certificate's, for PROXY v2 */
+	char key_alg[32];
+	char by_uri[256];            /* our certificate's URI SAN (XFCC By) */
+};
+
+/* gen.c: the life of a generation */
+/* A generation of svc for each of n workers from cfg (all or none), and the
+ * service's expiry facts updated: 0, or -1 with the reason in err. */
+int gen_new_set(struct proxy_service *svc, struct mtls_config *cfg,
+    struct proxy_gen **gens, int n, char *err, size_t errlen)
+    PROXY_MUST_CHECK;
+void gen_ref(struct proxy_gen *g);
+/* Drops a reference; the last one frees it. */
+void gen_unref(struct proxy_gen *g);
+
+struct proxy;
+struct conn;
+struct reloader;
+
+#define LISTEN_MAX ADDR_MAX
+
+/* A worker's part of one service: its listeners and current generation. */
+struct worker_slot {
+	struct worker *w;
+	struct proxy_gen *gen;
+	int lfd[LISTEN_MAX];
+	ev_io lio[LISTEN_MAX];
+	size_t nlisten;
+};
+
+/* One service in a new table of services for a worker. */
+struct slot_plan {
+	char name[64];
+	struct proxy_gen *gen;       /* the new generation, or NULL: keep */
+	int keep;                    /* keep the listeners of the slot of the
+	                              * same name */
+	int lfd[LISTEN_MAX];        /* otherwise these new ones */
+	size_t nlisten;
+};
+
+struct worker_table {
+	struct slot_plan *s;
+	size_t n;
+};
+void worker_table_free(struct worker_table *t);
+
+/* What the main thread hands to a worker (under the worker's lock). */
+struct worker_mail {
+	struct worker_table *table;  /* the new services, or NULL */
+	int stop;                    /* stop accepting, finish connections */
+	int force;                   /* close every connection now */
+};
+
+struct worker {
+	struct proxy *px;
+	int id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	struct worker_slot **slots;
+	size_t nslots;
+	ev_timer accept_resume;      /* after EMFILE/ENFILE */
+	ev_async wake;
+	pthread_mutex_t lock;
+	struct worker_mail mail;
+	struct conn *conns;          /* every open connection */
+	size_t nconns;
+	int stopping;
+	struct relay_pool pool;
+};
+
+struct proxy {
+	struct proxy_plan plan;      /* the shared settings (no services) */
+	char *file;                  /* plan.file's copy */
+	enum proxy_log_format log_format;
 	struct worker *workers;
 	int nworkers;
 	int64_t active;              /* open connections, all workers */
 	int workers_done;            /* workers whose loop has ended */
-	struct mtls_config *cfg;     /* the current configuration */
-	struct metrics_gauges gauges;
-	pthread_mutex_t gauges_lock;
+	struct proxy_service **svcs; /* the current services (main thread) */
+	size_t nsvcs;
+	int *svc_unix;               /* [nsvcs]: we bound its unix socket */
+	pthread_mutex_t svcs_lock;   /* the list, for readers off the main
+	                              * loop */
+	uint64_t reloads_ok, reloads_failed; /* under svcs_lock */
+	struct reloader *reloader;
+	time_t started;
 };
 
 /* conn.c */
-/* Takes an accepted socket. */
-void conn_accept(struct worker *w, int fd, const struct sockaddr *peer,
-    socklen_t peerlen);
+/* Takes an accepted socket for the service of g. */
+void conn_accept(struct worker *w, struct proxy_gen *g, int fd,
+    const struct sockaddr *peer, socklen_t peerlen);
 /* Closes every connection of w (stop deadline). */
 void conn_close_all(struct worker *w, const char *why);
 
 /* worker.c */
-int worker_start(struct worker *w, char *err, size_t errlen);
+int worker_start(struct worker *w, struct worker_table *t, char *err,
+    size_t errlen);
 void worker_post(struct worker *w, const struct worker_mail *m);
-void worker_gen_unref(struct worker *w, struct proxy_gen *g);
+/* Stops and closes a slot's listeners (its worker's thread, or before the
+ * worker runs). */
+void worker_slot_free(struct worker_slot *s);
 
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the
@@ -341,23 +493,47 @@ int backend_connect(const struct proxy_addr *a, int *done);
 int backend_connect_result(int fd);
 
 /* reload.c */
-struct reloader;
 struct reloader *reloader_new(struct proxy *px, struct ev_loop *loop,
     char *err, size_t errlen);
 void reloader_free(struct reloader *r);
-/* Builds a new configuration and hands it to every worker: 0, or -1 with
- * the old configuration kept and the reason logged. */
+/* Watches the files of the current services (after they changed). */
+void reloader_rewatch(struct reloader *r);
+/* Rebuilds every service's configuration from its files and hands it to
+ * the workers; a service whose files fail keeps its previous one and the
+ * reason is logged.  0 when all were reloaded, -1 otherwise. */
 int proxy_reload(struct proxy *px, const char *why);
-/* A new generation for each of n workers from cfg (all or none): 0, or -1
- * with the reason in err.  Updates the expiry gauges. */
-int proxy_gens_new(struct proxy *px, struct mtls_config *cfg,
-    struct proxy_gen **gens, int n, char *err, size_t errlen);
-void proxy_gen_free(struct proxy_gen *g);
+/* Applies a new plan (services added, removed, changed): all or nothing.
+ * 0, or -1 with the reason in err and everything as it was.  The first
+ * call (no current services) starts nothing: the tables are returned in
+ * first[] for worker_start. */
+int proxy_apply(struct proxy *px, struct proxy_plan *plan,
+    struct worker_table **first, char *err, size_t errlen);
+/* Closes and unlinks the unix listeners' files of the current services. */
+void proxy_unix_cleanup(struct proxy *px);
+
+/* sandbox.c */
+/* Landlock and seccomp for the rest of the process's life, from the
+ * current services' files and ports (metrics_ports: the metrics
+ * listener's): 0, or -1 with the reason in err.  Call before any thread
+ * is started. */
+int sandbox_enter(struct proxy *px, const int *metrics_ports, size_t nmp,
+    char *err, size_t errlen);
+
+/* status.c: the status page (/) and its data (/status.json) */
+/* Samples each service's connection rate (main thread, every second). */
+void status_tick(struct proxy *px, double now);
+size_t status_render_json(struct proxy *px, char *buf, size_t cap,
+    time_t now);
+size_t status_render_html(struct proxy *px, char *buf, size_t cap,
+    time_t now);
 
 /* metrics.c: the HTTP side, in the main loop */
 struct metrics_server;
 struct metrics_server *metrics_server_new(struct proxy *px,
     struct ev_loop *loop, char *err, size_t errlen);
 void metrics_server_free(struct metrics_server *m);
+/* The per-service families (service label), appended after the totals. */
+size_t metrics_render_services(char *buf, size_t cap,
+    struct proxy_service *const *svcs, size_t n, time_t now);
 
 #endif

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "proxy_int.h"
 
 static const unsigned char pp2_sig[12] = {
@@ -195,44 +196,6 @@ pp2_encode(unsigned char *buf, size_t cap, const struct pp2_info *in)
 	return w.len;
 }
 
-/* A bounded reader. */
-struct rcur {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static int
-r_take(struct rcur *r, size_t n, const unsigned char **out)
-{
-	if (r->len - r->off < n)
-		return -1;
-	*out = r->p + r->off;
-	r->off += n;
-	return 0;
-}
-
-static int
-r_u8(struct rcur *r, unsigned *v)
-{
-	const unsigned char *b;
-
-	if (r_take(r, 1, &b) == -1)
-		return -1;
-	*v = b[0];
-	return 0;
-}
-
-static int
-r_u16(struct rcur *r, unsigned *v)
-{
-	const unsigned char *b;
-
-	if (r_take(r, 2, &b) == -1)
-		return -1;
-	*v = (unsigned)b[0] << 8 | b[1];
-	return 0;
-}
-
 /* Copies a TLV value as a string: refused if it holds a NUL or does not
  * fit, so that a parsed name is never silently different. */
 static int
@@ -248,22 +211,21 @@ r_str(const unsigned char *v, size_t n, char *dst, size_t cap)
 static int
 pp2_parse_ssl(const unsigned char *v, size_t n, struct pp2_parsed *out)
 {
-	struct rcur r = { v, n, 0 };
-	const unsigned char *b, *val;
+	struct byte_reader r;
+	const unsigned char *val;
 	unsigned type, len;
 
-	if (r_u8(&r, &type) == -1 || r_take(&r, 4, &b) == -1)
+	br_init(&r, v, n);
+	if (br_u8(&r, &type) == -1 || br_u32(&r, &out->verify) == -1)
 		return -1;
 	out->has_ssl = 1;
 	out->client = (uint8_t)type;
-	out->verify = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
-	    (uint32_t)b[2] << 8 | b[3];
-	while (r.off < r.len) {
+	while (br_left(&r) > 0) {
 		char *dst = NULL;
 		size_t cap = 0;
 
-		if (r_u8(&r, &type) == -1 || r_u16(&r, &len) == -1 ||
-		    r_take(&r, len, &val) == -1)
+		if (br_u8(&r, &type) == -1 || br_u16(&r, &len) == -1 ||
+		    br_take(&r, len, &val) == -1)
 			return -1;
 		switch (type) {
 		case PP2_SUBTYPE_SSL_VERSION:
@@ -288,7 +250,7 @@ pp2_parse_ssl(const unsigned char *v, size_t n, struct pp2_parsed *out)
 ssize_t
 pp2_parse(const unsigned char *buf, size_t len, struct pp2_parsed *out)
 {
-	struct rcur r = { buf, len, 0 };
+	struct byte_reader hdr, r;
 	const unsigned char *b, *val;
 	unsigned cmd, fam, blen, type, tlen;
 	struct sockaddr_in s4, d4;
@@ -303,20 +265,20 @@ pp2_parse(const unsigned char *buf, size_t len, struct pp2_parsed *out)
 		return -1;
 	if (len < PP2_HDR_LEN)
 		return 0;
-	r.off = sizeof(pp2_sig);
-	if (r_u8(&r, &cmd) == -1 || r_u8(&r, &fam) == -1 ||
-	    r_u16(&r, &blen) == -1)
+	br_init(&hdr, buf, len);
+	if (br_skip(&hdr, sizeof(pp2_sig)) == -1 || br_u8(&hdr, &cmd) == -1 ||
+	    br_u8(&hdr, &fam) == -1 || br_u16(&hdr, &blen) == -1)
 		return -1;
 	if (cmd != PP2_CMD_LOCAL && cmd != PP2_CMD_PROXY)
 		return -1;
-	if (len - PP2_HDR_LEN < blen)
+	/* The addresses and TLVs: blen bytes, or wait for more. */
+	if (br_sub(&hdr, blen, &r) == -1)
 		return 0;
 	end = PP2_HDR_LEN + (size_t)blen;
-	r.len = end;
 	out->local = cmd == PP2_CMD_LOCAL;
 	out->family = AF_UNSPEC;
 	if (fam == PP2_FAM_TCP4) {
-		if (r_take(&r, 12, &b) == -1)
+		if (br_take(&r, 12, &b) == -1)
 			return -1;
 		memset(&s4, 0, sizeof(s4));
 		memset(&d4, 0, sizeof(d4));
@@ -331,7 +293,7 @@ pp2_parse(const unsigned char *buf, size_t len, struct pp2_parsed *out)
 		    sizeof(out->dst));
 		out->family = AF_INET;
 	} else if (fam == PP2_FAM_TCP6) {
-		if (r_take(&r, 36, &b) == -1)
+		if (br_take(&r, 36, &b) == -1)
 			return -1;
 		memset(&s6, 0, sizeof(s6));
 		memset(&d6, 0, sizeof(d6));
@@ -349,21 +311,21 @@ pp2_parse(const unsigned char *buf, size_t len, struct pp2_parsed *out)
 		/* Unix and UDP families are valid PROXY v2 but never
 		 * produced by this proxy; their addresses are skipped. */
 		if (fam == 0x31 || fam == 0x32) {
-			if (r_take(&r, 216, &b) == -1)
+			if (br_take(&r, 216, &b) == -1)
 				return -1;
 		} else if (fam == 0x12) {
-			if (r_take(&r, 12, &b) == -1)
+			if (br_take(&r, 12, &b) == -1)
 				return -1;
 		} else if (fam == 0x22) {
-			if (r_take(&r, 36, &b) == -1)
+			if (br_take(&r, 36, &b) == -1)
 				return -1;
 		} else {
 			return -1;
 		}
 	}
-	while (r.off < r.len) {
-		if (r_u8(&r, &type) == -1 || r_u16(&r, &tlen) == -1 ||
-		    r_take(&r, tlen, &val) == -1)
+	while (br_left(&r) > 0) {
+		if (br_u8(&r, &type) == -1 || br_u16(&r, &tlen) == -1 ||
+		    br_take(&r, tlen, &val) == -1)
 			return -1;
 		if (type == PP2_TYPE_SSL && pp2_parse_ssl(val, tlen, out) == -1)
 			return -1;

@@ -1,11 +1,17 @@
 /*
- * reload.c - configurations and their replacement.  A reload (SIGHUP, or a
- * change to any certificate, key, CA or CRL file) builds a whole new
- * mtls_config in the main thread, off the workers' loops, and hands each
- * worker a new context made from it (serve: the server context; tunnel:
- * the client configuration for new upstream connections).  Connections already open keep
- * the context they were accepted with.  A reload that fails changes
- * nothing and says why.
+ * reload.c - configurations and their replacement.  A reload builds new
+ * mtls_configs in the main thread, off the workers' loops, and hands each
+ * worker a new table of services with a context per service made from
+ * them (serve: the server context; tunnel: the client configuration for
+ * new upstream connections).  Connections already open keep the context,
+ * and so the service, they were accepted with.
+ *
+ * SIGHUP or a change to a service's certificate, key, CA or CRL file
+ * rebuilds each service from its files; one whose files fail keeps its
+ * previous configuration and says why.  With a configuration file, SIGHUP
+ * or a change to it re-reads it and applies the new set of services (added,
+ * removed, changed; listeners kept where a service's addresses did not
+ * change) all at once, or nothing when anything in it fails.
  *
  * File changes are seen with inotify on the files' directories rather than
  * on the files: Kubernetes updates a mounted secret by swapping the
@@ -16,27 +22,24 @@
  * are polled with stat() every two seconds instead.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "proxy_int.h"
 
 #define RELOAD_SETTLE 0.3 /* seconds of quiet before a file reload */
 #define RELOAD_POLL 2.0   /* stat() interval without inotify */
-#define WATCH_MAX 5
-
-struct proxy_config_facts {
-	time_t cert_not_after;
-	time_t crl_next_update;
-	char sig_alg[64];
-	char key_alg[32];
-	char by_uri[256];
-};
 
 struct mtls_config *
 proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
@@ -81,166 +84,415 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 	return cfg;
 }
 
-/* What the metrics and the PROXY header say about our own files: the
- * server certificate's expiry and algorithms, the CRLs' nextUpdate.  Only
- * informative, so a failure leaves the fields empty. */
 static void
-proxy_config_facts(const struct proxy_options *opt,
-    struct proxy_config_facts *f)
+proxy_count_reload(struct proxy *px, int ok)
 {
-	struct mtls_error e = { 0 };
-	struct mtls_cert_info info;
-	struct mtls_cert *cert;
-	struct mtls_crl *crl;
+	pthread_mutex_lock(&px->svcs_lock);
+	if (ok)
+		px->reloads_ok++;
+	else
+		px->reloads_failed++;
+	pthread_mutex_unlock(&px->svcs_lock);
+}
 
-	memset(f, 0, sizeof(*f));
-	if ((cert = mtls_cert_load_file(opt->cert_file, &e)) != NULL) {
-		memset(&info, 0, sizeof(info));
-		if (mtls_cert_info(cert, 0, &info, &e) == 0) {
-			const char *kt = info.key_type ? info.key_type : "";
-			f->cert_not_after = info.not_after;
-			if (info.signature_algorithm != NULL)
-				snprintf(f->sig_alg, sizeof(f->sig_alg), "%s",
-				    info.signature_algorithm);
-			/* HAProxy's form: "RSA2048", "EC256". */
-			if (strncmp(kt, "EC", 2) == 0)
-				snprintf(f->key_alg, sizeof(f->key_alg),
-				    "EC%d", info.key_bits);
-			else if (strcmp(kt, "RSA") == 0)
-				snprintf(f->key_alg, sizeof(f->key_alg),
-				    "RSA%d", info.key_bits);
+/* A new table for each worker, n entries each. */
+static struct worker_table **
+tables_new(int nworkers, size_t n)
+{
+	struct worker_table **t = calloc((size_t)nworkers, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	for (int i = 0; i < nworkers; i++) {
+		if ((t[i] = calloc(1, sizeof(*t[i]))) == NULL ||
+		    (t[i]->s = calloc(n ? n : 1, sizeof(*t[i]->s))) == NULL) {
+			while (i >= 0) {
+				if (t[i] != NULL)
+					free(t[i]->s);
+				free(t[i--]);
+			}
+			free(t);
+			return NULL;
+		}
+		t[i]->n = n;
+	}
+	return t;
+}
+
+static void
+tables_free(struct worker_table **t, int nworkers)
+{
+	if (t == NULL)
+		return;
+	for (int i = 0; i < nworkers; i++)
+		worker_table_free(t[i]);
+	free(t);
+}
+
+/* A unix listener is one socket that every worker watches (SO_REUSEPORT
+ * does not spread unix connections); a file left by a proxy that died is
+ * replaced, a socket something still answers on is not. */
+static int
+unix_listener_open(const struct proxy_addr *a, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(a->u.un.sun_path, &st) == 0) {
+		int fd, busy;
+
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "unix:%s: exists and is not a "
+			    "socket", a->u.un.sun_path);
+			return -1;
+		}
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		busy = fd != -1 && connect(fd, &a->u.sa, a->len) == 0;
+		if (fd != -1)
+			close(fd);
+		if (busy) {
+			snprintf(err, errlen, "unix:%s: another process is "
+			    "listening there", a->u.un.sun_path);
+			return -1;
+		}
+		(void)unlink(a->u.un.sun_path);
+	}
+	return listener_open(a, LISTEN_ALONE, err, errlen);
+}
+
+/* The listening sockets of svc for every worker: each its own TCP socket
+ * (SO_REUSEPORT), or a copy of the one unix socket.  *bound_unix is set
+ * when a unix socket's file was made. */
+static int
+listeners_open(struct proxy *px, struct proxy_service *svc,
+    struct worker_table **t, size_t k, int *bound_unix, char *err,
+    size_t errlen)
+{
+	/* Our workers share the port; nobody else may (listener.c). */
+	for (size_t i = 0; i < svc->nlisten; i++)
+		if (listener_check_free(&svc->listen[i], err, errlen) == -1)
+			return -1;
+	for (size_t i = 0; i < svc->nlisten; i++) {
+		const struct proxy_addr *a = &svc->listen[i];
+		int shared = -1;
+
+		if (a->u.sa.sa_family == AF_UNIX) {
+			if ((shared = unix_listener_open(a, err, errlen)) ==
+			    -1)
+				return -1;
+			*bound_unix = 1;
+		}
+		for (int w = 0; w < px->nworkers; w++) {
+			struct slot_plan *p = &t[w]->s[k];
+			int fd;
+
+			if (shared != -1)
+				fd = fcntl(shared, F_DUPFD_CLOEXEC, 0);
 			else
-				snprintf(f->key_alg, sizeof(f->key_alg), "%s",
-				    kt);
-			for (size_t i = 0; i < info.nsans; i++)
-				if (info.sans[i].type == MTLS_SAN_URI) {
-					snprintf(f->by_uri, sizeof(f->by_uri),
-					    "%s", info.sans[i].value);
-					break;
+				fd = listener_open(a, LISTEN_WORKERS, err,
+				    errlen);
+			if (fd == -1) {
+				if (shared != -1) {
+					snprintf(err, errlen, "dup: %s",
+					    strerror(errno));
+					close(shared);
 				}
-			mtls_cert_info_clear(&info);
+				return -1;
+			}
+			p->lfd[p->nlisten++] = fd;
 		}
-		mtls_cert_free(cert);
+		/* Each worker has its own copy: once they close theirs, nothing
+		 * may queue on the socket any more. */
+		if (shared != -1)
+			close(shared);
 	}
-	if (opt->crl_file != NULL &&
-	    (crl = mtls_crl_load_file(opt->crl_file, &e)) != NULL) {
-		for (size_t i = 0; i < mtls_crl_count(crl); i++) {
-			struct mtls_crl_info ci;
-			memset(&ci, 0, sizeof(ci));
-			if (mtls_crl_info(crl, i, &ci, &e) != 0)
-				continue;
-			if (ci.next_update != 0 && (f->crl_next_update == 0 ||
-			    ci.next_update < f->crl_next_update))
-				f->crl_next_update = ci.next_update;
-			mtls_crl_info_clear(&ci);
-		}
-		mtls_crl_free(crl);
-	}
-}
-
-static struct proxy_gen *
-gen_new(enum proxy_mode mode, struct mtls_config *cfg,
-    const struct proxy_config_facts *f, char *err, size_t errlen)
-{
-	struct proxy_gen *g = calloc(1, sizeof(*g));
-
-	if (g == NULL || (g->tls = mode == PROXY_TUNNEL ? mtls_client() :
-	    mtls_server()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		free(g);
-		return NULL;
-	}
-	/* Builds the TLS context now, in the main thread: a bad file fails
-	 * the reload here rather than a connection later. */
-	if (mtls_configure(g->tls, cfg) == -1) {
-		snprintf(err, errlen, "%s", mtls_error(g->tls));
-		proxy_gen_free(g);
-		return NULL;
-	}
-	g->cfg = cfg;
-	g->refs = 1; /* the worker's "current" reference */
-	memcpy(g->sig_alg, f->sig_alg, sizeof(g->sig_alg));
-	memcpy(g->key_alg, f->key_alg, sizeof(g->key_alg));
-	memcpy(g->by_uri, f->by_uri, sizeof(g->by_uri));
-	return g;
-}
-
-int
-proxy_gens_new(struct proxy *px, struct mtls_config *cfg,
-    struct proxy_gen **gens, int n, char *err, size_t errlen)
-{
-	struct proxy_config_facts f;
-	int i;
-
-	proxy_config_facts(&px->opt, &f);
-	/* Every worker's context first: either all of them change, or
-	 * none does. */
-	for (i = 0; i < n; i++)
-		if ((gens[i] = gen_new(px->opt.mode, cfg, &f, err,
-		    errlen)) == NULL)
-			break;
-	if (i < n) {
-		while (i-- > 0) {
-			proxy_gen_free(gens[i]);
-			gens[i] = NULL;
-		}
-		return -1;
-	}
-	pthread_mutex_lock(&px->gauges_lock);
-	px->gauges.cert_not_after = f.cert_not_after;
-	px->gauges.crl_next_update = f.crl_next_update;
-	pthread_mutex_unlock(&px->gauges_lock);
 	return 0;
 }
 
-void
-proxy_gen_free(struct proxy_gen *g)
+static void
+unix_unlink(const struct proxy_service *svc)
 {
-	if (g == NULL)
-		return;
-	mtls_free(g->tls);
-	free(g);
+	for (size_t i = 0; i < svc->nlisten; i++)
+		if (svc->listen[i].u.sa.sa_family == AF_UNIX)
+			(void)unlink(svc->listen[i].u.un.sun_path);
+}
+
+static struct proxy_service *
+proxy_find(struct proxy *px, const char *name)
+{
+	for (size_t i = 0; i < px->nsvcs; i++)
+		if (strcmp(px->svcs[i]->st->name, name) == 0)
+			return px->svcs[i];
+	return NULL;
+}
+
+static int
+service_listed(struct proxy_service *const *svcs, size_t n,
+    const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(svcs[i]->st->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether a reload changed what a service is (its files' contents aside:
+ * every reload reads them again). */
+static int
+service_same(const struct proxy_service *a, const struct proxy_service *b)
+{
+	const struct proxy_options *x = &a->opt, *y = &b->opt;
+
+	return str_same(x->listen, y->listen) &&
+	    str_same(x->backend, y->backend) &&
+	    str_same(x->connect, y->connect) &&
+	    str_same(x->servername, y->servername) &&
+	    str_same(x->cert_file, y->cert_file) &&
+	    str_same(x->key_file, y->key_file) &&
+	    str_same(x->ca_file, y->ca_file) &&
+	    str_same(x->crl_file, y->crl_file) &&
+	    str_same(x->ticket_key_file, y->ticket_key_file) &&
+	    x->policy_text != NULL && str_same(x->policy_text,
+	    y->policy_text) &&
+	    x->client_auth_optional == y->client_auth_optional &&
+	    x->tls_min == y->tls_min &&
+	    x->proxy_protocol == y->proxy_protocol &&
+	    x->unsafe_backend == y->unsafe_backend &&
+	    x->max_conns == y->max_conns &&
+	    x->handshake_timeout == y->handshake_timeout &&
+	    x->idle_timeout == y->idle_timeout &&
+	    x->backend_timeout == y->backend_timeout;
+}
+
+int
+proxy_apply(struct proxy *px, struct proxy_plan *plan,
+    struct worker_table **first, char *err, size_t errlen)
+{
+	size_t n = plan->nsvc;
+	struct worker_table **t = NULL;
+	struct proxy_service **svcs = calloc(n ? n : 1, sizeof(*svcs));
+	int *bound = calloc(n ? n : 1, sizeof(*bound));
+	struct proxy_gen **gens = calloc((size_t)px->nworkers, sizeof(*gens));
+	char why[1024];
+	size_t i;
+
+	if (svcs == NULL || bound == NULL || gens == NULL ||
+	    (t = tables_new(px->nworkers, n)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		struct proxy_options *o = &plan->svc[i];
+		const char *name = o->name != NULL ? o->name : "default";
+		struct proxy_service *old = proxy_find(px, name);
+		struct svc_state *st = old != NULL ? old->st :
+		    svc_state_new(name, px->nworkers);
+		struct mtls_config *cfg;
+		int keep;
+
+		if (st == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		svcs[i] = service_new(o, plan, st, 0, why, sizeof(why));
+		if (old == NULL)
+			svc_state_unref(st); /* the service holds it */
+		if (svcs[i] == NULL) {
+			snprintf(err, errlen, "service %s: %s", name, why);
+			goto fail;
+		}
+		if ((cfg = proxy_config_build(&svcs[i]->opt, why,
+		    sizeof(why))) == NULL || gen_new_set(svcs[i], cfg, gens,
+		    px->nworkers, why, sizeof(why)) == -1) {
+			mtls_config_free(cfg);
+			snprintf(err, errlen, "service %s: %s", name, why);
+			goto fail;
+		}
+		/* The generations hold their own references to cfg. */
+		mtls_config_free(cfg);
+		keep = old != NULL && service_same_listen(old, svcs[i]);
+		for (int w = 0; w < px->nworkers; w++) {
+			struct slot_plan *p = &t[w]->s[i];
+			snprintf(p->name, sizeof(p->name), "%s", name);
+			p->gen = gens[w];
+			p->keep = keep;
+		}
+		if (!keep && listeners_open(px, svcs[i], t, i, &bound[i], why,
+		    sizeof(why)) == -1) {
+			snprintf(err, errlen, "service %s: %s", name, why);
+			goto fail;
+		}
+	}
+
+	/* Nothing can fail from here on. */
+	for (i = 0; i < n; i++) {
+		struct proxy_service *old = proxy_find(px, svcs[i]->st->name);
+		const char *what = old == NULL ? "added" :
+		    service_same(old, svcs[i]) ? "reloaded" : "changed";
+
+		if (plan->owns_policies) {
+			svcs[i]->own_policy = 1;
+			plan->svc[i].policy = NULL;
+		}
+		if (first != NULL) {
+			svc_state_reload(svcs[i]->st, 1, "started");
+		} else {
+			svc_state_reload(svcs[i]->st, 1, what);
+			log_msg(px->log_format, "info", "service %s: %s",
+			    svcs[i]->st->name, what);
+		}
+	}
+	for (size_t k = 0; k < px->nsvcs; k++) {
+		const char *name = px->svcs[k]->st->name;
+		int kept = 0;
+		for (i = 0; i < n; i++)
+			if (strcmp(svcs[i]->st->name, name) == 0)
+				kept = service_same_listen(px->svcs[k],
+				    svcs[i]);
+		if (!kept && px->svc_unix[k])
+			unix_unlink(px->svcs[k]);
+		for (i = 0; i < n; i++)
+			if (strcmp(svcs[i]->st->name, name) == 0 && kept)
+				bound[i] = px->svc_unix[k];
+		if (!service_listed(svcs, n, name))
+			log_msg(px->log_format, "info", "service %s: removed",
+			    name);
+	}
+	if (first != NULL) {
+		for (int w = 0; w < px->nworkers; w++)
+			first[w] = t[w];
+	} else {
+		for (int w = 0; w < px->nworkers; w++) {
+			struct worker_mail m = { .table = t[w] };
+			worker_post(&px->workers[w], &m);
+		}
+	}
+	free(t);
+	pthread_mutex_lock(&px->svcs_lock);
+	for (size_t k = 0; k < px->nsvcs; k++)
+		service_unref(px->svcs[k]);
+	free(px->svcs);
+	free(px->svc_unix);
+	px->svcs = svcs;
+	px->svc_unix = bound;
+	px->nsvcs = n;
+	pthread_mutex_unlock(&px->svcs_lock);
+	free(gens);
+	return 0;
+fail:
+	tables_free(t, px->nworkers);
+	for (i = 0; svcs != NULL && i < n; i++) {
+		if (svcs[i] != NULL && bound != NULL && bound[i])
+			unix_unlink(svcs[i]);
+		service_unref(svcs[i]);
+	}
+	free(svcs);
+	free(bound);
+	free(gens);
+	return -1;
+}
+
+void
+proxy_unix_cleanup(struct proxy *px)
+{
+	for (size_t k = 0; k < px->nsvcs; k++)
+		if (px->svc_unix[k])
+			unix_unlink(px->svcs[k]);
+}
+
+/* A reload that re-reads the configuration file: all or nothing. */
+static int
+proxy_reload_file(struct proxy *px, const char *why)
+{
+	struct proxy_plan *plan;
+	char err[1024];
+	int ret = -1;
+
+	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL) {
+		if (plan->workers != px->plan.workers ||
+		    !str_same(plan->metrics, px->plan.metrics))
+			log_msg(px->log_format, "warning", "%s: workers and "
+			    "the metrics address change at the next start",
+			    px->file);
+		ret = proxy_apply(px, plan, NULL, err, sizeof(err));
+		proxy_plan_free(plan);
+	}
+	proxy_count_reload(px, ret == 0);
+	if (ret == 0) {
+		log_msg(px->log_format, "info", "reloaded %s (%s)", px->file,
+		    why);
+		reloader_rewatch(px->reloader);
+	} else {
+		log_msg(px->log_format, "error", "reload (%s) failed, keeping "
+		    "the previous configuration: %s", why, err);
+	}
+	return ret;
 }
 
 int
 proxy_reload(struct proxy *px, const char *why)
 {
+	struct worker_table **t;
 	struct proxy_gen **gens;
-	struct mtls_config *cfg = NULL;
-	char err[1024];
+	int failed = 0;
 
-	if ((gens = calloc((size_t)px->nworkers, sizeof(*gens))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto fail;
+	if (px->file != NULL)
+		return proxy_reload_file(px, why);
+	gens = calloc((size_t)px->nworkers, sizeof(*gens));
+	t = tables_new(px->nworkers, px->nsvcs);
+	if (gens == NULL || t == NULL) {
+		free(gens);
+		tables_free(t, px->nworkers);
+		proxy_count_reload(px, 0);
+		log_msg(px->log_format, "error", "reload (%s) failed, keeping "
+		    "the previous configuration: out of memory", why);
+		return -1;
 	}
-	if ((cfg = proxy_config_build(&px->opt, err, sizeof(err))) == NULL)
-		goto fail;
-	if (proxy_gens_new(px, cfg, gens, px->nworkers, err, sizeof(err)) ==
-	    -1)
-		goto fail;
-	for (int i = 0; i < px->nworkers; i++) {
-		struct worker_mail m = { .gen = gens[i] };
-		worker_post(&px->workers[i], &m);
+	/* Service by service: one whose files are broken keeps its previous
+	 * configuration, the others move on. */
+	for (size_t i = 0; i < px->nsvcs; i++) {
+		struct proxy_service *svc = px->svcs[i];
+		struct mtls_config *cfg;
+		char err[1024];
+
+		if ((cfg = proxy_config_build(&svc->opt, err, sizeof(err))) ==
+		    NULL || gen_new_set(svc, cfg, gens, px->nworkers, err,
+		    sizeof(err)) == -1) {
+			memset(gens, 0, (size_t)px->nworkers * sizeof(*gens));
+			failed = 1;
+			svc_state_reload(svc->st, 0, err);
+			log_msg(px->log_format, "error", "reload (%s) failed, "
+			    "keeping the previous configuration: %s%s%s", why,
+			    px->nsvcs > 1 ? svc->st->name : "",
+			    px->nsvcs > 1 ? ": " : "", err);
+		} else {
+			svc_state_reload(svc->st, 1, why);
+		}
+		mtls_config_free(cfg);
+		for (int w = 0; w < px->nworkers; w++) {
+			struct slot_plan *p = &t[w]->s[i];
+			snprintf(p->name, sizeof(p->name), "%s",
+			    svc->st->name);
+			p->gen = gens[w];
+			p->keep = 1;
+		}
 	}
-	/* The new contexts hold their own references to cfg. */
-	mtls_config_free(px->cfg);
-	px->cfg = cfg;
+	for (int w = 0; w < px->nworkers; w++) {
+		struct worker_mail m = { .table = t[w] };
+		worker_post(&px->workers[w], &m);
+	}
+	free(t);
 	free(gens);
-	pthread_mutex_lock(&px->gauges_lock);
-	px->gauges.reloads_ok++;
-	pthread_mutex_unlock(&px->gauges_lock);
-	log_msg(px->opt.log_format, "info", "reloaded the configuration "
-	    "(%s)", why);
-	return 0;
-fail:
-	free(gens);
-	mtls_config_free(cfg);
-	pthread_mutex_lock(&px->gauges_lock);
-	px->gauges.reloads_failed++;
-	pthread_mutex_unlock(&px->gauges_lock);
-	log_msg(px->opt.log_format, "error", "reload (%s) failed, keeping "
-	    "the previous configuration: %s", why, err);
-	return -1;
+	proxy_count_reload(px, !failed);
+	if (!failed)
+		log_msg(px->log_format, "info", "reloaded the configuration "
+		    "(%s)", why);
+	return failed ? -1 : 0;
 }
 
 /* ---- watching the files ------------------------------------------ */
@@ -252,15 +504,17 @@ struct reloader {
 	ev_io io;
 	ev_timer settle;
 	ev_signal hup;
-	size_t nfiles;
-	char *names[WATCH_MAX];      /* base names of the watched files */
-	ev_stat poll[WATCH_MAX];     /* the fallback */
+	char **names;                /* base names of the watched files */
+	size_t nnames;
+	ev_stat *poll;               /* the fallback */
 	size_t npoll;
 };
 
 static void
 reloader_settle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = t->data;
 
 	proxy_reload(r->px, "a file changed");
@@ -279,15 +533,28 @@ reloader_settle_soon(struct reloader *r)
 static void
 reloader_poll_cb(struct ev_loop *loop, ev_stat *w, int revents)
 {
+	(void)loop;
+	(void)revents;
 	reloader_settle_soon(w->data);
 }
 
+/* systemd's Type=notify reload protocol: RELOADING=1 with the monotonic
+ * time, then READY=1 whatever the outcome (the old configuration still
+ * serves when the new one failed). */
 static void
 reloader_hup_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = s->data;
+	struct timespec ts;
 
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000);
 	proxy_reload(r->px, "SIGHUP");
+	(void)sd_notify(0, "READY=1");
 }
 
 /* Is this event about one of our files (or the Kubernetes "..data"
@@ -301,7 +568,7 @@ reloader_relevant(struct reloader *r, const struct inotify_event *ev)
 		return 0;
 	if (strncmp(ev->name, "..data", 6) == 0)
 		return 1;
-	for (size_t i = 0; i < r->nfiles; i++)
+	for (size_t i = 0; i < r->nnames; i++)
 		if (strcmp(ev->name, r->names[i]) == 0)
 			return 1;
 	return 0;
@@ -310,6 +577,8 @@ reloader_relevant(struct reloader *r, const struct inotify_event *ev)
 static void
 reloader_inotify_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)loop;
+	(void)revents;
 	struct reloader *r = io->data;
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	int hit = 0;
@@ -340,9 +609,9 @@ reloader_watch(struct reloader *r, const char *path)
 	if (inotify_add_watch(r->ifd, dirname(d1), IN_CLOSE_WRITE |
 	    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) == -1)
 		goto out;
-	if ((r->names[r->nfiles] = strdup(basename(d2))) == NULL)
+	if ((r->names[r->nnames] = strdup(basename(d2))) == NULL)
 		goto out;
-	r->nfiles++;
+	r->nnames++;
 	ret = 0;
 out:
 	free(d1);
@@ -350,12 +619,74 @@ out:
 	return ret;
 }
 
+static void
+reloader_unwatch(struct reloader *r)
+{
+	for (size_t i = 0; i < r->npoll; i++)
+		ev_stat_stop(r->loop, &r->poll[i]);
+	for (size_t i = 0; i < r->nnames; i++)
+		free(r->names[i]);
+	free(r->poll);
+	free(r->names);
+	r->poll = NULL;
+	r->names = NULL;
+	r->npoll = r->nnames = 0;
+}
+
+/* The configuration file and every service's files.  A directory watched
+ * twice is one watch (inotify returns the same one), so nothing needs to
+ * be removed when services go; a stale watch costs an early reload at
+ * most. */
+void
+reloader_rewatch(struct reloader *r)
+{
+	struct proxy *px = r->px;
+	size_t max = 1 + 5 * px->nsvcs, nfiles = 0;
+	const char **files;
+
+	reloader_unwatch(r);
+	files = calloc(max, sizeof(*files));
+	r->names = calloc(max, sizeof(*r->names));
+	r->poll = calloc(max, sizeof(*r->poll));
+	if (files == NULL || r->names == NULL || r->poll == NULL) {
+		log_msg(px->log_format, "warning", "out of memory: files are "
+		    "no longer watched for changes (SIGHUP still reloads)");
+		free(files);
+		reloader_unwatch(r);
+		return;
+	}
+	if (px->file != NULL)
+		files[nfiles++] = px->file;
+	for (size_t i = 0; i < px->nsvcs; i++) {
+		const struct proxy_options *o = &px->svcs[i]->opt;
+		const char *f[] = { o->cert_file, o->key_file, o->ca_file,
+		    o->crl_file, o->ticket_key_file };
+		for (size_t j = 0; j < 5; j++)
+			if (f[j] != NULL)
+				files[nfiles++] = f[j];
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		if (r->ifd != -1 && reloader_watch(r, files[i]) == 0)
+			continue;
+		if (r->ifd != -1)
+			log_msg(px->log_format, "warning", "%s: cannot watch "
+			    "for changes (%s); polling it every %gs",
+			    files[i], strerror(errno), RELOAD_POLL);
+		/* ev_stat keeps the path pointer: the services' strings
+		 * outlive the watch (rewatched after every change). */
+		ev_stat_init(&r->poll[r->npoll], reloader_poll_cb, files[i],
+		    RELOAD_POLL);
+		r->poll[r->npoll].data = r;
+		ev_stat_start(r->loop, &r->poll[r->npoll]);
+		r->npoll++;
+	}
+	free(files);
+}
+
 struct reloader *
 reloader_new(struct proxy *px, struct ev_loop *loop, char *err,
     size_t errlen)
 {
-	const char *files[WATCH_MAX] = { px->opt.cert_file, px->opt.key_file,
-	    px->opt.ca_file, px->opt.crl_file, px->opt.ticket_key_file };
 	struct reloader *r = calloc(1, sizeof(*r));
 
 	if (r == NULL) {
@@ -371,29 +702,16 @@ reloader_new(struct proxy *px, struct ev_loop *loop, char *err,
 	ev_signal_start(loop, &r->hup);
 	r->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (r->ifd == -1)
-		log_msg(px->opt.log_format, "warning", "inotify: %s; polling "
+		log_msg(px->log_format, "warning", "inotify: %s; polling "
 		    "the files every %gs instead", strerror(errno),
 		    RELOAD_POLL);
-	for (size_t i = 0; i < WATCH_MAX; i++) {
-		if (files[i] == NULL)
-			continue;
-		if (r->ifd != -1 && reloader_watch(r, files[i]) == 0)
-			continue;
-		if (r->ifd != -1)
-			log_msg(px->opt.log_format, "warning", "%s: cannot "
-			    "watch for changes (%s); polling it every %gs",
-			    files[i], strerror(errno), RELOAD_POLL);
-		ev_stat_init(&r->poll[r->npoll], reloader_poll_cb, files[i],
-		    RELOAD_POLL);
-		r->poll[r->npoll].data = r;
-		ev_stat_start(loop, &r->poll[r->npoll]);
-		r->npoll++;
-	}
 	if (r->ifd != -1) {
 		ev_io_init(&r->io, reloader_inotify_cb, r->ifd, EV_READ);
 		r->io.data = r;
 		ev_io_start(loop, &r->io);
 	}
+	px->reloader = r;
+	reloader_rewatch(r);
 	return r;
 }
 
@@ -408,9 +726,6 @@ reloader_free(struct reloader *r)
 		ev_io_stop(r->loop, &r->io);
 		close(r->ifd);
 	}
-	for (size_t i = 0; i < r->npoll; i++)
-		ev_stat_stop(r->loop, &r->poll[i]);
-	for (size_t i = 0; i < r->nfiles; i++)
-		free(r->names[i]);
+	reloader_unwatch(r);
 	free(r);
 }

@@ -1,7 +1,8 @@
 /*
- * worker.c - one thread, one libev loop, its own SO_REUSEPORT listeners.
- * The main thread talks to a worker only through its mailbox (a new
- * configuration, stop, force) and an ev_async wake-up; everything else a
+ * worker.c - one thread, one libev loop, its own SO_REUSEPORT listeners for
+ * every service (a slot per service: listeners and current generation).
+ * The main thread talks to a worker only through its mailbox (a new table
+ * of services, stop, force) and an ev_async wake-up; everything else a
  * worker touches is its own.
  */
 #include <errno.h>
@@ -19,18 +20,12 @@
 /* Refusals past --max-conns are logged at most this often. */
 #define LIMIT_LOG_INTERVAL 5.0
 
-void
-worker_gen_unref(struct worker *w, struct proxy_gen *g)
-{
-	if (--g->refs == 0)
-		proxy_gen_free(g);
-}
-
 static void
 worker_accept_pause(struct worker *w)
 {
-	for (size_t i = 0; i < w->nlisten; i++)
-		ev_io_stop(w->loop, &w->lio[i]);
+	for (size_t k = 0; k < w->nslots; k++)
+		for (size_t i = 0; i < w->slots[k]->nlisten; i++)
+			ev_io_stop(w->loop, &w->slots[k]->lio[i]);
 	/* A stopped libev timer keeps what was left of it, nothing here:
 	 * set the full pause each time. */
 	ev_timer_set(&w->accept_resume, ACCEPT_PAUSE, 0);
@@ -40,20 +35,25 @@ worker_accept_pause(struct worker *w)
 static void
 worker_accept_resume_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	(void)revents;
 	struct worker *w = t->data;
 
 	if (w->stopping)
 		return;
-	for (size_t i = 0; i < w->nlisten; i++)
-		ev_io_start(loop, &w->lio[i]);
+	for (size_t k = 0; k < w->nslots; k++)
+		for (size_t i = 0; i < w->slots[k]->nlisten; i++)
+			ev_io_start(loop, &w->slots[k]->lio[i]);
 }
 
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
+	(void)revents;
 	static __thread ev_tstamp last_limit_log, last_pause_log;
-	struct worker *w = io->data;
-	struct proxy *px = w->px;
+	struct worker_slot *s = io->data;
+	struct worker *w = s->w;
+	struct proxy_service *svc = s->gen->svc;
+	struct svc_state *st = svc->st;
 
 	for (;;) {
 		struct sockaddr_storage peer;
@@ -71,7 +71,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 				if (ev_now(loop) - last_pause_log >=
 				    LIMIT_LOG_INTERVAL) {
 					last_pause_log = ev_now(loop);
-					log_msg(px->opt.log_format, "warning",
+					log_msg(svc->opt.log_format, "warning",
 					    "accept: %s; pausing new "
 					    "connections for %gs at a time",
 					    strerror(errno), ACCEPT_PAUSE);
@@ -80,43 +80,153 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			return;
 		}
-		STAT_ADD(w->stats.conns_accepted, 1);
-		if (px->opt.max_conns > 0 &&
-		    __atomic_fetch_add(&px->active, 1, __ATOMIC_RELAXED) >=
-		    px->opt.max_conns) {
-			__atomic_fetch_sub(&px->active, 1, __ATOMIC_RELAXED);
-			STAT_ADD(w->stats.conns_refused_limit, 1);
+		STAT_ADD(st->stats[w->id].conns_accepted, 1);
+		if (svc->opt.max_conns > 0 &&
+		    __atomic_fetch_add(&st->active, 1, __ATOMIC_RELAXED) >=
+		    svc->opt.max_conns) {
+			__atomic_fetch_sub(&st->active, 1, __ATOMIC_RELAXED);
+			STAT_ADD(st->stats[w->id].conns_refused_limit, 1);
 			close(fd);
 			if (ev_now(loop) - last_limit_log >=
 			    LIMIT_LOG_INTERVAL) {
 				last_limit_log = ev_now(loop);
-				log_msg(px->opt.log_format, "warning",
+				log_msg(svc->opt.log_format, "warning",
 				    "--max-conns %d reached: new connections "
-				    "are closed at once", px->opt.max_conns);
+				    "are closed at once", svc->opt.max_conns);
 			}
 			continue;
 		}
-		if (px->opt.max_conns <= 0)
-			__atomic_fetch_add(&px->active, 1, __ATOMIC_RELAXED);
-		conn_accept(w, fd, (struct sockaddr *)&peer, plen);
+		if (svc->opt.max_conns <= 0)
+			__atomic_fetch_add(&st->active, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&w->px->active, 1, __ATOMIC_RELAXED);
+		conn_accept(w, s->gen, fd, (struct sockaddr *)&peer, plen);
 	}
+}
+
+static void
+worker_slot_close(struct worker_slot *s)
+{
+	for (size_t i = 0; i < s->nlisten; i++) {
+		if (s->w->loop != NULL)
+			ev_io_stop(s->w->loop, &s->lio[i]);
+		if (s->lfd[i] != -1)
+			close(s->lfd[i]);
+		s->lfd[i] = -1;
+	}
+	s->nlisten = 0;
+}
+
+void
+worker_slot_free(struct worker_slot *s)
+{
+	if (s == NULL)
+		return;
+	worker_slot_close(s);
+	gen_unref(s->gen);
+	free(s);
+}
+
+static void
+worker_slot_listen(struct worker_slot *s, const int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		s->lfd[i] = fds[i];
+		ev_io_init(&s->lio[i], worker_accept_cb, fds[i], EV_READ);
+		s->lio[i].data = s;
+		if (!s->w->stopping)
+			ev_io_start(s->w->loop, &s->lio[i]);
+	}
+	s->nlisten = n;
+}
+
+void
+worker_table_free(struct worker_table *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		gen_unref(t->s[i].gen);
+		for (size_t j = 0; j < t->s[i].nlisten; j++)
+			close(t->s[i].lfd[j]);
+	}
+	free(t->s);
+	free(t);
+}
+
+static struct worker_slot *
+worker_slot_find(struct worker_slot **slots, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (slots[i] != NULL &&
+		    strcmp(slots[i]->gen->svc->st->name, name) == 0)
+			return slots[i];
+	return NULL;
+}
+
+/* Moves the worker to a new table of services: slots of the same name are
+ * kept (their listeners too, unless the table brings new ones), others
+ * are opened, and those no longer listed are closed; their connections
+ * finish with the generation they hold. */
+static void
+worker_apply(struct worker *w, struct worker_table *t)
+{
+	struct worker_slot **slots = calloc(t->n ? t->n : 1, sizeof(*slots));
+	size_t n = 0;
+
+	if (slots == NULL) {
+		log_msg(w->px->log_format, "error", "worker %d: out of memory "
+		    "for a new configuration; keeping the old one", w->id);
+		worker_table_free(t);
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		struct slot_plan *p = &t->s[i];
+		struct worker_slot *s;
+
+		s = worker_slot_find(w->slots, w->nslots, p->name);
+		if (s != NULL) {
+			for (size_t k = 0; k < w->nslots; k++)
+				if (w->slots[k] == s)
+					w->slots[k] = NULL;
+		} else if (p->gen == NULL ||
+		    (s = calloc(1, sizeof(*s))) == NULL) {
+			continue; /* nothing to keep; the table's own
+			           * leftovers are freed below */
+		} else {
+			s->w = w;
+		}
+		if (p->gen != NULL) {
+			gen_unref(s->gen);
+			s->gen = p->gen;
+			p->gen = NULL;
+		}
+		if (!p->keep || s->nlisten == 0) {
+			worker_slot_close(s);
+			worker_slot_listen(s, p->lfd, p->nlisten);
+			p->nlisten = 0;
+		}
+		slots[n++] = s;
+	}
+	for (size_t k = 0; k < w->nslots; k++)
+		worker_slot_free(w->slots[k]);
+	free(w->slots);
+	w->slots = slots;
+	w->nslots = n;
+	worker_table_free(t);
 }
 
 static void
 worker_stop_listening(struct worker *w)
 {
 	ev_timer_stop(w->loop, &w->accept_resume);
-	for (size_t i = 0; i < w->nlisten; i++) {
-		ev_io_stop(w->loop, &w->lio[i]);
-		if (w->lfd[i] != -1)
-			close(w->lfd[i]);
-		w->lfd[i] = -1;
-	}
+	for (size_t k = 0; k < w->nslots; k++)
+		worker_slot_close(w->slots[k]);
 }
 
 static void
 worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
+	(void)revents;
 	struct worker *w = a->data;
 	struct worker_mail m;
 
@@ -125,13 +235,10 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	memset(&w->mail, 0, sizeof(w->mail));
 	pthread_mutex_unlock(&w->lock);
 
-	if (m.gen != NULL) {
-		/* New connections use the new configuration; the old one
-		 * lives on until its last connection closes. */
-		struct proxy_gen *old = w->gen;
-		w->gen = m.gen;
-		worker_gen_unref(w, old);
-	}
+	/* New connections use the new generations; the old ones live on
+	 * until their last connection closes. */
+	if (m.table != NULL)
+		worker_apply(w, m.table);
 	if (m.stop && !w->stopping) {
 		w->stopping = 1;
 		worker_stop_listening(w);
@@ -146,23 +253,50 @@ worker_wake_cb(struct ev_loop *loop, ev_async *a, int revents)
 	}
 }
 
+/* Two tables before the worker woke: the first was never applied, so what
+ * the second keeps of it (a generation, new listeners) is taken from the
+ * first, which is then freed with whatever is left in it. */
+static void
+worker_table_merge(struct worker_table *t, struct worker_table *stale)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct slot_plan *p = &t->s[i];
+
+		for (size_t j = 0; j < stale->n; j++) {
+			struct slot_plan *q = &stale->s[j];
+			if (strcmp(p->name, q->name) != 0)
+				continue;
+			if (p->gen == NULL) {
+				p->gen = q->gen;
+				q->gen = NULL;
+			}
+			if (p->keep && !q->keep) {
+				memcpy(p->lfd, q->lfd, sizeof(p->lfd));
+				p->nlisten = q->nlisten;
+				p->keep = 0;
+				q->nlisten = 0;
+			}
+			break;
+		}
+	}
+}
+
 void
 worker_post(struct worker *w, const struct worker_mail *m)
 {
-	struct proxy_gen *stale = NULL;
+	struct worker_table *stale = NULL;
 
 	pthread_mutex_lock(&w->lock);
-	if (m->gen != NULL) {
-		/* Two reloads before the worker woke: the first one's
-		 * generation was never used. */
-		stale = w->mail.gen;
-		w->mail.gen = m->gen;
+	if (m->table != NULL) {
+		stale = w->mail.table;
+		if (stale != NULL)
+			worker_table_merge(m->table, stale);
+		w->mail.table = m->table;
 	}
 	w->mail.stop |= m->stop;
 	w->mail.force |= m->force;
 	pthread_mutex_unlock(&w->lock);
-	if (stale != NULL)
-		proxy_gen_free(stale);
+	worker_table_free(stale);
 	ev_async_send(w->loop, &w->wake);
 }
 
@@ -179,39 +313,17 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* t (the worker's first table) is taken over, started or not. */
 int
-worker_start(struct worker *w, char *err, size_t errlen)
+worker_start(struct worker *w, struct worker_table *t, char *err,
+    size_t errlen)
 {
-	struct proxy *px = w->px;
-
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	if (w->loop == NULL) {
 		snprintf(err, errlen, "worker %d: cannot create an event loop",
 		    w->id);
+		worker_table_free(t);
 		return -1;
-	}
-	for (size_t i = 0; i < LISTEN_MAX; i++)
-		w->lfd[i] = -1;
-	for (size_t i = 0; i < px->nlisten; i++) {
-		int fd;
-
-		if (px->listen_fd[i] != -1) {
-			/* A unix socket: the engine's, shared. */
-			if ((fd = fcntl(px->listen_fd[i], F_DUPFD_CLOEXEC,
-			    0)) == -1) {
-				snprintf(err, errlen, "worker %d: dup: %s",
-				    w->id, strerror(errno));
-				return -1;
-			}
-		} else if ((fd = listener_open(&px->listen[i],
-		    LISTEN_WORKERS, err, errlen)) == -1) {
-			return -1;
-		}
-		w->lfd[i] = fd;
-		ev_io_init(&w->lio[i], worker_accept_cb, fd, EV_READ);
-		w->lio[i].data = w;
-		ev_io_start(w->loop, &w->lio[i]);
-		w->nlisten++;
 	}
 	ev_timer_init(&w->accept_resume, worker_accept_resume_cb,
 	    ACCEPT_PAUSE, 0);
@@ -219,6 +331,7 @@ worker_start(struct worker *w, char *err, size_t errlen)
 	ev_async_init(&w->wake, worker_wake_cb);
 	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);
+	worker_apply(w, t);
 	if (pthread_mutex_init(&w->lock, NULL) != 0) {
 		snprintf(err, errlen, "worker %d: mutex: %s", w->id,
 		    strerror(errno));
@@ -227,6 +340,7 @@ worker_start(struct worker *w, char *err, size_t errlen)
 	if ((errno = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
 		snprintf(err, errlen, "worker %d: thread: %s", w->id,
 		    strerror(errno));
+		pthread_mutex_destroy(&w->lock);
 		return -1;
 	}
 	return 0;

@@ -123,8 +123,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(rc != 0);
 		FUZZ_ASSERT(rc == -1 || rc == MTLS_WANT_POLLIN ||
 		    rc == MTLS_WANT_POLLOUT);
-		mtls_free(conn);
 	}
+	mtls_free(conn); /* a failed accept's conn holds its reason */
 	close(fds[0]);
 	close(fds[1]);
 	ERR_clear_error();

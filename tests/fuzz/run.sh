@@ -28,7 +28,7 @@ max_len() {
 	case $1 in
 	addr) echo 1024 ;;
 	proxy_v2) echo 512 ;;
-	policy|trace) echo 4096 ;;
+	policy|trace|srvconf) echo 4096 ;;
 	*) echo 8192 ;;
 	esac
 }
@@ -36,6 +36,7 @@ dict() {
 	case $1 in
 	inspect|cert|csr|crl|key) echo "-dict=$top/tests/fuzz/pem.dict" ;;
 	policy) echo "-dict=$top/tests/fuzz/policy.dict" ;;
+	srvconf) echo "-dict=$top/tests/fuzz/srvconf.dict" ;;
 	esac
 }
 

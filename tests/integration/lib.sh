@@ -63,6 +63,12 @@ assert_one_line_error() {
 	[ "$n" -eq 1 ] || { cat "$T/err"; fail "expected one line on stderr, got $n"; }
 	assert_contains "$T/err" "$1"
 }
+# ca_cn FILE: the common name of the certificate in FILE (mtls init names
+# each root CA uniquely: "mtls Root CA 1a2b3c4d").
+ca_cn() {
+	openssl x509 -in "$1" -noout -subject -nameopt RFC2253 |
+	    sed 's/^subject=//; s/.*CN=//; s/,.*//'
+}
 assert_no_file() { [ ! -e "$1" ] || fail "$1 exists but should not"; }
 assert_file() { [ -s "$1" ] || fail "$1 is missing or empty"; }
 assert_mode() {

@@ -9,7 +9,8 @@
 # (ssl_verify_client on) a client certificate issued by $T/CLIENT-CA.  It
 # completes the handshake whatever the client sends and refuses a missing
 # or bad certificate in HTTP (400); an accepted client gets
-# "hello <subject DN> via <TLS version>".  Sets $port; the process is
+# "hello <subject DN> via <TLS version>".  NGINX_VERIFY_DEPTH sets
+# ssl_verify_depth (default 3).  Sets $port; the process is
 # tracked, so it is stopped with the test.
 
 nginx_require() {
@@ -40,7 +41,7 @@ http {
 		ssl_certificate_key $T/pki/server.key;
 		ssl_client_certificate $T/$2;
 		ssl_verify_client on;
-		ssl_verify_depth 3;
+		ssl_verify_depth ${NGINX_VERIFY_DEPTH:-3};
 		ssl_protocols TLSv1.2 TLSv1.3;
 		location / {
 			return 200 "hello \$ssl_client_s_dn via \$ssl_protocol\n";

@@ -40,6 +40,18 @@ start_serve() {
 	wait_port "$PORT"
 }
 
+# wait_backend_conns N: waits until the backend has accepted N connections
+# since its log was last emptied, so that a test acts on a connection that is
+# really open (a fixed sleep is not enough on a loaded machine).
+wait_backend_conns() {
+	i=0
+	while [ $i -lt 200 ]; do
+		[ "$(wc -l <"$T/backend.log")" -ge "$1" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	fail "the backend accepted fewer than $1 connection(s)"
+}
+
 # backend_saw_nothing: the backend never accepted a connection.
 backend_saw_nothing() {
 	sleep 0.2
@@ -75,7 +87,7 @@ gnutls() {
 # Waits until the serve log has N lines matching TEXT (up to 5 s).
 wait_log() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt 200 ]; do
 		n=$(grep -cF -- "$1" "$T/serve.log")
 		[ "$n" -ge "${2:-1}" ] && return 0
 		sleep 0.1; i=$((i + 1))
@@ -98,10 +110,11 @@ start_tunnel() {
 	wait_port "$TPORT"
 }
 
-# Waits until FILE has N lines matching TEXT (up to 5 s).
+# Waits until FILE has N lines matching TEXT (up to 20 s: a loaded machine
+# or valgrind is slow, and a line that comes returns at once).
 wait_file_log() {
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt 200 ]; do
 		n=$(grep -cF -- "$2" "$1")
 		[ "$n" -ge "${3:-1}" ] && return 0
 		sleep 0.1; i=$((i + 1))

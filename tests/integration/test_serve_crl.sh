@@ -20,7 +20,7 @@ start_backend echo
 serve_with() {
 	[ -n "${SPID:-}" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
 	: >"$T/serve.log"
-	start_serve --allow-cn client --crl "$1"
+	start_serve --allow-cn client --crl "$@"
 }
 
 serve_with root.crl
@@ -39,7 +39,13 @@ assert_contains "$T/sc.out" "ping"
 ok "with both CRLs the same clients get through"
 : >"$T/backend.log"
 
-serve_with expired.crl
+# An expired CRL at start is refused (crl-expired); a CRL that expires
+# while serve runs is what --unsafe-start-anyway stands for here.
+run 1 timeout 10 "$MTLS" serve --listen "127.0.0.1:$(free_port)" --cert pki/server.crt \
+    --key pki/server.key --ca pki/ca/ca.crt --backend "127.0.0.1:$BPORT" \
+    --allow-cn client --crl expired.crl
+assert_contains "$T/err" "crl-expired"
+serve_with expired.crl --unsafe-start-anyway
 s_client pki/client
 assert_not_contains "$T/sc.out" "ping"
 assert_contains "$T/sc.out" "alert"

@@ -80,9 +80,14 @@ kill "$BPID"; wait "$BPID" 2>/dev/null
 python3 "$BACKEND_PY" sha "$BPORT" "$T/backend.log" &
 track $!
 wait_port "$BPORT"
+# wait_port's probe is a connection too: forget it.
+sleep 0.2
+: >"$T/backend.log"
 python3 "$CLIENT" "$PORT" pki/ca/ca.crt pki/client.crt pki/client.key trickle 1048576 >"$T/long.out" 2>&1 &
 LPID=$!
-sleep 0.4
+# SIGTERM once the transfer is under way (the backend has its connection),
+# however long the client takes to start on a loaded machine.
+wait_file_log "$T/backend.log" conn
 kill -TERM "$SPID"
 sleep 0.2
 python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$PORT)))" &&

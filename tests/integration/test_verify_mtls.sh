@@ -6,7 +6,7 @@
 
 run 0 "$MTLS" init --dir pki
 run 0 "$MTLS" cert verify --ca pki/ca/ca.crt --purpose server --name localhost pki/server.crt
-assert_contains "$T/out" "pki/server.crt: OK (chain: localhost -> mtls Root CA)"
+assert_contains "$T/out" "pki/server.crt: OK (chain: localhost -> $(ca_cn pki/ca/ca.crt))"
 run 0 "$MTLS" cert verify --ca pki/ca/ca.crt --purpose server --name ::1 pki/server.crt
 run 0 "$MTLS" cert verify --ca pki/ca/ca.crt --purpose client pki/client.crt
 ok "mtls init: server and client verify"
@@ -24,7 +24,7 @@ ok "wrong purpose, wrong name, expired at --at"
 run 0 "$MTLS" ca init --dir inter --name "Team CA" --parent pki/ca
 run 0 "$MTLS" cert issue --ca inter --client --name alice --out alice
 run 0 "$MTLS" cert verify --ca pki/ca/ca.crt --purpose client alice.crt
-assert_contains "$T/out" "alice.crt: OK (chain: alice -> Team CA -> mtls Root CA)"
+assert_contains "$T/out" "alice.crt: OK (chain: alice -> Team CA -> $(ca_cn pki/ca/ca.crt))"
 openssl x509 -in alice.crt -out alice-only.pem
 run 1 "$MTLS" cert verify --ca pki/ca/ca.crt --purpose client alice-only.pem
 assert_one_line_error "unable to find the issuer (CN=Team CA) of CN=alice: pass the intermediate with --untrusted or append it to the file"

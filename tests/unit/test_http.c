@@ -70,6 +70,7 @@ done:
 static void
 test_pipelined(void **state)
 {
+	(void)state;
 	const char *in = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
 	    "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
 	    "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -89,6 +90,7 @@ test_pipelined(void **state)
 static void
 test_refusals(void **state)
 {
+	(void)state;
 	static const struct {
 		const char *req;
 		const char *want;
@@ -129,6 +131,7 @@ test_refusals(void **state)
 static void
 test_limits(void **state)
 {
+	(void)state;
 	char req[70000], out[256];
 	size_t n;
 
@@ -153,6 +156,7 @@ test_limits(void **state)
 static void
 test_forward(void **state)
 {
+	(void)state;
 	const char *in = "POST /p HTTP/1.1\r\nHost: localhost:8443\r\n"
 	    "X-Forwarded-Client-Cert: spoof\r\nx_forwarded_client_cert: s2\r\n"
 	    "CLIENT-CERT: :AAAA:\r\nX-SSL-Client: legacy\r\n"
@@ -208,6 +212,7 @@ test_forward(void **state)
 static void
 test_refusal_text(void **state)
 {
+	(void)state;
 	struct http_buf out = { 0 };
 
 	http_refusal(&out, 431);
@@ -221,6 +226,7 @@ test_refusal_text(void **state)
 static void
 test_identity_list(void **state)
 {
+	(void)state;
 	unsigned f;
 	char err[128];
 

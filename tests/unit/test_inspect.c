@@ -13,6 +13,8 @@
 #include <openssl/bn.h>
 #include <openssl/pkcs12.h>
 
+#include "tools/mtls_tools.h"
+#include "x509/text.h"
 #include "test_verify_certgen.h"
 
 static EVP_PKEY *root_key, *ec_key, *rsa_key, *ed_key;
@@ -467,6 +469,46 @@ test_identify(void **state)
 	(void)state;
 }
 
+/* One CN, chosen one way (x509/text.h): the last of several, as inspect,
+ * the peer facts and messages all name it; a CN with a NUL is none. */
+static void
+test_common_name_choice(void **state)
+{
+	X509_NAME *name = X509_NAME_new();
+	char buf[64], *s;
+
+	assert_non_null(name);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+	    (const unsigned char *)"Org", -1, -1, 0), 1);
+	assert_null(x509_name_cn_utf8(name));
+	x509_name_short(name, buf, sizeof(buf));
+	assert_string_equal(buf, "O=Org");
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)"first", -1, -1, 0), 1);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+	    (const unsigned char *)"second", -1, -1, 0), 1);
+	assert_int_equal(x509_name_cn_count(name), 2);
+	s = x509_name_cn(name);
+	assert_string_equal(s, "second");
+	free(s);
+	s = x509_name_cn_utf8(name);
+	assert_string_equal(s, "second");
+	free(s);
+	x509_name_short(name, buf, sizeof(buf));
+	assert_string_equal(buf, "CN=second");
+	X509_NAME_free(name);
+
+	name = X509_NAME_new();
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", V_ASN1_UTF8STRING,
+	    (const unsigned char *)"a\0b", 3, -1, 0), 1);
+	assert_null(x509_name_cn_utf8(name));
+	s = x509_name_cn(name);
+	assert_string_equal(s, "a\\x00b");
+	free(s);
+	X509_NAME_free(name);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -478,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_san_type_names),
 		cmocka_unit_test(test_validity_words),
 		cmocka_unit_test(test_identify),
+		cmocka_unit_test(test_common_name_choice),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 
 #include "pki_test.h"
+#include "tools/mtls_tools.h"
 
 /* Checks the common CA profile; returns the certificate. */
 static X509 *
@@ -275,8 +276,9 @@ issue(struct mtls_ca *ca, struct mtls_key *key, enum mtls_cert_kind kind,
 
 	io.kind = kind;
 	io.days = days;
-	io.offset_seconds = offset;
+	assert_int_equal(mtls_ca_set_clock_offset(ca, offset), 0);
 	c = mtls_ca_issue(ca, key, names, &io);
+	assert_int_equal(mtls_ca_set_clock_offset(ca, 0), 0);
 	if (c == NULL)
 		fail_msg("issue: %s", mtls_ca_error(ca));
 	return c;
@@ -532,10 +534,11 @@ test_validity(void **state)
 	/* Nothing left of the window after the cap: refused. */
 	struct mtls_issue_options io = { 0 };
 	io.kind = MTLS_CERT_CLIENT;
-	io.offset_seconds = 30L * 86400;
+	assert_int_equal(mtls_ca_set_clock_offset(ca, 30L * 86400), 0);
 	assert_null(mtls_ca_issue(ca, key, &n, &io));
 	assert_int_equal(ca->err.code, MTLS_ERR_POLICY);
-	io.offset_seconds = 0;
+	assert_int_equal(mtls_ca_set_clock_offset(ca, 0), 0);
+	assert_int_equal(mtls_ca_set_clock_offset(ca, 200L * 366 * 86400), -1);
 	io.days = 100000;
 	assert_null(mtls_ca_issue(ca, key, &n, &io));
 	assert_int_equal(ca->err.code, MTLS_ERR_USAGE);

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 
 #include "pki_test.h"
+#include "tools/mtls_tools.h"
 
 static struct mtls_cert *
 issue(struct mtls_ca *ca, struct mtls_key *key, const char *cn, long offset)
@@ -23,10 +24,11 @@ issue(struct mtls_ca *ca, struct mtls_key *key, const char *cn, long offset)
 	struct mtls_cert *c;
 
 	io.kind = MTLS_CERT_CLIENT;
-	io.offset_seconds = offset;
 	io.days = offset < 0 ? 1 : 0;
 	n.common_name = cn;
+	assert_int_equal(mtls_ca_set_clock_offset(ca, offset), 0);
 	c = mtls_ca_issue(ca, key, &n, &io);
+	assert_int_equal(mtls_ca_set_clock_offset(ca, 0), 0);
 	if (c == NULL)
 		fail_msg("%s", mtls_ca_error(ca));
 	return c;

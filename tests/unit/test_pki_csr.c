@@ -107,7 +107,7 @@ test_csr_roundtrip(void **state)
 	assert_null(mtls_csr_load_file(keyf, &err));
 	assert_int_equal(err.code, MTLS_ERR_PARSE);
 	assert_non_null(strstr(err.msg, keyf));
-	assert_non_null(strstr(err.msg, "no certificate request found"));
+	assert_non_null(strstr(err.msg, "not a certificate request"));
 	free(keyf);
 
 	mtls_csr_free(csr);

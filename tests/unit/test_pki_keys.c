@@ -300,8 +300,8 @@ test_cert_files(void **state)
 	assert_null(mtls_cert_load_file(keyf, &err));
 	assert_int_equal(err.code, MTLS_ERR_PARSE);
 	char *want;
-	assert_true(asprintf(&want, "%s: no certificate found (is it a "
-	    "key/CSR?)", keyf) > 0);
+	assert_true(asprintf(&want, "%s: not a certificate (no CERTIFICATE "
+	    "block in this PEM file)", keyf) > 0);
 	assert_string_equal(err.msg, want);
 	free(want);
 

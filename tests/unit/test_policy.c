@@ -18,6 +18,7 @@ static struct tpki ca;
 static int
 setup(void **state)
 {
+	(void)state;
 	ca = tpki_make(NULL, "Policy CA", NULL, NULL, NULL, -60, 3600);
 	return ca.cert != NULL ? 0 : -1;
 }
@@ -25,6 +26,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	(void)state;
 	tpki_free(&ca);
 	return 0;
 }
@@ -70,6 +72,7 @@ malformed(enum mtls_rule_kind kind, const char *value)
 static void
 test_any_and_none(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "x", NULL, "clientAuth", NULL, -60,
 	    3600);
 	struct mtls_policy *empty = mtls_policy_new();
@@ -87,6 +90,7 @@ test_any_and_none(void **state)
 static void
 test_cn(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "client", NULL, "clientAuth", NULL,
 	    -60, 3600);
 
@@ -111,6 +115,7 @@ test_cn(void **state)
 static void
 test_ou(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "client", "payments", "clientAuth",
 	    NULL, -60, 3600);
 
@@ -123,6 +128,7 @@ test_ou(void **state)
 static void
 test_dns(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth",
 	    "DNS:api.example.com,DNS:Web.Example.ORG", -60, 3600);
 
@@ -156,6 +162,7 @@ test_dns(void **state)
 static void
 test_type_confusion(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth",
 	    "URI:api.example.com,email:admin@example.com", -60, 3600);
 	char why[256];
@@ -183,6 +190,7 @@ test_type_confusion(void **state)
 static void
 test_uri(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth",
 	    "URI:spiffe://trust.domain/ns/prod/sa/web", -60, 3600);
 
@@ -231,6 +239,7 @@ test_uri(void **state)
 static void
 test_email(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth",
 	    "email:Ops@EXAMPLE.com", -60, 3600);
 
@@ -243,6 +252,7 @@ test_email(void **state)
 static void
 test_fingerprint(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth", NULL, -60,
 	    3600);
 	unsigned char md[32];
@@ -272,6 +282,7 @@ test_fingerprint(void **state)
 static void
 test_nul_in_san(void **state)
 {
+	(void)state;
 	static const char forged[] = "good.example.com\0.evil.com";
 	struct tpki c = tpki_make(&ca, "c", NULL, "clientAuth", NULL, -60,
 	    3600);
@@ -292,6 +303,7 @@ test_nul_in_san(void **state)
 static void
 test_malformed_rules(void **state)
 {
+	(void)state;
 	/* dns */
 	assert_true(malformed(MTLS_ALLOW_DNS, ""));
 	assert_true(malformed(MTLS_ALLOW_DNS, NULL));
@@ -339,6 +351,7 @@ test_malformed_rules(void **state)
 static void
 test_several_rules(void **state)
 {
+	(void)state;
 	struct tpki c = tpki_make(&ca, "svc", NULL, "clientAuth",
 	    "DNS:svc.example.com", -60, 3600);
 	struct mtls_policy *pol = mtls_policy_new();

@@ -35,6 +35,7 @@ v6(const char *ip, unsigned port)
 static void
 test_roundtrip_v4(void **state)
 {
+	(void)state;
 	struct sockaddr_in s = v4("192.0.2.7", 51000), d = v4("127.0.0.1", 443);
 	struct pp2_info in = {
 		.src = (struct sockaddr *)&s, .srclen = sizeof(s),
@@ -71,6 +72,7 @@ test_roundtrip_v4(void **state)
 static void
 test_roundtrip_v6_and_mapped(void **state)
 {
+	(void)state;
 	struct sockaddr_in6 s = v6("2001:db8::1", 4000), d = v6("::1", 443);
 	struct sockaddr_in6 ms = v6("::ffff:10.1.2.3", 5000);
 	struct sockaddr_in6 md = v6("::ffff:127.0.0.1", 8443);
@@ -104,6 +106,7 @@ test_roundtrip_v6_and_mapped(void **state)
 static void
 test_long_names_bounded(void **state)
 {
+	(void)state;
 	struct sockaddr_in s = v4("192.0.2.7", 1), d = v4("127.0.0.1", 2);
 	char cn[5000];
 	unsigned char buf[200 + 16];
@@ -143,6 +146,7 @@ test_long_names_bounded(void **state)
 static void
 test_parse_rejects(void **state)
 {
+	(void)state;
 	struct sockaddr_in s = v4("192.0.2.7", 1), d = v4("127.0.0.1", 2);
 	struct pp2_info in = {
 		.src = (struct sockaddr *)&s, .srclen = sizeof(s),

@@ -28,6 +28,7 @@ static char crl_ok[300], crl_missing[300], crl_expired[300];
 static int
 setup_all(void **state)
 {
+	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/mtls-crl-test.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return -1;
@@ -63,6 +64,7 @@ setup_all(void **state)
 static int
 teardown_all(void **state)
 {
+	(void)state;
 	char cmd[400];
 	tpki_free(&root);
 	tpki_free(&inter);
@@ -172,6 +174,7 @@ expect(const char *crl, const char *crt, const char *key, const char *reason,
 static void
 test_chain_without_crl(void **state)
 {
+	(void)state;
 	expect(NULL, good_crt, good_key, NULL, NULL);
 	expect(NULL, bad_crt, bad_key, NULL, NULL);
 }
@@ -179,6 +182,7 @@ test_chain_without_crl(void **state)
 static void
 test_crl_good_and_revoked(void **state)
 {
+	(void)state;
 	expect(crl_ok, good_crt, good_key, NULL, NULL);
 	expect(crl_ok, bad_crt, bad_key, "certificate revoked (CN=bad, serial",
 	    "certificate_revoked");
@@ -187,6 +191,7 @@ test_crl_good_and_revoked(void **state)
 static void
 test_crl_missing_fails_closed(void **state)
 {
+	(void)state;
 	expect(crl_missing, good_crt, good_key,
 	    "CRL for CN=Root is missing (needed to check CN=Intermediate)",
 	    "unknown_ca");
@@ -195,6 +200,7 @@ test_crl_missing_fails_closed(void **state)
 static void
 test_crl_expired_fails_closed(void **state)
 {
+	(void)state;
 	expect(crl_expired, good_crt, good_key,
 	    "CRL of CN=Intermediate has expired", "certificate_expired");
 }
@@ -204,6 +210,7 @@ test_crl_expired_fails_closed(void **state)
 static void
 test_ticket_keys(void **state)
 {
+	(void)state;
 	char keyfile[300], otherkeys[300];
 	unsigned char keys[160];
 	struct mtls_config *s1 = server_config(crl_ok);

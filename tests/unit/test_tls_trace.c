@@ -91,6 +91,7 @@ client_hello(struct buf *msg)
 static void
 test_client_hello_facts(void **state)
 {
+	(void)state;
 	struct buf msg;
 	char line[512];
 
@@ -109,6 +110,7 @@ test_client_hello_facts(void **state)
 static void
 test_truncations(void **state)
 {
+	(void)state;
 	struct buf msg;
 	char line[512];
 
@@ -131,6 +133,7 @@ test_truncations(void **state)
 static void
 test_certificate_request_ca_names(void **state)
 {
+	(void)state;
 	struct buf body = { .n = 0 }, msg;
 	X509_NAME *name = X509_NAME_new();
 	unsigned char *der = NULL;
@@ -174,6 +177,7 @@ test_certificate_request_ca_names(void **state)
 static void
 test_server_hello_and_hrr(void **state)
 {
+	(void)state;
 	static const unsigned char hrr[32] = {
 		0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d,
 		0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16,
@@ -212,6 +216,7 @@ test_server_hello_and_hrr(void **state)
 static void
 test_alerts_and_others(void **state)
 {
+	(void)state;
 	unsigned char alert[2] = { 2, 49 };
 	unsigned char hdr[5] = { 20, 3, 3, 0, 1 };
 	unsigned char fin[4] = { 20, 0, 0, 0 };
@@ -247,6 +252,7 @@ test_alerts_and_others(void **state)
 static void
 test_random_input(void **state)
 {
+	(void)state;
 	unsigned char data[600];
 	char line[512];
 	unsigned seed = 12345;

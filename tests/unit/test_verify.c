@@ -177,7 +177,8 @@ test_unknown_ca(void **state)
 static void
 test_missing_intermediate(void **state)
 {
-	struct mtls_verify_options o = { .ca_file = root_pem };
+	struct mtls_verify_options o = { .ca_file = root_pem,
+	    .ca_label = "--ca", .untrusted_label = "--untrusted" };
 	struct mtls_error err;
 
 	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), -1);
@@ -185,6 +186,11 @@ test_missing_intermediate(void **state)
 	assert_msg(&err, "unable to find the issuer (CN=Test Intermediate) "
 	    "of CN=localhost: pass the intermediate with --untrusted or "
 	    "append it to the file");
+	/* Without labels the library names no option: the CA file. */
+	o.ca_label = o.untrusted_label = NULL;
+	assert_int_equal(check(tg_wrap(leaf, NULL), &o, &err), -1);
+	assert_null(strstr(err.msg, "--"));
+	assert_non_null(strstr(err.msg, root_pem));
 	(void)state;
 }
 

@@ -28,9 +28,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "ca/ca_db.h"
-#include "core/pem.h"
+#include "ca/inventory.h"
+#include "x509/text.h"
 #include "ca/pki.h"
+#include "tools/mtls_tools.h"
+#include "core/pem.h"
 
 #define CA_BACKDATE 300         /* seconds of notBefore before now */
 #define CA_MAX_DAYS 36500
@@ -49,6 +51,13 @@ ca_err(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt, ...)
 }
 
 int
+ca_err_inv(struct mtls_ca *ca)
+{
+	ca->err = *inv_error(ca->inv);
+	return -1;
+}
+
+int
 ca_err_ssl(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt, ...)
 {
 	va_list ap;
@@ -59,8 +68,10 @@ ca_err_ssl(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt, ...)
 	return -1;
 }
 
+/* db: the inventory's file or URL; NULL for dir/ca.db. */
 static struct mtls_ca *
-ca_alloc(const char *dir, const char *passphrase, struct mtls_error *err)
+ca_alloc(const char *dir, const char *db, const char *passphrase,
+    struct mtls_error *err)
 {
 	struct mtls_ca *ca = calloc(1, sizeof(*ca));
 
@@ -68,7 +79,8 @@ ca_alloc(const char *dir, const char *passphrase, struct mtls_error *err)
 		goto nomem;
 	if ((ca->dir = strdup(dir)) == NULL ||
 	    (ca->key_path = pki_path(dir, "ca.key")) == NULL ||
-	    (ca->db_path = pki_path(dir, "ca.db")) == NULL)
+	    (ca->db_target = db != NULL ? strdup(db) : pki_path(dir, "ca.db"))
+	    == NULL)
 		goto nomem;
 	if (passphrase != NULL && (ca->passphrase = strdup(passphrase)) ==
 	    NULL)
@@ -85,7 +97,7 @@ mtls_ca_free(struct mtls_ca *ca)
 {
 	if (ca == NULL)
 		return;
-	ca_db_close(ca);
+	inv_close(ca->inv);
 	mtls_cert_free(ca->cert);
 	EVP_PKEY_free(ca->key);
 	if (ca->passphrase != NULL) {
@@ -94,7 +106,11 @@ mtls_ca_free(struct mtls_ca *ca)
 	}
 	free(ca->dir);
 	free(ca->key_path);
-	free(ca->db_path);
+	if (ca->db_target != NULL) {
+		/* A URL may hold a password. */
+		mtls_cleanse(ca->db_target, strlen(ca->db_target));
+		free(ca->db_target);
+	}
 	free(ca);
 }
 
@@ -104,6 +120,18 @@ mtls_ca_error(const struct mtls_ca *ca)
 	if (ca == NULL)
 		return "no CA";
 	return ca->err.msg;
+}
+
+int
+mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds)
+{
+	if (ca == NULL)
+		return -1;
+	if (seconds > CA_MAX_OFFSET || seconds < -CA_MAX_OFFSET)
+		return ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld "
+		    "seconds is out of range", seconds);
+	ca->clock_offset = seconds;
+	return 0;
 }
 
 const struct mtls_cert *
@@ -204,6 +232,13 @@ out:
 struct mtls_ca *
 mtls_ca_open(const char *dir, const char *passphrase, struct mtls_error *err)
 {
+	return mtls_ca_open_db(dir, NULL, passphrase, err);
+}
+
+struct mtls_ca *
+mtls_ca_open_db(const char *dir, const char *db, const char *passphrase,
+    struct mtls_error *err)
+{
 	struct mtls_key *key = NULL;
 	struct mtls_ca *ca;
 
@@ -211,9 +246,15 @@ mtls_ca_open(const char *dir, const char *passphrase, struct mtls_error *err)
 		err_set(err, MTLS_ERR_USAGE, "no CA directory given");
 		return NULL;
 	}
-	if ((ca = ca_alloc(dir, passphrase, err)) == NULL)
+	if (db != NULL && *db == '\0') {
+		err_set(err, MTLS_ERR_USAGE, "the inventory's location is empty");
 		return NULL;
-	if (ca_load_certs(ca) == -1 || ca_db_open(ca) == -1)
+	}
+	if ((ca = ca_alloc(dir, db, passphrase, err)) == NULL)
+		return NULL;
+	if (ca_load_certs(ca) == -1)
+		goto fail;
+	if ((ca->inv = inv_open(ca->db_target, 0, &ca->err)) == NULL)
 		goto fail;
 	/* The key is read now when that needs no passphrase or one was
 	 * given; an encrypted key without one is reported at signing time,
@@ -245,6 +286,46 @@ fail:
 	return NULL;
 }
 
+int
+mtls_ca_import(const char *dir, const char *db, struct mtls_error *err)
+{
+	struct mtls_key *key = NULL;
+	struct mtls_ca *ca;
+	struct inv *inv;
+	int ret = -1;
+
+	if (dir == NULL || *dir == '\0')
+		return err_set(err, MTLS_ERR_USAGE, "no CA directory given");
+	if ((ca = ca_alloc(dir, db, NULL, err)) == NULL)
+		return -1;
+	if (ca_load_certs(ca) == -1)
+		goto out;
+	/* The key must be the certificate's; an encrypted one is checked
+	 * when it first signs. */
+	if (file_exists(ca->key_path)) {
+		key = mtls_key_load_file(ca->key_path, NULL, &ca->err);
+		if (key == NULL && ca->err.code != MTLS_ERR_PASSPHRASE)
+			goto out;
+		if (key != NULL && ca_check_key(ca, key->pkey) == -1)
+			goto out;
+	}
+	if (db == NULL && file_exists(ca->db_target)) {
+		ca_err(ca, MTLS_ERR_EXISTS, "%s: exists: this CA has an "
+		    "inventory already", ca->db_target);
+		goto out;
+	}
+	if ((inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
+		goto out;
+	inv_close(inv);
+	ret = 0;
+out:
+	if (ret != 0 && err != NULL)
+		*err = ca->err;
+	mtls_key_free(key);
+	mtls_ca_free(ca);
+	return ret;
+}
+
 /* The PEM text of x as a heap string. */
 static char *
 x509_pem(X509 *x)
@@ -265,10 +346,22 @@ x509_pem(X509 *x)
 	return s;
 }
 
+/* The inventory's kind for a certificate kind. */
+static enum inv_kind
+ca_inv_kind(enum mtls_cert_kind kind)
+{
+	switch (kind) {
+	case MTLS_CERT_SERVER: return INV_KIND_SERVER;
+	case MTLS_CERT_CLIENT: return INV_KIND_CLIENT;
+	case MTLS_CERT_CA: return INV_KIND_CA;
+	}
+	return 0;
+}
+
 int
 ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 {
-	struct ca_db_cert row;
+	struct inv_cert row;
 	char *serial = NULL, *subject = NULL, *sans = NULL, *pem = NULL;
 	int ret = -1;
 
@@ -285,7 +378,7 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 	for (int tries = 0;; tries++) {
 		if (tries == CA_SERIAL_TRIES) {
 			ca_err(ca, MTLS_ERR_DB, "%s: no unused serial after %d "
-			    "tries", ca->db_path, tries);
+			    "tries", inv_name(ca->inv), tries);
 			goto out;
 		}
 		free(serial);
@@ -305,7 +398,7 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 		row.serial = serial;
 		row.subject = subject;
 		row.sans = sans;
-		row.kind = kind;
+		row.kind = ca_inv_kind(kind);
 		if (x509_time(X509_get0_notBefore(x), &row.not_before) != 0 ||
 		    x509_time(X509_get0_notAfter(x), &row.not_after) != 0) {
 			ca_err(ca, MTLS_ERR_PARSE, "%s: the new certificate's "
@@ -313,11 +406,13 @@ ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
 			goto out;
 		}
 		row.pem = pem;
-		int r = ca_db_insert(ca, &row);
+		int r = inv_record(ca->inv, &row);
 		if (r == 0)
 			break;
-		if (r == -1)
+		if (r == -1) {
+			ca_err_inv(ca);
 			goto out;
+		}
 		/* r == 1: the serial is taken; draw another. */
 	}
 	ret = 0;
@@ -387,11 +482,14 @@ set_aki(X509 *x, X509 *issuer)
  */
 static int
 set_validity(struct mtls_ca *ca, X509 *x, X509 *issuer, int days,
-    long offset)
+    long offset, long lifetime)
 {
 	time_t now = time(NULL);
-	time_t nb = now - CA_BACKDATE + offset;
-	time_t na = now + (time_t)days * 86400 + offset;
+	time_t back = lifetime > 0 && lifetime / 10 < CA_BACKDATE ?
+	    lifetime / 10 : CA_BACKDATE;
+	time_t nb = now - back + offset;
+	time_t na = now + (lifetime > 0 ? (time_t)lifetime :
+	    (time_t)days * 86400) + offset;
 
 	if (issuer != NULL) {
 		time_t ina;
@@ -477,10 +575,10 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	}
 	if (check_days(ca, opt->days) == -1)
 		return NULL;
-	if (opt->offset_seconds > CA_MAX_OFFSET ||
-	    opt->offset_seconds < -CA_MAX_OFFSET) {
-		ca_err(ca, MTLS_ERR_USAGE, "validity offset of %ld seconds is "
-		    "out of range", opt->offset_seconds);
+	if (opt->lifetime_seconds < 0 ||
+	    opt->lifetime_seconds > (long)CA_MAX_DAYS * 86400) {
+		ca_err(ca, MTLS_ERR_USAGE, "a lifetime of %ld seconds is out "
+		    "of range", opt->lifetime_seconds);
 		return NULL;
 	}
 	if (pki_key_weakness(pubkey, why, sizeof(why)) != NULL) {
@@ -510,7 +608,8 @@ ca_issue_leaf(struct mtls_ca *ca, EVP_PKEY *pubkey, const X509_NAME *subject,
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->x509)) ||
 	    !X509_set_pubkey(x, pubkey))
 		goto ssl_fail;
-	if (set_validity(ca, x, ca->x509, days, opt->offset_seconds) == -1)
+	if (set_validity(ca, x, ca->x509, days, ca->clock_offset,
+	    opt->lifetime_seconds) == -1)
 		goto out;
 	int rsa = EVP_PKEY_is_a(pubkey, "RSA");
 	what = "extensions";
@@ -575,7 +674,7 @@ out:
 static void
 csr_label(const X509_REQ *req, char *buf, size_t len)
 {
-	char *cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	char *cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 
 	snprintf(buf, len, "CSR %s", cn != NULL ? cn : "(no CN)");
 	free(cn);
@@ -638,7 +737,7 @@ csr_sans(struct mtls_ca *ca, X509_REQ *req, const char *label)
 			goto nomem;
 		}
 	}
-	cn = pki_name_cn(X509_REQ_get_subject_name(req));
+	cn = x509_name_cn_utf8(X509_REQ_get_subject_name(req));
 	if (pki_san_add_cn(gens, cn) == -1)
 		goto nomem;
 	goto out;
@@ -757,11 +856,11 @@ ca_make_cert(struct mtls_ca *ca, struct mtls_ca *parent, const char *name,
 		goto fail;
 	}
 	if (parent != NULL) {
-		if (set_validity(parent, x, parent->x509, days, 0) == -1) {
+		if (set_validity(parent, x, parent->x509, days, 0, 0) == -1) {
 			ca->err = parent->err;
 			goto fail;
 		}
-	} else if (set_validity(ca, x, NULL, days, 0) == -1) {
+	} else if (set_validity(ca, x, NULL, days, 0, 0) == -1) {
 		goto fail;
 	}
 	/* An intermediate may sign only leaves (pathLen:0): the root stays
@@ -817,7 +916,7 @@ mtls_ca_create(const struct mtls_ca_options *opt, struct mtls_error *err)
 		err_set(err, MTLS_ERR_USAGE, "no CA directory given");
 		return NULL;
 	}
-	if ((ca = ca_alloc(opt->dir, opt->passphrase, err)) == NULL)
+	if ((ca = ca_alloc(opt->dir, NULL, opt->passphrase, err)) == NULL)
 		return NULL;
 	name = opt->name != NULL ? opt->name : opt->parent_dir != NULL ?
 	    "mtls Intermediate CA" : "mtls Root CA";
@@ -907,11 +1006,11 @@ mtls_ca_create(const struct mtls_ca_options *opt, struct mtls_error *err)
 		}
 	}
 	/* ca.db, with its write-ahead log files when a failure leaves them. */
-	if (remember(&made, strdup(ca->db_path)) == -1 ||
+	if (remember(&made, strdup(ca->db_target)) == -1 ||
 	    remember(&made, pki_path(opt->dir, "ca.db-wal")) == -1 ||
 	    remember(&made, pki_path(opt->dir, "ca.db-shm")) == -1)
 		goto nomem;
-	if (ca_db_create(ca) == -1)
+	if ((ca->inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
 		goto out;
 	ok = 1;
 	goto out;
@@ -919,13 +1018,14 @@ nomem:
 	ca_err(ca, MTLS_ERR_NOMEM, "%s: out of memory", opt->dir);
 out:
 	if (!ok) {
-		ca_db_close(ca);
+		inv_close(ca->inv);
+		ca->inv = NULL;
 		for (size_t i = made.nfiles; i > 0; i--)
 			unlink(made.files[i - 1]);
 		if (made.dir)
 			rmdir(opt->dir);
 		if (made.parent_serial != NULL)
-			(void)ca_db_delete(parent, made.parent_serial);
+			(void)inv_forget(parent->inv, made.parent_serial);
 		if (err != NULL)
 			*err = ca->err;
 		mtls_ca_free(ca);
@@ -942,13 +1042,49 @@ out:
 	return ca;
 }
 
+struct list_arg {
+	int (*fn)(const struct mtls_ca_record *rec, void *arg);
+	void *arg;
+	time_t now;
+};
+
+/* An inventory row as the public record. */
+static int
+list_row(const struct inv_cert *c, void *arg)
+{
+	struct list_arg *a = arg;
+	struct mtls_ca_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.serial = c->serial;
+	rec.subject = c->subject;
+	rec.sans = c->sans;
+	rec.kind = c->kind == INV_KIND_SERVER ? MTLS_CERT_SERVER :
+	    c->kind == INV_KIND_CLIENT ? MTLS_CERT_CLIENT : MTLS_CERT_CA;
+	rec.not_before = c->not_before;
+	rec.not_after = c->not_after;
+	if (c->status == INV_STATUS_REVOKED) {
+		rec.status = MTLS_STATUS_REVOKED;
+		rec.revoked_at = c->revoked_at;
+		rec.reason = (enum mtls_revoke_reason)c->reason;
+	} else {
+		rec.status = c->not_after < a->now ? MTLS_STATUS_EXPIRED :
+		    MTLS_STATUS_VALID;
+	}
+	return a->fn(&rec, a->arg);
+}
+
 int
 mtls_ca_list(struct mtls_ca *ca,
     int (*fn)(const struct mtls_ca_record *rec, void *arg), void *arg)
 {
+	struct list_arg a = { fn, arg, time(NULL) };
+
 	if (ca == NULL)
 		return -1;
 	if (fn == NULL)
 		return ca_err(ca, MTLS_ERR_USAGE, "no callback given");
-	return ca_db_list(ca, fn, arg);
+	if (inv_list(ca->inv, list_row, &a) == -1)
+		return ca_err_inv(ca);
+	return 0;
 }

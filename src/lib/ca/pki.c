@@ -423,26 +423,6 @@ pki_san_check(const GENERAL_NAME *g, char *buf, size_t len)
 	}
 }
 
-char *
-pki_name_cn(const X509_NAME *name)
-{
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	unsigned char *utf8 = NULL;
-	char *s = NULL;
-	int n;
-
-	if (i < 0)
-		return NULL;
-	n = ASN1_STRING_to_UTF8(&utf8,
-	    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
-	if (n < 0)
-		return NULL;
-	if (memchr(utf8, '\0', (size_t)n) == NULL)
-		s = strdup((char *)utf8);
-	OPENSSL_free(utf8);
-	return s;
-}
-
 const char *
 pki_key_weakness(EVP_PKEY *key, char *buf, size_t len)
 {

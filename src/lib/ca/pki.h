@@ -1,28 +1,29 @@
 /*
  * pki.h - private pieces shared by the PKI files of libmtls (key.c, cert.c,
- * csr.c, ca.c, ca_db.c, crl.c): the CA object, serials, names, signing.
+ * csr.c, ca.c, revocation.c): the CA object, serials, names, signing.
  * Names, serials, SANs and times are read back with inspect.h's helpers.
  */
 #ifndef MTLS_PKI_H
 #define MTLS_PKI_H
 
-#include <sqlite3.h>
-
 #include <openssl/x509v3.h>
 
+#include "ca/inventory.h"
 #include "x509/inspect.h"
 
 struct mtls_ca {
 	char *dir;
 	char *key_path;             /* dir/ca.key */
-	char *db_path;              /* dir/ca.db */
+	char *db_target;            /* dir/ca.db, or another file or a URL */
 	struct mtls_cert *cert;     /* ca.crt, then chain.crt up to the root */
 	X509 *x509;                 /* the CA certificate (cert's first) */
 	EVP_PKEY *key;              /* NULL until loaded */
 	char *passphrase;           /* copy, cleansed on free */
 	int key_encrypted;
-	sqlite3 *db;
+	struct inv *inv;            /* the inventory (inventory.h) */
 	struct mtls_error err;      /* the last failure, for mtls_ca_error() */
+	long clock_offset;          /* seconds added to validity: a testing
+	                               hook (mtls_ca_set_clock_offset()) */
 };
 
 /* Sets ca->err (and returns -1), like err_set / err_set_ssl. */
@@ -30,6 +31,8 @@ int ca_err(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt, ...)
     MTLS_PRINTF(3, 4);
 int ca_err_ssl(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt,
     ...) MTLS_PRINTF(3, 4);
+/* Takes the inventory's last error as ca's (returns -1). */
+int ca_err_inv(struct mtls_ca *ca);
 
 /* Loads ca.key if not done yet (MTLS_ERR_PASSPHRASE when it is encrypted
  * and no passphrase was given at open). */
@@ -37,7 +40,7 @@ int ca_load_key(struct mtls_ca *ca) MTLS_MUST_CHECK;
 
 /*
  * Gives x a fresh random serial, signs it with ca's key and records it in
- * ca.db as kind, in one transaction; on the (astronomically unlikely) serial
+ * the inventory as kind, in one transaction; on the (astronomically unlikely) serial
  * collision it draws another serial and signs again.
  */
 int ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
@@ -47,7 +50,7 @@ int ca_sign_record(struct mtls_ca *ca, X509 *x, enum mtls_cert_kind kind)
  * and next bit set (always 16 bytes long): 126 bits of entropy. */
 int pki_serial_random(X509 *x) MTLS_MUST_CHECK;
 /* Normalizes user input ("4a:0f", "004A0F") to the form of serials in
- * ca.db, x509_serial_hex()'s upper-case hex without separators ("4A0F...");
+ * the inventory, x509_serial_hex()'s upper-case hex without separators ("4A0F...");
  * NULL if invalid. */
 char *pki_serial_normalize(const char *in);
 
@@ -73,8 +76,6 @@ int pki_san_add_cn(GENERAL_NAMES *gens, const char *cn) MTLS_MUST_CHECK;
 /* NULL when g is a well-formed DNS, IP, URI or e-mail SAN; else why not
  * (in buf). */
 const char *pki_san_check(const GENERAL_NAME *g, char *buf, size_t len);
-/* The first CN of name in UTF-8 (heap string), or NULL when it has none. */
-char *pki_name_cn(const X509_NAME *name);
 
 /* NULL when key is acceptable for a certificate; otherwise why not. */
 const char *pki_key_weakness(EVP_PKEY *key, char *buf, size_t len);

@@ -200,13 +200,13 @@ mtls_file_write_atomic(const char *path, const void *buf, size_t len,
 		return err_set(err, MTLS_ERR_USAGE, "empty output path");
 	if (!(flags & MTLS_WRITE_FORCE) && file_exists(path))
 		return err_set(err, MTLS_ERR_EXISTS,
-		    "%s: file already exists (use --force to replace it)",
+		    "%s: file already exists",
 		    path);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
 	    (int)sizeof(tmp))
 		return err_set(err, MTLS_ERR_USAGE, "%s: path too long", path);
 	/* A new file is unnamed until complete; replacing one needs a name
-	 * for rename(), so --force uses a named temp file (removed on any
+	 * for rename(), so MTLS_WRITE_FORCE uses a named temp file (removed on any
 	 * failure we see; a SIGKILL in that short window can leave it). */
 	if (!(flags & MTLS_WRITE_FORCE))
 		fd = open_unnamed(path, mode);
@@ -228,7 +228,7 @@ mtls_file_write_atomic(const char *path, const void *buf, size_t len,
 		if (link_unnamed(fd, path) == -1) {
 			err_set(err, errno == EEXIST ? MTLS_ERR_EXISTS :
 			    MTLS_ERR_IO, "%s: %s", path, errno == EEXIST ?
-			    "file already exists (use --force to replace it)" :
+			    "file already exists" :
 			    strerror(errno));
 			goto out;
 		}
@@ -238,7 +238,7 @@ mtls_file_write_atomic(const char *path, const void *buf, size_t len,
 		if (link(tmp, path) == -1) {
 			err_set(err, errno == EEXIST ? MTLS_ERR_EXISTS :
 			    MTLS_ERR_IO, "%s: %s", path, errno == EEXIST ?
-			    "file already exists (use --force to replace it)" :
+			    "file already exists" :
 			    strerror(errno));
 			goto out;
 		}

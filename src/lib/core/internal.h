@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "mtls.h"
+#include "tools/mtls_tools.h"
 
 /* The opaque types of mtls.h, as the library's files see them. */
 struct mtls_key {
@@ -60,5 +61,12 @@ int file_exists(const char *path);
 
 /* Limit on any PEM/DER input file we read: 16 MiB. */
 #define MTLS_MAX_INPUT (16u * 1024 * 1024)
+
+/* The one wording, everywhere, for a file that should hold a certificate
+ * (or a request) and does not (a %s for its name). */
+#define ERR_NOT_A_CERT "%s: not a certificate (neither PEM nor DER)"
+#define ERR_NOT_A_CERT_PEM "%s: not a certificate (no CERTIFICATE block " \
+	"in this PEM file)"
+#define ERR_NOT_A_CSR "%s: not a certificate request (neither PEM nor DER)"
 
 #endif

@@ -103,8 +103,8 @@ pem_read_certs(const void *buf, size_t len, const char *name,
 	else
 		r = read_der_certs(buf, len, name, sk, err);
 	if (r == 0 && sk_X509_num(sk) == 0)
-		r = err_set(err, MTLS_ERR_PARSE,
-		    "%s: no certificate found (is it a key/CSR?)", name);
+		r = err_set(err, MTLS_ERR_PARSE, pem_is_pem(buf, len) ?
+		    ERR_NOT_A_CERT_PEM : ERR_NOT_A_CERT, name);
 	if (r != 0) {
 		sk_X509_pop_free(sk, X509_free);
 		return -1;

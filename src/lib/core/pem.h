@@ -16,7 +16,7 @@
  * Reads every certificate of buf: PEM (one or many CERTIFICATE blocks, other
  * blocks skipped) or DER (one or several concatenated).  name is used in
  * messages.  A buffer with no certificate is MTLS_ERR_PARSE
- * "<name>: no certificate found (is it a key/CSR?)".
+ * ERR_NOT_A_CERT (ERR_NOT_A_CERT_PEM for PEM without a certificate).
  */
 int pem_read_certs(const void *buf, size_t len, const char *name,
     STACK_OF(X509) **out, struct mtls_error *err) MTLS_MUST_CHECK;

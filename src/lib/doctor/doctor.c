@@ -95,6 +95,14 @@ static const struct doctor_entry {
 	    "files given.",
 	    "If %3 is an intermediate CA, append its certificate to %4 after "
 	    "the leaf; if it is a root, put it in the CA file %5." },
+	[DR_CA_NAME_CLASH] = { "ca-name-clash", MTLS_SEVERITY_ERROR,
+	    "leaf issuer ca-file",
+	    "%1 was issued by a CA named %2, and %3 holds a CA of that name "
+	    "with another key: two different CAs share the name %2 (two "
+	    "mtls init runs, for example), and %1 is from the other one.",
+	    "Use the CA file of the CA that issued %1 (the ca.crt of the "
+	    "same PKI), or reissue %1 from the CA in %3; give CAs distinct "
+	    "names (mtls ca init --name)." },
 	[DR_CHAIN_UNTRUSTED] = { "chain-untrusted", MTLS_SEVERITY_ERROR,
 	    "leaf top-ca ca-file ca-file-contents",
 	    "The chain of %1 leads to the CA %2, which is not in the CA "
@@ -122,18 +130,28 @@ static const struct doctor_entry {
 	    "signed can be trusted.",
 	    "Put the CA's own certificate (ca.crt, basicConstraints CA:TRUE, "
 	    "keyUsage keyCertSign) in %1, not a leaf." },
+	[DR_CA_NO_ROOT] = { "ca-no-root", MTLS_SEVERITY_ERROR,
+	    "ca-file cas root",
+	    "%1 holds only %2 and not the root %3 it leads to: a chain is "
+	    "verified up to a root, so every peer is refused as from an "
+	    "unknown CA.",
+	    "Put the root %3 in %1 too (cat root.crt >> %1), or give the "
+	    "root's certificate file instead (with mtls: the root CA "
+	    "directory's ca.crt)." },
 	[DR_LEAF_SELF_SIGNED] = { "leaf-self-signed", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is self-signed: no CA vouches for it, "
-	    "so the peer accepts it only if it pins this exact certificate.",
+	    "The certificate %1 in %2 is self-signed: it was not issued by "
+	    "your CA or any other, so the peer accepts it only if it pins "
+	    "this exact certificate.",
 	    "Issue the certificate from a CA (mtls cert issue --ca DIR ...) "
 	    "and give the peer that CA." },
-	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_WARNING,
+	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_ERROR,
 	    "cert file",
-	    "The certificate %1 in %2 is a CA certificate used as an "
-	    "end-entity certificate.",
-	    "Issue a separate server or client certificate from this CA and "
-	    "use that instead." },
+	    "The certificate %1 in %2 is a CA certificate, not a server or "
+	    "client certificate: peers refuse it as an end-entity "
+	    "certificate.",
+	    "Use a certificate this CA issued (mtls cert issue --ca DIR "
+	    "--server or --client ...), not the CA's own." },
 
 	[DR_CERT_NOT_YET_VALID] = { "cert-not-yet-valid", MTLS_SEVERITY_ERROR,
 	    "cert file not-before time-left",
@@ -184,11 +202,11 @@ static const struct doctor_entry {
 	    "The certificate %1 may be used as a %2 certificate.",
 	    "Nothing to do." },
 	[DR_NAME_NOT_IN_SAN] = { "name-not-in-san", MTLS_SEVERITY_ERROR,
-	    "name cert sans",
+	    "name cert sans option",
 	    "The name %1 is not among the subject alternative names of %2 "
 	    "(%3), so clients connecting to %1 refuse it.",
-	    "Reissue the certificate with --dns %1 (or --ip for an address), "
-	    "or connect with a name it has." },
+	    "Reissue the certificate with %4 %1, or connect with a name it "
+	    "has." },
 	[DR_CN_WITHOUT_SAN] = { "cn-without-san", MTLS_SEVERITY_ERROR,
 	    "cert file",
 	    "The certificate %1 in %2 has a common name but no subject "
@@ -324,11 +342,11 @@ static const struct doctor_entry {
 	    "(--ca), or give the server a certificate from your CA." },
 	[DR_SERVER_NAME_MISMATCH] = { "server-name-mismatch",
 	    MTLS_SEVERITY_ERROR,
-	    "cert name sans",
+	    "cert name sans option",
 	    "The server's certificate %1 is not valid for the name %2 (it "
 	    "has %3).",
 	    "Connect with a name the certificate has (--servername), or "
-	    "reissue the server's certificate with --dns %2." },
+	    "reissue the server's certificate with %4 %2." },
 	[DR_SERVER_CHAIN_INCOMPLETE] = { "server-chain-incomplete",
 	    MTLS_SEVERITY_WARNING,
 	    "cert intermediate",
@@ -336,6 +354,16 @@ static const struct doctor_entry {
 	    "issued it; clients that trust only the root fail.",
 	    "On the server, append the intermediate to the certificate file "
 	    "(nginx ssl_certificate takes leaf + intermediates)." },
+	[DR_SERVER_CHAIN_MISSING] = { "server-chain-missing",
+	    MTLS_SEVERITY_ERROR,
+	    "cert issuer ca-file ca-file-contents",
+	    "The server sends only its leaf %1, and its issuer %2 is not in "
+	    "%3 (it holds %4): the intermediate the server should send is "
+	    "missing.",
+	    "On the server, send the chain: append the intermediate %2 to "
+	    "its certificate file after the leaf (nginx ssl_certificate, "
+	    "mtls serve --cert: leaf then intermediates).  Only if %2 is "
+	    "not under your root, give the client the CA that issued it." },
 	[DR_OK_SERVER_CERT] = { "ok-server-cert", MTLS_SEVERITY_OK,
 	    "cert ca-file name",
 	    "The server's certificate %1 verifies against %2 and is valid "
@@ -366,6 +394,13 @@ static const struct doctor_entry {
 	    "%1 requires a client certificate and none was given (%2).",
 	    "Pass your client certificate and key (--cert client.crt --key "
 	    "client.key)." },
+	[DR_CLIENT_CERT_UNUSABLE] = { "client-cert-unusable",
+	    MTLS_SEVERITY_ERROR,
+	    "target cert-file evidence",
+	    "%1 requires a client certificate; %2 was given but not sent, "
+	    "because it cannot be used (see the findings above) (%3).",
+	    "Fix the certificate and key as the findings above say (for "
+	    "key-mismatch: give the key that belongs to %2)." },
 	[DR_CLIENT_CERT_REJECTED] = { "client-cert-rejected",
 	    MTLS_SEVERITY_ERROR,
 	    "target cert alert cause fix",
@@ -373,16 +408,145 @@ static const struct doctor_entry {
 	    "%5" },
 	[DR_HTTP_CLIENT_CERT_REFUSED] = { "http-client-cert-refused",
 	    MTLS_SEVERITY_ERROR,
-	    "target answer",
+	    "target answer depth-note",
 	    "%1 completed the handshake but its HTTP server refused the "
 	    "client certificate: %2.",
 	    "Read the server's error log at info level: the reason is there; "
 	    "usually a CA missing from ssl_client_certificate or a "
-	    "certificate without clientAuth." },
+	    "certificate without clientAuth.%3" },
 	[DR_OK_CLIENT_CERT_ACCEPTED] = { "ok-client-cert-accepted",
 	    MTLS_SEVERITY_OK,
 	    "target cert",
 	    "%1 accepted the client certificate %2.",
+	    "Nothing to do." },
+
+	[DR_CONF_SYNTAX] = { "conf-syntax", MTLS_SEVERITY_ERROR,
+	    "file line reason",
+	    "The configuration %1 cannot be read past line %2: %3.",
+	    "Fix the syntax there (nginx -t, apache2 -t or haproxy -c name "
+	    "the same place); nothing after it was checked." },
+	[DR_CONF_INCLUDE_MISSING] = { "conf-include-missing",
+	    MTLS_SEVERITY_WARNING,
+	    "where file",
+	    "%1 includes %2, which does not exist, so what it should hold "
+	    "was not checked (and the server refuses to start).",
+	    "Correct the path of the include, relative to the configuration's "
+	    "directory (nginx) or ServerRoot (Apache)." },
+	[DR_CONF_NO_TLS_SERVER] = { "conf-no-tls-server", MTLS_SEVERITY_WARNING,
+	    "file software what",
+	    "The %2 configuration %1 holds no TLS server (%3), so there is no "
+	    "mutual TLS to check.",
+	    "Check the file that holds the TLS server, or say which server "
+	    "software the file is for if the guess was wrong." },
+	[DR_CONF_CLIENT_AUTH_OFF] = { "conf-client-auth-off",
+	    MTLS_SEVERITY_ERROR,
+	    "where state fix",
+	    "The TLS server at %1 does not ask for client certificates (%2), "
+	    "so any client gets in: this is not mutual TLS.",
+	    "Require a client certificate: %3." },
+	[DR_CONF_OPTIONAL_UNCHECKED] = { "conf-optional-unchecked",
+	    MTLS_SEVERITY_ERROR,
+	    "where state variable fix",
+	    "The TLS server at %1 lets clients in without a valid certificate "
+	    "(%2) and nothing in its configuration checks %3, so the backend "
+	    "serves them as if they had been verified.",
+	    "Require the certificate instead, or refuse unverified clients "
+	    "where requests are handled: %4." },
+	[DR_CONF_CLIENT_AUTH_PER_LOCATION] = { "conf-client-auth-per-location",
+	    MTLS_SEVERITY_ERROR,
+	    "where directive",
+	    "%1 asks for a client certificate only inside a section (%2): "
+	    "with TLS 1.2 that takes a renegotiation, with TLS 1.3 "
+	    "post-handshake authentication, which browsers and HTTP/2 refuse, "
+	    "so those clients fail.",
+	    "Require the client certificate for the whole virtual host "
+	    "(SSLVerifyClient require next to SSLEngine on), and serve what "
+	    "needs none on another name or port." },
+	[DR_CONF_CLIENT_CA_MISSING] = { "conf-client-ca-missing",
+	    MTLS_SEVERITY_ERROR,
+	    "where directive",
+	    "%1 asks for client certificates but names no CA to verify them "
+	    "(no %2), so no client can be verified.",
+	    "Add %2 with the CA certificates that issue your client "
+	    "certificates (the root, and any intermediate)." },
+	[DR_CONF_FILE_MISSING] = { "conf-file-missing", MTLS_SEVERITY_ERROR,
+	    "where directive file reason",
+	    "%1: %2 names %3, which cannot be used: %4.",
+	    "Point %2 to an existing PEM file that the server's user can "
+	    "read." },
+	[DR_CONF_CA_NOT_CA] = { "conf-ca-not-ca", MTLS_SEVERITY_ERROR,
+	    "where file cert",
+	    "%1: the client CA file %2 holds %3, which is not a CA "
+	    "certificate, so it cannot vouch for any client.",
+	    "Put the certificates of the CAs that issue your client "
+	    "certificates in %2 (the root, and any intermediate), not "
+	    "leaves." },
+	[DR_CONF_CA_MIXED_ROOTS] = { "conf-ca-mixed-roots",
+	    MTLS_SEVERITY_WARNING,
+	    "where file roots",
+	    "%1: the client CA file %2 holds several unrelated roots (%3): a "
+	    "certificate from any of them gets in.",
+	    "Keep only the CA that issues your clients in %2; if several are "
+	    "meant, restrict the accepted subjects (an nginx map, Apache "
+	    "Require expr, an HAProxy ACL)." },
+	[DR_CONF_CA_NOT_SENT] = { "conf-ca-not-sent", MTLS_SEVERITY_WARNING,
+	    "where directive file cas",
+	    "%1: the CAs %4 of %3 (%2) verify clients but are not named in "
+	    "the CertificateRequest, so clients that pick a certificate by "
+	    "those names (browsers, curl with several identities) may send "
+	    "none.",
+	    "Put the CAs that issue client certificates in the file whose "
+	    "names are sent (nginx ssl_client_certificate, HAProxy ca-file, "
+	    "Apache SSLCACertificateFile)." },
+	[DR_CONF_VERIFY_DEPTH] = { "conf-verify-depth", MTLS_SEVERITY_ERROR,
+	    "where directive depth chain needed",
+	    "%1: %2 is %3, but the client CAs form the chain %4, which needs "
+	    "%5, so clients issued by its last CA are refused.",
+	    "Set %2 to %5." },
+	[DR_CONF_NO_REVOCATION] = { "conf-no-revocation",
+	    MTLS_SEVERITY_WARNING,
+	    "where directive",
+	    "%1 checks no certificate revocation list, so a revoked client "
+	    "certificate gets in until it expires.",
+	    "Publish a CRL for every CA of the chain (mtls ca crl) and name "
+	    "the file with %2." },
+	[DR_CONF_CRL_NOT_CHECKED] = { "conf-crl-not-checked",
+	    MTLS_SEVERITY_ERROR,
+	    "where file",
+	    "%1 names the CRL file %2, but SSLCARevocationCheck is none (the "
+	    "default), so revocation is not checked at all.",
+	    "Add SSLCARevocationCheck chain next to SSLCARevocationFile." },
+	[DR_CONF_CRL_LEAF_ONLY] = { "conf-crl-leaf-only",
+	    MTLS_SEVERITY_WARNING,
+	    "where chain",
+	    "%1 checks revocation of the client certificate only "
+	    "(SSLCARevocationCheck leaf), not of the intermediate CAs of %2.",
+	    "Use SSLCARevocationCheck chain, with a CRL of every CA in the "
+	    "file." },
+	[DR_CONF_CRL_MISSING_FOR_CA] = { "conf-crl-missing-for-ca",
+	    MTLS_SEVERITY_ERROR,
+	    "where crl-file ca",
+	    "%1: %2 holds no CRL of the CA %3, and the server checks a CRL "
+	    "for every CA of the chain, so every client whose chain includes "
+	    "%3 is refused.",
+	    "Add the CRL of %3 to %2 (mtls ca crl, then cat root.crl "
+	    "intermediate.crl > %2)." },
+	[DR_CONF_IDENTITY_HEADER_SPOOFABLE] = {
+	    "conf-identity-header-spoofable", MTLS_SEVERITY_ERROR,
+	    "where header how fix",
+	    "%1: the identity header %2 %3, so a client can send its own %2 "
+	    "and be taken for someone else.",
+	    "%4." },
+	[DR_CONF_OLD_TLS] = { "conf-old-tls", MTLS_SEVERITY_WARNING,
+	    "where directive",
+	    "%1 enables TLS 1.0 or 1.1 (%2), which RFC 8996 deprecates.",
+	    "Allow TLS 1.2 and 1.3 only (nginx ssl_protocols TLSv1.2 "
+	    "TLSv1.3; Apache SSLProtocol -all +TLSv1.2 +TLSv1.3; HAProxy "
+	    "ssl-min-ver TLSv1.2)." },
+	[DR_OK_CONF_MTLS] = { "ok-conf-mtls", MTLS_SEVERITY_OK,
+	    "where chain",
+	    "%1 requires client certificates and verifies them against the "
+	    "CA chain %2.",
 	    "Nothing to do." },
 };
 
@@ -537,9 +701,10 @@ mtls_doctor_run(const struct mtls_doctor_options *opt, struct mtls_error *err)
 
 	if (opt == NULL || (opt->cert_file == NULL && opt->key_file == NULL &&
 	    opt->ca_file == NULL && opt->crl_file == NULL &&
-	    opt->connect == NULL)) {
+	    opt->connect == NULL && opt->server_config == NULL)) {
 		err_set(err, MTLS_ERR_USAGE, "nothing to check: give a "
-		    "certificate, key, CA, CRL or a server to connect to");
+		    "certificate, key, CA, CRL, a server to connect to or a "
+		    "server configuration");
 		return NULL;
 	}
 	if (opt->role != MTLS_PURPOSE_ANY && opt->role != MTLS_PURPOSE_SERVER &&
@@ -568,6 +733,8 @@ mtls_doctor_run(const struct mtls_doctor_options *opt, struct mtls_error *err)
 	st.role = guess_role(opt);
 
 	doctor_check_local(d, &st);
+	if (opt->server_config != NULL)
+		doctor_check_server_config(d, &st);
 	if (opt->connect != NULL)
 		doctor_check_remote(d, &st);
 	doctor_state_clear(&st);

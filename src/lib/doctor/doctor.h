@@ -30,11 +30,13 @@ enum doctor_code {
 	DR_CHAIN_WRONG_ORDER,
 	DR_CHAIN_EXTRA_CERT,
 	DR_CHAIN_MISSING_INTERMEDIATE,
+	DR_CA_NAME_CLASH,
 	DR_CHAIN_UNTRUSTED,
 	DR_CHAIN_INVALID,
 	DR_CHAIN_INCOMPLETE,
 	DR_OK_CHAIN,
 	DR_CA_NOT_CA,
+	DR_CA_NO_ROOT,
 	DR_LEAF_SELF_SIGNED,
 	DR_LEAF_IS_CA,
 	/* validity */
@@ -80,14 +82,36 @@ enum doctor_code {
 	DR_SERVER_CERT_UNTRUSTED,
 	DR_SERVER_NAME_MISMATCH,
 	DR_SERVER_CHAIN_INCOMPLETE,
+	DR_SERVER_CHAIN_MISSING,
 	DR_OK_SERVER_CERT,
 	DR_SERVER_NO_CLIENT_AUTH,
 	DR_CLIENT_CA_NOT_ACCEPTED,
 	DR_OK_CLIENT_AUTH_REQUESTED,
 	DR_CLIENT_CERT_MISSING,
+	DR_CLIENT_CERT_UNUSABLE,
 	DR_CLIENT_CERT_REJECTED,
 	DR_HTTP_CLIENT_CERT_REFUSED,
 	DR_OK_CLIENT_CERT_ACCEPTED,
+	/* a server's configuration (srvconf_audit.c) */
+	DR_CONF_SYNTAX,
+	DR_CONF_INCLUDE_MISSING,
+	DR_CONF_NO_TLS_SERVER,
+	DR_CONF_CLIENT_AUTH_OFF,
+	DR_CONF_OPTIONAL_UNCHECKED,
+	DR_CONF_CLIENT_AUTH_PER_LOCATION,
+	DR_CONF_CLIENT_CA_MISSING,
+	DR_CONF_FILE_MISSING,
+	DR_CONF_CA_NOT_CA,
+	DR_CONF_CA_MIXED_ROOTS,
+	DR_CONF_CA_NOT_SENT,
+	DR_CONF_VERIFY_DEPTH,
+	DR_CONF_NO_REVOCATION,
+	DR_CONF_CRL_NOT_CHECKED,
+	DR_CONF_CRL_LEAF_ONLY,
+	DR_CONF_CRL_MISSING_FOR_CA,
+	DR_CONF_IDENTITY_HEADER_SPOOFABLE,
+	DR_CONF_OLD_TLS,
+	DR_OK_CONF_MTLS,
 	DR_NCODES
 };
 
@@ -144,5 +168,22 @@ const char *doctor_name_line(const X509_NAME *name, char *buf, size_t len);
 const char *doctor_cert_name(const X509 *x, char *buf, size_t len);
 /* "3 days", "5 hours", "40 minutes", "12 seconds" for secs >= 0. */
 const char *doctor_duration(long secs, char *buf, size_t len);
+
+/* Also used by the server configuration audit and by mtls config
+ * (src/lib/config): */
+/* "2026-01-02 03:04:05 UTC". */
+const char *date_text(time_t t, char *buf, size_t len);
+/* 1 when issuer issued x: names, key identifiers and the signature. */
+int cert_issued_by(X509 *x, X509 *issuer);
+/* The issuer of x among pool (never x itself), or NULL. */
+X509 *find_issuer(X509 *x, STACK_OF(X509) *pool);
+/* The newest CRL of crls that issuer signed, or NULL. */
+X509_CRL *crl_of(STACK_OF(X509_CRL) *crls, X509 *issuer);
+/* Seconds since the epoch of t, or 0 when it cannot be read. */
+time_t asn1_time(const ASN1_TIME *t);
+
+/* The audit of a server's configuration (srvconf_audit.c). */
+void doctor_check_server_config(struct mtls_doctor *d,
+    struct doctor_state *st);
 
 #endif

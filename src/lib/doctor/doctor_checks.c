@@ -63,7 +63,7 @@ doctor_duration(long secs, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
+const char *
 date_text(time_t t, char *buf, size_t len)
 {
 	struct tm tm;
@@ -75,7 +75,7 @@ date_text(time_t t, char *buf, size_t len)
 }
 
 /* 1 when issuer issued x: names, key identifiers and the signature. */
-static int
+int
 cert_issued_by(X509 *x, X509 *issuer)
 {
 	EVP_PKEY *pub;
@@ -92,14 +92,38 @@ cert_issued_by(X509 *x, X509 *issuer)
 	return ok;
 }
 
+/* Signed by its own key under its own name.  Not X509_check_issued(x, x):
+ * that also wants keyCertSign, which a self-signed leaf made with
+ * "openssl req -x509 -addext keyUsage=digitalSignature" lacks. */
 static int
 cert_self_signed(X509 *x)
 {
-	return cert_issued_by(x, x);
+	EVP_PKEY *pub;
+	int ok;
+
+	if (X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_issuer_name(x)) != 0 || (pub = X509_get0_pubkey(x)) ==
+	    NULL) {
+		ERR_clear_error();
+		return 0;
+	}
+	ok = X509_verify(x, pub) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+/* A CA's own certificate: CA:TRUE and allowed to sign certificates. */
+static int
+cert_is_ca(X509 *x)
+{
+	uint32_t flags = X509_get_extension_flags(x);
+
+	return (flags & EXFLAG_CA) && (!(flags & EXFLAG_KUSAGE) ||
+	    (X509_get_key_usage(x) & KU_KEY_CERT_SIGN));
 }
 
 /* The issuer of x among pool (never x itself), or NULL. */
-static X509 *
+X509 *
 find_issuer(X509 *x, STACK_OF(X509) *pool)
 {
 	for (int i = 0; pool != NULL && i < sk_X509_num(pool); i++) {
@@ -141,7 +165,7 @@ stack_names(STACK_OF(X509) *sk, char *buf, size_t len)
 }
 
 /* Seconds since the epoch of t, or 0 when it cannot be read. */
-static time_t
+time_t
 asn1_time(const ASN1_TIME *t)
 {
 	time_t v;
@@ -618,13 +642,17 @@ check_name(struct mtls_doctor *d, X509 *leaf, const char *subject,
 		doctor_add(d, DR_CN_WITHOUT_SAN, subject, leafname, subject,
 		    NULL);
 	} else if (name != NULL && !name_matches(leaf, name)) {
+		/* mtls cert issue takes an address as --ip only. */
+		unsigned char ip[16];
+		const char *opt = inet_pton(AF_INET, name, ip) == 1 ||
+		    inet_pton(AF_INET6, name, ip) == 1 ? "--ip" : "--dns";
 		if (remote)
 			doctor_add(d, DR_SERVER_NAME_MISMATCH, subject,
 			    leafname, name, sans != NULL ? sans : "no SAN",
-			    NULL);
+			    opt, NULL);
 		else
 			doctor_add(d, DR_NAME_NOT_IN_SAN, subject, name,
-			    leafname, sans != NULL ? sans : "none", NULL);
+			    leafname, sans != NULL ? sans : "none", opt, NULL);
 	} else if (name != NULL && !remote) {
 		doctor_add(d, DR_OK_NAME, subject, name, leafname, NULL);
 	}
@@ -737,6 +765,28 @@ explain_chain(struct mtls_doctor *d, const struct doctor_state *st,
 	doctor_name_line(X509_get_issuer_name(cur), iss, sizeof(iss));
 	stack_names(st->cas, holds, sizeof(holds));
 
+	/* The issuer's name is there, but not its key: another CA that
+	 * happens to have the same name. */
+	for (int i = 0; next == NULL && !cert_self_signed(cur) &&
+	    st->cas != NULL && i < sk_X509_num(st->cas); i++) {
+		if (X509_NAME_cmp(X509_get_issuer_name(cur),
+		    X509_get_subject_name(sk_X509_value(st->cas, i))) != 0)
+			continue;
+		doctor_add(d, DR_CA_NAME_CLASH, subject, curname, iss, cafile,
+		    NULL);
+		sk_X509_free(pool);
+		return;
+	}
+	/* A server that sent only its leaf, issued by a CA that is not in
+	 * the CA file: most likely the intermediate it should send. */
+	if (remote && next == NULL && !cert_self_signed(cur) &&
+	    sk_X509_num(certs) == 1 && st->cas != NULL) {
+		doctor_add(d, DR_SERVER_CHAIN_MISSING, subject, leafname, iss,
+		    cafile, holds, NULL);
+		sk_X509_free(pool);
+		return;
+	}
+
 	if (next == NULL && !cert_self_signed(cur) &&
 	    vr != X509_V_ERR_CERT_SIGNATURE_FAILURE &&
 	    cur != sk_X509_value(certs, 0) && st->cas != NULL && !remote) {
@@ -833,16 +883,24 @@ doctor_check_leaf(struct mtls_doctor *d, const struct doctor_state *st,
 		doctor_add(d, DR_OK_VALIDITY, subject, subject,
 		    date_text(asn1_time(X509_get0_notAfter(leaf)), until,
 		    sizeof(until)), NULL);
-	if (cert_self_signed(leaf))
+	/* A CA's own certificate (a root is self-signed too): leaf-is-ca
+	 * says what to use instead, and its usage and names are beside the
+	 * point.  A self-signed leaf (openssl req -x509) has no chain:
+	 * leaf-self-signed says it all. */
+	int is_ca = cert_is_ca(leaf) && ((X509_get_extension_flags(leaf) &
+	    EXFLAG_KUSAGE) || stack_has(st->cas, leaf) ||
+	    !cert_self_signed(leaf));
+	if (is_ca)
+		doctor_add(d, DR_LEAF_IS_CA, subject, leafname, subject, NULL);
+	else if (cert_self_signed(leaf))
 		doctor_add(d, DR_LEAF_SELF_SIGNED, subject, leafname, subject,
 		    NULL);
-	else if (X509_get_extension_flags(leaf) & EXFLAG_CA)
-		doctor_add(d, DR_LEAF_IS_CA, subject, leafname, subject, NULL);
-	check_usage(d, leaf, subject, role);
-	check_name(d, leaf, subject, name, role, remote);
+	if (!is_ca) {
+		check_usage(d, leaf, subject, role);
+		check_name(d, leaf, subject, name, role, remote);
+	}
 	check_algorithms(d, certs, subject);
-	/* A self-signed leaf has no chain: leaf-self-signed says it all. */
-	if (!cert_self_signed(leaf))
+	if (!cert_self_signed(leaf) && !st->opt->ca_for_peer_only)
 		check_chain(d, st, certs, subject, remote);
 }
 
@@ -850,11 +908,38 @@ doctor_check_leaf(struct mtls_doctor *d, const struct doctor_state *st,
 /* The CA file                                                        */
 /* ------------------------------------------------------------------ */
 
+/* A CA file without a self-signed certificate: verification builds
+ * chains up to a root (no partial chains), so nothing can verify. */
+static void
+check_ca_root(struct mtls_doctor *d, const struct doctor_state *st)
+{
+	char names[768], root[256];
+
+	for (int i = 0; i < sk_X509_num(st->cas); i++)
+		if (cert_self_signed(sk_X509_value(st->cas, i)))
+			return;
+	X509 *top = sk_X509_value(st->cas, 0);
+	for (int n = 0; top != NULL && n < CHAIN_MAX; n++) {
+		X509 *up = find_issuer(top, st->cas);
+		if (up == NULL)
+			break;
+		top = up;
+	}
+	if (top == NULL)
+		return;
+	doctor_add(d, DR_CA_NO_ROOT, st->opt->ca_file, st->opt->ca_file,
+	    stack_names(st->cas, names, sizeof(names)),
+	    doctor_name_line(X509_get_issuer_name(top), root, sizeof(root)),
+	    NULL);
+}
+
 static void
 check_cas(struct mtls_doctor *d, const struct doctor_state *st)
 {
 	const char *path = st->opt->ca_file;
 	char name[256], when[64], dur[64];
+
+	check_ca_root(d, st);
 
 	for (int i = 0; i < sk_X509_num(st->cas); i++) {
 		X509 *x = sk_X509_value(st->cas, i);
@@ -918,7 +1003,7 @@ crl_signed_by(X509_CRL *c, X509 *issuer)
 }
 
 /* The newest CRL of crls that issuer signed, or NULL. */
-static X509_CRL *
+X509_CRL *
 crl_of(STACK_OF(X509_CRL) *crls, X509 *issuer)
 {
 	X509_CRL *best = NULL;
@@ -973,7 +1058,10 @@ check_crls(struct mtls_doctor *d, const struct doctor_state *st,
 			if (crl_signed_by(c, sk_X509_value(pool, j)))
 				issuer = sk_X509_value(pool, j);
 		doctor_name_line(X509_CRL_get_issuer(c), name, sizeof(name));
-		if (issuer == NULL && sk_X509_num(pool) > 0)
+		/* The peers' intermediates, whose CRLs belong here too, are
+		 * in no file when the CA file is the peers' alone. */
+		if (issuer == NULL && sk_X509_num(pool) > 0 &&
+		    !st->opt->ca_for_peer_only)
 			doctor_add(d, DR_CRL_WRONG_ISSUER, path, path, name,
 			    stack_names(pool, names, sizeof(names)), NULL);
 		time_t lu = asn1_time(X509_CRL_get0_lastUpdate(c));
@@ -1036,6 +1124,34 @@ check_crls(struct mtls_doctor *d, const struct doctor_state *st,
 			}
 		}
 	}
+	/* Without a leaf of ours to follow (or when the CA file is the
+	 * peers'): every CA of the CA file issues some peer's chain, and a
+	 * check of the whole chain needs its CRL. */
+	if (chain == NULL || st->opt->ca_for_peer_only)
+		for (int i = 0; st->cas != NULL && i < sk_X509_num(st->cas);
+		    i++) {
+			X509 *ca = sk_X509_value(st->cas, i);
+			X509 *below = NULL;
+			char iname[256];
+
+			if (crl_of(st->crls, ca) != NULL)
+				continue;
+			for (int j = 0; j < sk_X509_num(st->cas); j++)
+				if (sk_X509_value(st->cas, j) != ca &&
+				    cert_issued_by(sk_X509_value(st->cas, j),
+				    ca))
+					below = sk_X509_value(st->cas, j);
+			doctor_cert_name(ca, iname, sizeof(iname));
+			if (below != NULL)
+				doctor_cert_name(below, name, sizeof(name));
+			else
+				snprintf(name, sizeof(name), "the peers' "
+				    "certificates");
+			doctor_add(d, cert_self_signed(ca) ?
+			    DR_CRL_MISSING_FOR_ROOT :
+			    DR_CRL_MISSING_FOR_INTERMEDIATE, path, path, iname,
+			    name, NULL);
+		}
 	if (mtls_doctor_count_severity(d, MTLS_SEVERITY_ERROR) == before &&
 	    chain != NULL)
 		doctor_add(d, DR_OK_CRL, path, path,

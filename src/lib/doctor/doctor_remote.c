@@ -32,6 +32,8 @@
 #include <openssl/x509v3.h>
 
 #include "core/reason.h"
+#include "x509/text.h"
+#include "tools/mtls_tools.h"
 #include "doctor/doctor.h"
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -111,39 +113,16 @@ struct remote {
 	int ticket;                 /* a TLS 1.3 NewSessionTicket arrived */
 };
 
-/* Splits "host:port", "[v6]:port"; -1 when malformed. */
+/* Splits "host:port", "[v6]:port" (the one parser); -1 when malformed. */
 static int
 split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
 {
-	const char *colon;
-	size_t n;
+	char why[512];
+	unsigned p;
 
-	if (s == NULL || *s == '\0')
+	if (mtls_hostport_parse(s, 0, host, hl, &p, why, sizeof(why)) == -1)
 		return -1;
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (end == NULL || end[1] != ':')
-			return -1;
-		n = (size_t)(end - s - 1);
-		colon = end + 1;
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s + 1, n);
-	} else {
-		if ((colon = strrchr(s, ':')) == NULL ||
-		    memchr(s, ':', (size_t)(colon - s)) != NULL)
-			return -1;
-		n = (size_t)(colon - s);
-		if (n == 0 || n >= hl)
-			return -1;
-		memcpy(host, s, n);
-	}
-	host[n] = '\0';
-	if (strlen(colon + 1) == 0 || strlen(colon + 1) >= pl ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-		return -1;
-	snprintf(port, pl, "%s", colon + 1);
+	snprintf(port, pl, "%u", p);
 	return 0;
 }
 
@@ -153,91 +132,6 @@ doctor_parse_target(const char *s)
 	char host[256], port[32];
 
 	return split_hostport(s, host, sizeof(host), port, sizeof(port));
-}
-
-static int
-ms_until(const struct timespec *t)
-{
-	struct timespec now;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (t->tv_sec - now.tv_sec) * 1000L +
-	    (t->tv_nsec - now.tv_nsec) / 1000000L;
-	return ms < 0 ? 0 : ms > 600000 ? 600000 : (int)ms;
-}
-
-static int
-ms_left(const struct remote *r)
-{
-	return ms_until(&r->deadline);
-}
-
-static void
-deadline_in(struct remote *r, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
-	r->deadline.tv_sec += ms / 1000;
-	r->deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (r->deadline.tv_nsec >= 1000000000L) {
-		r->deadline.tv_sec++;
-		r->deadline.tv_nsec -= 1000000000L;
-	}
-}
-
-/* Waits for events on fd until the deadline; 1 ready, 0 timed out. */
-static int
-wait_fd(const struct remote *r, int fd, short events)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	for (;;) {
-		int n = poll(&p, 1, ms_left(r));
-		if (n > 0)
-			return 1;
-		if (n == 0)
-			return 0;
-		if (errno != EINTR)
-			return 1; /* let the next call report the error */
-	}
-}
-
-/*
- * Connects to one address before the deadline.  Returns the socket, or -1
- * with *why set to the errno (ETIMEDOUT when the deadline passed).
- */
-static int
-connect_one(struct remote *r, const struct addrinfo *ai, int *why)
-{
-	int fd, err = 0;
-	socklen_t len = sizeof(err);
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd == -1) {
-		*why = errno;
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
-	if (errno != EINPROGRESS) {
-		*why = errno;
-		close(fd);
-		return -1;
-	}
-	if (!wait_fd(r, fd, POLLOUT)) {
-		*why = ETIMEDOUT;
-		close(fd);
-		return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
-		err = errno;
-	if (err != 0) {
-		*why = err;
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static void
@@ -272,10 +166,10 @@ tcp_connect(struct remote *r)
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd == -1;
 	    ai = ai->ai_next) {
-		int before = ms_left(r);
+		int before = mtls_deadline_ms_left(&r->deadline);
 		addr_text(ai, r->addr, sizeof(r->addr));
-		fd = connect_one(r, ai, &why);
-		r->rtt_ms = before - ms_left(r);
+		fd = mtls_connect_before(ai, &r->deadline, &why);
+		r->rtt_ms = before - mtls_deadline_ms_left(&r->deadline);
 		if (why == ETIMEDOUT)
 			break;
 	}
@@ -337,19 +231,19 @@ probe_plaintext(struct remote *r, char *what, size_t len)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	int budget = ms_until(&r->end);
+	int budget = mtls_deadline_ms_left(&r->end);
 	if (budget < 100 || getaddrinfo(r->host, r->port, &hints, &res) != 0)
 		return 0;
-	deadline_in(&p, budget / 3);
+	mtls_deadline_in(&p.deadline, budget / 3);
 	for (struct addrinfo *ai = res; ai != NULL && fd == -1;
 	    ai = ai->ai_next)
-		fd = connect_one(&p, ai, &why);
+		fd = mtls_connect_before(ai, &p.deadline, &why);
 	freeaddrinfo(res);
 	if (fd == -1)
 		return 0;
 	/* Servers that speak first (SSH, SMTP, FTP) do so at once. */
 	for (;;) {
-		if (!wait_fd(&p, fd, POLLIN)) {
+		if (!mtls_wait_fd(fd, POLLIN, &p.deadline)) {
 			if (sent)
 				break;
 			if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) < 0)
@@ -390,15 +284,11 @@ our_issuer_listed(struct mtls *tls, X509 *leaf, STACK_OF(X509) *pool)
 	X509 *cur = leaf;
 
 	for (int depth = 0; cur != NULL && depth < 10; depth++) {
-		BIO *bio = BIO_new(BIO_s_mem());
-		int n;
-		if (bio == NULL)
+		char *line = x509_name_line(X509_get_issuer_name(cur));
+		if (line == NULL)
 			return 0;
-		X509_NAME_print_ex(bio, X509_get_issuer_name(cur), 0,
-		    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(bio, want, (int)sizeof(want) - 1);
-		want[n > 0 ? n : 0] = '\0';
-		BIO_free(bio);
+		snprintf(want, sizeof(want), "%s", line);
+		free(line);
 		for (size_t i = 0; i < mtls_conn_ca_name_count(tls); i++)
 			if (mtls_conn_ca_name(tls, i, got, sizeof(got)) !=
 			    NULL && strcmp(got, want) == 0)
@@ -428,6 +318,52 @@ alert_name(struct mtls *tls)
 	return a != NULL ? a : "none";
 }
 
+/* The server wanted a certificate and we sent none: none was given, or
+ * the one given could not be used (already reported). */
+static void
+report_missing(struct remote *r, const char *why)
+{
+	if (r->st->opt->cert_file != NULL)
+		doctor_add(r->d, DR_CLIENT_CERT_UNUSABLE, r->target,
+		    r->target, r->st->opt->cert_file, why, NULL);
+	else
+		doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target, r->target,
+		    why, NULL);
+}
+
+/* nginx's ssl_verify_depth (OpenSSL's verify depth) bounds the number of
+ * intermediate CAs between a client's certificate and the root; nginx's
+ * default is 1.  A note for the fix when our chain has any. */
+static const char *
+depth_note(const struct doctor_state *st, char *buf, size_t len)
+{
+	X509 *cur = st->leaf, *up;
+	STACK_OF(X509) *pool = sk_X509_new_null();
+	int n = 0;
+
+	if (cur == NULL || pool == NULL) {
+		sk_X509_free(pool);
+		return "";
+	}
+	for (int i = 0; st->certs != NULL && i < sk_X509_num(st->certs); i++)
+		sk_X509_push(pool, sk_X509_value(st->certs, i));
+	for (int i = 0; st->cas != NULL && i < sk_X509_num(st->cas); i++)
+		sk_X509_push(pool, sk_X509_value(st->cas, i));
+	while (n < 10 && (up = find_issuer(cur, pool)) != NULL &&
+	    X509_NAME_cmp(X509_get_subject_name(up),
+	    X509_get_issuer_name(up)) != 0) {
+		n++;
+		cur = up;
+	}
+	sk_X509_free(pool);
+	if (n == 0)
+		return "";
+	snprintf(buf, len, "  Your chain has %d intermediate CA%s below the "
+	    "root: nginx refuses it when ssl_verify_depth is below %d (its "
+	    "default is 1).", n, n == 1 ? "" : "s", n);
+	return buf;
+}
+
 /* A client-certificate verdict from an alert, as a finding. */
 static void
 report_rejection(struct remote *r, struct mtls *tls, const char *alert)
@@ -446,8 +382,7 @@ report_rejection(struct remote *r, struct mtls *tls, const char *alert)
 	    strcmp(alert, "bad_certificate") == 0)) {
 		char why[128];
 		snprintf(why, sizeof(why), "the server sent %s", alert);
-		doctor_add(r->d, DR_CLIENT_CERT_MISSING, r->target, r->target,
-		    why, NULL);
+		report_missing(r, why);
 		return;
 	}
 	if (mtls_alert_explain(alert, issuer, cause_buf, sizeof(cause_buf),
@@ -526,7 +461,8 @@ handshake(struct remote *r, struct mtls *tls, int fd)
 			return 0;
 		if (h != MTLS_WANT_POLLIN && h != MTLS_WANT_POLLOUT)
 			return -1;
-		if (!wait_fd(r, fd, h == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+		if (!mtls_wait_fd(fd, h == MTLS_WANT_POLLIN ? POLLIN :
+		    POLLOUT, &r->deadline))
 			return -2;
 	}
 }
@@ -635,7 +571,8 @@ read_until(struct remote *v, struct mtls *tls, int fd, int stop_at_ticket,
 			return READ_FAILED;
 		if (stop_at_ticket && v->ticket)
 			return READ_TICKET;
-		if (!wait_fd(v, fd, n == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+		if (!mtls_wait_fd(fd, n == MTLS_WANT_POLLIN ? POLLIN :
+		    POLLOUT, &v->deadline))
 			return READ_TIMEOUT;
 	}
 	return READ_HEAD;
@@ -659,13 +596,13 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 	size_t got = 0, off = 0, reqlen;
 	struct remote v = *r;
 	int grace = 4 * r->rtt_ms + VERDICT_MIN_MS;
-	int total = ms_until(&r->end) < VERDICT_MAX_MS ?
-	    ms_until(&r->end) : VERDICT_MAX_MS;
+	int total = mtls_deadline_ms_left(&r->end) < VERDICT_MAX_MS ?
+	    mtls_deadline_ms_left(&r->end) : VERDICT_MAX_MS;
 	enum read_end end;
 
 	buf[0] = '\0';
 	v.ticket = r->ticket;
-	deadline_in(&v, grace < total ? grace : total);
+	mtls_deadline_in(&v.deadline, grace < total ? grace : total);
 	end = read_until(&v, tls, fd, 1, buf, sizeof(buf), &got);
 	r->ticket = v.ticket;
 	if (end == READ_TIMEOUT || end == READ_TICKET) {
@@ -676,14 +613,16 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 		reqlen = strlen(req);
 		/* After tickets, an HTTP server answers within a few round
 		 * trips; without them, give a slow verdict the time left. */
-		deadline_in(&v, r->ticket && grace < total ? grace : total);
+		mtls_deadline_in(&v.deadline, r->ticket && grace < total ?
+		    grace : total);
 		while (off < reqlen) {
 			ssize_t w = mtls_write(tls, req + off, reqlen - off);
 			if (w > 0)
 				off += (size_t)w;
 			else if ((w != MTLS_WANT_POLLIN &&
-			    w != MTLS_WANT_POLLOUT) || !wait_fd(&v, fd,
-			    w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT))
+			    w != MTLS_WANT_POLLOUT) || !mtls_wait_fd(fd,
+			    w == MTLS_WANT_POLLIN ? POLLIN : POLLOUT,
+			    &v.deadline))
 				break;
 		}
 		if (off == reqlen)
@@ -694,7 +633,7 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 	}
 	if (end == READ_HEAD) {
 		/* The body, where nginx says why, follows at once. */
-		deadline_in(&v, grace);
+		mtls_deadline_in(&v.deadline, grace);
 		(void)read_until(&v, tls, fd, 0, buf, sizeof(buf), &got);
 	}
 
@@ -704,10 +643,14 @@ check_verdict(struct remote *r, struct mtls *tls, int fd)
 		return;
 	}
 	const char *why = mtls_http_cert_refusal(buf, got);
+	char note[256];
 	if (why != NULL) {
-		doctor_add(r->d, mtls_conn_cert_sent(tls) ?
-		    DR_HTTP_CLIENT_CERT_REFUSED : DR_CLIENT_CERT_MISSING,
-		    r->target, r->target, why, NULL);
+		if (mtls_conn_cert_sent(tls))
+			doctor_add(r->d, DR_HTTP_CLIENT_CERT_REFUSED, r->target,
+			    r->target, why, depth_note(r->st, note,
+			    sizeof(note)), NULL);
+		else
+			report_missing(r, why);
 		return;
 	}
 	/* A connection cut without an alert tells nothing either way. */
@@ -808,10 +751,10 @@ check_server(struct mtls_doctor *d, struct doctor_state *st)
 	    opt->name != NULL ? opt->name : r.host;
 	int reserve = r.timeout_ms / 4 < PROBE_MAX_MS ? r.timeout_ms / 4 :
 	    PROBE_MAX_MS;
-	deadline_in(&r, r.timeout_ms);
+	mtls_deadline_in(&r.deadline, r.timeout_ms);
 	r.end = r.deadline;
 	r.connect_ms = r.timeout_ms - reserve;
-	deadline_in(&r, r.connect_ms);
+	mtls_deadline_in(&r.deadline, r.connect_ms);
 
 	if ((fd = tcp_connect(&r)) == -1)
 		return;

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 struct mtls_policy *
 mtls_policy_new(void)
@@ -226,10 +227,10 @@ mtls_policy_allow(struct mtls_policy *pol, enum mtls_rule_kind kind,
 	if (pol == NULL)
 		return err_set(err, MTLS_ERR_USAGE, "no policy");
 	if (kind != MTLS_ALLOW_ANY && (value == NULL || *value == '\0'))
-		return err_set(err, MTLS_ERR_USAGE, "--allow-%s needs a value",
+		return err_set(err, MTLS_ERR_USAGE, "a %s rule needs a value",
 		    kind_name(kind));
 	if (value != NULL && !printable(value))
-		return err_set(err, MTLS_ERR_USAGE, "--allow-%s: the value has "
+		return err_set(err, MTLS_ERR_USAGE, "a %s rule: the value has "
 		    "control characters", kind_name(kind));
 
 	switch (kind) {
@@ -241,25 +242,25 @@ mtls_policy_allow(struct mtls_policy *pol, enum mtls_rule_kind kind,
 		break;
 	case MTLS_ALLOW_DNS:
 		if (!valid_dns(value))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-dns %s: "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
 			    "not a DNS name (letters, digits, '-', dots; "
 			    "'*.' only as the whole first label, followed by "
 			    "two labels or more)", value);
 		break;
 	case MTLS_ALLOW_URI:
 		if (!valid_uri(value, &why))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-uri %s: %s",
+			return err_set(err, MTLS_ERR_USAGE, "%s: %s",
 			    value, why);
 		break;
 	case MTLS_ALLOW_FINGERPRINT:
 		if (parse_fingerprint(value, r.fp) != 0)
-			return err_set(err, MTLS_ERR_USAGE, "--allow-fingerprint "
-			    "%s: expected sha256: and 64 hex digits (colons "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
+			    "expected sha256: and 64 hex digits (colons "
 			    "allowed)", value);
 		break;
 	case MTLS_ALLOW_EMAIL:
 		if (!valid_email(value))
-			return err_set(err, MTLS_ERR_USAGE, "--allow-email %s: "
+			return err_set(err, MTLS_ERR_USAGE, "%s: "
 			    "not an e-mail address", value);
 		break;
 	default:
@@ -418,20 +419,20 @@ static int
 match_name_entry(X509 *x, int nid, const char *value, int only_one)
 {
 	X509_NAME *name = X509_get_subject_name(x);
-	int i = -1, found = 0, count = 0;
+	int i = -1, found = 0;
 
 	while ((i = X509_NAME_get_index_by_NID(name, nid, i)) >= 0) {
 		unsigned char *u = NULL;
 		int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
 		    X509_NAME_get_entry(name, i)));
-		count++;
 		if (n >= 0 && (size_t)n == strlen(value) &&
 		    memcmp(u, value, (size_t)n) == 0)
 			found = 1;
 		OPENSSL_free(u);
 	}
-	/* A subject with several CNs is ambiguous: no CN rule matches it. */
-	if (only_one && count != 1)
+	/* A subject with several CNs is ambiguous: no CN rule matches it
+	 * (x509/text.h). */
+	if (only_one && x509_name_cn_count(name) != 1)
 		return 0;
 	return found;
 }

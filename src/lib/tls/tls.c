@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 /*
  * A socket BIO that never raises SIGPIPE: OpenSSL's writes to a socket the
@@ -100,22 +101,11 @@ mtls_server(void)
 	return tls_new(TLS_ROLE_SERVER);
 }
 
-/*
- * Why the last mtls_accept_socket() of this thread failed.  Several threads
- * may accept on one server context (a server context is otherwise only
- * read once configured), so its errors are kept per thread rather than in
- * the shared context; mtls_error(server) reads this thread's.  Everything
- * after the accept is reported by the new connection itself.
- */
-static _Thread_local struct mtls_error accept_err;
-
 const char *
 mtls_error(struct mtls *ctx)
 {
 	if (ctx == NULL)
 		return "no TLS context";
-	if (ctx->role == TLS_ROLE_SERVER && accept_err.msg[0] != '\0')
-		return accept_err.msg;
 	return ctx->err.msg[0] != '\0' ? ctx->err.msg : NULL;
 }
 
@@ -129,7 +119,6 @@ mtls_configure(struct mtls *ctx, struct mtls_config *cfg)
 	if (ctx->role == TLS_ROLE_SERVER_CONN)
 		return err_set(&ctx->err, MTLS_ERR_USAGE, "an accepted "
 		    "connection takes its server's configuration");
-	err_clear(&accept_err);
 	if ((sctx = tls_config_ctx(cfg, ctx->role, &ctx->err)) == NULL) {
 		/* Leave the reason on the config too: it is the config's. */
 		cfg->err = ctx->err;
@@ -269,36 +258,42 @@ ssl_fail:
 	    "connection");
 }
 
+/*
+ * Several threads may accept on one server context, which is only read
+ * once configured: a failure is kept in the new connection's own object
+ * (libtls's rule: the error lives in the object), never in the shared
+ * server context nor in a thread-local that another call could clear.
+ */
 int
 mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 {
 	struct mtls *conn;
 
 	*out = NULL;
-	err_clear(&accept_err);
-	if (server->role != TLS_ROLE_SERVER)
-		return err_set(&server->err, MTLS_ERR_USAGE, "not a server "
-		    "context");
+	if (server == NULL || server->role != TLS_ROLE_SERVER)
+		return server == NULL ? -1 : err_set(&server->err,
+		    MTLS_ERR_USAGE, "not a server context");
+	if ((conn = tls_new(TLS_ROLE_SERVER_CONN)) == NULL)
+		return -1; /* out of memory: the one failure without a conn */
+	*out = conn;
+	conn->handshake_failed = 1; /* until it is set up */
 	if (fd < 0)
-		return err_set(&accept_err, MTLS_ERR_USAGE, "socket %d is not "
+		return err_set(&conn->err, MTLS_ERR_USAGE, "socket %d is not "
 		    "a valid descriptor", fd);
 	if (server->ssl_ctx == NULL)
-		return err_set(&accept_err, MTLS_ERR_USAGE, "the server is not "
+		return err_set(&conn->err, MTLS_ERR_USAGE, "the server is not "
 		    "configured");
-	if ((conn = tls_new(TLS_ROLE_SERVER_CONN)) == NULL)
-		return err_set(&accept_err, MTLS_ERR_NOMEM, "out of memory");
-	if ((conn->ssl = SSL_new(server->ssl_ctx)) == NULL) {
-		free(conn);
-		return err_set_ssl(&accept_err, MTLS_ERR_CRYPTO, "cannot "
+	if ((conn->ssl = SSL_new(server->ssl_ctx)) == NULL)
+		return err_set_ssl(&conn->err, MTLS_ERR_CRYPTO, "cannot "
 		    "start a TLS connection");
-	}
 	SSL_set_app_data(conn->ssl, conn);
 	if (!tls_set_fd(conn->ssl, fd)) {
 		SSL_free(conn->ssl);
-		free(conn);
-		return err_set_ssl(&accept_err, MTLS_ERR_IO, "cannot use "
+		conn->ssl = NULL;
+		return err_set_ssl(&conn->err, MTLS_ERR_IO, "cannot use "
 		    "socket %d", fd);
 	}
+	conn->handshake_failed = 0;
 	SSL_set_accept_state(conn->ssl);
 	SSL_CTX_up_ref(server->ssl_ctx);
 	conn->ssl_ctx = server->ssl_ctx;
@@ -638,15 +633,61 @@ mtls_conn_ca_name(struct mtls *ctx, size_t i, char *buf, size_t len)
 	if (i >= mtls_conn_ca_name_count(ctx) || len == 0)
 		return NULL;
 	names = SSL_get_client_CA_list(ctx->ssl);
-	BIO *bio = BIO_new(BIO_s_mem());
-	if (bio == NULL)
+	char *s = x509_name_line(sk_X509_NAME_value(names, (int)i));
+	if (s == NULL)
 		return NULL;
-	X509_NAME_print_ex(bio, sk_X509_NAME_value(names, (int)i), 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	int n = BIO_read(bio, buf, (int)(len - 1));
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
+	snprintf(buf, len, "%s", s);
+	free(s);
 	return buf;
+}
+
+/* Whether the chain we sent (leaf, then what followed it in the file)
+ * leads to a CA the server named: an issuer name of one of its
+ * certificates is on the list.  Names are all a CertificateRequest gives,
+ * so a different CA with the same name passes (an HTTP refusal may still
+ * tell, see mtls_http_cert_refusal()). */
+int
+mtls_conn_cert_reaches_ca_names(struct mtls *ctx)
+{
+	STACK_OF(X509_NAME) *names;
+	STACK_OF(X509) *chain = NULL;
+	X509 *leaf;
+
+	if (ctx == NULL || ctx->ssl == NULL || ctx->role != TLS_ROLE_CLIENT ||
+	    (names = SSL_get_client_CA_list(ctx->ssl)) == NULL ||
+	    sk_X509_NAME_num(names) == 0)
+		return 1;
+	if ((leaf = SSL_get_certificate(ctx->ssl)) == NULL)
+		return 0;
+	(void)SSL_get0_chain_certs(ctx->ssl, &chain);
+	if (chain == NULL)
+		chain = ctx->cfg->chain;
+	for (int i = -1; i < (chain ? sk_X509_num(chain) : 0); i++) {
+		X509 *c = i < 0 ? leaf : sk_X509_value(chain, i);
+		for (int j = 0; j < sk_X509_NAME_num(names); j++)
+			if (X509_NAME_cmp(X509_get_issuer_name(c),
+			    sk_X509_NAME_value(names, j)) == 0 ||
+			    (i >= 0 && X509_NAME_cmp(X509_get_subject_name(c),
+			    sk_X509_NAME_value(names, j)) == 0))
+				return 1;
+	}
+	return 0;
+}
+
+const char *
+mtls_conn_alpn(struct mtls *ctx)
+{
+	const unsigned char *p = NULL;
+	unsigned int len = 0;
+
+	if (ctx == NULL || ctx->ssl == NULL)
+		return NULL;
+	SSL_get0_alpn_selected(ctx->ssl, &p, &len);
+	if (p == NULL || len == 0 || len >= sizeof(ctx->alpn))
+		return NULL;
+	memcpy(ctx->alpn, p, len);
+	ctx->alpn[len] = '\0';
+	return ctx->alpn;
 }
 
 const char *

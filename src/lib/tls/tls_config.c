@@ -40,6 +40,11 @@ static void
 sid_ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
     void *argp)
 {
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
 	free(ptr);
 }
 
@@ -113,6 +118,8 @@ mtls_config_free(struct mtls_config *cfg)
 	SSL_CTX_free(cfg->client_ctx);
 	X509_free(cfg->cert);
 	sk_X509_pop_free(cfg->chain, X509_free);
+	free(cfg->cert_path);
+	free(cfg->key_path);
 	EVP_PKEY_free(cfg->key);
 	sk_X509_pop_free(cfg->ca_certs, X509_free);
 	sk_X509_CRL_pop_free(cfg->crls, X509_CRL_free);
@@ -196,6 +203,20 @@ load_objects(struct mtls_config *cfg, const char *path,
 	return 0;
 }
 
+/* A key that is not the certificate's, said as cert export says it:
+ * naming both files.  0 when they match or one is missing. */
+static int
+key_mismatch(struct mtls_config *cfg, X509 *cert, EVP_PKEY *key,
+    const char *key_path, const char *cert_path)
+{
+	if (cert == NULL || key == NULL || X509_check_private_key(cert, key))
+		return 0;
+	ERR_clear_error();
+	return err_set(&cfg->err, MTLS_ERR_KEY_MISMATCH, "%s: not the key of "
+	    "%s (key does not match certificate)", key_path ? key_path :
+	    "the key", cert_path ? cert_path : "the certificate");
+}
+
 int
 mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 {
@@ -204,10 +225,17 @@ mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 	if (load_objects(cfg, path, &sk, NULL, NULL) != 0)
 		return -1;
 	X509 *leaf = sk_X509_shift(sk);
+	if (key_mismatch(cfg, leaf, cfg->key, cfg->key_path, path) != 0) {
+		X509_free(leaf);
+		sk_X509_pop_free(sk, X509_free);
+		return -1;
+	}
 	X509_free(cfg->cert);
 	sk_X509_pop_free(cfg->chain, X509_free);
 	cfg->cert = leaf;
 	cfg->chain = sk;
+	free(cfg->cert_path);
+	cfg->cert_path = strdup(path);
 	cfg_invalidate(cfg);
 	return 0;
 }
@@ -220,6 +248,7 @@ struct pass_arg {
 static int
 pass_cb(char *buf, int size, int rwflag, void *u)
 {
+	(void)rwflag;
 	struct pass_arg *pa = u;
 
 	pa->asked = 1;
@@ -264,8 +293,14 @@ mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
 			    "key found", path);
 		goto out;
 	}
+	if (key_mismatch(cfg, cfg->cert, pkey, path, cfg->cert_path) != 0) {
+		EVP_PKEY_free(pkey);
+		goto out;
+	}
 	EVP_PKEY_free(cfg->key);
 	cfg->key = pkey;
+	free(cfg->key_path);
+	cfg->key_path = strdup(path);
 	cfg_invalidate(cfg);
 	ERR_clear_error();
 	BIO_free(bio);
@@ -291,6 +326,48 @@ mtls_config_set_ca_file(struct mtls_config *cfg, const char *path)
 	cfg->have_ca = 1;
 	cfg_invalidate(cfg);
 	return 0;
+}
+
+int
+mtls_config_add_ca_file(struct mtls_config *cfg, const char *path)
+{
+	STACK_OF(X509) *sk = NULL;
+	unsigned char hash[32];
+	EVP_MD_CTX *md;
+	int ok;
+
+	if (!cfg->have_ca)
+		return mtls_config_set_ca_file(cfg, path);
+	if (load_objects(cfg, path, &sk, NULL, hash) != 0)
+		return -1;
+	for (int i = 0; i < sk_X509_num(sk); i++) {
+		if (!sk_X509_push(cfg->ca_certs, sk_X509_value(sk, i))) {
+			sk_X509_pop_free(sk, X509_free);
+			return err_set(&cfg->err, MTLS_ERR_NOMEM, "%s: out of "
+			    "memory", path);
+		}
+		sk_X509_set(sk, i, NULL);
+	}
+	sk_X509_pop_free(sk, X509_free);
+	/* The session id context follows both files. */
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(md, cfg->ca_hash, sizeof(cfg->ca_hash)) &&
+	    EVP_DigestUpdate(md, hash, sizeof(hash)) &&
+	    EVP_DigestFinal_ex(md, cfg->ca_hash, NULL);
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return err_set_ssl(&cfg->err, MTLS_ERR_CRYPTO, "%s: cannot "
+		    "hash the certificates", path);
+	cfg_invalidate(cfg);
+	return 0;
+}
+
+void
+mtls_config_set_client_purpose_any(struct mtls_config *cfg)
+{
+	cfg->client_purpose_any = 1;
+	cfg_invalidate(cfg);
 }
 
 int
@@ -491,6 +568,33 @@ mtls_config_disable_resumption(struct mtls_config *cfg)
 	cfg_invalidate(cfg);
 }
 
+/* RFC 7301: the list is sent as length-prefixed names. */
+int
+mtls_config_set_alpn(struct mtls_config *cfg, const char *protos)
+{
+	unsigned char wire[sizeof(cfg->alpn)];
+	size_t n = 0;
+	const char *p = protos;
+
+	while (p != NULL && *p != '\0') {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len > 255 || n + 1 + len > sizeof(wire)) {
+			return err_set(&cfg->err, MTLS_ERR_USAGE, "'%s' is not a short "
+			    "comma-separated list of protocol names", protos);
+		}
+		wire[n++] = (unsigned char)len;
+		memcpy(wire + n, p, len);
+		n += len;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	memcpy(cfg->alpn, wire, n);
+	cfg->alpn_len = n;
+	cfg_invalidate(cfg);
+	return 0;
+}
+
 /*
  * Stateless tickets with keys shared by instances (RFC 5077 layout as
  * nginx's 80-byte files: name, HMAC-SHA256 key, AES-256-CBC key).  The
@@ -681,8 +785,9 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		vflags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
 	X509_VERIFY_PARAM_set_flags(param, vflags);
 	X509_VERIFY_PARAM_set_depth(param, TLS_VERIFY_DEPTH);
-	X509_VERIFY_PARAM_set_purpose(param, server ? X509_PURPOSE_SSL_CLIENT :
-	    X509_PURPOSE_SSL_SERVER);
+	X509_VERIFY_PARAM_set_purpose(param, !server ? X509_PURPOSE_SSL_SERVER :
+	    cfg->client_purpose_any ? X509_PURPOSE_ANY :
+	    X509_PURPOSE_SSL_CLIENT);
 	X509_VERIFY_PARAM_set_hostflags(param,
 	    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -753,6 +858,10 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 		}
 	} else {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, tls_verify_cb);
+		/* (SSL_CTX_set_alpn_protos returns 0 on success.) */
+		if (cfg->alpn_len > 0 && SSL_CTX_set_alpn_protos(ctx, cfg->alpn,
+		    (unsigned int)cfg->alpn_len) != 0)
+			goto ssl_fail;
 		/* X509_verify_cert, or the verification cache when the
 		 * config has one. */
 		SSL_CTX_set_cert_verify_callback(ctx, tls_cert_verify_cb, NULL);

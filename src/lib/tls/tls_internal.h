@@ -33,6 +33,7 @@ struct mtls_config {
 	pthread_mutex_t lock;        /* the lazy build, policy, client session */
 	struct mtls_error err;
 
+	char *cert_path, *key_path;  /* as given, for messages */
 	X509 *cert;                  /* leaf */
 	STACK_OF(X509) *chain;       /* what followed it in the file */
 	EVP_PKEY *key;
@@ -49,6 +50,9 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	int client_purpose_any;      /* server: any usage of client certs */
+	unsigned char alpn[64];      /* client: offered, wire format */
+	size_t alpn_len;
 	/* Client: chains verified already (see tls_verify_cache.c); 0 entries
 	 * (the default) verifies every handshake in full. */
 	size_t vcache_max, nvcache;
@@ -106,6 +110,7 @@ struct mtls {
 	char *reject;                /* why the peer was refused, in words */
 	enum mtls_reject_code reject_code; /* and as a code (core/reason.h) */
 	char *servername;            /* client: what we asked for */
+	char alpn[32];               /* the protocol agreed, "" for none */
 
 	/* Facts the info callback records (cheap: a few integer stores). */
 	int alert_sent;              /* alert description, -1 when none */

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 
 static X509 *
 peer_leaf(struct mtls *ctx)
@@ -48,24 +49,6 @@ tls_peer_free(struct tls_peer *p)
 	free(p);
 }
 
-static char *
-name_line(X509_NAME *name)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data, *out = NULL;
-
-	if (bio == NULL)
-		return NULL;
-	/* RFC 2253, UTF-8 kept as is (not escaped to \XX). */
-	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
-	    ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-		long n = BIO_get_mem_data(bio, &data);
-		out = strndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
-	}
-	BIO_free(bio);
-	return out;
-}
-
 int
 mtls_peer_cert_provided(struct mtls *ctx)
 {
@@ -80,7 +63,7 @@ mtls_peer_cert_subject(struct mtls *ctx)
 	if (p == NULL)
 		return NULL;
 	if (p->subject == NULL)
-		p->subject = name_line(X509_get_subject_name(peer_leaf(ctx)));
+		p->subject = x509_name_line(X509_get_subject_name(peer_leaf(ctx)));
 	return p->subject;
 }
 
@@ -92,7 +75,7 @@ mtls_peer_cert_issuer(struct mtls *ctx)
 	if (p == NULL)
 		return NULL;
 	if (p->issuer == NULL)
-		p->issuer = name_line(X509_get_issuer_name(peer_leaf(ctx)));
+		p->issuer = x509_name_line(X509_get_issuer_name(peer_leaf(ctx)));
 	return p->issuer;
 }
 
@@ -103,21 +86,10 @@ mtls_peer_cert_common_name(struct mtls *ctx)
 
 	if (p == NULL)
 		return NULL;
-	if (p->common_name == NULL) {
-		X509_NAME *name = X509_get_subject_name(peer_leaf(ctx));
-		int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-		unsigned char *u = NULL;
-		if (i < 0)
-			return NULL;
-		int n = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(
-		    X509_NAME_get_entry(name, i)));
-		if (n < 0)
-			return NULL;
-		/* A CN with an embedded NUL is not a name we report. */
-		if (memchr(u, '\0', (size_t)n) == NULL)
-			p->common_name = strndup((char *)u, (size_t)n);
-		OPENSSL_free(u);
-	}
+	/* The one CN (x509/text.h), as `cert inspect` names it. */
+	if (p->common_name == NULL)
+		p->common_name = x509_name_cn_utf8(X509_get_subject_name(
+		    peer_leaf(ctx)));
 	return p->common_name;
 }
 
@@ -175,113 +147,22 @@ mtls_peer_cert_notafter(struct mtls *ctx)
 	return x != NULL ? asn1_time(X509_get0_notAfter(x)) : (time_t)-1;
 }
 
-/* "othername:1.3.6.1.4.1.311.20.2.3", "RID:1.2.3", "DirName:CN=x". */
-static char *
-other_san_text(const GENERAL_NAME *g)
-{
-	char oid[128] = "?", *out = NULL, *dn = NULL;
-
-	switch (g->type) {
-	case GEN_OTHERNAME:
-		OBJ_obj2txt(oid, sizeof(oid), g->d.otherName->type_id, 1);
-		if (asprintf(&out, "othername:%s", oid) == -1)
-			out = NULL;
-		break;
-	case GEN_RID:
-		OBJ_obj2txt(oid, sizeof(oid), g->d.registeredID, 1);
-		if (asprintf(&out, "RID:%s", oid) == -1)
-			out = NULL;
-		break;
-	case GEN_DIRNAME:
-		dn = name_line(g->d.directoryName);
-		if (asprintf(&out, "DirName:%s", dn ? dn : "?") == -1)
-			out = NULL;
-		free(dn);
-		break;
-	case GEN_X400:
-		out = strdup("X400Name");
-		break;
-	default:
-		out = strdup("EdiPartyName");
-		break;
-	}
-	return out;
-}
-
-/* The SANs of the leaf, by type; IP addresses as text. */
+/* The peer's SANs, once: the one SAN list of x509/text.h, as sent. */
 static int
 peer_sans(struct mtls *ctx, struct tls_peer *p)
 {
 	GENERAL_NAMES *gens;
-	int n;
+	int ret;
 
 	if (p->sans != NULL)
 		return 0;
 	gens = X509_get_ext_d2i(peer_leaf(ctx), NID_subject_alt_name, NULL,
 	    NULL);
-	n = sk_GENERAL_NAME_num(gens);
-	if (n <= 0) {
-		GENERAL_NAMES_free(gens);
-		p->sans = calloc(1, sizeof(*p->sans)); /* marks "computed" */
-		return p->sans != NULL ? 0 : -1;
-	}
-	if ((p->sans = calloc((size_t)n, sizeof(*p->sans))) == NULL) {
-		GENERAL_NAMES_free(gens);
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		struct mtls_san *s = &p->sans[p->nsans];
-		ASN1_STRING *str = NULL;
-		char ipbuf[INET6_ADDRSTRLEN];
-
-		switch (g->type) {
-		case GEN_DNS:
-			s->type = MTLS_SAN_DNS;
-			str = g->d.dNSName;
-			break;
-		case GEN_URI:
-			s->type = MTLS_SAN_URI;
-			str = g->d.uniformResourceIdentifier;
-			break;
-		case GEN_EMAIL:
-			s->type = MTLS_SAN_EMAIL;
-			str = g->d.rfc822Name;
-			break;
-		case GEN_IPADD: {
-			int len = ASN1_STRING_length(g->d.iPAddress);
-			const unsigned char *d =
-			    ASN1_STRING_get0_data(g->d.iPAddress);
-			s->type = MTLS_SAN_IP;
-			if ((len != 4 && len != 16) || inet_ntop(len == 4 ?
-			    AF_INET : AF_INET6, d, ipbuf, sizeof(ipbuf)) ==
-			    NULL)
-				continue;
-			s->value = strdup(ipbuf);
-			break;
-		}
-		default:
-			/* As mtls_cert_info() does: the kind in the value. */
-			s->type = MTLS_SAN_OTHER;
-			s->value = other_san_text(g);
-			break;
-		}
-		if (str != NULL) {
-			const char *d = (const char *)ASN1_STRING_get0_data(str);
-			size_t len = (size_t)ASN1_STRING_length(str);
-			/* An IA5String with a NUL inside is a forgery. */
-			if (memchr(d, '\0', len) != NULL)
-				continue;
-			s->value = strndup(d, len);
-		}
-		if (s->value == NULL) {
-			GENERAL_NAMES_free(gens);
-			return -1;
-		}
-		p->nsans++;
-	}
+	ret = x509_sans_collect_raw(gens, &p->sans, &p->nsans);
 	GENERAL_NAMES_free(gens);
-	return 0;
+	if (ret == 0 && p->sans == NULL) /* none: mark "computed" */
+		p->sans = calloc(1, sizeof(*p->sans));
+	return ret == 0 && p->sans != NULL ? 0 : -1;
 }
 
 size_t

@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "x509/text.h"
 #include "x509/verify_words.h"
 
 static const struct {
@@ -106,36 +107,6 @@ set_verify_problem(struct mtls *ctx, enum mtls_reject_code code,
 	}
 }
 
-/* "CN=x" when the name has a CN, else the whole one-line name. */
-static void
-short_name(X509_NAME *name, char *buf, size_t len)
-{
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-
-	buf[0] = '\0';
-	if (i >= 0) {
-		ASN1_STRING *s = X509_NAME_ENTRY_get_data(
-		    X509_NAME_get_entry(name, i));
-		unsigned char *u = NULL;
-		int n = ASN1_STRING_to_UTF8(&u, s);
-		if (n >= 0) {
-			snprintf(buf, len, "CN=%.*s", n, (char *)u);
-			OPENSSL_free(u);
-			return;
-		}
-	}
-	BIO *bio = BIO_new(BIO_s_mem());
-	if (bio == NULL)
-		return;
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
-	    ~ASN1_STRFLGS_ESC_MSB);
-	int n = BIO_read(bio, buf, (int)len - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
-	if (buf[0] == '\0')
-		snprintf(buf, len, "(empty subject)");
-}
-
 static void
 time_text(const ASN1_TIME *t, char *buf, size_t len)
 {
@@ -162,43 +133,14 @@ serial_text(X509 *x, char *buf, size_t len)
 void
 tls_describe_identity(X509 *x, char *buf, size_t len)
 {
-	GENERAL_NAMES *gens;
+	char *sans = x509_sans_line(x);
 	size_t used;
 
-	short_name(X509_get_subject_name(x), buf, len);
-	gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
-		GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const char *tag = NULL;
-		ASN1_STRING *s = NULL;
-		char ip[64];
-
-		switch (g->type) {
-		case GEN_DNS: tag = "DNS"; s = g->d.dNSName; break;
-		case GEN_URI: tag = "URI"; s = g->d.uniformResourceIdentifier;
-			break;
-		case GEN_EMAIL: tag = "email"; s = g->d.rfc822Name; break;
-		case GEN_IPADD: tag = "IP"; break;
-		default: continue;
-		}
-		used = strlen(buf);
-		if (used + 8 >= len)
-			break;
-		if (g->type == GEN_IPADD) {
-			const unsigned char *d = ASN1_STRING_get0_data(
-			    g->d.iPAddress);
-			int n = ASN1_STRING_length(g->d.iPAddress);
-			if ((n != 4 && n != 16) || inet_ntop(n == 4 ? AF_INET :
-			    AF_INET6, d, ip, sizeof(ip)) == NULL)
-				snprintf(ip, sizeof(ip), "(malformed)");
-			snprintf(buf + used, len - used, ", IP:%s", ip);
-			continue;
-		}
-		snprintf(buf + used, len - used, ", %s:%.*s", tag,
-		    ASN1_STRING_length(s), (const char *)ASN1_STRING_get0_data(
-		    s));
-	}
-	GENERAL_NAMES_free(gens);
+	x509_name_short(X509_get_subject_name(x), buf, len);
+	used = strlen(buf);
+	if (sans != NULL && used + 2 < len)
+		snprintf(buf + used, len - used, ", %s", sans);
+	free(sans);
 }
 
 /* snprintf for messages that may be cut short on purpose: names from
@@ -224,8 +166,8 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 	char subj[256] = "?", iss[256] = "?", when[64], serial[80], what[300];
 
 	if (cert != NULL) {
-		short_name(X509_get_subject_name(cert), subj, sizeof(subj));
-		short_name(X509_get_issuer_name(cert), iss, sizeof(iss));
+		x509_name_short(X509_get_subject_name(cert), subj, sizeof(subj));
+		x509_name_short(X509_get_issuer_name(cert), iss, sizeof(iss));
 	}
 	if (depth == 0)
 		msgf(what, sizeof(what), "%s certificate", who);
@@ -282,7 +224,7 @@ describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 		X509_CRL *crl = X509_STORE_CTX_get0_current_crl(x);
 		char cname[256] = "?";
 		if (crl != NULL)
-			short_name(X509_CRL_get_issuer(crl), cname,
+			x509_name_short(X509_CRL_get_issuer(crl), cname,
 			    sizeof(cname));
 		if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
 			time_text(crl ? X509_CRL_get0_nextUpdate(crl) : NULL,
@@ -386,6 +328,7 @@ authorize(struct mtls *ctx, X509 *leaf)
 int
 tls_cert_verify_cb(X509_STORE_CTX *x, void *arg)
 {
+	(void)arg;
 	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
 	    SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mtls *ctx = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
@@ -459,6 +402,7 @@ sni_host_name(const unsigned char *p, size_t len, const unsigned char **name,
 int
 tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 {
+	(void)arg;
 	struct mtls *ctx = SSL_get_app_data(ssl);
 	const unsigned char *base = tls_config_sid_ctx(SSL_get_SSL_CTX(ssl));
 	const unsigned char *ext = NULL, *name = NULL;
@@ -514,6 +458,7 @@ tls_client_hello_cb(SSL *ssl, int *alert, void *arg)
 int
 tls_servername_cb(SSL *ssl, int *alert, void *arg)
 {
+	(void)arg;
 	struct mtls *ctx = SSL_get_app_data(ssl);
 	int ack = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL ?
 	    SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
@@ -539,7 +484,7 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 	}
 	if (X509_cmp_time(X509_get0_notAfter(peer), NULL) <= 0) {
 		char subj[256], when[64];
-		short_name(X509_get_subject_name(peer), subj, sizeof(subj));
+		x509_name_short(X509_get_subject_name(peer), subj, sizeof(subj));
 		time_text(X509_get0_notAfter(peer), when, sizeof(when));
 		tls_set_reject(ctx, MTLS_REJECT_EXPIRED, "client certificate "
 		    "expired (%s, notAfter %s; resumed session)", subj, when);

@@ -16,58 +16,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/bytes.h"
 #include "tls/tls_internal.h"
-
-/* ---- bounded reader ---------------------------------------------- */
-
-struct rd {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static size_t
-rd_left(const struct rd *r)
-{
-	return r->len - r->off;
-}
-
-static int
-rd_uint(struct rd *r, size_t n, size_t *out)
-{
-	size_t v = 0;
-
-	if (rd_left(r) < n)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		v = (v << 8) | r->p[r->off + i];
-	r->off += n;
-	*out = v;
-	return 0;
-}
-
-static int
-rd_skip(struct rd *r, size_t n)
-{
-	if (rd_left(r) < n)
-		return -1;
-	r->off += n;
-	return 0;
-}
-
-/* A vector with an n-byte length prefix, as a sub-reader. */
-static int
-rd_vec(struct rd *r, size_t n, struct rd *sub)
-{
-	size_t len;
-
-	if (rd_uint(r, n, &len) != 0 || rd_left(r) < len)
-		return -1;
-	sub->p = r->p + r->off;
-	sub->len = len;
-	sub->off = 0;
-	r->off += len;
-	return 0;
-}
+#include "x509/text.h"
 
 /* ---- names --------------------------------------------------------- */
 
@@ -161,34 +112,30 @@ add_code(struct line *l, const char *name, size_t code)
 static void
 add_name(struct line *l, X509_NAME *name)
 {
-	char buf[256];
-	BIO *bio = BIO_new(BIO_s_mem());
+	char *s = x509_name_line(name);
 
-	if (bio == NULL)
+	if (s == NULL)
 		return;
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 &
-	    ~ASN1_STRFLGS_ESC_MSB);
-	int n = BIO_read(bio, buf, (int)sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	BIO_free(bio);
-	add(l, "%s", buf[0] != '\0' ? buf : "(empty name)");
+	/* Cut as before: a trace line stays a line. */
+	add(l, "%.255s", s[0] != '\0' ? s : "(empty name)");
+	free(s);
 }
 
 /* ---- handshake messages ------------------------------------------ */
 
 /* The extensions block of a hello: calls fn for each extension. */
 static void
-each_extension(struct rd *r, void (*fn)(struct line *, size_t,
-    struct rd *, void *), struct line *l, void *arg)
+each_extension(struct byte_reader *r, void (*fn)(struct line *, size_t,
+    struct byte_reader *, void *), struct line *l, void *arg)
 {
-	struct rd exts, body;
+	struct byte_reader exts, body;
 	size_t type;
 
-	if (rd_left(r) == 0 || rd_vec(r, 2, &exts) != 0)
+	if (br_left(r) == 0 || br_vec(r, 2, &exts) != 0)
 		return;
-	while (rd_left(&exts) > 0) {
-		if (rd_uint(&exts, 2, &type) != 0 ||
-		    rd_vec(&exts, 2, &body) != 0)
+	while (br_left(&exts) > 0) {
+		if (br_uint(&exts, 2, &type) != 0 ||
+		    br_vec(&exts, 2, &body) != 0)
 			return;
 		fn(l, type, &body, arg);
 	}
@@ -202,26 +149,27 @@ struct ch_facts {
 };
 
 static void
-ch_ext(struct line *l, size_t type, struct rd *b, void *arg)
+ch_ext(struct line *l, size_t type, struct byte_reader *b, void *arg)
 {
+	(void)l;
 	struct ch_facts *f = arg;
-	struct rd list;
+	struct byte_reader list;
 	size_t v;
 
 	switch (type) {
 	case 0x0000: /* server_name, RFC 6066 section 3 */
-		if (rd_vec(b, 2, &list) == 0 && rd_uint(&list, 1, &v) == 0 &&
+		if (br_vec(b, 2, &list) == 0 && br_uint(&list, 1, &v) == 0 &&
 		    v == 0) {
-			struct rd host;
-			if (rd_vec(&list, 2, &host) == 0 && host.len < 100)
+			struct byte_reader host;
+			if (br_vec(&list, 2, &host) == 0 && host.len < 100)
 				snprintf(f->sni, sizeof(f->sni), "%.*s",
 				    (int)host.len, (const char *)host.p);
 		}
 		break;
 	case 0x002b: /* supported_versions */
-		if (rd_vec(b, 1, &list) != 0)
+		if (br_vec(b, 1, &list) != 0)
 			break;
-		while (rd_uint(&list, 2, &v) == 0) {
+		while (br_uint(&list, 2, &v) == 0) {
 			const char *n = version_name(v);
 			if (n == NULL)
 				continue; /* GREASE and the like */
@@ -231,11 +179,11 @@ ch_ext(struct line *l, size_t type, struct rd *b, void *arg)
 		}
 		break;
 	case 0x0033: /* key_share */
-		if (rd_vec(b, 2, &list) != 0)
+		if (br_vec(b, 2, &list) != 0)
 			break;
-		while (rd_uint(&list, 2, &v) == 0) {
-			struct rd key;
-			if (rd_vec(&list, 2, &key) != 0)
+		while (br_uint(&list, 2, &v) == 0) {
+			struct byte_reader key;
+			if (br_vec(&list, 2, &key) != 0)
 				break;
 			const char *n = group_name(v);
 			size_t u = strlen(f->shares);
@@ -251,16 +199,16 @@ ch_ext(struct line *l, size_t type, struct rd *b, void *arg)
 }
 
 static void
-client_hello(struct line *l, struct rd *r)
+client_hello(struct line *l, struct byte_reader *r)
 {
 	struct ch_facts f;
-	struct rd sid, suites, comp;
+	struct byte_reader sid, suites, comp;
 	size_t legacy;
 
 	memset(&f, 0, sizeof(f));
-	if (rd_uint(r, 2, &legacy) != 0 || rd_skip(r, 32) != 0 ||
-	    rd_vec(r, 1, &sid) != 0 || rd_vec(r, 2, &suites) != 0 ||
-	    rd_vec(r, 1, &comp) != 0)
+	if (br_uint(r, 2, &legacy) != 0 || br_skip(r, 32) != 0 ||
+	    br_vec(r, 1, &sid) != 0 || br_vec(r, 2, &suites) != 0 ||
+	    br_vec(r, 1, &comp) != 0)
 		return;
 	each_extension(r, ch_ext, l, &f);
 	if (f.versions[0] != '\0')
@@ -284,16 +232,17 @@ struct sh_facts {
 };
 
 static void
-sh_ext(struct line *l, size_t type, struct rd *b, void *arg)
+sh_ext(struct line *l, size_t type, struct byte_reader *b, void *arg)
 {
+	(void)l;
 	struct sh_facts *f = arg;
 
 	switch (type) {
 	case 0x002b:
-		rd_uint(b, 2, &f->version);
+		br_uint(b, 2, &f->version);
 		break;
 	case 0x0033: /* ServerHello: one share; HRR: the group alone */
-		rd_uint(b, 2, &f->group);
+		br_uint(b, 2, &f->group);
 		break;
 	case 0x0029:
 		f->psk = 1;
@@ -309,19 +258,19 @@ static const unsigned char hrr_random[32] = {
 };
 
 static void
-server_hello(struct line *l, struct rd *r, SSL *ssl)
+server_hello(struct line *l, struct byte_reader *r, SSL *ssl)
 {
 	struct sh_facts f;
-	struct rd sid;
+	struct byte_reader sid;
 	size_t legacy, suite, comp;
 	const unsigned char *random;
 
 	memset(&f, 0, sizeof(f));
-	if (rd_uint(r, 2, &legacy) != 0 || rd_left(r) < 32)
+	if (br_uint(r, 2, &legacy) != 0 || br_left(r) < 32)
 		return;
 	random = r->p + r->off;
-	if (rd_skip(r, 32) != 0 || rd_vec(r, 1, &sid) != 0 ||
-	    rd_uint(r, 2, &suite) != 0 || rd_uint(r, 1, &comp) != 0)
+	if (br_skip(r, 32) != 0 || br_vec(r, 1, &sid) != 0 ||
+	    br_uint(r, 2, &suite) != 0 || br_uint(r, 1, &comp) != 0)
 		return;
 	each_extension(r, sh_ext, l, &f);
 	if (memcmp(random, hrr_random, 32) == 0) {
@@ -352,19 +301,19 @@ server_hello(struct line *l, struct rd *r, SSL *ssl)
 
 /* Certificate: the subjects, leaf first (RFC 8446 4.4.2, RFC 5246 7.4.2). */
 static void
-certificate(struct line *l, struct rd *r, int tls13)
+certificate(struct line *l, struct byte_reader *r, int tls13)
 {
-	struct rd ctx, list, der, exts;
+	struct byte_reader ctx, list, der, exts;
 	int n = 0;
 
-	if (tls13 && rd_vec(r, 1, &ctx) != 0)
+	if (tls13 && br_vec(r, 1, &ctx) != 0)
 		return;
-	if (rd_vec(r, 3, &list) != 0)
+	if (br_vec(r, 3, &list) != 0)
 		return;
-	while (rd_left(&list) > 0) {
-		if (rd_vec(&list, 3, &der) != 0)
+	while (br_left(&list) > 0) {
+		if (br_vec(&list, 3, &der) != 0)
 			return;
-		if (tls13 && rd_vec(&list, 2, &exts) != 0)
+		if (tls13 && br_vec(&list, 2, &exts) != 0)
 			return;
 		const unsigned char *p = der.p;
 		X509 *x = d2i_X509(NULL, &p, (long)der.len);
@@ -387,13 +336,13 @@ certificate(struct line *l, struct rd *r, int tls13)
 }
 
 static void
-ca_names(struct line *l, struct rd *names)
+ca_names(struct line *l, struct byte_reader *names)
 {
-	struct rd dn;
+	struct byte_reader dn;
 	int n = 0;
 
-	while (rd_left(names) > 0) {
-		if (rd_vec(names, 2, &dn) != 0)
+	while (br_left(names) > 0) {
+		if (br_vec(names, 2, &dn) != 0)
 			break;
 		const unsigned char *p = dn.p;
 		X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)dn.len);
@@ -411,12 +360,12 @@ ca_names(struct line *l, struct rd *names)
 }
 
 static void
-cr_ext(struct line *l, size_t type, struct rd *b, void *arg)
+cr_ext(struct line *l, size_t type, struct byte_reader *b, void *arg)
 {
-	struct rd names;
+	struct byte_reader names;
 	int *seen = arg;
 
-	if (type == 0x002f && rd_vec(b, 2, &names) == 0) {
+	if (type == 0x002f && br_vec(b, 2, &names) == 0) {
 		*seen = 1;
 		ca_names(l, &names);
 	}
@@ -424,50 +373,50 @@ cr_ext(struct line *l, size_t type, struct rd *b, void *arg)
 
 /* CertificateRequest: the CA names the server accepts. */
 static void
-certificate_request(struct line *l, struct rd *r, int tls13)
+certificate_request(struct line *l, struct byte_reader *r, int tls13)
 {
-	struct rd types, sigalgs, names, ctx;
+	struct byte_reader types, sigalgs, names, ctx;
 	int seen = 0;
 
 	add(l, ": the server asks for a client certificate");
 	if (tls13) {
-		if (rd_vec(r, 1, &ctx) != 0)
+		if (br_vec(r, 1, &ctx) != 0)
 			return;
 		each_extension(r, cr_ext, l, &seen);
 		if (!seen)
 			add(l, "; no CA names (any CA)");
 		return;
 	}
-	if (rd_vec(r, 1, &types) != 0 || rd_vec(r, 2, &sigalgs) != 0 ||
-	    rd_vec(r, 2, &names) != 0)
+	if (br_vec(r, 1, &types) != 0 || br_vec(r, 2, &sigalgs) != 0 ||
+	    br_vec(r, 2, &names) != 0)
 		return;
 	ca_names(l, &names);
 }
 
 /* ServerKeyExchange (TLS 1.2, ECDHE; RFC 8422 section 5.4). */
 static void
-server_key_exchange(struct line *l, struct rd *r)
+server_key_exchange(struct line *l, struct byte_reader *r)
 {
 	size_t curve_type, group, sigalg;
-	struct rd point, sig;
+	struct byte_reader point, sig;
 
-	if (rd_uint(r, 1, &curve_type) != 0 || curve_type != 3 ||
-	    rd_uint(r, 2, &group) != 0 || rd_vec(r, 1, &point) != 0)
+	if (br_uint(r, 1, &curve_type) != 0 || curve_type != 3 ||
+	    br_uint(r, 2, &group) != 0 || br_vec(r, 1, &point) != 0)
 		return;
 	add(l, ": ECDHE group ");
 	add_code(l, group_name(group), group);
-	if (rd_uint(r, 2, &sigalg) == 0 && rd_vec(r, 2, &sig) == 0) {
+	if (br_uint(r, 2, &sigalg) == 0 && br_vec(r, 2, &sig) == 0) {
 		add(l, ", signed with ");
 		add_code(l, sigalg_name(sigalg), sigalg);
 	}
 }
 
 static void
-certificate_verify(struct line *l, struct rd *r)
+certificate_verify(struct line *l, struct byte_reader *r)
 {
 	size_t sigalg;
 
-	if (rd_uint(r, 2, &sigalg) != 0)
+	if (br_uint(r, 2, &sigalg) != 0)
 		return;
 	add(l, ": proves the key with ");
 	add_code(l, sigalg_name(sigalg), sigalg);
@@ -500,11 +449,11 @@ handshake_name(size_t type)
 static void
 handshake(struct line *l, SSL *ssl, const unsigned char *buf, size_t len)
 {
-	struct rd r = { buf, len, 0 }, body;
+	struct byte_reader r = { buf, len, 0 }, body;
 	size_t type;
 	int tls13 = ssl != NULL && SSL_version(ssl) == TLS1_3_VERSION;
 
-	if (rd_uint(&r, 1, &type) != 0 || rd_vec(&r, 3, &body) != 0) {
+	if (br_uint(&r, 1, &type) != 0 || br_vec(&r, 3, &body) != 0) {
 		add(l, "(truncated handshake message)");
 		return;
 	}
@@ -524,7 +473,7 @@ handshake(struct line *l, SSL *ssl, const unsigned char *buf, size_t len)
 		break;
 	case 4: {
 		size_t lifetime;
-		if (rd_uint(&body, 4, &lifetime) == 0)
+		if (br_uint(&body, 4, &lifetime) == 0)
 			add(l, ": a session to resume, valid %zu s", lifetime);
 		break;
 	}
@@ -593,6 +542,7 @@ static void
 msg_cb(int write_p, int version, int content_type, const void *buf,
     size_t len, SSL *ssl, void *arg)
 {
+	(void)version;
 	struct mtls *ctx = arg;
 	const unsigned char *p = buf;
 	char line[1024];
@@ -606,11 +556,11 @@ msg_cb(int write_p, int version, int content_type, const void *buf,
 		if (write_p && p[0] == 11) {
 			/* Certificate: non-empty certificate_list?  TLS 1.3
 			 * puts a context byte vector first. */
-			struct rd r = { p + 4, len - 4, 0 }, vec, list;
+			struct byte_reader r = { p + 4, len - 4, 0 }, vec, list;
 			if (SSL_version(ssl) == TLS1_3_VERSION &&
-			    rd_vec(&r, 1, &vec) != 0)
+			    br_vec(&r, 1, &vec) != 0)
 				return;
-			ctx->cert_sent = rd_vec(&r, 3, &list) == 0 &&
+			ctx->cert_sent = br_vec(&r, 3, &list) == 0 &&
 			    list.len > 0;
 		}
 	}

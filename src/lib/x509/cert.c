@@ -21,8 +21,7 @@ mtls_cert_load_mem(const void *buf, size_t len, const char *name,
 	if (name == NULL)
 		name = "certificate";
 	if (buf == NULL) {
-		err_set(err, MTLS_ERR_PARSE,
-		    "%s: no certificate found (is it a key/CSR?)", name);
+		err_set(err, MTLS_ERR_PARSE, ERR_NOT_A_CERT, name);
 		return NULL;
 	}
 	if (pem_read_certs(buf, len, name, &sk, err) == -1)

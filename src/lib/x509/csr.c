@@ -78,8 +78,7 @@ mtls_csr_load_mem(const void *buf, size_t len, const char *name,
 	if (name == NULL)
 		name = "CSR";
 	if (buf == NULL || len == 0 || len > INT_MAX) {
-		err_set(err, MTLS_ERR_PARSE, "%s: no certificate request found",
-		    name);
+		err_set(err, MTLS_ERR_PARSE, ERR_NOT_A_CSR, name);
 		return NULL;
 	}
 	if (pem_is_pem(buf, len)) {
@@ -98,8 +97,9 @@ mtls_csr_load_mem(const void *buf, size_t len, const char *name,
 		}
 	}
 	if (req == NULL) {
-		err_set_ssl(err, MTLS_ERR_PARSE,
-		    "%s: no certificate request found", name);
+		/* OpenSSL's reason (nested asn1 error) says nothing more. */
+		ERR_clear_error();
+		err_set(err, MTLS_ERR_PARSE, ERR_NOT_A_CSR, name);
 		return NULL;
 	}
 	ERR_clear_error();

@@ -11,6 +11,7 @@
 #include <openssl/pkcs12.h>
 
 #include "core/pem.h"
+#include "x509/text.h"
 #include "ca/pki.h"
 
 /* PBKDF2 iterations for the encryption and for the MAC key. */
@@ -42,7 +43,7 @@ mtls_pkcs12_write_file(const struct mtls_cert *cert,
 	leaf = sk_X509_value(cert->certs, 0);
 	if (friendly_name == NULL) {
 		/* Default to the leaf's CN, the name key stores list. */
-		cn = pki_name_cn(X509_get_subject_name(leaf));
+		cn = x509_name_cn_utf8(X509_get_subject_name(leaf));
 		friendly_name = cn;
 	}
 	if ((chain = sk_X509_new_null()) == NULL)

@@ -135,6 +135,11 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 	char *sans = NULL;
 	char at[64], when[32], span[48], detail[512];
 
+	const char *ca = opt->ca_label != NULL ? opt->ca_label :
+	    opt->ca_file != NULL ? opt->ca_file : "the trust anchors";
+	const char *unt = opt->untrusted_label != NULL ?
+	    opt->untrusted_label : "a file of untrusted intermediates";
+
 	if (subj == NULL)
 		subj = strdup("unknown certificate");
 	if (cur != NULL)
@@ -171,21 +176,21 @@ describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
 		if (depth == 0)
 			err_set(err, MTLS_ERR_VERIFY, "unable to find the "
 			    "issuer (%s) of %s: pass the intermediate with "
-			    "--untrusted or append it to the file, or check "
-			    "that --ca is the CA that issued it", iss ? iss :
-			    "?", subj);
+			    "%s or append it to the file, or check that %s is "
+			    "the CA that issued it", iss ? iss : "?", subj,
+			    unt, ca);
 		else
 			err_set(err, MTLS_ERR_VERIFY, "unable to find the "
 			    "issuer (%s) of %s %s: the chain does not lead to "
-			    "a CA in --ca", iss ? iss : "?", subj, at);
+			    "a CA in %s", iss ? iss : "?", subj, at, ca);
 		break;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 		err_set(err, MTLS_ERR_VERIFY, "self-signed certificate (%s) "
-		    "that is not in --ca", subj);
+		    "that is not in %s", subj, ca);
 		break;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		err_set(err, MTLS_ERR_VERIFY, "the chain ends in a self-signed "
-		    "certificate (%s) that is not in --ca %s", subj, at);
+		    "certificate (%s) that is not in %s %s", subj, ca, at);
 		break;
 	case X509_V_ERR_CERT_REVOKED:
 		revoked_detail(cur, in->crls, detail, sizeof(detail));

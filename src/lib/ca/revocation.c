@@ -1,5 +1,6 @@
 /*
- * crl.c - revocation: marking an issued certificate revoked in ca.db, and
+ * revocation.c - revocation: marking an issued certificate revoked in the
+ * inventory, and
  * the CA's certificate revocation list (RFC 5280 section 5): v2, a CRL
  * number that only grows, the authority key identifier, and a reason code
  * on each entry.
@@ -14,9 +15,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "ca/ca_db.h"
-#include "core/pem.h"
+#include "ca/inventory.h"
 #include "ca/pki.h"
+#include "core/pem.h"
 
 #define CRL_MAX_DAYS 3650
 
@@ -93,6 +94,7 @@ int
 mtls_ca_revoke(struct mtls_ca *ca, const char *serial_hex,
     enum mtls_revoke_reason reason)
 {
+	struct inv_cert prev;
 	char *serial;
 	int ret;
 
@@ -104,7 +106,19 @@ mtls_ca_revoke(struct mtls_ca *ca, const char *serial_hex,
 	if ((serial = pki_serial_normalize(serial_hex)) == NULL)
 		return ca_err(ca, MTLS_ERR_USAGE, "%s: not a hexadecimal "
 		    "serial number", serial_hex != NULL ? serial_hex : "");
-	ret = ca_db_revoke(ca, serial, reason, time(NULL));
+	ret = inv_revoke(ca->inv, serial, (int)reason, time(NULL), &prev);
+	if (ret == -1 && inv_last_fail(ca->inv) == INV_FAIL_CONFLICT) {
+		char when[32] = "an unknown time";
+		struct tm tm;
+		if (gmtime_r(&prev.revoked_at, &tm) != NULL)
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		ca_err(ca, MTLS_ERR_USAGE, "serial %s is already revoked "
+		    "(since %s, reason %s)", serial, when,
+		    mtls_revoke_reason_name((enum mtls_revoke_reason)
+		    prev.reason));
+	} else if (ret == -1) {
+		ca_err_inv(ca);
+	}
 	free(serial);
 	return ret;
 }
@@ -144,10 +158,8 @@ out:
 }
 
 static int
-add_revoked(const char *serial, time_t revoked_at,
-    enum mtls_revoke_reason reason, void *arg)
+add_revoked(X509_CRL *crl, const char *serial, time_t revoked_at, int reason)
 {
-	X509_CRL *crl = arg;
 	X509_REVOKED *rev = X509_REVOKED_new();
 	ASN1_INTEGER *sn = NULL;
 	ASN1_TIME *when = NULL;
@@ -163,7 +175,7 @@ add_revoked(const char *serial, time_t revoked_at,
 		goto out;
 	/* RFC 5280 5.3.1: the reasonCode extension SHOULD be absent rather
 	 * than "unspecified". */
-	if (reason != MTLS_REVOKE_UNSPECIFIED) {
+	if (reason != (int)MTLS_REVOKE_UNSPECIFIED) {
 		if ((code = ASN1_ENUMERATED_new()) == NULL ||
 		    !ASN1_ENUMERATED_set(code, (long)reason) ||
 		    !X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0,
@@ -209,9 +221,11 @@ mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days, int flags)
 	ASN1_INTEGER *num = NULL;
 	ASN1_TIME *t = NULL;
 	BIO *bio = NULL;
+	struct inv_revoked *revoked = NULL;
+	size_t nrevoked = 0;
 	long long number = 0;
 	time_t now = time(NULL);
-	int ret = -1, in_tx = 0;
+	int ret = -1;
 
 	if (ca == NULL)
 		return -1;
@@ -223,17 +237,15 @@ mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days, int flags)
 	if (days == 0)
 		days = 7;
 	if (!(flags & MTLS_WRITE_FORCE) && file_exists(path))
-		return ca_err(ca, MTLS_ERR_EXISTS, "%s: file already exists "
-		    "(use --force to replace it)", path);
+		return ca_err(ca, MTLS_ERR_EXISTS, "%s: file already exists", path);
 	if (ca_load_key(ca) == -1)
 		return -1;
-	/* One transaction: the number and the entries it covers go
-	 * together, and two writers get distinct, increasing numbers. */
-	if (ca_db_begin(ca) == -1)
-		return -1;
-	in_tx = 1;
-	if (ca_db_crl_number_next(ca, &number) == -1)
-		goto out;
+	/* One transaction takes the number and reads the revocations it
+	 * covers: two front ends get distinct, increasing numbers, each with
+	 * every revocation committed before it.  A CRL that then fails to be
+	 * signed or written costs a number, never reuses one. */
+	if (inv_crl_next(ca->inv, &number, &revoked, &nrevoked) == -1)
+		return ca_err_inv(ca);
 	if ((crl = X509_CRL_new()) == NULL ||
 	    !X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->x509)) ||
@@ -242,11 +254,10 @@ mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days, int flags)
 	    ASN1_TIME_adj(t, now, days, 0) == NULL ||
 	    !X509_CRL_set1_nextUpdate(crl, t))
 		goto ssl_fail;
-	if (ca_db_each_revoked(ca, add_revoked, crl) == -1) {
-		if (ca->err.code == MTLS_OK)
+	for (size_t i = 0; i < nrevoked; i++)
+		if (add_revoked(crl, revoked[i].serial, revoked[i].revoked_at,
+		    revoked[i].reason) == -1)
 			goto ssl_fail;
-		goto out;
-	}
 	if ((num = ASN1_INTEGER_new()) == NULL ||
 	    !ASN1_INTEGER_set_int64(num, number) ||
 	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0,
@@ -256,17 +267,12 @@ mtls_ca_write_crl(struct mtls_ca *ca, const char *path, int days, int flags)
 	if ((bio = BIO_new(BIO_s_mem())) == NULL ||
 	    !PEM_write_bio_X509_CRL(bio, crl))
 		goto ssl_fail;
-	in_tx = 0;
-	if (ca_db_commit(ca) == -1)
-		goto out;
-	/* After the commit: a failed write costs a number, never reuses one. */
 	ret = pem_write_bio(bio, path, 0644, flags, &ca->err);
 	goto out;
 ssl_fail:
 	ca_err_ssl(ca, MTLS_ERR_CRYPTO, "%s: cannot make the CRL", path);
 out:
-	if (in_tx)
-		ca_db_rollback(ca);
+	inv_revoked_free(revoked, nrevoked);
 	BIO_free(bio);
 	ASN1_INTEGER_free(num);
 	ASN1_TIME_free(t);

@@ -1,0 +1,1 @@
+echo README-DONE; kill $(jobs -p) 2>/dev/null; wait
