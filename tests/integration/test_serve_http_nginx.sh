@@ -46,7 +46,7 @@ assert_not_contains "$T/out" 'spoofed'
 i=0
 while [ "$(wc -l <"$nd/access.log")" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 assert_contains "$nd/access.log" '/one|'
-assert_contains "$nd/access.log" 'Subject="CN=client"|:MII'
+assert_contains "$nd/access.log" 'Subject=\x22CN=client\x22|:MII'
 assert_contains "$nd/access.log" '|127.0.0.1'
 assert_not_contains "$nd/access.log" 'spoofed'
 assert_not_contains "$nd/access.log" 'c3Bvb2Y='
