@@ -684,6 +684,12 @@ void mtls_config_disable_resumption(struct mtls_config *cfg);
 /* Client: the application protocols offered in ALPN (RFC 7301), a
  * comma-separated list such as "http/1.1". */
 int mtls_config_set_alpn(struct mtls_config *cfg, const char *protos);
+/* Server: keep at most sessions sessions for resumption (the default,
+ * 4096, is about 25 MB with ECDSA P-256 client certificates: a session
+ * holds the client's certificate).  The oldest are dropped first.  Not
+ * used with a ticket key file (stateless tickets). */
+int mtls_config_set_session_cache_size(struct mtls_config *cfg,
+    size_t sessions);
 /* Client: remember up to entries server chains verified in full (0, the
  * default: none).  A chain received again, byte for byte, for the same
  * server name is then accepted without being verified again, until the
@@ -728,6 +734,9 @@ int mtls_accept_socket(struct mtls *server, struct mtls **conn, int fd);
 int mtls_handshake(struct mtls *ctx);
 /* Bytes, 0 at a clean end of stream, MTLS_WANT_*, or -1. */
 ssize_t mtls_read(struct mtls *ctx, void *buf, size_t len);
+/* 1 when the connection holds received bytes that mtls_read() has not
+ * returned yet (the socket may then be empty: read before polling). */
+int mtls_pending(struct mtls *ctx);
 ssize_t mtls_write(struct mtls *ctx, const void *buf, size_t len);
 /* Sends close_notify; 0, MTLS_WANT_*, or -1. Does not close the fd.
  * mtls_free() without it still keeps the session resumable when the

@@ -30,8 +30,9 @@ usage(void)
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
 	    "[--log-format text|json]\n"
-	    "           [--ticket-key-file FILE] [--unsafe-backend] "
-	    "[--unsafe-start-anyway] [--no-sandbox]\n"
+	    "           [--ticket-key-file FILE] [--session-cache N] "
+	    "[--unsafe-backend]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
 	    "           [--http [--http-identity LIST] [--strip-header-prefix P]...\n"
 	    "            [--http-timeout S] [--http-max-request-line N]\n"
 	    "            [--http-max-header-size N] [--http-max-headers N]]\n"
@@ -91,6 +92,9 @@ usage(void)
 	    "connection on stderr\n"
 	    "  --ticket-key-file FILE session ticket keys shared by "
 	    "instances\n"
+	    "  --session-cache N      sessions kept for resumption (default "
+	    "4096, about 6 KB\n"
+	    "                         each)\n"
 	    "  --unsafe-backend       allow a backend that is not on this "
 	    "machine\n"
 	    "  --unsafe-start-anyway  start even when the checks at start "
@@ -173,7 +177,7 @@ cmd_serve(int argc, char **argv)
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
-		O_CHECK, O_NO_SANDBOX,
+		O_CHECK, O_NO_SANDBOX, O_SESSION_CACHE,
 		O_HTTP_IDENTITY, O_STRIP, O_HTTP_TIMEOUT, O_HTTP_LINE,
 		O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
@@ -202,6 +206,7 @@ cmd_serve(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "log-format", required_argument, NULL, O_LOG_FORMAT },
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
+		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
 		{ "http-identity", required_argument, NULL, O_HTTP_IDENTITY },
 		{ "strip-header-prefix", required_argument, NULL, O_STRIP },
@@ -226,7 +231,7 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0, n, http_only = 0;
+	int start_anyway = 0, allow_any = 0, n, http_only = 0;
 	/* --strip-header-prefix values: argv's strings, kept by pointer. */
 	static const char *strip[32];
 	size_t nstrip = 0;
@@ -254,6 +259,7 @@ cmd_serve(int argc, char **argv)
 		case O_ALLOW_ANY:
 			kind = MTLS_ALLOW_ANY;
 			optarg = NULL;
+			allow_any = 1;
 		rule:
 			if (mtls_policy_allow(pol, kind, optarg, &err) == -1) {
 				/* The library names the value; we, the
@@ -353,6 +359,11 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_TICKET_KEY: o.ticket_key_file = optarg; break;
+		case O_SESSION_CACHE:
+			if (cli_parse_int(cmd, "--session-cache", optarg, 1,
+			    10000000, &o.session_cache) == -1)
+				goto out;
+			break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
 		case O_CONFIG: config = optarg; break;
 		case O_CHECK: check = 1; break;
@@ -400,6 +411,14 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	/* Rules are alternatives: beside --allow-any another one would
+	 * restrict nothing, which its writer surely did not mean. */
+	if (allow_any && mtls_policy_count(pol) > 1) {
+		cli_usage(cmd, "--allow-any admits every client the CA vouches "
+		    "for: another --allow-* rule beside it would restrict "
+		    "nothing; give one or the other");
+		goto out;
 	}
 	if (o.http && o.proxy_protocol) {
 		cli_usage(cmd, "--http and --proxy-protocol cannot be used "

@@ -20,7 +20,7 @@
  *         any: false
  *       crl: ...  proxy-protocol: true  client-auth: require|optional
  *       tls-min: "1.3"  max-conns: N  handshake-timeout: S  idle-timeout: S
- *       ticket-key-file: FILE  unsafe-backend: false
+ *       ticket-key-file: FILE  session-cache: N  unsafe-backend: false
  *
  * Relative paths are taken from the file's directory.  Every key is
  * declared once in the tables below with its type; anything
@@ -168,6 +168,7 @@ static const struct conf_key service_keys[] = {
 	{ "handshake-timeout", T_SECONDS, OPT(handshake_timeout), 0, 0, 0 },
 	{ "idle-timeout", T_SECONDS, OPT(idle_timeout), 0, 0, 0 },
 	{ "ticket-key-file", T_FILE, OPT(ticket_key_file), 0, 0, 0 },
+	{ "session-cache", T_INT, OPT(session_cache), 0, 1, 10000000 },
 	{ "unsafe-backend", T_BOOL, OPT(unsafe_backend), 0, 0, 0 },
 };
 

@@ -562,7 +562,7 @@ static int
 conn_flow_t2p(struct conn *c)
 {
 	struct worker *w = c->w;
-	int budget = RELAY_BUDGET;
+	int budget = RELAY_BUDGET, drained = 0;
 	char what[256];
 
 	for (;;) {
@@ -601,6 +601,13 @@ conn_flow_t2p(struct conn *c)
 		}
 		if (c->tls_rd)
 			return 0;
+		if (drained) {
+			/* A short read emptied the socket (most likely) and
+			 * the library holds nothing more: the loop says when
+			 * more comes, instead of a read that says EAGAIN. */
+			c->tls_rd = EV_READ;
+			return 0;
+		}
 		if (budget-- == 0) {
 			c->t_again = 1;
 			return 0;
@@ -613,6 +620,8 @@ conn_flow_t2p(struct conn *c)
 			c->t2p = b;
 			conn_count(c, 1, (size_t)n);
 			c->last = ev_now(w->loop);
+			drained = (size_t)n < sizeof(b->data) &&
+			    !mtls_pending(c->tls);
 			continue;
 		}
 		relay_buf_put(&w->pool, b);
@@ -644,7 +653,7 @@ static int
 conn_flow_p2t(struct conn *c)
 {
 	struct worker *w = c->w;
-	int budget = RELAY_BUDGET;
+	int budget = RELAY_BUDGET, drained = 0;
 	char what[256];
 
 	for (;;) {
@@ -702,6 +711,12 @@ conn_flow_p2t(struct conn *c)
 		}
 		if (c->p_rd)
 			return 0;
+		if (drained) {
+			/* As in conn_flow_t2p: the loop (level-triggered)
+			 * reports the next bytes, or the end of the stream. */
+			c->p_rd = EV_READ;
+			return 0;
+		}
 		if (budget-- == 0) {
 			c->p_again = 1;
 			return 0;
@@ -713,6 +728,7 @@ conn_flow_p2t(struct conn *c)
 			b->len = (size_t)n;
 			c->p2t = b;
 			c->last = ev_now(w->loop);
+			drained = (size_t)n < sizeof(b->data);
 			continue;
 		}
 		relay_buf_put(&w->pool, b);

@@ -205,6 +205,7 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 	if (proxy_apply(px, &first, e->first, err, errlen) == -1)
 		return -1;
 
+	proxy_raise_nofile(px->log_format);
 	if (plan->metrics != NULL &&
 	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
 		return -1;

@@ -53,6 +53,7 @@ struct proxy_options {
 	int unsafe_backend;          /* allow a non-loopback backend */
 	int workers;                 /* 0: one per core */
 	int max_conns;               /* 0: no limit */
+	int session_cache;           /* serve: sessions kept; 0: default */
 	double handshake_timeout;    /* seconds */
 	double idle_timeout;         /* seconds */
 	double backend_timeout;      /* connect timeout, seconds */

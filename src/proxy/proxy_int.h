@@ -435,6 +435,12 @@ struct worker {
 	struct conn *conns;          /* every open connection */
 	size_t nconns;
 	int stopping;
+	ev_timer trim;               /* memory back to the system, see
+	                              * worker_trim_cb() */
+	uint64_t accepted;           /* connections taken, ever */
+	uint64_t trim_accepted;      /* the counts at its last tick */
+	size_t trim_nconns;
+	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
 };
 
@@ -470,6 +476,10 @@ void worker_post(struct worker *w, const struct worker_mail *m);
 /* Stops and closes a slot's listeners (its worker's thread, or before the
  * worker runs). */
 void worker_slot_free(struct worker_slot *s);
+
+/* fdlimit.c */
+/* Raises the soft RLIMIT_NOFILE to the hard limit, and logs it. */
+void proxy_raise_nofile(enum proxy_log_format fmt);
 
 /* listener.c */
 /* A non-blocking SO_REUSEPORT listening socket bound to a; -1 with the

@@ -72,7 +72,10 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 	    mtls_config_set_policy(cfg, opt->policy) == -1 ||
 	    (opt->ticket_key_file != NULL &&
 	    mtls_config_set_ticket_key_file(cfg, opt->ticket_key_file) ==
-	    -1)) {
+	    -1) ||
+	    (opt->session_cache > 0 &&
+	    mtls_config_set_session_cache_size(cfg,
+	    (size_t)opt->session_cache) == -1)) {
 		snprintf(err, errlen, "%s", mtls_config_error(cfg));
 		mtls_config_free(cfg);
 		return NULL;
@@ -264,6 +267,7 @@ service_same(const struct proxy_service *a, const struct proxy_service *b)
 	    x->proxy_protocol == y->proxy_protocol &&
 	    x->unsafe_backend == y->unsafe_backend &&
 	    x->max_conns == y->max_conns &&
+	    x->session_cache == y->session_cache &&
 	    x->handshake_timeout == y->handshake_timeout &&
 	    x->idle_timeout == y->idle_timeout &&
 	    x->backend_timeout == y->backend_timeout;

@@ -101,7 +101,7 @@ static const char *const sandbox_syscalls[] = {
 /* LeakSanitizer stops the world at exit from a traced helper. */
 static const char *const sandbox_syscalls_asan[] = {
 	"ptrace", "wait4", "waitid", "prctl", "kill", "process_vm_readv",
-	"getpgid", "setpgid",
+	"getpgid", "setpgid", "getdents", "sched_setaffinity", "munlock",
 };
 #define SANDBOX_ASAN 1
 #else

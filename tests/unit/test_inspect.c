@@ -15,7 +15,7 @@
 
 #include "tools/mtls_tools.h"
 #include "x509/text.h"
-#include "test_verify_certgen.h"
+#include "certgen.h"
 
 static EVP_PKEY *root_key, *ec_key, *rsa_key, *ed_key;
 static X509 *root, *leaf, *rsa_leaf, *ed_leaf;

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "tls/tls_internal.h"
-#include "test_tls_pki.h"
+#include "certgen.h"
 
 static struct tpki ca;
 
@@ -210,9 +210,12 @@ test_uri(void **state)
 	    c.cert));
 	assert_false(allow1(MTLS_ALLOW_URI,
 	    "spiffe://trust.domain/ns/prod/sa/web/**", c.cert));
-	/* Scheme and authority exact. */
+	/* Scheme and host case-insensitive (RFC 3986 6.2.2.1), the path
+	 * exact. */
+	assert_true(allow1(MTLS_ALLOW_URI,
+	    "SPIFFE://Trust.Domain/ns/prod/sa/web", c.cert));
 	assert_false(allow1(MTLS_ALLOW_URI,
-	    "spiffe://Trust.Domain/ns/prod/sa/web", c.cert));
+	    "spiffe://trust.domain/NS/prod/sa/web", c.cert));
 	assert_false(allow1(MTLS_ALLOW_URI,
 	    "spiffe://trust.domain.evil/ns/prod/sa/web", c.cert));
 	assert_false(allow1(MTLS_ALLOW_URI,
@@ -329,6 +332,14 @@ test_malformed_rules(void **state)
 	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/x?y=1"));
 	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/x#f"));
 	assert_false(malformed(MTLS_ALLOW_URI, "spiffe://td/ns/*/sa/**"));
+	/* issue 11: "a*" was taken for "**" and matched literally; dot
+	 * segments and empty ones can never match a sane SAN. */
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://example.com/a*"));
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/*a"));
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/a/../b"));
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/./b"));
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/a//b"));
+	assert_true(malformed(MTLS_ALLOW_URI, "spiffe://td/a/"));
 	/* fingerprint: 64 hex digits exactly */
 	assert_true(malformed(MTLS_ALLOW_FINGERPRINT, "sha256:abcd"));
 	assert_true(malformed(MTLS_ALLOW_FINGERPRINT, "sha256:"

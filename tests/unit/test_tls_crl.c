@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "mtls.h"
-#include "test_tls_pki.h"
+#include "certgen.h"
 
 static char dir[256];
 static struct tpki root, inter, srv, good, bad;

@@ -157,8 +157,16 @@ valid_uri(const char *v, const char **why)
 	while (*p == '/') {
 		p++;
 		size_t len = strcspn(p, "/");
+		/* A SAN with such a segment is never matched (see
+		 * wild_segment_ok), so a rule with one is a mistake. */
+		if (len == 0 || (len == 1 && p[0] == '.') ||
+		    (len == 2 && p[0] == '.' && p[1] == '.')) {
+			*why = "empty, '.' and '..' path segments never match";
+			return 0;
+		}
 		if (memchr(p, '*', len) != NULL) {
-			if (!(len == 1 || (len == 2 && p[1] == '*'))) {
+			if (!(len == 1 || (len == 2 && p[0] == '*' &&
+			    p[1] == '*'))) {
 				*why = "'*' must be a whole path segment";
 				return 0;
 			}
@@ -348,7 +356,8 @@ wild_segment_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* URI rules: scheme and authority compared exactly; the path segment by
+/* URI rules: scheme and authority compared without case (RFC 3986
+ * 6.2.2.1: both are case-insensitive); the path exactly, segment by
  * segment, "*" one segment, "**" one segment or more to the end. */
 static int
 match_uri(const char *rule, const char *san, size_t len)
@@ -358,7 +367,7 @@ match_uri(const char *rule, const char *san, size_t len)
 	int ok = 0;
 
 	if (u == NULL || uri_split(rule, &roff) != 0 || uri_split(u, &soff) !=
-	    0 || roff != soff || strncmp(rule, u, roff) != 0)
+	    0 || roff != soff || strncasecmp(rule, u, roff) != 0)
 		goto out;
 	const char *rp = rule + roff, *sp = u + soff;
 	for (;;) {

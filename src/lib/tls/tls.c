@@ -447,6 +447,12 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 	return io_error(ctx, r, saved_errno, "TLS read");
 }
 
+int
+mtls_pending(struct mtls *ctx)
+{
+	return ctx != NULL && ctx->ssl != NULL && SSL_has_pending(ctx->ssl);
+}
+
 ssize_t
 mtls_write(struct mtls *ctx, const void *buf, size_t len)
 {

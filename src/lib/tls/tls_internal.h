@@ -50,6 +50,7 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	size_t session_cache_size;   /* server: sessions kept; 0: default */
 	int client_purpose_any;      /* server: any usage of client certs */
 	unsigned char alpn[64];      /* client: offered, wire format */
 	size_t alpn_len;

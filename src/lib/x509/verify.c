@@ -496,6 +496,40 @@ check_strict_extra(STACK_OF(X509) *chain, const struct mtls_verify_options
 		if (nc == NULL && crit != -1)
 			return strict_fail(err, x, i, "malformed name "
 			    "constraints");
+		/* RFC 5280 4.2.1.10: conforming CAs MUST mark name
+		 * constraints critical; a non-critical one is a profile
+		 * error (a verifier that ignores it would accept names the
+		 * CA was never allowed to certify). */
+		if (nc != NULL && crit == 0) {
+			NAME_CONSTRAINTS_free(nc);
+			return strict_fail(err, x, i, "name constraints not "
+			    "marked critical (RFC 5280 section 4.2.1.10)");
+		}
+		/* An authority key identifier must carry the keyIdentifier
+		 * (RFC 5280 4.2.1.1), the trust anchor's too. */
+		int akcrit = -1;
+		AUTHORITY_KEYID *akid = X509_get_ext_d2i(x,
+		    NID_authority_key_identifier, &akcrit, NULL);
+		if (akcrit != -1 && (akid == NULL || akid->keyid == NULL)) {
+			AUTHORITY_KEYID_free(akid);
+			NAME_CONSTRAINTS_free(nc);
+			return strict_fail(err, x, i, "authority key identifier "
+			    "without a keyIdentifier (RFC 5280 section "
+			    "4.2.1.1)");
+		}
+		AUTHORITY_KEYID_free(akid);
+		/* An extension we cannot decode is not ignored. */
+		int aiacrit = -1;
+		AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(x,
+		    NID_info_access, &aiacrit, NULL);
+		if (aiacrit != -1 && (aia == NULL ||
+		    sk_ACCESS_DESCRIPTION_num(aia) <= 0)) {
+			AUTHORITY_INFO_ACCESS_free(aia);
+			NAME_CONSTRAINTS_free(nc);
+			return strict_fail(err, x, i, "malformed authority "
+			    "information access (RFC 5280 section 4.2.2.1)");
+		}
+		AUTHORITY_INFO_ACCESS_free(aia);
 		if (nc != NULL) {
 			int empty = sk_GENERAL_SUBTREE_num(
 			    nc->permittedSubtrees) <= 0 &&
@@ -514,8 +548,18 @@ check_strict_extra(STACK_OF(X509) *chain, const struct mtls_verify_options
 	}
 
 	X509 *leaf = sk_X509_value(chain, 0);
+	int sancrit = -1;
 	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name,
-	    NULL, NULL);
+	    &sancrit, NULL);
+	/* RFC 5280 4.2.1.6: the SAN is critical when, and only when, the
+	 * subject is empty. */
+	if (sancrit == 1 && X509_NAME_entry_count(
+	    X509_get_subject_name(leaf)) > 0) {
+		GENERAL_NAMES_free(gens);
+		return strict_fail(err, leaf, 0, "a critical subject "
+		    "alternative name with a non-empty subject (RFC 5280 "
+		    "section 4.2.1.6)");
+	}
 	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		if (g->type != GEN_DNS || dns_name_ok(ASN1_STRING_get0_data(

@@ -1,11 +1,14 @@
 /*
- * test_verify_certgen.h - certificates, CRLs and CSRs made directly with
- * OpenSSL for the inspection and verification unit tests, so that those
- * tests depend on nothing but the code under test.  Included by one test
- * file each; every function is static.
+ * certgen.h - the one certificate-maker of the unit tests: certificates,
+ * CRLs and key files made directly with OpenSSL, so that the tests depend
+ * on nothing but the code under test.  tg_cert() takes a spec; tpki_make()
+ * is its short form for a CA and leaves with chosen usages, SANs and
+ * validity (strict-X.509 clean: SKI, AKI, critical basicConstraints).
+ * (pki_test.h is different: CA directories made through the library.)
+ * Every function is static inline, so a test uses what it needs.
  */
-#ifndef TEST_VERIFY_CERTGEN_H
-#define TEST_VERIFY_CERTGEN_H
+#ifndef TEST_CERTGEN_H
+#define TEST_CERTGEN_H
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +29,7 @@
 static long tg_serial = 0x1000;
 
 /* "EC" (P-256), "P-384", "RSA" (2048), "ED25519" */
-static EVP_PKEY *
+static inline EVP_PKEY *
 tg_key(const char *type)
 {
 	if (strcmp(type, "RSA") == 0)
@@ -54,7 +57,7 @@ struct tg_spec {
 	int zero_serial;            /* serial 0 (RFC 5280 forbids it) */
 };
 
-static X509_NAME *
+static inline X509_NAME *
 tg_name(const char *s)
 {
 	X509_NAME *n = X509_NAME_new();
@@ -71,7 +74,7 @@ tg_name(const char *s)
 	return n;
 }
 
-static void
+static inline void
 tg_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 {
 	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
@@ -84,7 +87,7 @@ tg_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 	X509_EXTENSION_free(e);
 }
 
-static X509 *
+static inline X509 *
 tg_cert(const struct tg_spec *s)
 {
 	X509 *x = X509_new();
@@ -138,7 +141,7 @@ struct tg_revoked {
 	int reason;                 /* -1: none */
 };
 
-static X509_CRL *
+static inline X509_CRL *
 tg_crl(X509 *issuer, EVP_PKEY *key, const struct tg_revoked *rev, size_t n,
     long last, long next, long number)
 {
@@ -186,7 +189,7 @@ tg_crl(X509 *issuer, EVP_PKEY *key, const struct tg_revoked *rev, size_t n,
 /* A temp file path under a per-test directory; the caller frees it. */
 static char tg_dir[256];
 
-static void
+static inline void
 tg_tmpdir(void)
 {
 	snprintf(tg_dir, sizeof(tg_dir), "/tmp/mtls-unit.XXXXXX");
@@ -194,7 +197,7 @@ tg_tmpdir(void)
 		abort();
 }
 
-static void
+static inline void
 tg_rmdir(void)
 {
 	char cmd[300];
@@ -204,7 +207,7 @@ tg_rmdir(void)
 		fprintf(stderr, "cannot remove %s\n", tg_dir);
 }
 
-static char *
+static inline char *
 tg_path(const char *name)
 {
 	char *p;
@@ -215,7 +218,7 @@ tg_path(const char *name)
 }
 
 /* Writes the NULL-terminated list of certificates as PEM to dir/name. */
-static char *
+static inline char *
 tg_write_certs(const char *name, X509 *first, ...)
 {
 	char *path = tg_path(name);
@@ -230,7 +233,7 @@ tg_write_certs(const char *name, X509 *first, ...)
 	return path;
 }
 
-static char *
+static inline char *
 tg_write_crls(const char *name, X509_CRL *first, ...)
 {
 	char *path = tg_path(name);
@@ -246,7 +249,7 @@ tg_write_crls(const char *name, X509_CRL *first, ...)
 }
 
 /* A struct mtls_cert of the given certificates (references taken). */
-static struct mtls_cert *
+static inline struct mtls_cert *
 tg_wrap(X509 *first, ...)
 {
 	struct mtls_cert *c = calloc(1, sizeof(*c));
@@ -262,13 +265,114 @@ tg_wrap(X509 *first, ...)
 	return c;
 }
 
-static void
+static inline void
 tg_unwrap(struct mtls_cert *c)
 {
 	if (c == NULL)
 		return;
 	sk_X509_pop_free(c->certs, X509_free);
 	free(c);
+}
+
+/* ---- the short form ---------------------------------------------- */
+
+struct tpki {
+	X509 *cert;
+	EVP_PKEY *key;
+};
+
+static long tpki_serial = 1000; /* CRL numbers */
+
+/*
+ * A certificate for cn (with an OU first when ou is not NULL).  issuer
+ * NULL: a self-signed CA.  eku: "clientAuth", "serverAuth", NULL for a CA.
+ * san: "DNS:a,URI:b" or NULL.  Validity from now+from_s to now+to_s.
+ */
+static inline struct tpki
+tpki_make(const struct tpki *issuer, const char *cn, const char *ou,
+    const char *eku, const char *san, long from_s, long to_s)
+{
+	struct tpki out = { NULL, tg_key("EC") };
+	char subject[256];
+	struct tg_spec s = { .subject = subject, .key = out.key,
+	    .issuer = issuer ? issuer->cert : NULL,
+	    .issuer_key = issuer ? issuer->key : NULL,
+	    .not_before = from_s, .not_after = to_s, .ca = eku == NULL,
+	    .pathlen = -1, .san = san, .eku = eku, .no_aki = issuer == NULL };
+
+	snprintf(subject, sizeof(subject), "%s%s/CN=%s", ou ? "/OU=" : "",
+	    ou ? ou : "", cn);
+	out.cert = tg_cert(&s);
+	return out;
+}
+
+static inline void
+tpki_free(struct tpki *p)
+{
+	X509_free(p->cert);
+	EVP_PKEY_free(p->key);
+	p->cert = NULL;
+	p->key = NULL;
+}
+
+/* Writes the certificate (and the chain certs after it) to dir/name.crt
+ * and the key to dir/name.key; returns the .crt path in crt. */
+static inline void
+tpki_write(const char *dir, const char *name, const struct tpki *p,
+    const struct tpki *chain, char *crt, char *key, size_t len)
+{
+	snprintf(crt, len, "%s/%s.crt", dir, name);
+	snprintf(key, len, "%s/%s.key", dir, name);
+	FILE *f = fopen(crt, "w");
+	PEM_write_X509(f, p->cert);
+	if (chain != NULL)
+		PEM_write_X509(f, chain->cert);
+	fclose(f);
+	f = fopen(key, "w");
+	PEM_write_PrivateKey(f, p->key, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+}
+
+/* Writes a CRL of issuer valid from now+from_s to now+to_s that revokes
+ * the given certificates (NULL-terminated), appending to path. */
+static inline void
+tpki_crl_append(const char *path, const struct tpki *issuer, long from_s,
+    long to_s, X509 *const *revoked)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *t = ASN1_TIME_new();
+
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer->cert));
+	X509_gmtime_adj(t, from_s);
+	X509_CRL_set1_lastUpdate(crl, t);
+	X509_gmtime_adj(t, to_s);
+	X509_CRL_set1_nextUpdate(crl, t);
+	for (; revoked != NULL && *revoked != NULL; revoked++) {
+		X509_REVOKED *r = X509_REVOKED_new();
+		X509_REVOKED_set_serialNumber(r,
+		    X509_get_serialNumber(*revoked));
+		X509_gmtime_adj(t, from_s);
+		X509_REVOKED_set_revocationDate(r, t);
+		X509_CRL_add0_revoked(crl, r);
+	}
+	X509V3_CTX v3;
+	X509V3_set_ctx(&v3, issuer->cert, NULL, NULL, crl, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3,
+	    NID_authority_key_identifier, "keyid:always");
+	X509_CRL_add_ext(crl, e, -1);
+	X509_EXTENSION_free(e);
+	ASN1_INTEGER *num = ASN1_INTEGER_new();
+	ASN1_INTEGER_set(num, tpki_serial++);
+	X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0);
+	ASN1_INTEGER_free(num);
+	X509_CRL_sort(crl);
+	X509_CRL_sign(crl, issuer->key, EVP_sha256());
+	FILE *f = fopen(path, "a");
+	PEM_write_X509_CRL(f, crl);
+	fclose(f);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
 }
 
 #endif

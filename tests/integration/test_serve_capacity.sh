@@ -1,0 +1,103 @@
+#!/bin/sh
+# mtls serve's capacity: it raises its descriptor limit to the hard limit
+# at start (and says so), so that it holds more idle proxied connections
+# than the soft limit it was started with would allow; each idle
+# connection, after one request, stays under a generous memory bound
+# (OpenSSL's and the relay's buffers given back while idle); and the
+# session cache size is an option, checked like the others.
+. "$MTLS_TOP/tests/integration/lib.sh"
+. "$MTLS_TOP/tests/integration/serve_lib.sh"
+
+command -v prlimit >/dev/null || skip "prlimit (util-linux) is not installed"
+make_pki
+base="--listen 127.0.0.1:1 --cert pki/server.crt --key pki/server.key --ca pki/ca/ca.crt --backend 127.0.0.1:1 --allow-any"
+# shellcheck disable=SC2086
+run 2 "$MTLS" serve $base --session-cache 0
+assert_contains "$T/err" "--session-cache"
+# shellcheck disable=SC2086
+run 2 "$MTLS" serve $base --session-cache many
+assert_contains "$T/err" "--session-cache"
+ok "--session-cache takes a number of sessions from 1"
+
+hard=$(ulimit -Hn)
+# Under valgrind (make valgrind) the process is slow and valgrind keeps
+# descriptors of its own: fewer connections, the soft limit left alone.
+if [ -n "${MTLS_WRAP:-}" ]; then
+	N=20 soft=$hard
+else
+	N=300 soft=512
+fi
+[ "$hard" = unlimited ] || [ "$hard" -ge $((2 * N + 64)) ] ||
+    skip "the hard descriptor limit ($hard) is too low for $N connections"
+[ "$soft" = "$hard" ] || [ "$hard" = unlimited ] || [ "$hard" -gt "$soft" ] ||
+    skip "the hard descriptor limit ($hard) is not above $soft"
+
+start_backend echo
+PORT=$(free_port)
+# The soft limit lowered for serve alone: $N connections need 2N
+# descriptors, more than it.
+prlimit --nofile="$soft:$hard" ${MTLS_WRAP:-} "$MTLS" serve \
+    --listen "127.0.0.1:$PORT" --cert pki/server.crt --key pki/server.key \
+    --ca pki/ca/ca.crt --backend "127.0.0.1:$BPORT" --allow-any \
+    --workers 1 --session-cache 100 2>>"$T/serve.log" &
+SPID=$!
+track $SPID
+wait_port "$PORT"
+if [ "$soft" != "$hard" ]; then
+	wait_log "descriptor limit"
+	assert_contains "$T/serve.log" "descriptor limit: raised from $soft to the hard limit $hard"
+fi
+lim=$(awk '/^Max open files/ { print $4 " " $5 }' "/proc/$SPID/limits")
+[ "$lim" = "$hard $hard" ] || fail "serve's descriptor limit is '$lim', not $hard"
+ok "the descriptor limit is raised to the hard limit ($soft -> $hard) and logged"
+
+GOOD="--cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt --servername localhost"
+# Warm up (the TLS context, the first buffers), then the memory before.
+# (Under valgrind a second may not see a handshake through: not checked.)
+# shellcheck disable=SC2086
+"$MTLS" bench "127.0.0.1:$PORT" $GOOD -c 2 -d 2 >/dev/null 2>&1
+sleep 3
+rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status")
+# $N connections, each one request/response then idle, held until the
+# bench ends; the held ones are counted while they are held.
+# shellcheck disable=SC2086
+"$MTLS" bench "127.0.0.1:$PORT" $GOOD -c "$N" -d 120 --timeout 100 \
+    --mode idle --request 'ping\r\n' --response-bytes 6 --json \
+    >"$T/idle.json" 2>"$T/idle.err" &
+BENCH=$!
+track $BENCH
+held=0 i=0
+while [ $i -lt 900 ]; do
+	# The backend logs one line per connection it accepted.
+	held=$(wc -l <"$T/backend.log")
+	[ "$held" -ge "$N" ] && break
+	sleep 0.1; i=$((i + 1))
+done
+[ "$held" -ge "$N" ] || fail "only $held of $N connections reached the backend"
+# Every exchange done, and the worker's memory settled: wait until the RSS
+# stops moving.
+prev=0 i=0
+while [ $i -lt 30 ]; do
+	sleep 1
+	rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status")
+	[ "$rss1" = "$prev" ] && break
+	prev=$rss1 i=$((i + 1))
+done
+nfd=$(ls "/proc/$SPID/fd" | wc -l)
+[ "$nfd" -gt "$soft" ] || [ "$soft" = "$hard" ] ||
+    fail "serve holds $nfd descriptors, not more than the soft limit $soft"
+ok "$N idle proxied connections held with $nfd descriptors (the soft limit was $soft)"
+
+# Sanitizers and valgrind change what memory costs: the bound is for the
+# plain build.
+if [ -n "${MTLS_WRAP:-}" ] || [ -n "${ASAN_OPTIONS:-}" ]; then
+	ok "memory per idle connection not checked under a sanitizer or valgrind"
+else
+	kib=$(( (rss1 - rss0) / N ))
+	# About 25-35 KiB here; 64 KiB would mean record buffers (2 x 17
+	# KiB) or relay buffers (16 KiB) kept by idle connections.
+	[ "$kib" -le 56 ] || fail "$kib KiB per idle connection (RSS $rss0 -> $rss1 KiB for $N), more than 56"
+	ok "$kib KiB per idle connection after one request (RSS $rss0 -> $rss1 KiB)"
+fi
+kill "$BENCH" 2>/dev/null
+wait "$BENCH" 2>/dev/null || true
