@@ -489,7 +489,7 @@ cmd_bench(int argc, char **argv)
 	int ret = EXIT_FAIL;
 
 	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":c:d:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":c:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_CERT: cert = optarg; break;
 		case O_KEY: key = optarg; break;
@@ -538,6 +538,7 @@ cmd_bench(int argc, char **argv)
 				return EXIT_USAGE;
 			break;
 		case O_JSON: json = 1; break;
+		case 'h':
 		case O_HELP: usage(); return EXIT_OK;
 		default:
 			return cli_getopt_fail(cmd, c, argv);

@@ -6,8 +6,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_pki.h"
+
+/* Whole days until t, rounded down (negative once expired): what an
+ * operator scanning the list wants to know. */
+static long
+days_left(time_t t)
+{
+	long long secs = (long long)t - (long long)time(NULL);
+
+	return (long)(secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400));
+}
 
 static const char cmd[] = "mtls cert list";
 
@@ -122,6 +133,7 @@ print_json(const struct rows *rows)
 		cli_datetime(r->not_after, buf, sizeof(buf));
 		printf(", \"expires\": ");
 		json_str(stdout, buf);
+		printf(", \"days_left\": %ld", days_left(r->not_after));
 		printf(", \"status\": ");
 		json_str(stdout, status_name(r->status));
 		if (r->revoked_at != 0) {
@@ -164,15 +176,25 @@ print_table(const struct rows *rows)
 		if ((l = (int)strlen(mtls_cert_kind_name(r->kind))) > wt)
 			wt = l;
 	}
-	printf("%-*s  %-*s  %-*s  %-10s  %s\n", ws, "SERIAL", wn, "SUBJECT",
-	    wt, "TYPE", "EXPIRES", "STATUS");
+	/* DAYS: whole days left, as wide as the widest number. */
+	int wd = (int)strlen("DAYS");
+	for (size_t i = 0; i < rows->n; i++) {
+		char d[32];
+		int l = snprintf(d, sizeof(d), "%ld",
+		    days_left(rows->v[i].not_after));
+		if (l > wd)
+			wd = l;
+	}
+	printf("%-*s  %-*s  %-*s  %-10s  %-*s  %s\n", ws, "SERIAL", wn,
+	    "SUBJECT", wt, "TYPE", "EXPIRES", wd, "DAYS", "STATUS");
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct row *r = &rows->v[i];
+		long days = days_left(r->not_after);
 		cli_date(r->not_after, date, sizeof(date));
 		status_text(r, status, sizeof(status));
-		printf("%-*s  %-*s  %-*s  %-10s  %s\n", ws, r->serial, wn,
-		    r->subject, wt, mtls_cert_kind_name(r->kind), date,
-		    status);
+		printf("%-*s  %-*s  %-*s  %-10s  %-*ld  %s\n", ws, r->serial,
+		    wn, r->subject, wt, mtls_cert_kind_name(r->kind), date,
+		    wd, days, status);
 	}
 }
 

@@ -556,7 +556,15 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 	printf("],\"sent\":%s,\"accepted\":%s,", v->sent ? "true" : "false",
 	    v->accepted ? "true" : "false");
 	json_kv("rejected_with_alert", v->refusal_alert, 1);
-	json_kv("http_status", r->http_status[0] ? r->http_status : NULL, 1);
+	/* A number, as every JSON number of mtls; the line beside it. */
+	int code = 0;
+	if (r->http_status[0] != '\0' && sscanf(r->http_status,
+	    "HTTP/%*d.%*d %d", &code) == 1 && code >= 100 && code <= 999)
+		printf("\"http_status\":%d,", code);
+	else
+		printf("\"http_status\":null,");
+	json_kv("http_status_line", r->http_status[0] ? r->http_status : NULL,
+	    1);
 	json_kv("rejected_over_http", r->http_refusal, 1);
 	printf("\"ca_named\":%s,", v->ca_unlisted ? "false" : "true");
 	json_kv("alpn", tls ? mtls_conn_alpn(tls) : NULL, 0);

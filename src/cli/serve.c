@@ -24,8 +24,8 @@ usage(void)
 	    "--allow-ou O |\n"
 	    "            --allow-email E | --allow-fingerprint F | "
 	    "--allow-any)...\n"
-	    "           [--crl FILE] [--proxy-protocol] "
-	    "[--client-auth require|optional]\n"
+	    "           [--crl FILE [--crl-from URL]] [--renew-from URL]\n"
+	    "           [--proxy-protocol] [--client-auth require|optional]\n"
 	    "           [--tls-min 1.2|1.3] [--workers N] [--max-conns N] "
 	    "[--handshake-timeout S]\n"
 	    "           [--idle-timeout S] [--metrics ADDR] "
@@ -74,6 +74,13 @@ usage(void)
 	    "  --crl FILE             CRLs for the whole chain; a missing or "
 	    "expired one\n"
 	    "                         refuses the client\n"
+	    "  --renew-from URL       renew --cert at 2/3 of its lifetime "
+	    "from this EST\n"
+	    "                         server (mtls ca serve), verified "
+	    "against --ca, and swap\n"
+	    "                         it in without dropping connections\n"
+	    "  --crl-from URL         fetch the CRL over HTTPS into --crl "
+	    "before it expires\n"
 	    "  --proxy-protocol       send a PROXY v2 header with the client's "
 	    "address and\n"
 	    "                         certificate facts to the backend\n"
@@ -177,7 +184,8 @@ cmd_serve(int argc, char **argv)
 		O_HTTP, O_CLIENT_AUTH, O_TLS_MIN, O_WORKERS, O_MAX_CONNS,
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
-		O_CHECK, O_NO_SANDBOX, O_SESSION_CACHE,
+		O_CHECK, O_NO_SANDBOX, O_RENEW_FROM, O_CRL_FROM,
+		O_SESSION_CACHE,
 		O_HTTP_IDENTITY, O_STRIP, O_HTTP_TIMEOUT, O_HTTP_LINE,
 		O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
@@ -188,6 +196,8 @@ cmd_serve(int argc, char **argv)
 		{ "ca", required_argument, NULL, O_CA },
 		{ "backend", required_argument, NULL, O_BACKEND },
 		{ "crl", required_argument, NULL, O_CRL },
+		{ "renew-from", required_argument, NULL, O_RENEW_FROM },
+		{ "crl-from", required_argument, NULL, O_CRL_FROM },
 		{ "allow-cn", required_argument, NULL, O_ALLOW_CN },
 		{ "allow-dns", required_argument, NULL, O_ALLOW_DNS },
 		{ "allow-uri", required_argument, NULL, O_ALLOW_URI },
@@ -250,6 +260,8 @@ cmd_serve(int argc, char **argv)
 		case O_CA: o.ca_file = optarg; break;
 		case O_BACKEND: o.backend = optarg; break;
 		case O_CRL: o.crl_file = optarg; break;
+		case O_RENEW_FROM: o.renew_from = optarg; break;
+		case O_CRL_FROM: o.crl_from = optarg; break;
 		case O_ALLOW_CN: kind = MTLS_ALLOW_CN; goto rule;
 		case O_ALLOW_DNS: kind = MTLS_ALLOW_DNS; goto rule;
 		case O_ALLOW_URI: kind = MTLS_ALLOW_URI; goto rule;
@@ -411,6 +423,19 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			}
 		}
+	}
+	if (o.renew_from != NULL && strncmp(o.renew_from, "https://", 8) !=
+	    0) {
+		cli_usage(cmd, "--renew-from %s: not an https:// URL",
+		    o.renew_from);
+		goto out;
+	}
+	if (o.crl_from != NULL && (strncmp(o.crl_from, "https://", 8) != 0 ||
+	    o.crl_file == NULL)) {
+		cli_usage(cmd, "--crl-from %s: %s", o.crl_from,
+		    o.crl_file == NULL ? "needs --crl FILE, where the CRL is "
+		    "kept" : "not an https:// URL");
+		goto out;
 	}
 	/* Rules are alternatives: beside --allow-any another one would
 	 * restrict nothing, which its writer surely did not mean. */

@@ -25,8 +25,8 @@ usage(void)
 	    "[--tls-min 1.2|1.3]\n"
 	    "           [--handshake-timeout S] [--idle-timeout S] "
 	    "[--log-format text|json]\n"
-	    "           [--metrics ADDR] [--unsafe-listen] "
-	    "[--unsafe-start-anyway]\n"
+	    "           [--metrics ADDR] [--renew-from URL] [--unsafe-listen]\n"
+	    "           [--unsafe-start-anyway]\n"
 	    "\n"
 	    "Accepts plaintext connections on ADDR and carries each one to "
 	    "HOST:PORT over\n"
@@ -64,6 +64,10 @@ usage(void)
 	    "connection on stderr\n"
 	    "  --metrics ADDR         Prometheus /metrics and /healthz on "
 	    "ADDR\n"
+	    "  --renew-from URL       renew --cert at 2/3 of its lifetime "
+	    "from this EST\n"
+	    "                         server (mtls ca serve), verified "
+	    "against --ca\n"
 	    "  --unsafe-listen        allow a listen address other machines "
 	    "can reach\n"
 	    "  --unsafe-start-anyway  start even when the checks at start "
@@ -79,7 +83,7 @@ cmd_tunnel(int argc, char **argv)
 		O_LISTEN = 256, O_CONNECT, O_CERT, O_KEY, O_CA, O_SERVERNAME,
 		O_WORKERS, O_MAX_CONNS, O_TLS_MIN, O_HS_TIMEOUT,
 		O_IDLE_TIMEOUT, O_LOG_FORMAT, O_METRICS, O_UNSAFE_LISTEN,
-		O_UNSAFE_START,
+		O_UNSAFE_START, O_RENEW_FROM,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -87,6 +91,7 @@ cmd_tunnel(int argc, char **argv)
 		{ "cert", required_argument, NULL, O_CERT },
 		{ "key", required_argument, NULL, O_KEY },
 		{ "ca", required_argument, NULL, O_CA },
+		{ "renew-from", required_argument, NULL, O_RENEW_FROM },
 		{ "servername", required_argument, NULL, O_SERVERNAME },
 		{ "workers", required_argument, NULL, O_WORKERS },
 		{ "max-conns", required_argument, NULL, O_MAX_CONNS },
@@ -114,6 +119,12 @@ cmd_tunnel(int argc, char **argv)
 		case O_CERT: o.cert_file = optarg; break;
 		case O_KEY: o.key_file = optarg; break;
 		case O_CA: o.ca_file = optarg; break;
+		case O_RENEW_FROM:
+			if (strncmp(optarg, "https://", 8) != 0)
+				return cli_usage(cmd, "--renew-from %s: not an "
+				    "https:// URL", optarg);
+			o.renew_from = optarg;
+			break;
 		case O_SERVERNAME:
 			if (*optarg == '\0')
 				return cli_usage(cmd, "--servername: empty");

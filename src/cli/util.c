@@ -17,6 +17,13 @@ int
 cli_dispatch(const char *prog, const struct cli_cmd *cmds, size_t n,
     int argc, char **argv)
 {
+	/* "help CMD [SUB]" is "CMD [SUB] --help". */
+	if (argc >= 2 && argc <= 3 && strcmp(argv[0], "help") == 0) {
+		char *v[4] = { argv[1], argc == 3 ? argv[2] : NULL, NULL,
+		    NULL };
+		v[argc - 1] = "--help";
+		return cli_dispatch(prog, cmds, n, argc, v);
+	}
 	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
 	    strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "help") == 0) {
 		FILE *f = argc < 1 ? stderr : stdout;

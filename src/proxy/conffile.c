@@ -622,6 +622,16 @@ check_crl(const struct proxy_options *o, char *err, size_t errlen)
 int
 proxy_plan_check(const struct proxy_plan *plan, char *err, size_t errlen)
 {
+	/* Two services on one address would share its connections. */
+	for (size_t i = 0; i < plan->nsvc; i++)
+		for (size_t j = i + 1; j < plan->nsvc; j++)
+			if (strcmp(plan->svc[i].listen, plan->svc[j].listen) ==
+			    0) {
+				snprintf(err, errlen, "services %s and %s both "
+				    "listen on %s", plan->svc[i].name,
+				    plan->svc[j].name, plan->svc[i].listen);
+				return -1;
+			}
 	for (size_t i = 0; i < plan->nsvc; i++) {
 		const struct proxy_options *o = &plan->svc[i];
 		struct mtls_config *cfg;

@@ -21,6 +21,7 @@ struct engine {
 	struct proxy *px;
 	struct ev_loop *loop;
 	struct reloader *rl;
+	struct renewer *rn;
 	struct metrics_server *ms;
 	struct worker_table **first; /* [nworkers] until the workers take
 	                              * them */
@@ -211,6 +212,8 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 		return -1;
 	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
 		return -1;
+	if ((e->rn = renewer_new(px, e->loop, err, errlen)) == NULL)
+		return -1;
 	/* Everything is bound and loaded: what the process may still do
 	 * is narrowed before the workers start, so that they inherit it. */
 	if (plan->mode == PROXY_SERVE && !plan->no_sandbox &&
@@ -295,6 +298,7 @@ engine_teardown(struct engine *e, int failed)
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);
 	}
+	renewer_free(e->rn);
 	reloader_free(e->rl);
 	metrics_server_free(e->ms);
 	proxy_unix_cleanup(px);

@@ -261,6 +261,24 @@ metrics_render_services(char *buf, size_t cap,
 			    "timestamp_seconds{service=\"%s\",role=\"crl\"} "
 			    "%lld\n", st->name, (long long)g.crl_next_update);
 	}
+	page_printf(&pg, "# HELP mtls_certificate_renewals_total Renewals of "
+	    "the service's certificate through --renew-from, by outcome.\n"
+	    "# TYPE mtls_certificate_renewals_total counter\n");
+	for (size_t k = 0; k < n; k++) {
+		struct svc_state *st = svcs[k]->st;
+		struct metrics_gauges g;
+		if (svcs[k]->opt.renew_from == NULL)
+			continue;
+		pthread_mutex_lock(&st->lock);
+		g = st->gauges;
+		pthread_mutex_unlock(&st->lock);
+		page_printf(&pg, "mtls_certificate_renewals_total{service=\"%s\","
+		    "outcome=\"ok\"} %llu\n"
+		    "mtls_certificate_renewals_total{service=\"%s\","
+		    "outcome=\"failed\"} %llu\n", st->name,
+		    (unsigned long long)g.renewals_ok, st->name,
+		    (unsigned long long)g.renewals_failed);
+	}
 	(void)now;
 	return pg.len;
 }

@@ -39,6 +39,12 @@ struct proxy_options {
 	const char *key_file;
 	const char *ca_file;
 	const char *crl_file;        /* NULL: no revocation check */
+	const char *renew_from;      /* https:// of an EST server (mtls ca
+	                              * serve): cert_file renewed there at 2/3
+	                              * of its lifetime, the server verified
+	                              * against ca_file; NULL: no renewal */
+	const char *crl_from;        /* an https:// URL the CRL is fetched
+	                              * from into crl_file; NULL: none */
 	const char *ticket_key_file; /* NULL: per-process ticket keys */
 	const char *metrics;         /* NULL: no metrics listener */
 	struct mtls_policy *policy;  /* the access rules (the engine keeps a

@@ -177,6 +177,7 @@ struct metrics_gauges {
 	time_t ca_not_after;         /* 0: unknown */
 	time_t crl_next_update;      /* 0: unknown or no CRL */
 	uint64_t reloads_ok, reloads_failed;
+	uint64_t renewals_ok, renewals_failed; /* --renew-from */
 	int tunnel;                  /* names: mtls_tunnel_*, not mtls_serve_* */
 };
 
@@ -476,6 +477,16 @@ void worker_post(struct worker *w, const struct worker_mail *m);
 /* Stops and closes a slot's listeners (its worker's thread, or before the
  * worker runs). */
 void worker_slot_free(struct worker_slot *s);
+
+/* renewer.c: --renew-from and --crl-from, in the main loop */
+struct renewer;
+/* Jobs for the services of px that renew their certificate or fetch
+ * their CRL; NULL with the reason in err (out of memory only: a CA that
+ * cannot be reached is retried). */
+struct renewer *renewer_new(struct proxy *px, struct ev_loop *loop,
+    char *err, size_t errlen);
+/* Waits for a request in flight (bounded by its timeout). */
+void renewer_free(struct renewer *r);
 
 /* fdlimit.c */
 /* Raises the soft RLIMIT_NOFILE to the hard limit, and logs it. */

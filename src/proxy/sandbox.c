@@ -10,9 +10,12 @@
  *     they are symlinks), so that reloads and Kubernetes-style symlink
  *     swaps inside those directories keep working; creating and removing
  *     sockets in the directories of unix listeners; reading the few files
- *     name resolution needs.  Nothing is ever written.
+ *     name resolution needs.  Nothing is ever written, except the files
+ *     that --renew-from and --crl-from replace: their directories may
+ *     also hold new regular files (an atomic write and its rename).
  *   - network (ABI >= 4), for a service of one only: bind on its listening
- *     and metrics ports, connect to its backend's port.  A configuration
+ *     and metrics ports, connect to its backend's port and to the ports of
+ *     its --renew-from and --crl-from URLs.  A configuration
  *     file may add services on other ports at a reload, so with one the
  *     network is left to the seccomp filter.
  *   A kernel without Landlock says so in one line and the proxy goes on.
@@ -58,7 +61,9 @@ struct ll_net_port_attr {
 #define LL_FS_EXECUTE (1ULL << 0)
 #define LL_FS_READ_FILE (1ULL << 2)
 #define LL_FS_READ_DIR (1ULL << 3)
+#define LL_FS_WRITE_FILE (1ULL << 1)
 #define LL_FS_REMOVE_FILE (1ULL << 5)
+#define LL_FS_MAKE_REG (1ULL << 8)
 #define LL_FS_MAKE_SOCK (1ULL << 9)
 #define LL_FS_V1 ((1ULL << 13) - 1)
 #define LL_FS_REFER (1ULL << 13)       /* ABI 2 */
@@ -95,6 +100,9 @@ static const char *const sandbox_syscalls[] = {
 	"getdents64", "fsync", "fdatasync", "timerfd_create",
 	"timerfd_settime", "signalfd4", "splice", "pipe", "membarrier",
 	"restart_syscall",
+	/* --renew-from, --crl-from: the atomic writes of the files they
+	 * replace (mtls_file_write_atomic) */
+	"linkat", "rename", "renameat", "renameat2", "fchmod", "umask",
 };
 
 #ifdef __SANITIZE_ADDRESS__
@@ -194,6 +202,22 @@ addr_port(const struct proxy_addr *a)
 	return 0;
 }
 
+/* The port of an https:// URL (443 when it names none). */
+static unsigned
+url_port(const char *url)
+{
+	const char *h = url + strlen("https://"), *end = h + strcspn(h, "/");
+	const char *colon = NULL;
+
+	for (const char *p = h; p < end; p++)
+		if (*p == ':')
+			colon = p;
+	/* "[v6]" without a port: its colons are inside the brackets. */
+	if (colon == NULL || (h[0] == '[' && colon < strchr(h, ']')))
+		return 443;
+	return (unsigned)strtoul(colon + 1, NULL, 10);
+}
+
 /* What each service's files need, and the process's own. */
 static void
 sandbox_paths(struct proxy *px, struct sandbox_paths *sp)
@@ -211,8 +235,13 @@ sandbox_paths(struct proxy *px, struct sandbox_paths *sp)
 		const char *f[] = { o->cert_file, o->key_file, o->ca_file,
 		    o->crl_file, o->ticket_key_file };
 
+		/* What a renewal or a CRL fetch replaces. */
+		const uint64_t rw = ro | LL_FS_WRITE_FILE | LL_FS_MAKE_REG |
+		    LL_FS_REMOVE_FILE;
+
 		for (size_t j = 0; j < sizeof(f) / sizeof(f[0]); j++)
-			paths_add_dir_of(sp, f[j], ro);
+			paths_add_dir_of(sp, f[j], (o->renew_from != NULL &&
+			    j < 2) || (o->crl_from != NULL && j == 3) ? rw : ro);
 		for (size_t j = 0; j < svc->nlisten; j++)
 			if (svc->listen[j].u.sa.sa_family == AF_UNIX)
 				paths_add_dir_of(sp,
@@ -292,6 +321,11 @@ sandbox_landlock(struct proxy *px, const int *metrics_ports, size_t nmp,
 			    ll_add_port(rfd, LL_NET_CONNECT_TCP,
 			    addr_port(&svc->target[j])) == -1)
 				goto net_fail;
+		if ((svc->opt.renew_from != NULL && ll_add_port(rfd,
+		    LL_NET_CONNECT_TCP, url_port(svc->opt.renew_from)) == -1) ||
+		    (svc->opt.crl_from != NULL && ll_add_port(rfd,
+		    LL_NET_CONNECT_TCP, url_port(svc->opt.crl_from)) == -1))
+			goto net_fail;
 	}
 	for (size_t i = 0; net && i < nmp; i++)
 		if (ll_add_port(rfd, LL_NET_BIND_TCP, (unsigned)metrics_ports[i])

@@ -71,9 +71,9 @@ python3 - "$T/out" <<'PY' || fail "cert list: the table is not aligned"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
 head, rows = lines[0], lines[1:]
-assert head.split() == ["SERIAL", "SUBJECT", "TYPE", "EXPIRES", "STATUS"], head
+assert head.split() == ["SERIAL", "SUBJECT", "TYPE", "EXPIRES", "DAYS", "STATUS"], head
 assert len(rows) == 3, lines
-for col in ("SUBJECT", "TYPE", "EXPIRES", "STATUS"):
+for col in ("SUBJECT", "TYPE", "EXPIRES", "DAYS", "STATUS"):
     at = head.index(col)
     for r in rows:
         assert r[at - 2:at] == "  " and r[at] != " ", (col, r)

@@ -55,6 +55,6 @@ for c in other/client old; do
 done
 run 0 "$MTLS" connect "localhost:$port" --ca pki/ca/ca.crt \
     --cert pki/client.crt --key pki/client.key --http --json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["client_certificate"]; assert d["ok"] and c["accepted"] and c["http_status"].startswith("HTTP/1.1 200") and c["rejected_over_http"] is None, d' "$T/out" ||
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["client_certificate"]; assert d["ok"] and c["accepted"] and c["http_status"] == 200 and c["http_status_line"].startswith("HTTP/1.1 200") and c["rejected_over_http"] is None, d' "$T/out" ||
     fail "--http --json with a good certificate: $(cat "$T/out")"
 ok "a good certificate with --http: accepted, HTTP 200, in the JSON report"

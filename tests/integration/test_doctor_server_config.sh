@@ -412,6 +412,14 @@ frontend fe
     $HAP_BIND ca-file @D@/pki/ca/ca.crt ca-verify-file @D@/int/ca.crt verify required crl-file @D@/crl.pem
 $HAP_BACKEND
 CASE
+mkdir -p crtdir
+cat pki/server.crt pki/server.key >crtdir/server.pem
+case_ haproxy "crt names a directory (not read, no false finding)" ok 0 \
+    none <<CASE
+frontend fe
+    bind 127.0.0.1:8443 ssl crt @D@/crtdir ca-file @D@/clientca.pem verify required crl-file @D@/crl.pem ssl-min-ver TLSv1.2
+$HAP_BACKEND
+CASE
 case_ haproxy "client CA file missing" bad 1 conf-file-missing <<CASE
 $HAP_GLOBAL
 frontend fe
@@ -420,5 +428,5 @@ $HAP_BACKEND
 CASE
 
 check_codes
-[ "$N" -ge 38 ] || fail "only $N cases ran"
+[ "$N" -ge 39 ] || fail "only $N cases ran"
 ok "$N configurations checked by their server and by mtls doctor"

@@ -1,11 +1,11 @@
 #!/bin/sh
 # serve --config FILE --check, like "nginx -t": a good file passes (exit 0,
-# one line); each of 20 broken files is refused with exit 1 and exactly
+# one line); each of 21 broken files is refused with exit 1 and exactly
 # the expected one-line error naming the file, the line and the key (or,
 # for the files it names, the service and the file): unknown keys, wrong
 # types, missing keys, YAML syntax, bad values, rules that do not parse,
 # a certificate file that is missing, a key that does not match, a CRL
-# the CA did not sign.
+# the CA did not sign, two services on one address.
 . "$MTLS_TOP/tests/integration/lib.sh"
 
 run 0 "$MTLS" init --dir pki
@@ -161,6 +161,22 @@ services:
     crl: other.crl
     backend: 127.0.0.1:9
     allow: {cn: client}
+=== duplicate-listen
+services:
+  a:
+    listen: 127.0.0.1:8443
+    cert: pki/server.crt
+    key: pki/server.key
+    ca: pki/ca/ca.crt
+    backend: 127.0.0.1:9
+    allow: {cn: client}
+  b:
+    listen: 127.0.0.1:8443
+    cert: pki/server.crt
+    key: pki/server.key
+    ca: pki/ca/ca.crt
+    backend: 127.0.0.1:9
+    allow: {cn: client}
 @@@
 CASES
 
@@ -195,9 +211,10 @@ duplicate-key	mtls: duplicate-key.yaml:4: services.api.listen: given twice (firs
 missing-file	mtls: missing-file.yaml: service api: pki/nothere.crt: No such file or directory
 key-mismatch	mtls: key-mismatch.yaml: service api: srv2.key: not the key of pki/server.crt (key does not match certificate)
 crl-issuer	mtls: crl-issuer.yaml: service api: The CRL in other.crl issued by CN=Other CA is not signed by any CA of the chain (CN=@ROOT@).
+duplicate-listen	mtls: duplicate-listen.yaml: services a and b both listen on 127.0.0.1:8443
 EXPECTED
-[ $n -eq 20 ] || fail "ran $n cases, expected 20"
-ok "--check refuses 20 broken files, each with exactly the expected one-line error"
+[ $n -eq 21 ] || fail "ran $n cases, expected 21"
+ok "--check refuses 21 broken files, each with exactly the expected one-line error"
 
 "$MTLS" serve --config crl-issuer.yaml >"$T/out" 2>"$T/err" &
 pid=$!

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -272,6 +273,68 @@ gens_has_ip(const GENERAL_NAMES *gens, const unsigned char *ip, int len)
 	return 0;
 }
 
+/* RFC 5280 ub-common-name: 64 characters. */
+#define CN_MAX 64
+
+/*
+ * A common name a person meant: valid UTF-8, no control character, not
+ * only spaces, at most 64 characters.  The message never echoes more than
+ * the start of a long name.
+ */
+static int
+cn_check(const char *cn, struct mtls_error *err)
+{
+	const unsigned char *p = (const unsigned char *)cn;
+	size_t chars = 0, blank = 1;
+
+	for (size_t i = 0; p[i] != '\0'; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return err_set(err, MTLS_ERR_USAGE, "the name %.20s%s "
+			    "holds a control character (byte 0x%02x at %zu): "
+			    "refused", cn, strlen(cn) > 20 ? "..." : "", p[i],
+			    i + 1);
+		if (p[i] != ' ')
+			blank = 0;
+		if ((p[i] & 0xc0) != 0x80)
+			chars++;
+	}
+	if (blank)
+		return err_set(err, MTLS_ERR_USAGE, "a name of only spaces (or "
+		    "none) is refused");
+	if (chars > CN_MAX)
+		return err_set(err, MTLS_ERR_USAGE, "the name %.20s... is %zu "
+		    "characters long: a common name is at most %d (RFC 5280 "
+		    "ub-common-name)", cn, chars, CN_MAX);
+	return 0;
+}
+
+/* A host name as it goes into a DNS SAN: ASCII as it is, an
+ * internationalized one as its A-label (IDNA 2008, UTS #46
+ * non-transitional), on the heap; NULL when it is not a host name. */
+static char *
+host_alabel(const char *name, struct mtls_error *err)
+{
+	char *out = NULL;
+	int rc;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p >= 0x80)
+			goto idn;
+	return strdup(name);
+idn:
+	rc = idn2_to_ascii_8z(name, &out, IDN2_NONTRANSITIONAL |
+	    IDN2_NFC_INPUT);
+	if (rc != IDN2_OK) {
+		if (err != NULL)
+			err_set(err, MTLS_ERR_USAGE, "%s: not a valid "
+			    "internationalized host name (%s)", name,
+			    idn2_strerror(rc));
+		return NULL;
+	}
+	/* libidn2 allocates with malloc: our free() releases it. */
+	return out;
+}
+
 /*
  * The common-name rule: a CN that parses as an IPv4/IPv6 literal becomes an
  * IP SAN; a CN that is a valid host name and either holds a dot or is
@@ -292,13 +355,15 @@ pki_san_add_cn(GENERAL_NAMES *gens, const char *cn)
 			return 0;
 		return gens_push_ip(gens, ip, iplen);
 	}
-	if (valid_hostname(cn) &&
-	    (strchr(cn, '.') != NULL || strcasecmp(cn, "localhost") == 0)) {
-		if (gens_has_dns(gens, cn))
-			return 0;
-		return gens_push_ia5(gens, GEN_DNS, cn);
-	}
-	return 0;
+	/* An internationalized host name goes in as its A-label. */
+	char *a = host_alabel(cn, NULL);
+	int rc = 0;
+	if (a != NULL && valid_hostname(a) &&
+	    (strchr(a, '.') != NULL || strcasecmp(a, "localhost") == 0) &&
+	    !gens_has_dns(gens, a))
+		rc = gens_push_ia5(gens, GEN_DNS, a);
+	free(a);
+	return rc;
 }
 
 GENERAL_NAMES *
@@ -311,20 +376,31 @@ pki_names_san(const struct mtls_names *names, struct mtls_error *err)
 
 	if (gens == NULL)
 		goto nomem;
+	if (names->common_name != NULL &&
+	    cn_check(names->common_name, err) != 0)
+		goto fail;
 	for (i = 0; i < names->ndns; i++) {
 		const char *d = names->dns[i];
-		if (d == NULL || !valid_hostname(d)) {
+		char *a = d != NULL ? host_alabel(d, err) : NULL;
+		if (d != NULL && a == NULL)
+			goto fail;
+		if (a == NULL || !valid_hostname(a)) {
 			err_set(err, MTLS_ERR_USAGE, "%s: not a valid DNS name",
 			    d != NULL ? d : "(null)");
+			free(a);
 			goto fail;
 		}
-		if (parse_ip(d, ip) != 0) {
+		if (parse_ip(a, ip) != 0) {
 			err_set(err, MTLS_ERR_USAGE, "%s: an IP address, not a "
 			    "DNS name (give it as an IP SAN)", d);
+			free(a);
 			goto fail;
 		}
-		if (!gens_has_dns(gens, d) && gens_push_ia5(gens, GEN_DNS, d))
+		if (!gens_has_dns(gens, a) && gens_push_ia5(gens, GEN_DNS, a)) {
+			free(a);
 			goto nomem;
+		}
+		free(a);
 	}
 	for (i = 0; i < names->nip; i++) {
 		const char *a = names->ip[i];

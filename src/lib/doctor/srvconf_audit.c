@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <openssl/x509v3.h>
 
@@ -100,16 +101,23 @@ set_path(const struct sc_tree *t, char *out, size_t len, const char *base,
 /* The checks every server shares                                     */
 /* ------------------------------------------------------------------ */
 
+/* The objects of path into o; -1 after adding conf-file-missing when it
+ * cannot be read, or silently for a directory. */
 static int
 read_objects(struct mtls_doctor *d, const struct sc_node *n,
     const char *directive, const char *path, struct x509_objects *o)
 {
 	struct mtls_error err;
+	struct stat sb;
 	char where[600];
 	const char *reason;
 
 	memset(&err, 0, sizeof(err));
 	memset(o, 0, sizeof(*o));
+	/* HAProxy's crt and ca-file may name a directory of files, which
+	 * these checks do not read (docs/doctor.md says so). */
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return -1;
 	if (x509_objects_read_file(path, o, &err) == 0)
 		return 0;
 	x509_objects_clear(o);

@@ -165,9 +165,16 @@ x509_hex_colon(const unsigned char *p, size_t len)
 
 	if (s == NULL)
 		return NULL;
-	s[0] = '\0';
-	for (size_t i = 0; i < len; i++)
-		sprintf(s + i * 3, i + 1 < len ? "%02X:" : "%02X", p[i]);
+	static const char hexd[] = "0123456789ABCDEF";
+	char *q = s;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0)
+			*q++ = ':';
+		*q++ = hexd[p[i] >> 4];
+		*q++ = hexd[p[i] & 0xf];
+	}
+	*q = '\0';
 	return s;
 }
 
