@@ -6,6 +6,10 @@
  *   backend PORT echo                  echoes every byte back
  *   backend PORT rr REQLEN RESPBYTES   for every REQLEN bytes received,
  *                                      answers RESPBYTES bytes
+ *   backend PORT http RESPBYTES        for every request head (a request
+ *                                      without a body, ended by an empty
+ *                                      line), an HTTP/1.1 200 answer with
+ *                                      RESPBYTES of body, kept alive
  *
  * Listens on 127.0.0.1:PORT until killed.  Built and run by bench/run.sh and
  * by the bench integration tests; not part of mtls.
@@ -34,7 +38,7 @@ struct conn {
 	unsigned char buf[BUF_LEN];
 };
 
-static int rr_mode;
+static int rr_mode, http_mode;
 static size_t req_len, resp_len;
 static unsigned char resp_buf[BUF_LEN];
 
@@ -69,9 +73,15 @@ conn_flush(struct conn *c)
 		if (rr_mode) {
 			if (c->owed == 0)
 				return 0;
-			size_t k = c->owed < BUF_LEN ? (size_t)c->owed :
-			    BUF_LEN;
-			n = send(c->fd, resp_buf, k, MSG_NOSIGNAL);
+			/* rr answers are all 'x': any slice will do; an HTTP
+			 * answer is sent from where the last send stopped. */
+			size_t at = http_mode ? (size_t)((resp_len -
+			    c->owed % resp_len) % resp_len) : 0;
+			size_t k = c->owed < BUF_LEN - at ? (size_t)c->owed :
+			    BUF_LEN - at;
+			if (http_mode && k > resp_len - at)
+				k = resp_len - at;
+			n = send(c->fd, resp_buf + at, k, MSG_NOSIGNAL);
 			if (n > 0)
 				c->owed -= (uint64_t)n;
 		} else {
@@ -113,7 +123,20 @@ conn_event(int ep, struct conn *c)
 			conn_arm(ep, c, 0);
 			return;
 		}
-		if (rr_mode) {
+		if (http_mode) {
+			/* c->partial: how much of CRLF CRLF matched. */
+			static const char end[] = "\r\n\r\n";
+			for (ssize_t i = 0; i < n; i++) {
+				if (c->buf[i] == (unsigned char)end[c->partial])
+					c->partial++;
+				else
+					c->partial = c->buf[i] == '\r';
+				if (c->partial == 4) {
+					c->owed += resp_len;
+					c->partial = 0;
+				}
+			}
+		} else if (rr_mode) {
 			c->partial += (size_t)n;
 			c->owed += (uint64_t)(c->partial / req_len) * resp_len;
 			c->partial %= req_len;
@@ -139,9 +162,24 @@ main(int argc, char **argv)
 			return 2;
 		}
 		memset(resp_buf, 'x', sizeof(resp_buf));
+	} else if (argc == 4 && strcmp(argv[2], "http") == 0) {
+		size_t body = strtoul(argv[3], NULL, 10);
+		int h;
+		rr_mode = http_mode = 1;
+		if (body == 0 || body > BUF_LEN / 2) {
+			fprintf(stderr, "backend: RESPBYTES must be 1 to %d\n",
+			    BUF_LEN / 2);
+			return 2;
+		}
+		h = snprintf((char *)resp_buf, sizeof(resp_buf), "HTTP/1.1 200 "
+		    "OK\r\nContent-Type: text/plain\r\nContent-Length: "
+		    "%zu\r\n\r\n", body);
+		memset(resp_buf + h, 'x', body);
+		resp_len = (size_t)h + body;
 	} else {
 		fprintf(stderr, "usage: backend PORT echo | "
-		    "backend PORT rr REQLEN RESPBYTES\n");
+		    "backend PORT rr REQLEN RESPBYTES | backend PORT http "
+		    "RESPBYTES\n");
 		return 2;
 	}
 	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

@@ -15,7 +15,10 @@
 #   RUNS=3 SECS=5      runs per cell, seconds per run
 #   KEYS="ec-p256 rsa-2048"   key types (RSA: handshake and resume only)
 #   SERVERS="mtls nginx haproxy"
-#   MODES="handshake resume rr bulk"
+#   MODES="handshake resume rr bulk http"   (http: each server as an HTTP
+#                      reverse proxy adding the client's certificate in a
+#                      header, to bench/backend.c's http mode; reported in
+#                      the rr table as mtls+http, nginx+http, haproxy+http)
 #   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
 #   IDLE_CONNS=2000    idle connections held to measure memory (0: skip)
 #   SCALING=1          also mtls serve --workers 1 and 2, unpinned (0: skip)
@@ -34,7 +37,7 @@ RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 KEYS=${KEYS:-"ec-p256 rsa-2048"}
 SERVERS=${SERVERS:-"mtls nginx haproxy"}
-MODES=${MODES:-"handshake resume rr bulk"}
+MODES=${MODES:-"handshake resume rr bulk http"}
 CONNS_HS=${CONNS_HS:-32}
 CONNS_RR=${CONNS_RR:-64}
 CONNS_BULK=${CONNS_BULK:-4}
@@ -121,6 +124,9 @@ BE_RR=$(free_port)
 $PIN_LOAD "$W/backend" "$BE_RR" rr "$RR_REQLEN" "$RR_RESPONSE" & track $!
 wait_port "$BE_ECHO" || die "the echo backend did not start"
 wait_port "$BE_RR" || die "the rr backend did not start"
+BE_HTTP=$(free_port)
+$PIN_LOAD "$W/backend" "$BE_HTTP" http "$RR_RESPONSE" & track $!
+wait_port "$BE_HTTP" || die "the http backend did not start"
 
 # ---- PKI: the same CA, server and client certificates for every server ----
 make_pki() { # key type
@@ -154,12 +160,21 @@ start_mtls() {
 		if [ "${pair%%:*}" = "$pe" ]; then SERVER_PID=$!; else SERVER_PID_RR=$!; fi
 	done
 	wait_port "$pe" && wait_port "$pr" || die "mtls serve did not start (see $W/mtls-serve.log)"
-	PORT_ECHO=$pe PORT_RR=$pr
+	ph=$(free_port)
+	$PIN_SERVER "$MTLS" serve --listen "127.0.0.1:$ph" \
+	    --cert "$d/server.crt" --key "$d/server.key" \
+	    --ca "$d/ca/ca.crt" --backend "127.0.0.1:$BE_HTTP" \
+	    --allow-any --workers 1 --max-conns "$MAXCONN" --http \
+	    --http-identity client-cert >>"$W/mtls-serve.log" 2>&1 &
+	strack $!
+	SERVER_PID_HTTP=$!
+	wait_port "$ph" || die "mtls serve --http did not start"
+	PORT_ECHO=$pe PORT_RR=$pr PORT_HTTP=$ph
 }
 
 start_nginx() {
 	d="$W/pki-$1"
-	pe=$(free_port); pr=$(free_port)
+	pe=$(free_port); pr=$(free_port); ph=$(free_port)
 	n="$W/nginx-$1"
 	mkdir -p "$n"
 	tls="ssl_certificate $d/server.crt; ssl_certificate_key $d/server.key;
@@ -179,18 +194,37 @@ stream {
 	server { listen 127.0.0.1:$pe ssl; $tls proxy_pass 127.0.0.1:$BE_ECHO; }
 	server { listen 127.0.0.1:$pr ssl; $tls proxy_pass 127.0.0.1:$BE_RR; }
 }
+http {
+	access_log off;
+	upstream be_http { server 127.0.0.1:$BE_HTTP; keepalive 64; }
+	server {
+		listen 127.0.0.1:$ph ssl;
+		ssl_certificate $d/server.crt; ssl_certificate_key $d/server.key;
+		ssl_client_certificate $d/ca/ca.crt; ssl_verify_client on;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_session_cache shared:BENCHH:20m; ssl_session_tickets on;
+		keepalive_requests 1000000;
+		location / {
+			proxy_pass http://be_http;
+			proxy_http_version 1.1;
+			proxy_set_header Connection "";
+			proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+		}
+	}
+}
 EOF
 	$PIN_SERVER nginx -p "$n" -e "$n/error.log" -c "$n/nginx.conf" \
 	    >>"$n/stdout.log" 2>&1 &
 	strack $!
 	SERVER_PID=$! SERVER_PID_RR=$!
-	wait_port "$pe" && wait_port "$pr" || die "nginx did not start (see $n/error.log)"
-	PORT_ECHO=$pe PORT_RR=$pr
+	wait_port "$pe" && wait_port "$pr" && wait_port "$ph" || die "nginx did not start (see $n/error.log)"
+	SERVER_PID_HTTP=$SERVER_PID
+	PORT_ECHO=$pe PORT_RR=$pr PORT_HTTP=$ph
 }
 
 start_haproxy() {
 	d="$W/pki-$1"
-	pe=$(free_port); pr=$(free_port)
+	pe=$(free_port); pr=$(free_port); ph=$(free_port)
 	h="$W/haproxy-$1"
 	mkdir -p "$h"
 	bind="ssl crt $d/server-haproxy.pem ca-file $d/ca/ca.crt verify required ssl-min-ver TLSv1.2"
@@ -214,12 +248,23 @@ backend be_echo
 	server echo 127.0.0.1:$BE_ECHO
 backend be_rr
 	server rr 127.0.0.1:$BE_RR
+frontend fe_http
+	mode http
+	timeout http-keep-alive 60s
+	bind 127.0.0.1:$ph $bind
+	http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64]
+	default_backend be_http
+backend be_http
+	mode http
+	http-reuse always
+	server http 127.0.0.1:$BE_HTTP
 EOF
 	$PIN_SERVER haproxy -db -f "$h/haproxy.cfg" >>"$h/haproxy.log" 2>&1 &
 	strack $!
 	SERVER_PID=$! SERVER_PID_RR=$!
-	wait_port "$pe" && wait_port "$pr" || die "haproxy did not start (see $h/haproxy.log)"
-	PORT_ECHO=$pe PORT_RR=$pr
+	wait_port "$pe" && wait_port "$pr" && wait_port "$ph" || die "haproxy did not start (see $h/haproxy.log)"
+	SERVER_PID_HTTP=$SERVER_PID
+	PORT_ECHO=$pe PORT_RR=$pr PORT_HTTP=$ph
 }
 
 # ---- the crypto ceiling ------------------------------------------------------
@@ -315,7 +360,7 @@ RESULTS="$W/results.jsonl"
 conns_for() {
 	case $1 in
 	handshake|resume) echo "$CONNS_HS" ;;
-	rr) echo "$CONNS_RR" ;;
+	rr|http) echo "$CONNS_RR" ;;
 	bulk) echo "$CONNS_BULK" ;;
 	esac
 }
@@ -400,6 +445,7 @@ for key in $KEYS; do
 	for s in $SERVERS_RUN; do
 		"start_$s" "$key"
 		eval "PE_$s=\$PORT_ECHO PR_$s=\$PORT_RR PID_$s=\$SERVER_PID PIDRR_$s=\$SERVER_PID_RR"
+		eval "PH_$s=\$PORT_HTTP PIDH_$s=\$SERVER_PID_HTTP"
 	done
 	modes=$MODES
 	case $key in rsa*)
@@ -414,6 +460,15 @@ for key in $KEYS; do
 		run=1
 		while [ "$run" -le "$RUNS" ]; do
 			for s in $SERVERS_RUN; do
+				if [ "$mode" = http ]; then
+					# An HTTP request, answers of any length:
+					# mtls bench's rr mode in HTTP.
+					eval "port=\$PH_$s spid=\$PIDH_$s"
+					bench_once "$key" "$s+http" rr "$run" \
+					    "$port" "$spid" "$c" "$PIN_LOAD" \
+					    --request "$RR_REQUEST"
+					continue
+				fi
 				if [ "$mode" = rr ]; then
 					eval "port=\$PR_$s spid=\$PIDRR_$s"
 					set -- --request "$RR_REQUEST" \

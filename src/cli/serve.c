@@ -33,6 +33,9 @@ usage(void)
 	    "           [--ticket-key-file FILE] [--session-cache N] "
 	    "[--unsafe-backend]\n"
 	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
+	    "           [--http [--http-identity LIST] [--strip-header-prefix P]...\n"
+	    "            [--http-timeout S] [--http-max-request-line N]\n"
+	    "            [--http-max-header-size N] [--http-max-headers N]]\n"
 	    "\n"
 	    "Terminates mutual TLS on ADDR, verifies and authorizes each "
 	    "client certificate,\n"
@@ -106,7 +109,24 @@ usage(void)
 	    "                         doctor) find that every handshake "
 	    "would fail\n"
 	    "  --no-sandbox           no Landlock and no seccomp filter after "
-	    "start\n", cmd, cmd);
+	    "start\n"
+	    "  --http                 HTTP/1.1 both sides: every request is "
+	    "parsed and checked,\n"
+	    "                         client-sent identity headers removed "
+	    "and ours added\n"
+	    "  --http-identity LIST   xfcc, client-cert, client-cert-chain, "
+	    "subject, none\n"
+	    "                         (default xfcc,client-cert)\n"
+	    "  --strip-header-prefix P  also remove request headers named P* "
+	    "(repeatable)\n"
+	    "  --http-timeout S       seconds the backend has to answer "
+	    "(default 60; then 504)\n"
+	    "  --http-max-request-line N  request-target bytes (default "
+	    "8192; then 414)\n"
+	    "  --http-max-header-size N   header section bytes (default "
+	    "32768; then 431)\n"
+	    "  --http-max-headers N   header fields (default 100; then 431)\n",
+	    cmd, cmd);
 }
 
 /* --config FILE [--check]: the services of a file. */
@@ -166,6 +186,8 @@ cmd_serve(int argc, char **argv)
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
 		O_CHECK, O_NO_SANDBOX, O_RENEW_FROM, O_CRL_FROM,
 		O_SESSION_CACHE,
+		O_HTTP_IDENTITY, O_STRIP, O_HTTP_TIMEOUT, O_HTTP_LINE,
+		O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -196,6 +218,14 @@ cmd_serve(int argc, char **argv)
 		{ "ticket-key-file", required_argument, NULL, O_TICKET_KEY },
 		{ "session-cache", required_argument, NULL, O_SESSION_CACHE },
 		{ "unsafe-backend", no_argument, NULL, O_UNSAFE_BACKEND },
+		{ "http-identity", required_argument, NULL, O_HTTP_IDENTITY },
+		{ "strip-header-prefix", required_argument, NULL, O_STRIP },
+		{ "http-timeout", required_argument, NULL, O_HTTP_TIMEOUT },
+		{ "http-max-request-line", required_argument, NULL,
+		    O_HTTP_LINE },
+		{ "http-max-header-size", required_argument, NULL,
+		    O_HTTP_HEAD },
+		{ "http-max-headers", required_argument, NULL, O_HTTP_FIELDS },
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
@@ -211,7 +241,10 @@ cmd_serve(int argc, char **argv)
 	char why[1024];
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
-	int start_anyway = 0, allow_any = 0;
+	int start_anyway = 0, allow_any = 0, n, http_only = 0;
+	/* --strip-header-prefix values: argv's strings, kept by pointer. */
+	static const char *strip[32];
+	size_t nstrip = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)
 		return cli_fail("out of memory");
@@ -249,10 +282,53 @@ cmd_serve(int argc, char **argv)
 			}
 			break;
 		case O_PROXY_PROTOCOL: o.proxy_protocol = 1; break;
-		case O_HTTP:
-			cli_usage(cmd, "--http is not supported yet; use "
-			    "--proxy-protocol to pass the client's identity");
-			goto out;
+		case O_HTTP: o.http = 1; break;
+		case O_HTTP_IDENTITY:
+			if (proxy_check_http_identity(optarg, why,
+			    sizeof(why)) == -1) {
+				cli_usage(cmd, "--http-identity: %s", why);
+				goto out;
+			}
+			o.http_identity = optarg;
+			http_only = 1;
+			break;
+		case O_STRIP:
+			if (*optarg == '\0' || nstrip == sizeof(strip) /
+			    sizeof(strip[0])) {
+				cli_usage(cmd, "--strip-header-prefix: %s",
+				    *optarg ? "at most 32" : "empty prefix");
+				goto out;
+			}
+			strip[nstrip++] = optarg;
+			http_only = 1;
+			break;
+		case O_HTTP_TIMEOUT:
+			if (proxy_cli_seconds(cmd, "--http-timeout", optarg,
+			    &o.http_timeout) == -1)
+				goto out;
+			http_only = 1;
+			break;
+		case O_HTTP_LINE:
+			if (cli_parse_int(cmd, "--http-max-request-line",
+			    optarg, 64, 1024 * 1024, &n) == -1)
+				goto out;
+			o.http_max_line = (size_t)n;
+			http_only = 1;
+			break;
+		case O_HTTP_HEAD:
+			if (cli_parse_int(cmd, "--http-max-header-size",
+			    optarg, 1024, 1024 * 1024, &n) == -1)
+				goto out;
+			o.http_max_head = (size_t)n;
+			http_only = 1;
+			break;
+		case O_HTTP_FIELDS:
+			if (cli_parse_int(cmd, "--http-max-headers", optarg,
+			    1, 10000, &n) == -1)
+				goto out;
+			o.http_max_fields = (size_t)n;
+			http_only = 1;
+			break;
 		case O_CLIENT_AUTH:
 			if (strcmp(optarg, "require") == 0) {
 				o.client_auth_optional = 0;
@@ -369,6 +445,18 @@ cmd_serve(int argc, char **argv)
 		    "nothing; give one or the other");
 		goto out;
 	}
+	if (o.http && o.proxy_protocol) {
+		cli_usage(cmd, "--http and --proxy-protocol cannot be used "
+		    "together: with --http the identity goes in headers");
+		goto out;
+	}
+	if (http_only && !o.http) {
+		cli_usage(cmd, "--http-identity, --strip-header-prefix and "
+		    "--http-* need --http");
+		goto out;
+	}
+	o.strip_prefix = strip;
+	o.nstrip_prefix = nstrip;
 	if (mtls_policy_count(pol) == 0) {
 		cli_usage(cmd, "no access rule: add --allow-cn, --allow-dns, "
 		    "--allow-uri, --allow-ou, --allow-email, "

@@ -9,6 +9,9 @@
  * which is which.
  *
  *   serve:  HANDSHAKE -> CONNECTING (backend) -> RELAY, or LINGER
+ *   --http: HANDSHAKE -> HTTP (http_conn.c: requests one by one, the
+ *           backend connected for the first) -> RELAY after a 101, or
+ *           LINGER after a refusal
  *   tunnel: CONNECTING (upstream) -> HANDSHAKE -> RELAY
  *
  *   HANDSHAKE   TLS handshake; the library verifies the peer's chain (and,
@@ -39,57 +42,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "proxy_int.h"
+#include "conn.h"
 
-enum conn_state {
-	CONN_HANDSHAKE,
-	CONN_CONNECTING,
-	CONN_RELAY,
-	CONN_LINGER,
-};
-
-/* The counters of the connection's service, its worker's block. */
-#define CONN_STATS(c) (&(c)->gen->svc->st->stats[(c)->w->id])
-
-/* Reads per direction before giving other connections a turn. */
-#define RELAY_BUDGET 16
-/* How long a refused client's last bytes are drained. */
-#define LINGER_TIME 2.0
-
-struct conn {
-	struct conn *prev, *next;
-	struct worker *w;
-	struct proxy_gen *gen;
-	enum conn_state state;
-	int tfd, pfd;                /* the TLS side's socket, the plain
-	                              * side's */
-	struct mtls *tls;
-	ev_io tio, pio;
-	ev_timer timer;
-	ev_tstamp start, last;
-	ev_tstamp refused;           /* when a refused client was told */
-	unsigned char tls_rd, tls_wr, p_rd, p_wr;
-	unsigned t_eof : 1;          /* the TLS side's stream ended */
-	unsigned p_shut : 1;         /* ... and we passed it on */
-	unsigned p_eof : 1;          /* the plain side's stream ended */
-	unsigned t_closed : 1;       /* ... and we sent close_notify */
-	unsigned hs_started : 1;     /* serve: the client has sent something */
-	unsigned hs_done : 1;
-	unsigned t_again : 1;        /* a direction used up its turn with */
-	unsigned p_again : 1;        /* ... more to read: run again soon */
-	unsigned char target;        /* the address of px->target tried */
-	unsigned char tries;         /* ... and how many were tried before */
-	struct relay_buf *t2p, *p2t;
-	uint64_t bytes_in, bytes_out; /* from / to the accepted client */
-	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
-	socklen_t peerlen;
-	const char *outcome;
-	char reason[256];
-};
-
-static void conn_close(struct conn *c);
 static void conn_pump(struct conn *c);
-static void conn_relay_start(struct conn *c);
 static void conn_connect_start(struct conn *c);
 static void conn_connected(struct conn *c);
 static void conn_handshake(struct conn *c);
@@ -100,7 +55,7 @@ conn_tunnel(const struct conn *c)
 	return c->gen->svc->opt.mode == PROXY_TUNNEL;
 }
 
-static void PROXY_PRINTF(3, 4)
+void
 conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
 {
 	va_list ap;
@@ -117,7 +72,7 @@ conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
 
 /* Asks the loop for events on one side; only touches the loop when the
  * set changes. */
-static void
+void
 conn_watch(struct conn *c, ev_io *io, int events)
 {
 	struct ev_loop *loop = c->w->loop;
@@ -212,12 +167,13 @@ conn_log(struct conn *c)
 
 /* The one teardown: every path ends here, and everything the connection
  * holds is released exactly once. */
-static void
+void
 conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
 
 	conn_log(c);
+	http_conn_free(c);
 	ev_io_stop(w->loop, &c->tio);
 	ev_io_stop(w->loop, &c->pio);
 	ev_timer_stop(w->loop, &c->timer);
@@ -245,7 +201,7 @@ conn_close(struct conn *c)
 }
 
 /* Records why and closes; returns -1 for the callers' convenience. */
-static int PROXY_PRINTF(3, 4)
+int
 conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
 {
 	va_list ap;
@@ -279,7 +235,7 @@ conn_side_fail(struct conn *c, int tls_side, const char *what)
 }
 
 /* Counts relayed bytes; in: from the accepted client. */
-static void
+void
 conn_count(struct conn *c, int from_tls, size_t n)
 {
 	if (from_tls == !conn_tunnel(c)) {
@@ -291,7 +247,7 @@ conn_count(struct conn *c, int from_tls, size_t n)
 	}
 }
 
-static void
+void
 conn_linger(struct conn *c)
 {
 	c->state = CONN_LINGER;
@@ -444,6 +400,11 @@ conn_connected(struct conn *c)
 static void
 conn_backend_start(struct conn *c)
 {
+	/* HTTP mode connects to the backend for the first request. */
+	if (c->gen->svc->opt.http) {
+		http_conn_start(c);
+		return;
+	}
 	ev_io_stop(c->w->loop, &c->tio);
 	if (c->gen->svc->opt.proxy_protocol && conn_proxy_header(c) == -1) {
 		conn_fail(c, "error", "out of memory");
@@ -574,7 +535,7 @@ conn_handshake(struct conn *c)
 		conn_backend_start(c);
 }
 
-static void
+void
 conn_relay_start(struct conn *c)
 {
 	struct proxy_service *px = c->gen->svc;
@@ -867,6 +828,9 @@ conn_tls_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (conn_tunnel(c))
 			conn_connect_done(c);
 		break;
+	case CONN_HTTP:
+		http_conn_io(c, 1, revents);
+		break;
 	}
 }
 
@@ -887,6 +851,9 @@ conn_plain_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (c->p_wr & revents)
 			c->p_wr = 0;
 		conn_pump(c);
+		break;
+	case CONN_HTTP:
+		http_conn_io(c, 0, revents);
 		break;
 	case CONN_HANDSHAKE:
 	case CONN_LINGER:
@@ -940,6 +907,9 @@ conn_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		break;
 	case CONN_LINGER:
 		conn_close(c);
+		break;
+	case CONN_HTTP:
+		http_conn_timer(c);
 		break;
 	}
 }

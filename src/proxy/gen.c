@@ -20,6 +20,7 @@ struct gen_facts {
 	time_t crl_next_update;      /* the first CRL to need replacing */
 	char sig_alg[64];
 	char key_alg[32];
+	char by_uri[256];
 };
 
 /* Only informative, so a file that does not load leaves its fields 0
@@ -51,6 +52,12 @@ gen_facts(const struct proxy_options *opt, struct gen_facts *f)
 			else
 				snprintf(f->key_alg, sizeof(f->key_alg), "%s",
 				    kt);
+			for (size_t i = 0; i < info.nsans; i++)
+				if (info.sans[i].type == MTLS_SAN_URI) {
+					snprintf(f->by_uri, sizeof(f->by_uri),
+					    "%s", info.sans[i].value);
+					break;
+				}
 			mtls_cert_info_clear(&info);
 		}
 		mtls_cert_free(cert);
@@ -118,6 +125,7 @@ gen_new(struct proxy_service *svc, struct mtls_config *cfg,
 	g->refs = 1; /* the worker's "current" reference */
 	memcpy(g->sig_alg, f->sig_alg, sizeof(g->sig_alg));
 	memcpy(g->key_alg, f->key_alg, sizeof(g->key_alg));
+	memcpy(g->by_uri, f->by_uri, sizeof(g->by_uri));
 	return g;
 }
 

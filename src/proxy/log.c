@@ -197,6 +197,63 @@ log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
 	return l.len;
 }
 
+size_t
+log_format_request(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct request_record *r)
+{
+	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
+
+	if (cap == 0)
+		return 0;
+	if (fmt == PROXY_LOG_JSON) {
+		l_puts(&l, "{\"time\":\"");
+		l_time(&l, r->time);
+		l_puts(&l, "\",\"client\":");
+		l_json_str(&l, r->client);
+		l_puts(&l, ",\"request\":");
+		l_json_str(&l, r->method);
+		l_puts(&l, ",\"path\":");
+		l_json_str(&l, r->path);
+		l_printf(&l, ",\"status\":%d,\"bytes_in\":%llu,"
+		    "\"bytes_out\":%llu,\"identity\":", r->status,
+		    (unsigned long long)r->bytes_in,
+		    (unsigned long long)r->bytes_out);
+		l_json_str(&l, r->subject);
+		if (r->upstream >= 0)
+			l_printf(&l, ",\"upstream_time\":%.3f", r->upstream);
+		else
+			l_puts(&l, ",\"upstream_time\":null");
+		l_puts(&l, ",\"reason\":");
+		l_json_str(&l, r->reason);
+		l_putc(&l, '}');
+		if (l.len == l.cap && l.cap > 0)
+			l.p[l.len - 1] = '}';
+	} else {
+		l_time(&l, r->time);
+		l_puts(&l, " client=");
+		l_puts(&l, r->client);
+		l_puts(&l, " request=");
+		l_puts(&l, r->method);
+		l_puts(&l, " path=");
+		l_text_str(&l, r->path);
+		l_printf(&l, " status=%d bytes_in=%llu bytes_out=%llu",
+		    r->status, (unsigned long long)r->bytes_in,
+		    (unsigned long long)r->bytes_out);
+		if (r->subject != NULL) {
+			l_puts(&l, " identity=");
+			l_text_str(&l, r->subject);
+		}
+		if (r->upstream >= 0)
+			l_printf(&l, " upstream_time=%.3f", r->upstream);
+		if (r->reason != NULL) {
+			l_puts(&l, " reason=");
+			l_text_str(&l, r->reason);
+		}
+	}
+	buf[l.len++] = '\n';
+	return l.len;
+}
+
 void
 log_write(const char *buf, size_t len)
 {

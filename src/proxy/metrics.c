@@ -154,6 +154,14 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	    "# TYPE %s_%s_errors_total counter\n"
 	    "%s_%s_errors_total %llu\n", p, target, target, p, target, p,
 	    target, (unsigned long long)SUM(backend_errors));
+	if (!g->tunnel) {
+		page_family(&pg, p, "http_requests_total", "counter",
+		    "serve --http: requests answered, by status class.");
+		for (int k = 0; k < 5; k++)
+			page_printf(&pg, "%s_http_requests_total{class=\"%dxx\"} "
+			    "%llu\n", p, k + 1,
+			    (unsigned long long)SUM(http_requests[k]));
+	}
 	page_family(&pg, p, "reloads_total", "counter",
 	    "Configuration reloads by result.");
 	page_printf(&pg, "%s_reloads_total{result=\"ok\"} %llu\n"

@@ -66,6 +66,16 @@ struct proxy_options {
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
 	int no_sandbox;              /* serve: no Landlock, no seccomp */
+	/* serve --http (http_conn.c) */
+	int http;
+	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */
+	const char *const *strip_prefix; /* header names removed by prefix
+	                              * (the strings must outlive the proxy) */
+	size_t nstrip_prefix;
+	size_t http_max_line;        /* 0: the defaults of src/lib/http */
+	size_t http_max_head;
+	size_t http_max_fields;
+	double http_timeout;         /* seconds for the backend's answer */
 };
 
 /* Defaults for the numeric options. */
@@ -73,6 +83,10 @@ struct proxy_options {
 #define PROXY_IDLE_TIMEOUT 300.0
 #define PROXY_BACKEND_TIMEOUT 5.0
 #define PROXY_DRAIN_TIMEOUT 10.0
+#define PROXY_HTTP_TIMEOUT 60.0
+
+/* The identity header list of serve --http: 0, or -1 with the reason. */
+int proxy_check_http_identity(const char *list, char *err, size_t errlen);
 
 /*
  * Checks an address for the listener or the backend: 0, or -1 with the

@@ -161,6 +161,7 @@ struct proxy_stats {
 	uint64_t bytes_in;           /* client to backend */
 	uint64_t bytes_out;          /* backend to client */
 	uint64_t backend_errors;
+	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
 	int64_t active;
 };
 
@@ -236,6 +237,23 @@ struct est_record {
 };
 size_t log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct est_record *r);
+/* serve --http: one line per request. */
+struct request_record {
+	double time;                 /* when the answer was complete */
+	const char *client;
+	const char *method;
+	const char *path;            /* cut, escaped when written */
+	int status;
+	uint64_t bytes_in, bytes_out; /* body bytes from the client; answer
+	                              * bytes to it */
+	const char *subject;         /* NULL: no certificate */
+	double upstream;             /* seconds until the answer's head; <0:
+	                              * none came */
+	const char *reason;          /* a refusal's reason, or NULL */
+};
+size_t log_format_request(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct request_record *r);
+
 /* Writes a line to stderr with one write(2). */
 void log_write(const char *buf, size_t len);
 /* An engine message: "mtls serve: <text>" with a time stamp. */
@@ -353,6 +371,7 @@ struct proxy_gen {
 	                              * (its worker's thread only) */
 	char sig_alg[64];            /* our certificate's, for PROXY v2 */
 	char key_alg[32];
+	char by_uri[256];            /* our certificate's URI SAN (XFCC By) */
 };
 
 /* gen.c: the life of a generation */

@@ -162,7 +162,8 @@ service_copy_strings(struct proxy_service *svc)
 	    &svc->opt.backend, &svc->opt.connect, &svc->opt.servername,
 	    &svc->opt.cert_file, &svc->opt.key_file, &svc->opt.ca_file,
 	    &svc->opt.crl_file, &svc->opt.ticket_key_file,
-	    &svc->opt.renew_from, &svc->opt.crl_from };
+	    &svc->opt.renew_from, &svc->opt.crl_from,
+	    &svc->opt.http_identity };
 	size_t n = 0, nf = sizeof(f) / sizeof(f[0]);
 	char *p;
 

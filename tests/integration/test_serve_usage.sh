@@ -27,7 +27,13 @@ ok "refuses a backend off this machine without --unsafe-backend"
 # shellcheck disable=SC2086
 usage_error "--backend is required" $base --allow-any
 # shellcheck disable=SC2086
-usage_error "--http is not supported yet" $base --backend 127.0.0.1:8080 --allow-any --http
+usage_error "cannot be used together" $base --backend 127.0.0.1:8080 --allow-any --http --proxy-protocol
+# shellcheck disable=SC2086
+usage_error "need --http" $base --backend 127.0.0.1:8080 --allow-any --strip-header-prefix X-SSL-
+# shellcheck disable=SC2086
+usage_error "--http-identity: 'bogus' is not" $base --backend 127.0.0.1:8080 --allow-any --http --http-identity xfcc,bogus
+# shellcheck disable=SC2086
+usage_error "--http-max-headers" $base --backend 127.0.0.1:8080 --allow-any --http --http-max-headers 0
 # shellcheck disable=SC2086
 usage_error "--client-auth" $base --backend 127.0.0.1:8080 --allow-any --client-auth maybe
 # shellcheck disable=SC2086

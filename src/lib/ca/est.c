@@ -141,6 +141,16 @@ resp_text(struct mtls_est_response *resp, int status, const char *text)
 	}
 }
 
+/* Why an inventory call failed, as a refusal: 503 when the database cannot
+ * be reached (nothing was recorded; the client may retry, here or at another
+ * front end), 500 otherwise. */
+static enum est_refusal
+inv_refusal(const struct mtls_est *est)
+{
+	return inv_last_fail(est->ca->inv) == INV_FAIL_LOST ? R_UNAVAILABLE :
+	    R_INTERNAL;
+}
+
 static int MTLS_PRINTF(4, 5)
 refuse(struct mtls_est *est, struct mtls_est_response *resp,
     enum est_refusal r, const char *fmt, ...)
@@ -661,7 +671,8 @@ issue(struct mtls_est *est, X509_REQ *req, enum mtls_cert_kind kind,
 		enum mtls_errcode code = est->ca->err.code;
 		refuse(est, resp, code == MTLS_ERR_POLICY ||
 		    code == MTLS_ERR_USAGE || code == MTLS_ERR_PARSE ?
-		    R_POLICY : R_INTERNAL, "%s", mtls_ca_error(est->ca));
+		    R_POLICY : code == MTLS_ERR_DB ? inv_refusal(est) :
+		    R_INTERNAL, "%s", mtls_ca_error(est->ca));
 		return -1;
 	}
 	leaf = sk_X509_value(cert->certs, 0);
@@ -766,7 +777,7 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
 	if (est_sha256_hex(pass, hash) == -1)
 		return refuse(est, resp, R_INTERNAL, "cannot hash the token");
 	if ((r = est_token_get(est->ca->inv, hash, &t)) == -1)
-		return refuse(est, resp, R_INTERNAL, "%s",
+		return refuse(est, resp, inv_refusal(est), "%s",
 		    inv_error(est->ca->inv)->msg);
 	/* An unknown token and a known one under another name look the
 	 * same to the client. */
@@ -798,7 +809,7 @@ enroll_token(struct mtls_est *est, const struct mtls_est_request *req,
 	}
 	if ((r = est_token_consume(est->ca->inv, hash, now)) != 1) {
 		if (r == -1)
-			refuse(est, resp, R_INTERNAL, "%s",
+			refuse(est, resp, inv_refusal(est), "%s",
 			    inv_error(est->ca->inv)->msg);
 		else
 			refuse(est, resp, R_TOKEN_USED, "the token for %s was "
@@ -954,7 +965,7 @@ simplereenroll(struct mtls_est *est, const struct mtls_est_request *req,
 	}
 	if ((r = est_cert_lookup(est->ca->inv, serial, &revoked, &kind)) ==
 	    -1) {
-		refuse(est, resp, R_INTERNAL, "%s",
+		refuse(est, resp, inv_refusal(est), "%s",
 		    inv_error(est->ca->inv)->msg);
 		goto out;
 	}

@@ -169,7 +169,8 @@ const char *http_parser_error(const struct http_parser *p);
 void http_parser_no_body(struct http_parser *p);
 /* Requests: the upgrade was declined, the next request follows. */
 void http_parser_upgrade_refused(struct http_parser *p);
-/* 1 while a message is partly parsed (a head or body under way). */
+/* 1 while a message is partly parsed (a head or body under way), or an
+ * event waits to be returned (call http_parse(), even with no bytes). */
 int http_parser_busy(const struct http_parser *p);
 /* Frees storage held between messages (an idle connection). */
 void http_parser_shrink(struct http_parser *p);

@@ -54,11 +54,13 @@ http_name_is_identity(const char *name, size_t len)
 	return 0;
 }
 
+/* A hop-by-hop name, or one that folds onto it: Transfer_Encoding is not
+ * framing to us, but a CGI backend would see HTTP_TRANSFER_ENCODING. */
 static int
 is_hop(const char *name, size_t len)
 {
 	for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
-		if (http_name_eq(name, len, hop_names[i]))
+		if (http_name_fold_eq(name, len, hop_names[i]))
 			return 1;
 	return 0;
 }

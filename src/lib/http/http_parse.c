@@ -58,7 +58,8 @@ struct http_parser {
 	int last_span;               /* 1: a name, 2: a value */
 	struct http_head head;
 	/* The raw scan of a request head. */
-	size_t head_bytes;
+	size_t head_bytes;           /* the whole head */
+	size_t line_bytes;           /* its request line */
 	size_t line_len;
 	int prev_cr;
 	int seen_line;
@@ -66,6 +67,8 @@ struct http_parser {
 	 * without pausing, for a body-less response, then its end). */
 	struct http_ev evq[2];
 	size_t nev;
+	int chunk_end;               /* llhttp paused at a chunk's end */
+	char tail[2];                /* the last two bytes llhttp took */
 	int status;
 	char err[160];
 };
@@ -402,10 +405,26 @@ on_headers_complete(llhttp_t *ll)
 	return HPE_PAUSED;
 }
 
+/* A span callback cannot pause llhttp safely (resumed, it loses its
+ * place in a chunk), so on_body only records its span; the pause comes at
+ * the chunk's end (on_chunk_complete) or the message's, so that one call
+ * of llhttp reports at most one span. */
 static int
 on_body(llhttp_t *ll, const char *at, size_t n)
 {
-	parser_push(parser_of(ll), HTTP_EV_BODY, at, n);
+	/* llhttp run on no bytes in a body reports an empty span. */
+	if (n > 0)
+		parser_push(parser_of(ll), HTTP_EV_BODY, at, n);
+	return 0;
+}
+
+/* llhttp 8.1 takes the two bytes after a chunk's data as its CRLF
+ * without looking at them ("3\r\nabcXY5\r\n..." passes); the pause here
+ * lets http_parse() look (RFC 9112 7.1). */
+static int
+on_chunk_complete(llhttp_t *ll)
+{
+	parser_of(ll)->chunk_end = 1;
 	return HPE_PAUSED;
 }
 
@@ -415,7 +434,7 @@ on_message_complete(llhttp_t *ll)
 	struct http_parser *p = parser_of(ll);
 
 	p->state = ll->upgrade ? P_UPGRADE : P_IDLE;
-	p->head_bytes = p->line_len = 0;
+	p->head_bytes = p->line_bytes = p->line_len = 0;
 	p->prev_cr = p->seen_line = 0;
 	parser_push(p, HTTP_EV_END, NULL, 0);
 	return HPE_PAUSED;
@@ -444,6 +463,7 @@ http_parser_new(enum http_kind kind, const struct http_limits *lim)
 	p->settings.on_header_value = on_header_value;
 	p->settings.on_headers_complete = on_headers_complete;
 	p->settings.on_body = on_body;
+	p->settings.on_chunk_complete = on_chunk_complete;
 	p->settings.on_message_complete = on_message_complete;
 	llhttp_init(&p->ll, kind == HTTP_KIND_REQUEST ? HTTP_REQUEST :
 	    HTTP_RESPONSE, &p->settings);
@@ -468,16 +488,22 @@ http_parser_free(struct http_parser *p)
 static ssize_t
 head_scan(struct http_parser *p, const char *data, size_t len)
 {
-	size_t limit = p->lim.max_line + p->lim.max_head;
+	/* The request line holds the target plus a method and a version:
+	 * room for those beyond max_line. */
+	size_t line_limit = p->lim.max_line + 64;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
 
-		if (++p->head_bytes > limit) {
-			parser_fail(p, p->seen_line ? 431 : 414, "%s longer "
-			    "than %zu bytes", p->seen_line ? "request head" :
-			    "request line", p->seen_line ? limit :
-			    p->lim.max_line);
+		p->head_bytes++;
+		if (!p->seen_line && ++p->line_bytes > line_limit) {
+			parser_fail(p, 414, "request line longer than %zu "
+			    "bytes", line_limit);
+			return -1;
+		}
+		if (p->head_bytes - p->line_bytes > p->lim.max_head) {
+			parser_fail(p, 431, "header section longer than %zu "
+			    "bytes", p->lim.max_head);
 			return -1;
 		}
 		if (p->prev_cr) {
@@ -531,6 +557,17 @@ parser_pop(struct http_parser *p, struct http_ev *ev)
 	p->nev--;
 }
 
+/* The byte k places before data[used], looking back into the bytes of
+ * earlier calls (k is 1 or 2). */
+static char
+byte_before(const struct http_parser *p, const char *data, size_t used,
+    size_t k)
+{
+	if (used >= k)
+		return data[used - k];
+	return p->tail[2 - (k - used)];
+}
+
 size_t
 http_parse(struct http_parser *p, const char *data, size_t len,
     struct http_ev *ev)
@@ -547,7 +584,9 @@ http_parse(struct http_parser *p, const char *data, size_t len,
 		parser_error(p, ev);
 		return 0;
 	}
-	if (p->state == P_UPGRADE || len == 0) {
+	/* With no bytes, llhttp still completes a message whose body ended
+	 * with the last span reported (it paused there). */
+	if (p->state == P_UPGRADE || (len == 0 && p->state != P_BODY)) {
 		ev->type = HTTP_EV_MORE;
 		return 0;
 	}
@@ -559,16 +598,37 @@ http_parse(struct http_parser *p, const char *data, size_t len,
 		}
 		feed = (size_t)n;
 	}
-	e = llhttp_execute(&p->ll, data, feed);
-	if (e == HPE_OK) {
-		used = feed;
-	} else if (e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) {
+	used = 0;
+	for (;;) {
+		e = llhttp_execute(&p->ll, data + used, feed - used);
+		if (e == HPE_OK) {
+			used = feed;
+			break;
+		}
+		if (e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE)
+			break;
 		used = (size_t)(llhttp_get_error_pos(&p->ll) - data);
-		if (e == HPE_PAUSED)
-			llhttp_resume(&p->ll);
-		else
+		if (e == HPE_PAUSED_UPGRADE) {
 			p->state = P_UPGRADE;
-	} else {
+			break;
+		}
+		llhttp_resume(&p->ll);
+		if (p->chunk_end) {
+			p->chunk_end = 0;
+			if (byte_before(p, data, used, 2) != '\r' ||
+			    byte_before(p, data, used, 1) != '\n') {
+				parser_fail(p, p->kind == HTTP_KIND_REQUEST ?
+				    400 : 502, "chunk data longer than its "
+				    "size");
+				parser_error(p, ev);
+				return 0;
+			}
+		}
+		/* A pause at a chunk's end with no span: go on. */
+		if (p->nev > 0 || used == feed)
+			break;
+	}
+	if (e != HPE_OK && e != HPE_PAUSED && e != HPE_PAUSED_UPGRADE) {
 		if (p->status == 0) {
 			p->status = p->kind == HTTP_KIND_REQUEST ? 400 : 502;
 			snprintf(p->err, sizeof(p->err), "%s",
@@ -577,6 +637,20 @@ http_parse(struct http_parser *p, const char *data, size_t len,
 		}
 		parser_error(p, ev);
 		return 0;
+	}
+	/* Paused at the last chunk's end with every byte used: the message
+	 * ends without another byte, so end it now rather than on the next
+	 * call. */
+	if (e == HPE_PAUSED && p->nev == 0 && p->state == P_BODY &&
+	    used == feed && llhttp_execute(&p->ll, data + used, 0) ==
+	    HPE_PAUSED)
+		llhttp_resume(&p->ll);
+	if (used >= 2) {
+		p->tail[0] = data[used - 2];
+		p->tail[1] = data[used - 1];
+	} else if (used == 1) {
+		p->tail[0] = p->tail[1];
+		p->tail[1] = data[0];
 	}
 	if (p->nev > 0)
 		parser_pop(p, ev);
@@ -655,7 +729,7 @@ http_parser_upgrade_refused(struct http_parser *p)
 int
 http_parser_busy(const struct http_parser *p)
 {
-	return p->state == P_HEAD || p->state == P_BODY ||
+	return p->nev > 0 || p->state == P_HEAD || p->state == P_BODY ||
 	    (p->state == P_IDLE && p->head_bytes > 0);
 }
 

@@ -1,0 +1,79 @@
+/*
+ * conn.h - one proxied connection as conn.c and the HTTP mode
+ * (http_conn.c) both see it: the struct, its states, and the few functions
+ * of conn.c that HTTP mode calls (watching, counting, the one teardown).
+ * Private to the engine.
+ */
+#ifndef MTLS_CONN_H
+#define MTLS_CONN_H
+
+#include "proxy_int.h"
+
+enum conn_state {
+	CONN_HANDSHAKE,
+	CONN_CONNECTING,
+	CONN_RELAY,
+	CONN_LINGER,
+	CONN_HTTP,                   /* serve --http: http_conn.c drives */
+};
+
+/* The counters of the connection's service, its worker's block. */
+#define CONN_STATS(c) (&(c)->gen->svc->st->stats[(c)->w->id])
+
+/* Reads per direction before giving other connections a turn. */
+#define RELAY_BUDGET 16
+/* How long a refused client's last bytes are drained. */
+#define LINGER_TIME 2.0
+
+struct conn {
+	struct conn *prev, *next;
+	struct worker *w;
+	struct proxy_gen *gen;
+	enum conn_state state;
+	int tfd, pfd;                /* the TLS side's socket, the plain
+	                              * side's */
+	struct mtls *tls;
+	ev_io tio, pio;
+	ev_timer timer;
+	ev_tstamp start, last;
+	ev_tstamp refused;           /* when a refused client was told */
+	unsigned char tls_rd, tls_wr, p_rd, p_wr;
+	unsigned t_eof : 1;          /* the TLS side's stream ended */
+	unsigned p_shut : 1;         /* ... and we passed it on */
+	unsigned p_eof : 1;          /* the plain side's stream ended */
+	unsigned t_closed : 1;       /* ... and we sent close_notify */
+	unsigned hs_started : 1;     /* serve: the client has sent something */
+	unsigned hs_done : 1;
+	unsigned t_again : 1;        /* a direction used up its turn with */
+	unsigned p_again : 1;        /* ... more to read: run again soon */
+	unsigned char target;        /* the address of px->target tried */
+	unsigned char tries;         /* ... and how many were tried before */
+	struct relay_buf *t2p, *p2t;
+	uint64_t bytes_in, bytes_out; /* from / to the accepted client */
+	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
+	socklen_t peerlen;
+	const char *outcome;
+	char reason[256];
+	struct http_conn *http;      /* serve --http, after the handshake */
+};
+
+void conn_close(struct conn *c);
+int conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
+    PROXY_PRINTF(3, 4);
+void conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
+    PROXY_PRINTF(3, 4);
+void conn_watch(struct conn *c, ev_io *io, int events);
+void conn_count(struct conn *c, int from_tls, size_t n);
+void conn_linger(struct conn *c);
+/* The raw relay, both ways, with what t2p and p2t already hold. */
+void conn_relay_start(struct conn *c);
+
+/* http_conn.c */
+/* The handshake is done: HTTP mode takes the connection. */
+void http_conn_start(struct conn *c);
+/* An event on the TLS side (tls_side 1) or the backend's. */
+void http_conn_io(struct conn *c, int tls_side, int revents);
+void http_conn_timer(struct conn *c);
+void http_conn_free(struct conn *c);
+
+#endif
