@@ -132,6 +132,7 @@ enum conf_type {
 	T_TLS_MIN,
 	T_CLIENT_AUTH,
 	T_ALLOW,             /* the rules mapping */
+	T_HTTP_IDENTITY,     /* serve --http's identity header list */
 };
 
 struct conf_key {
@@ -170,6 +171,8 @@ static const struct conf_key service_keys[] = {
 	{ "ticket-key-file", T_FILE, OPT(ticket_key_file), 0, 0, 0 },
 	{ "session-cache", T_INT, OPT(session_cache), 0, 1, 10000000 },
 	{ "unsafe-backend", T_BOOL, OPT(unsafe_backend), 0, 0, 0 },
+	{ "http", T_BOOL, OPT(http), 0, 0, 0 },
+	{ "http-identity", T_HTTP_IDENTITY, OPT(http_identity), 0, 0, 0 },
 };
 
 static const struct {
@@ -354,6 +357,13 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 			return conf_fail(c, v, "%s: \"%s\" is not require or "
 			    "optional", path, s);
 		*(int *)field = strcmp(s, "optional") == 0;
+		return 0;
+	case T_HTTP_IDENTITY:
+		if (proxy_check_http_identity(s, why, sizeof(why)) == -1)
+			return conf_fail(c, v, "%s: %s", path, why);
+		if ((*(const char **)field = conf_keep(c, s,
+		    v->data.scalar.length)) == NULL)
+			return conf_fail(c, NULL, "out of memory");
 		return 0;
 	case T_ADDR:
 		if (proxy_check_listen(s, why, sizeof(why)) == -1 &&
