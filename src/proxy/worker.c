@@ -22,6 +22,8 @@
 #define ACCEPT_PAUSE 0.1
 /* Refusals past --max-conns are logged at most this often. */
 #define LIMIT_LOG_INTERVAL 5.0
+/* Connections accepted per turn of the loop, at most. */
+#define ACCEPT_BUDGET 64
 /* How often a worker looks whether its connections settled. */
 #define TRIM_INTERVAL 1.0
 
@@ -59,8 +61,13 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct worker *w = s->w;
 	struct proxy_service *svc = s->gen->svc;
 	struct svc_state *st = svc->st;
+	int budget = ACCEPT_BUDGET;
 
-	for (;;) {
+	/* A burst of connections is taken a slice at a time: each one's
+	 * handshake starts here, and draining the whole queue would hold
+	 * the worker's open connections (and their timers) for as long.
+	 * The listener is level-triggered: the rest comes next turn. */
+	while (budget-- > 0) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int fd = accept4(io->fd, (struct sockaddr *)&peer, &plen,
