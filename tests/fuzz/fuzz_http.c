@@ -260,7 +260,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What we forward is exactly what we accepted (a request whose
 	 * body was cut short by the input is forwarded in part: at most one
 	 * more head). */
-	llhttp_messages(out.data + out.off, http_buf_pending(&out), &fwd);
+	llhttp_messages(out.data != NULL ? out.data + out.off : "",
+	    http_buf_pending(&out), &fwd);
 	FUZZ_ASSERT(fwd.n == ours.n);
 	for (size_t i = 0; i < ours.n; i++)
 		FUZZ_ASSERT(msg_eq(&ours.m[i], &fwd.m[i]));
