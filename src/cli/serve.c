@@ -243,7 +243,7 @@ cmd_serve(int argc, char **argv)
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
 	int start_anyway = 0, allow_any = 0, n, http_only = 0;
 	/* --strip-header-prefix values: argv's strings, kept by pointer. */
-	static const char *strip[32];
+	static const char *strip[PROXY_MAX_STRIP_PREFIX];
 	size_t nstrip = 0;
 
 	if ((pol = mtls_policy_new()) == NULL)

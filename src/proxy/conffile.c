@@ -76,24 +76,32 @@ conf_fail(struct conf *c, const yaml_node_t *at, const char *fmt, ...)
 	return -1;
 }
 
+/* Adds P, from malloc, to what the plan frees; NULL (out of memory) if it
+ * cannot, having freed P. */
 static char *
-conf_keep(struct conf *c, const char *s, size_t len)
+conf_hold(struct conf *c, char *p)
 {
 	struct conf_storage *st = c->store;
-	char *p;
 
-	if (st->n == st->cap) {
+	if (p != NULL && st->n == st->cap) {
 		size_t cap = st->cap ? st->cap * 2 : 32;
 		char **n = realloc(st->strs, cap * sizeof(*n));
-		if (n == NULL)
+		if (n == NULL) {
+			free(p);
 			return NULL;
+		}
 		st->strs = n;
 		st->cap = cap;
 	}
-	if ((p = strndup(s, len)) == NULL)
-		return NULL;
-	st->strs[st->n++] = p;
+	if (p != NULL)
+		st->strs[st->n++] = p;
 	return p;
+}
+
+static char *
+conf_keep(struct conf *c, const char *s, size_t len)
+{
+	return conf_hold(c, strndup(s, len));
 }
 
 static const char *
@@ -133,6 +141,10 @@ enum conf_type {
 	T_CLIENT_AUTH,
 	T_ALLOW,             /* the rules mapping */
 	T_HTTP_IDENTITY,     /* serve --http's identity header list */
+	T_URL,               /* an https:// URL kept as text */
+	T_SIZE,              /* a size_t between min and max */
+	T_PREFIXES,          /* a string or a list: the header prefixes that
+	                      * HTTP mode strips */
 };
 
 struct conf_key {
@@ -173,6 +185,16 @@ static const struct conf_key service_keys[] = {
 	{ "unsafe-backend", T_BOOL, OPT(unsafe_backend), 0, 0, 0 },
 	{ "http", T_BOOL, OPT(http), 0, 0, 0 },
 	{ "http-identity", T_HTTP_IDENTITY, OPT(http_identity), 0, 0, 0 },
+	{ "strip-header-prefix", T_PREFIXES, OPT(strip_prefix), 0, 1,
+	    PROXY_MAX_STRIP_PREFIX },
+	{ "http-timeout", T_SECONDS, OPT(http_timeout), 0, 0, 0 },
+	{ "http-max-request-line", T_SIZE, OPT(http_max_line), 0, 64,
+	    1024 * 1024 },
+	{ "http-max-header-size", T_SIZE, OPT(http_max_head), 0, 1024,
+	    1024 * 1024 },
+	{ "http-max-headers", T_SIZE, OPT(http_max_fields), 0, 1, 10000 },
+	{ "renew-from", T_URL, OPT(renew_from), 0, 0, 0 },
+	{ "crl-from", T_URL, OPT(crl_from), 0, 0, 0 },
 };
 
 static const struct {
@@ -293,6 +315,49 @@ conf_allow(struct conf *c, const yaml_node_t *v, const char *path,
 	return 0;
 }
 
+/* strip-header-prefix: one prefix or a list of them, none empty; the
+ * array of pointers is kept in the storage like the strings. */
+static int
+conf_prefixes(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
+    const char *path, struct proxy_options *o)
+{
+	const yaml_node_t *items[PROXY_MAX_STRIP_PREFIX];
+	size_t n = 0;
+	char *arr;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		items[n++] = v;
+	} else if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = v->data.sequence.items.start;
+		    i < v->data.sequence.items.top; i++) {
+			if (n == (size_t)k->max)
+				return conf_fail(c, v, "%s: at most %ld "
+				    "prefixes", path, k->max);
+			items[n++] = yaml_document_get_node(&c->doc, *i);
+		}
+	} else {
+		return conf_fail(c, v, "%s: expected a string or a list of "
+		    "strings, got %s", path, node_kind(v));
+	}
+	if (n == 0)
+		return conf_fail(c, v, "%s: an empty list", path);
+	/* Kept as one block of n pointers, freed with the strings. */
+	if ((arr = conf_hold(c, calloc(n, sizeof(char *)))) == NULL)
+		return conf_fail(c, NULL, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		if (items[i]->type != YAML_SCALAR_NODE ||
+		    *scalar(items[i]) == '\0')
+			return conf_fail(c, items[i], "%s: each prefix is a "
+			    "non-empty string", path);
+		if ((((const char **)(void *)arr)[i] = conf_keep(c,
+		    scalar(items[i]), items[i]->data.scalar.length)) == NULL)
+			return conf_fail(c, NULL, "out of memory");
+	}
+	o->strip_prefix = (const char *const *)(void *)arr;
+	o->nstrip_prefix = n;
+	return 0;
+}
+
 static int
 conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
     const char *path, void *base)
@@ -305,6 +370,8 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 		return conf_allow(c, v, path, base);
 	if (k->type == T_BOOL)
 		return conf_bool(c, v, path, field);
+	if (k->type == T_PREFIXES)
+		return conf_prefixes(c, k, v, path, base);
 	if (v->type != YAML_SCALAR_NODE)
 		return conf_fail(c, v, "%s: expected %s, got %s", path,
 		    k->type == T_INT ? "an integer" : k->type == T_SECONDS ?
@@ -322,6 +389,19 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 			return conf_fail(c, v, "%s: %ld is not between %ld and "
 			    "%ld", path, n, k->min, k->max);
 		*(int *)field = (int)n;
+		return 0;
+	}
+	case T_SIZE: {
+		long n;
+		errno = 0;
+		n = strtol(s, &end, 10);
+		if (!plain(v) || errno != 0 || end == s || *end != '\0')
+			return conf_fail(c, v, "%s: expected an integer, got "
+			    "\"%s\"", path, s);
+		if (n < k->min || n > k->max)
+			return conf_fail(c, v, "%s: %ld is not between %ld and "
+			    "%ld", path, n, k->min, k->max);
+		*(size_t *)field = (size_t)n;
 		return 0;
 	}
 	case T_SECONDS: {
@@ -361,6 +441,14 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 	case T_HTTP_IDENTITY:
 		if (proxy_check_http_identity(s, why, sizeof(why)) == -1)
 			return conf_fail(c, v, "%s: %s", path, why);
+		if ((*(const char **)field = conf_keep(c, s,
+		    v->data.scalar.length)) == NULL)
+			return conf_fail(c, NULL, "out of memory");
+		return 0;
+	case T_URL:
+		if (strncmp(s, "https://", 8) != 0 || s[8] == '\0')
+			return conf_fail(c, v, "%s: \"%s\" is not an https:// "
+			    "URL", path, s);
 		if ((*(const char **)field = conf_keep(c, s,
 		    v->data.scalar.length)) == NULL)
 			return conf_fail(c, NULL, "out of memory");
@@ -507,6 +595,21 @@ conf_services(struct conf *c, const yaml_node_t *m)
 				return conf_fail(c, at, "%s.backend: %s", path,
 				    why);
 		}
+		/* The same combinations the command line refuses. */
+		if (o->http && o->proxy_protocol)
+			return conf_fail(c, v, "%s: http and proxy-protocol "
+			    "cannot both be true: in HTTP mode the identity "
+			    "goes in headers", path);
+		if (!o->http && (o->http_identity != NULL ||
+		    o->nstrip_prefix > 0 || o->http_timeout > 0 ||
+		    o->http_max_line > 0 || o->http_max_head > 0 ||
+		    o->http_max_fields > 0))
+			return conf_fail(c, v, "%s: http-identity, "
+			    "strip-header-prefix and http-* need http: true",
+			    path);
+		if (o->crl_from != NULL && o->crl_file == NULL)
+			return conf_fail(c, v, "%s: crl-from needs crl, the "
+			    "file where the fetched CRL is kept", path);
 	}
 	return 0;
 }

@@ -15,6 +15,9 @@
 
 #include "mtls.h"
 
+/* How many header prefixes HTTP mode strips, at most. */
+#define PROXY_MAX_STRIP_PREFIX 32
+
 enum proxy_log_format {
 	PROXY_LOG_TEXT = 0,
 	PROXY_LOG_JSON,
@@ -70,7 +73,7 @@ struct proxy_options {
 	int http;
 	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */
 	const char *const *strip_prefix; /* header names removed by prefix
-	                              * (the strings must outlive the proxy) */
+	                              * (copied by the service) */
 	size_t nstrip_prefix;
 	size_t http_max_line;        /* 0: the defaults of src/lib/http */
 	size_t http_max_head;

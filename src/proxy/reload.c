@@ -244,6 +244,17 @@ str_same(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+static int
+prefixes_same(const struct proxy_options *x, const struct proxy_options *y)
+{
+	if (x->nstrip_prefix != y->nstrip_prefix)
+		return 0;
+	for (size_t i = 0; i < x->nstrip_prefix; i++)
+		if (!str_same(x->strip_prefix[i], y->strip_prefix[i]))
+			return 0;
+	return 1;
+}
+
 /* Whether a reload changed what a service is (its files' contents aside:
  * every reload reads them again). */
 static int
@@ -270,7 +281,16 @@ service_same(const struct proxy_service *a, const struct proxy_service *b)
 	    x->session_cache == y->session_cache &&
 	    x->handshake_timeout == y->handshake_timeout &&
 	    x->idle_timeout == y->idle_timeout &&
-	    x->backend_timeout == y->backend_timeout;
+	    x->backend_timeout == y->backend_timeout &&
+	    str_same(x->renew_from, y->renew_from) &&
+	    str_same(x->crl_from, y->crl_from) &&
+	    x->http == y->http &&
+	    str_same(x->http_identity, y->http_identity) &&
+	    prefixes_same(x, y) &&
+	    x->http_max_line == y->http_max_line &&
+	    x->http_max_head == y->http_max_head &&
+	    x->http_max_fields == y->http_max_fields &&
+	    x->http_timeout == y->http_timeout;
 }
 
 int

@@ -154,7 +154,10 @@ service_targets(struct proxy_service *svc, char *err, size_t errlen)
 	return 0;
 }
 
-/* Copies the option strings into one allocation owned by the service. */
+/* Copies the option strings, and HTTP mode's header prefixes, into one
+ * allocation owned by the service: the array of prefix pointers first
+ * (malloc's alignment), then the text.  A reload frees the plan the
+ * options came from while the service may live on. */
 static int
 service_copy_strings(struct proxy_service *svc)
 {
@@ -164,14 +167,20 @@ service_copy_strings(struct proxy_service *svc)
 	    &svc->opt.crl_file, &svc->opt.ticket_key_file,
 	    &svc->opt.renew_from, &svc->opt.crl_from,
 	    &svc->opt.http_identity };
-	size_t n = 0, nf = sizeof(f) / sizeof(f[0]);
+	size_t nf = sizeof(f) / sizeof(f[0]), ns = svc->opt.nstrip_prefix;
+	size_t n = ns * sizeof(char *);
+	const char **prefixes;
 	char *p;
 
 	for (size_t i = 0; i < nf; i++)
 		if (*f[i] != NULL)
 			n += strlen(*f[i]) + 1;
-	if ((p = svc->strings = malloc(n + 1)) == NULL)
+	for (size_t i = 0; i < ns; i++)
+		n += strlen(svc->opt.strip_prefix[i]) + 1;
+	if ((svc->strings = malloc(n + 1)) == NULL)
 		return -1;
+	prefixes = (const char **)(void *)svc->strings;
+	p = svc->strings + ns * sizeof(char *);
 	for (size_t i = 0; i < nf; i++) {
 		size_t len;
 		if (*f[i] == NULL)
@@ -181,6 +190,13 @@ service_copy_strings(struct proxy_service *svc)
 		*f[i] = p;
 		p += len;
 	}
+	for (size_t i = 0; i < ns; i++) {
+		size_t len = strlen(svc->opt.strip_prefix[i]) + 1;
+		memcpy(p, svc->opt.strip_prefix[i], len);
+		prefixes[i] = p;
+		p += len;
+	}
+	svc->opt.strip_prefix = ns > 0 ? prefixes : NULL;
 	svc->opt.metrics = NULL;
 	return 0;
 }
