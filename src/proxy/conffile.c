@@ -374,23 +374,12 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 		return conf_prefixes(c, k, v, path, base);
 	if (v->type != YAML_SCALAR_NODE)
 		return conf_fail(c, v, "%s: expected %s, got %s", path,
-		    k->type == T_INT ? "an integer" : k->type == T_SECONDS ?
+		    k->type == T_INT || k->type == T_SIZE ? "an integer" :
+		    k->type == T_SECONDS ?
 		    "a number of seconds" : "a string", node_kind(v));
 	s = scalar(v);
 	switch (k->type) {
-	case T_INT: {
-		long n;
-		errno = 0;
-		n = strtol(s, &end, 10);
-		if (!plain(v) || errno != 0 || end == s || *end != '\0')
-			return conf_fail(c, v, "%s: expected an integer, got "
-			    "\"%s\"", path, s);
-		if (n < k->min || n > k->max)
-			return conf_fail(c, v, "%s: %ld is not between %ld and "
-			    "%ld", path, n, k->min, k->max);
-		*(int *)field = (int)n;
-		return 0;
-	}
+	case T_INT:
 	case T_SIZE: {
 		long n;
 		errno = 0;
@@ -401,7 +390,10 @@ conf_value(struct conf *c, const struct conf_key *k, const yaml_node_t *v,
 		if (n < k->min || n > k->max)
 			return conf_fail(c, v, "%s: %ld is not between %ld and "
 			    "%ld", path, n, k->min, k->max);
-		*(size_t *)field = (size_t)n;
+		if (k->type == T_SIZE)
+			*(size_t *)field = (size_t)n;
+		else
+			*(int *)field = (int)n;
 		return 0;
 	}
 	case T_SECONDS: {
