@@ -166,7 +166,7 @@ service_copy_strings(struct proxy_service *svc)
 	    &svc->opt.cert_file, &svc->opt.key_file, &svc->opt.ca_file,
 	    &svc->opt.crl_file, &svc->opt.ticket_key_file,
 	    &svc->opt.renew_from, &svc->opt.crl_from,
-	    &svc->opt.http_identity };
+	    &svc->opt.http_identity, &svc->opt.policy_text };
 	size_t nf = sizeof(f) / sizeof(f[0]), ns = svc->opt.nstrip_prefix;
 	size_t n = ns * sizeof(char *);
 	const char **prefixes;
