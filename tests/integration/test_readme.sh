@@ -3,19 +3,20 @@
 # directory, against the PKI the blocks themselves create, each command
 # exiting 0.  A block preceded by "<!-- readme-test: skip ... -->" (building
 # and installing, PostgreSQL, the benchmark harness) is left out, with its
-# reason.  The README's fixed ports (8443, 8080, 9000) become free ones, and
+# reason.  The README's fixed ports (8443, 8444, 8080, 9000) become free ones, and
 # servers started with "&" are stopped at the end.
 . "$MTLS_TOP/tests/integration/lib.sh"
 
 PORT=$(free_port)
 BPORT=$(free_port)
 TPORT=$(free_port)
+HPORT=$(free_port)
 mkdir bin fresh
 ln -s "$MTLS" bin/mtls
-python3 - "$MTLS_TOP/README.md" "$PORT" "$BPORT" "$TPORT" >readme.sh <<'PY' || fail "cannot extract the README's blocks"
+python3 - "$MTLS_TOP/README.md" "$PORT" "$BPORT" "$TPORT" "$HPORT" >readme.sh <<'PY' || fail "cannot extract the README's blocks"
 import re, shlex, sys
 text = open(sys.argv[1]).read()
-port, bport, tport = sys.argv[2:5]
+port, bport, tport, hport = sys.argv[2:6]
 out, skipped, n = [], [], 0
 for m in re.finditer(r'(<!-- readme-test: skip ([^>]*) -->\s*\n)?```sh\n(.*?)```', text, re.S):
     if m.group(1):
@@ -23,7 +24,8 @@ for m in re.finditer(r'(<!-- readme-test: skip ([^>]*) -->\s*\n)?```sh\n(.*?)```
         continue
     n += 1
     block = m.group(3)
-    block = block.replace("8443", port).replace("8080", bport).replace("9000", tport)
+    block = block.replace("8443", port).replace("8444", hport)
+    block = block.replace("8080", bport).replace("9000", tport)
     out.append("echo '=== README block %d'" % n)
     # A server started in the background: wait for its port before the
     # next command.
