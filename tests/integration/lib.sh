@@ -6,7 +6,10 @@ set -u
 T=$(mktemp -d "${TMPDIR:-/tmp}/mtls-test.XXXXXX")
 PIDS=""
 cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	# $T/.pids also holds what track saw in a subshell, such as a
+	# backend started inside $(...), whose PIDS the shell never got back.
+	all="$PIDS $(cat "$T/.pids" 2>/dev/null)"
+	for p in $all; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
@@ -18,8 +21,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { NPASS=$((NPASS + 1)); echo "ok $NPASS - $*"; }
 skip() { echo "skipped: $*"; exit 77; }
 
-# Remember a background process so that cleanup stops it.
-track() { PIDS="$PIDS $1"; }
+# Remember a background process so that cleanup stops it (from a subshell
+# too: the file outlives it).
+track() { PIDS="$PIDS $1"; echo "$1" >>"$T/.pids"; }
 
 # A TCP port free on 127.0.0.1 now.
 free_port() {
