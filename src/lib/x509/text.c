@@ -29,11 +29,14 @@
 static char *
 bio_to_string(BIO *bio)
 {
-	char *data;
+	char *data = NULL;
 	long n = BIO_get_mem_data(bio, &data);
 
 	if (n < 0)
 		return NULL;
+	/* An empty BIO (an empty name) may give no buffer at all. */
+	if (n == 0 || data == NULL)
+		return strdup("");
 	return strndup(data, (size_t)n);
 }
 
