@@ -47,6 +47,8 @@ ALLOWED=(
 	'reason="[^"]*(timed out|timeout)[^"]*"'
 	# connections open while the backend was killed
 	'reason="[^"]*(Connection reset by peer|Broken pipe)[^"]*"'
+	# vanishing clients after the handshake: closed without close_notify
+	'outcome=client_error reason="TLS read: the peer closed the connection without close_notify"'
 	# the EMFILE phase
 	'(Too many open files|pausing new connections|accepting again|resuming)'
 	# the tunnel: its upstream (serve) refusing or dropping during faults
