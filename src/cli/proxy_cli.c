@@ -105,3 +105,14 @@ proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
 	mtls_doctor_free(d);
 	return nerr > 0 && !anyway ? -1 : 0;
 }
+
+const char *
+proxy_cli_part(enum proxy_part part)
+{
+	switch (part) {
+	case PROXY_PART_LISTEN: return "--listen ";
+	case PROXY_PART_METRICS: return "--metrics ";
+	case PROXY_PART_NONE: break;
+	}
+	return "";
+}
