@@ -457,13 +457,16 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		else
 			print_our_cert(r->o->cert);
 		if (v->refusal_alert != NULL) {
-			char cause[512], fix[512];
+			char cause[512], fix[512], hinted[1024];
 			printf("  the server rejected %s: %s alert\n", v->sent ?
 			    "our certificate" : "the connection",
 			    v->refusal_alert);
 			if (v->sent && mtls_alert_explain(v->refusal_alert,
 			    NULL, cause, sizeof(cause), fix, sizeof(fix)) == 0)
-				printf("  meaning: %s\n  fix: %s\n", cause, fix);
+				printf("  meaning: %s\n  fix: %s\n", cause,
+				    cli_fix_hinted(fix, cli_reject_hint(
+				    mtls_conn_reject_code(tls)), hinted,
+				    sizeof(hinted)));
 		}
 		if (v->refusal_alert == NULL && v->ca_unlisted)
 			printf("  the server will not accept it: our chain "

@@ -1126,11 +1126,21 @@ loadgen_preflight(const struct loadgen_options *opt, struct mtls_error *err)
 		else if (n == -1 || preflight_wait(fd, (int)n, deadline) == -1)
 			goto out;
 	}
+	/* A plain TCP backend (echo, rr) answers but never closes: stop as
+	 * soon as the answer is not HTTP or says enough, and otherwise once
+	 * it has been quiet for a moment (it used to wait out the whole
+	 * timeout here before every run). */
 	while (got < sizeof(buf) - 1) {
 		n = mtls_read(tls, buf + got, sizeof(buf) - 1 - got);
-		if (n > 0)
+		if (n > 0) {
 			got += (size_t)n;
-		else if (n == 0 || n == -1 || preflight_wait(fd, (int)n,
+			if ((got >= 7 && strncmp(buf, "HTTP/1.", 7) != 0) ||
+			    mtls_http_cert_refusal(buf, got) != NULL)
+				break;
+			uint64_t quiet = now_us() + 500000;
+			if (quiet < deadline)
+				deadline = quiet;
+		} else if (n == 0 || n == -1 || preflight_wait(fd, (int)n,
 		    deadline) == -1)
 			break;
 	}

@@ -158,8 +158,8 @@ static const struct {
 	    "the server does not trust the CA that issued your certificate "
 	    "(%1)",
 	    "On the server: add that CA's certificate (%1) to its client CA "
-	    "bundle (mtls serve --ca, nginx ssl_client_certificate); or use a "
-	    "client certificate from a CA the server trusts." },
+	    "bundle (nginx ssl_client_certificate); or use a client "
+	    "certificate from a CA the server trusts." },
 	{ "certificate_expired", MTLS_REJECT_EXPIRED,
 	    "your certificate expired, or is not yet valid by the server's "
 	    "clock",
@@ -172,8 +172,8 @@ static const struct {
 	{ "unsupported_certificate", MTLS_REJECT_USAGE,
 	    "your certificate may not be used for client authentication (its "
 	    "key usage or extended key usage)",
-	    "On your side: issue a client certificate (mtls cert issue "
-	    "--client: EKU clientAuth, keyUsage digitalSignature)." },
+	    "On your side: issue a client certificate (EKU clientAuth, "
+	    "keyUsage digitalSignature)." },
 	{ "bad_certificate", MTLS_REJECT_BAD_CERT,
 	    "the server could not use your certificate: usually the usage "
 	    "(no clientAuth), a missing intermediate, or a malformed "
@@ -189,8 +189,8 @@ static const struct {
 	    "the server refused access: no access rule on it allows your "
 	    "certificate's identity (GnuTLS servers also send this alert "
 	    "for a certificate that did not verify)",
-	    "On the server: allow your identity (mtls serve --allow-cn, "
-	    "--allow-dns, --allow-uri ...), or use the identity it expects." },
+	    "On the server: allow your identity (a rule on its CN, DNS name, "
+	    "URI ...), or use the identity it expects." },
 	{ "decrypt_error", MTLS_REJECT_BAD_CERT,
 	    "the server could not verify your handshake signature: the key "
 	    "does not belong to the certificate",
