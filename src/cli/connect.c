@@ -532,24 +532,16 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 		struct mtls_cert_info info;
 		if (mtls_peer_chain_info(tls, i, &info, &err) != 0)
 			continue;
-		char from[64], to[64];
-		time_text(info.not_before, from, sizeof(from));
-		time_text(info.not_after, to, sizeof(to));
 		printf("%s{", i ? "," : "");
 		json_kv("subject", info.subject, 1);
 		json_kv("issuer", info.issuer, 1);
-		json_kv("not_before", from, 1);
-		json_kv("not_after", to, 1);
-		printf("\"sans\":[");
-		for (size_t j = 0; j < info.nsans; j++) {
-			snprintf(buf, sizeof(buf), "%s:%s",
-			    mtls_san_type_name(info.sans[j].type),
-			    info.sans[j].value);
-			if (j)
-				putchar(',');
-			json_str(stdout, buf);
-		}
-		printf("]}");
+		printf("\"not_before\":");
+		cli_json_time(stdout, info.not_before);
+		printf(",\"not_after\":");
+		cli_json_time(stdout, info.not_after);
+		printf(",\"sans\":");
+		cli_json_sans(stdout, info.sans, info.nsans);
+		printf("}");
 		mtls_cert_info_clear(&info);
 	}
 	printf("]},\"client_certificate\":{\"requested\":%s,",

@@ -206,6 +206,7 @@ struct conn_record {
 	                              * serve, the upstream's in tunnel); NULL:
 	                              * none */
 	const char *sans;            /* "DNS:a,URI:b" or NULL */
+	const char *sni;             /* the server name sent, or NULL */
 	const char *version;
 	const char *cipher;
 	int resumed;
