@@ -414,13 +414,18 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		if (strncmp(e, "TLS handshake failed: ", 22) == 0)
 			e += 22;
 		const char *hint = "";
-		if (strstr(e, "wrong version number") != NULL)
+		switch (mtls_conn_reject_code(tls)) {
+		case MTLS_REJECT_NOT_TLS:
 			hint = " (the server does not seem to speak TLS on "
 			    "this port)";
-		else if (strstr(e, "protocol_version") != NULL ||
-		    strstr(e, "unsupported protocol") != NULL)
+			break;
+		case MTLS_REJECT_VERSION:
 			hint = " (no TLS version in common: see --tls-min and "
 			    "--tls-max)";
+			break;
+		default:
+			break;
+		}
 		printf("TLS: handshake failed: %s%s\n", e, hint);
 	}
 	print_chain_text(tls);

@@ -57,6 +57,11 @@ static const struct reason_info reasons[] = {
 	    "1.3." },
 	{ MTLS_REJECT_OTHER, "other", SSL3_AD_HANDSHAKE_FAILURE,
 	    "refused", "See the reason in words." },
+	{ MTLS_REJECT_NOT_TLS, "not_tls", -1, "the peer does not speak TLS",
+	    "Connect to the TLS port, or turn TLS on in the peer." },
+	{ MTLS_REJECT_VERSION, "protocol_version", TLS1_AD_PROTOCOL_VERSION,
+	    "no TLS version in common",
+	    "Enable TLS 1.2 or 1.3 on both sides." },
 };
 
 /* OpenSSL verify errors, by reason.  A phrase is given where the error
@@ -207,6 +212,8 @@ static const struct {
 	/* No explanation of its own: the server asked for a certificate
 	 * and we sent none (the connection's own facts tell it). */
 	{ "certificate_required", MTLS_REJECT_NO_CERT, NULL, NULL },
+	/* Not about our certificate: the versions offered. */
+	{ "protocol_version", MTLS_REJECT_VERSION, NULL, NULL },
 };
 
 const struct reason_info *
