@@ -18,9 +18,11 @@ python3 "$CLIENT" "$PORT" $c trickle 3145728 >"$T/long.out" 2>&1 &
 LPID=$!
 track $LPID
 sleep 0.3
+# Each SIGHUP after the previous reload is logged: signals sent faster than
+# a slow (valgrind) serve reloads would merge into one.
 for i in 1 2 3 4 5; do
 	kill -HUP "$SPID"
-	sleep 0.3
+	wait_log "reloaded the configuration (SIGHUP)" "$i"
 done
 wait $LPID || { cat "$T/long.out"; fail "the long transfer failed"; }
 cat "$T/long.out"
