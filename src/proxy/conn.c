@@ -729,6 +729,7 @@ conn_flow_p2t(struct conn *c)
 		if (n > 0) {
 			b->len = (size_t)n;
 			c->p2t = b;
+			c->p_data = 1;
 			c->last = ev_now(w->loop);
 			drained = (size_t)n < sizeof(b->data);
 			continue;
@@ -736,6 +737,7 @@ conn_flow_p2t(struct conn *c)
 		relay_buf_put(&w->pool, b);
 		if (n == 0) {
 			c->p_eof = 1;
+			c->p_eof_first = !c->t_eof;
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -759,7 +761,18 @@ conn_pump(struct conn *c)
 		return;
 	if (c->t_eof && c->p_shut && c->p_eof && c->t_closed &&
 	    c->t2p == NULL && c->p2t == NULL) {
-		conn_outcome(c, "ok", NULL);
+		/* A backend that closes without a word, on its own or after
+		 * the client's request, is a failure the client only sees as
+		 * silence: say so (a client that leaves without asking
+		 * anything is not one). */
+		if (!conn_tunnel(c) && !c->p_data &&
+		    (c->p_eof_first || c->bytes_in > 0))
+			conn_outcome(c, "backend_closed", "the backend "
+			    "closed the connection without sending a byte "
+			    "(the client had sent %llu)",
+			    (unsigned long long)c->bytes_in);
+		else
+			conn_outcome(c, "ok", NULL);
 		conn_close(c);
 		return;
 	}

@@ -107,7 +107,11 @@ struct mtls {
 	int handshake_failed;
 	int io_failed;               /* a fatal TLS error after the handshake */
 	int io_dead;                 /* the socket failed after the handshake */
-	struct mtls_error err;
+	/* The last error, allocated at the first one (ctx_err): a proxy
+	 * holds thousands of idle connections, and 772 bytes each that
+	 * almost never say anything were 3% of an idle connection. */
+	struct mtls_error *err;
+	int err_nomem;               /* ... and that allocation failed */
 	char *reject;                /* why the peer was refused, in words */
 	enum mtls_reject_code reject_code; /* and as a code (core/reason.h) */
 	char *servername;            /* client: what we asked for */
