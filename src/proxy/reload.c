@@ -450,7 +450,12 @@ proxy_reload_file(struct proxy *px, const char *why)
 	char err[1024];
 	int ret = -1;
 
-	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL) {
+	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL &&
+	    proxy_plan_check(plan, err, sizeof(err)) == -1) {
+		proxy_plan_free(plan);
+		plan = NULL;
+	}
+	if (plan != NULL) {
 		if (plan->workers != px->plan.workers ||
 		    !str_same(plan->metrics, px->plan.metrics))
 			log_msg(px->log_format, "warning", "%s: workers and "
@@ -497,8 +502,11 @@ proxy_reload(struct proxy *px, const char *why)
 		struct mtls_config *cfg;
 		char err[1024];
 
-		if ((cfg = proxy_config_build(&svc->opt, err, sizeof(err))) ==
-		    NULL || gen_new_set(svc, cfg, gens, px->nworkers, err,
+		cfg = NULL;
+		if (proxy_start_check_line(&svc->opt, err, sizeof(err)) ==
+		    -1 || (cfg = proxy_config_build(&svc->opt, err,
+		    sizeof(err))) == NULL || gen_new_set(svc, cfg, gens,
+		    px->nworkers, err,
 		    sizeof(err)) == -1) {
 			memset(gens, 0, (size_t)px->nworkers * sizeof(*gens));
 			failed = 1;
