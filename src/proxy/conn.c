@@ -240,6 +240,7 @@ conn_side_fail(struct conn *c, int tls_side, const char *what)
 void
 conn_count(struct conn *c, int from_tls, size_t n)
 {
+	c->w->relayed++;
 	if (from_tls == !conn_tunnel(c)) {
 		c->bytes_in += n;
 		STAT_ADD(CONN_STATS(c)->bytes_in, (uint64_t)n);

@@ -440,7 +440,9 @@ struct worker {
 	ev_timer trim;               /* memory back to the system, see
 	                              * worker_trim_cb() */
 	uint64_t accepted;           /* connections taken, ever */
+	uint64_t relayed;            /* reads relayed, ever */
 	uint64_t trim_accepted;      /* the counts at its last tick */
+	uint64_t trim_relayed;
 	size_t trim_nconns;
 	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
