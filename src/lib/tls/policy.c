@@ -551,7 +551,7 @@ policy_check_cert(const struct mtls_policy *pol, X509 *leaf, char *why,
 	}
 	if (why != NULL && whylen > 0) {
 		char ident[300];
-		tls_describe_identity(leaf, ident, sizeof(ident));
+		x509_identity_text(leaf, ident, sizeof(ident));
 		snprintf(why, whylen, "no rule allows %s", ident);
 	}
 	return 0;

@@ -182,8 +182,6 @@ const char *tls_alert_name(int desc);
  * words (the first reason wins). */
 void tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
     const char *fmt, ...) MTLS_PRINTF(3, 4);
-/* "CN=x, DNS:a, URI:b" for messages, truncated to fit. */
-void tls_describe_identity(X509 *x, char *buf, size_t len);
 
 /* tls_verify_cache.c: the client's cache of verified server chains.
  * One entry: the SHA-256 of the chain as received and of the name it was
