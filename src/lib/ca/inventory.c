@@ -714,6 +714,54 @@ inv_revoked_free(struct inv_revoked *revoked, size_t n)
 /* Import                                                             */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* The CA the inventory belongs to                                    */
+/* ------------------------------------------------------------------ */
+
+struct bind_arg {
+	const char *sha256, *who;
+	char had[65];
+};
+
+static int
+bind_row(void *arg, int ncol, const char *const *col)
+{
+	struct bind_arg *b = arg;
+
+	if (ncol >= 1 && col[0] != NULL)
+		snprintf(b->had, sizeof(b->had), "%s", col[0]);
+	return 1;
+}
+
+static int
+bind_body(struct inv *inv, void *arg)
+{
+	struct bind_arg *b = arg;
+	const struct inv_param p[] = { INV_TEXT(b->sha256) };
+
+	b->had[0] = '\0';
+	/* Whoever comes first writes; a front end racing it reads the
+	 * winner's below. */
+	if (inv_exec(inv, "INSERT INTO ca_identity (id, sha256) VALUES (1, $1)"
+	    " ON CONFLICT (id) DO NOTHING", p, 1, NULL, NULL) == -1 ||
+	    inv_exec(inv, "SELECT sha256 FROM ca_identity WHERE id = 1", NULL,
+	    0, bind_row, b) == -1)
+		return -1;
+	if (strcmp(b->had, b->sha256) != 0)
+		return inv_fail(inv, INV_FAIL_ERROR, "%s: belongs to another CA "
+		    "(certificate SHA-256 %.16s...), not to %s (%.16s...)",
+		    inv->label, b->had, b->who, b->sha256);
+	return 0;
+}
+
+int
+inv_bind_ca(struct inv *inv, const char *sha256, const char *who)
+{
+	struct bind_arg b = { .sha256 = sha256, .who = who };
+
+	return inv_tx(inv, bind_body, &b);
+}
+
 struct import_arg {
 	struct inv *dst, *src;
 	size_t added, revoked;
