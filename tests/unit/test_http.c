@@ -87,6 +87,81 @@ test_pipelined(void **state)
 	assert_null(strstr(b, "X:"));
 }
 
+/* END comes as soon as a message is complete, whatever the read
+ * boundaries: a caller that stops at MORE once every byte was taken has
+ * already seen END (the EST server answers one request per connection
+ * and never gets the bytes of a next one). */
+static void
+test_end_at_completion(void **state)
+{
+	(void)state;
+	static const struct {
+		enum http_kind kind;
+		const char *msg;
+		const char *want;
+	} cases[] = {
+		{ HTTP_KIND_REQUEST, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+		  "HE" },
+		{ HTTP_KIND_REQUEST, "GET /a HTTP/1.0\r\n\r\n", "HE" },
+		{ HTTP_KIND_REQUEST, "POST /b HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 0\r\n\r\n", "HE" },
+		{ HTTP_KIND_REQUEST, "POST /b HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 5\r\n\r\nhello", "HBE" },
+		{ HTTP_KIND_REQUEST, "POST /c HTTP/1.1\r\nHost: x\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		  "HBE" },
+		{ HTTP_KIND_REQUEST, "POST /c HTTP/1.1\r\nHost: x\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n0\r\nT: 1\r\n\r\n", "HE" },
+		{ HTTP_KIND_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 2"
+		  "\r\n\r\nok", "HBE" },
+		{ HTTP_KIND_RESPONSE, "HTTP/1.1 204 No Content\r\n\r\n", "HE" },
+		{ HTTP_KIND_RESPONSE, "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+		  "chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", "HBE" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *m = cases[i].msg;
+		size_t len = strlen(m);
+
+		for (size_t step = 1; step <= len; step++) {
+			struct http_parser *p = http_parser_new(cases[i].kind,
+			    NULL);
+			size_t off = 0, end = 0, o = 0;
+			char got[64];
+			struct http_ev ev;
+
+			assert_non_null(p);
+			got[0] = '\0';
+			for (int guard = 0; guard < 1000; guard++) {
+				size_t n;
+
+				if (off == end && end < len)
+					end = end + step < len ? end + step :
+					    len;
+				n = http_parse(p, m + off, end - off, &ev);
+				off += n;
+				if (ev.type == HTTP_EV_MORE && off == len)
+					break;
+				if (ev.type == HTTP_EV_MORE ||
+				    o + 1 >= sizeof(got))
+					continue;
+				/* Body spans merge: "B" once per run. */
+				if (ev.type == HTTP_EV_BODY && o > 0 &&
+				    got[o - 1] == 'B')
+					continue;
+				got[o++] = "MHBEX"[ev.type];
+				got[o] = '\0';
+			}
+			if (strcmp(got, cases[i].want) != 0)
+				fail_msg("case %zu, reads of %zu bytes: got "
+				    "'%s', want '%s'", i, step, got,
+				    cases[i].want);
+			assert_false(http_parser_busy(p));
+			http_parser_free(p);
+		}
+	}
+}
+
 static void
 test_refusals(void **state)
 {
@@ -245,6 +320,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipelined),
+		cmocka_unit_test(test_end_at_completion),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_forward),
