@@ -27,7 +27,9 @@ summarize(const char *s, size_t step, char *out, size_t cap)
 
 	assert_non_null(p);
 	out[0] = '\0';
-	while (off < len || avail > 0) {
+	/* Until MORE with nothing left: a message that ends the input
+	 * still gives its END. */
+	for (;;) {
 		if (avail == 0) {
 			avail = len - off < step ? len - off : step;
 		}
@@ -189,7 +191,23 @@ test_refusals(void **state)
 		{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
 		  "0\r\n\r\n", "X:400" },
 		{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "X:400" },
-		{ "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		/* Absolute-form: http(s) only, no userinfo, no empty host,
+		 * a port of digits, no fragment; other forms refused. */
+		{ "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http://:80/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET http://[::1/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		{ "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
+		/* Host is still required in HTTP/1.1 (RFC 9112 3.2). */
+		{ "GET http://a/ HTTP/1.1\r\n\r\n", "X:400" },
+		{ "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "H:GET "
+		  "http://a/;E;" },
+		{ "GET HTTPS://a:8443?q HTTP/1.0\r\n\r\n", "H:GET "
+		  "HTTPS://a:8443?q;E;" },
+		{ "GET http://[::1]:8443/x HTTP/1.1\r\nHost: a\r\n\r\n",
+		  "H:GET http://[::1]:8443/x;E;" },
 		{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked"
 		  "\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n", "X:400" },
 	};
@@ -265,6 +283,28 @@ test_forward(void **state)
 
 	/* Another server's name in Host: 421. */
 	fw.sni = "other.example";
+	http_buf_reset(&out);
+	assert_int_equal(http_forward_head(http_parser_head(p), &fw, "", 0,
+	    &out, why, sizeof(why)), 421);
+	http_buf_free(&out);
+	http_parser_free(p);
+
+	/* Absolute-form (RFC 9112 3.2.2): the authority replaces every
+	 * Host, the backend gets the origin-form, and the authority is what
+	 * must name the SNI's server. */
+	p = http_parser_new(HTTP_KIND_REQUEST, NULL);
+	in = "GET http://LOCALHOST:8443?x=1 HTTP/1.1\r\nHost: evil\r\n"
+	    "X-A: 1\r\n\r\n";
+	assert_true(http_parse(p, in, strlen(in), &ev) > 0);
+	assert_int_equal(ev.type, HTTP_EV_HEAD);
+	fw.sni = "localhost";
+	http_buf_reset(&out);
+	assert_int_equal(http_forward_head(http_parser_head(p), &fw, "", 0,
+	    &out, why, sizeof(why)), 0);
+	http_buf_add(&out, "", 1);
+	assert_string_equal(out.data, "GET /?x=1 HTTP/1.1\r\n"
+	    "Host: LOCALHOST:8443\r\nX-A: 1\r\n\r\n");
+	fw.sni = "evil";
 	http_buf_reset(&out);
 	assert_int_equal(http_forward_head(http_parser_head(p), &fw, "", 0,
 	    &out, why, sizeof(why)), 421);

@@ -120,6 +120,16 @@ struct http_head {
 	const char *method_name;     /* "GET" */
 	const char *target;          /* request-target as received */
 	size_t target_len;
+	/* The target as the backend gets it (origin-form): the whole target,
+	 * or what follows the authority of an absolute-form one, where ""
+	 * and "?query" stand for "/" and "/?query" (RFC 9112 3.2.1). */
+	const char *path;
+	size_t path_len;
+	/* Absolute-form (RFC 9112 3.2.2): the target's authority,
+	 * host[:port], which the Host field is replaced with; NULL for the
+	 * other forms. */
+	const char *authority;
+	size_t authority_len;
 	int status;                  /* responses */
 	int major, minor;            /* HTTP/major.minor */
 	const struct http_field *fields;
