@@ -1,7 +1,7 @@
 /*
  * log.c - the proxy's log: one line per connection, in text (key=value) or
- * JSON, written to stderr with a single write(2) so that lines from several
- * workers never interleave.  Everything that comes from the peer (subject,
+ * JSON, written to stderr in whole lines, at most PIPE_BUF bytes per
+ * write(2), so that lines from several workers never interleave.  Everything that comes from the peer (subject,
  * SANs) is escaped: a certificate must not be able to forge a log line.
  */
 #include <errno.h>
@@ -254,8 +254,8 @@ log_format_request(char *buf, size_t cap, enum proxy_log_format fmt,
 	return l.len;
 }
 
-void
-log_write(const char *buf, size_t len)
+static void
+log_write_now(const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(STDERR_FILENO, buf, len);
@@ -267,6 +267,47 @@ log_write(const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+/* A worker's lines wait in its thread's batch until its loop is about to
+ * wait (log_flush()), so that a busy worker writes once per turn of its
+ * loop rather than once per request.  A batch stays within PIPE_BUF:
+ * one write(2) of whole lines, which lines of other workers cannot split,
+ * to a pipe as to a file. */
+#define LOG_BATCH 4096
+static __thread char log_batch[LOG_BATCH];
+static __thread size_t log_batch_len;
+static __thread int log_batching;
+
+void
+log_batch_begin(void)
+{
+	log_batching = 1;
+}
+
+void
+log_flush(void)
+{
+	if (log_batch_len > 0)
+		log_write_now(log_batch, log_batch_len);
+	log_batch_len = 0;
+}
+
+void
+log_write(const char *buf, size_t len)
+{
+	if (!log_batching) {
+		log_write_now(buf, len);
+		return;
+	}
+	if (log_batch_len + len > LOG_BATCH)
+		log_flush();
+	if (len > LOG_BATCH) {
+		log_write_now(buf, len);
+		return;
+	}
+	memcpy(log_batch + log_batch_len, buf, len);
+	log_batch_len += len;
 }
 
 void
