@@ -162,6 +162,8 @@ struct proxy_stats {
 	uint64_t bytes_out;          /* backend to client */
 	uint64_t backend_errors;
 	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
+	uint64_t http_retries;       /* requests sent again after a reused
+	                              * backend connection failed */
 	int64_t active;
 };
 
