@@ -759,7 +759,8 @@ const char *mtls_conn_reject_reason(struct mtls *ctx);
  * reason.c) for programs to act on; the words above are for people and may
  * change.  A server gives the reason it refused the client (NONE exactly
  * when mtls_conn_reject_reason() is NULL); a client gives why it refused
- * the server's certificate, else what the server's refusal alert means.
+ * the server's certificate, else what the server's refusal alert means,
+ * else NOT_TLS or VERSION when the server is no TLS server for us.
  */
 enum mtls_reject_code {
 	MTLS_REJECT_NONE = 0,      /* not refused */
@@ -778,6 +779,10 @@ enum mtls_reject_code {
 	                              constraints...) */
 	MTLS_REJECT_PROTOCOL,      /* a malformed handshake */
 	MTLS_REJECT_OTHER,
+	/* Added after OTHER, so that the values above stay as they were.
+	 * A client gives these for a server that is not a TLS server. */
+	MTLS_REJECT_NOT_TLS,       /* the peer does not speak TLS */
+	MTLS_REJECT_VERSION,       /* no TLS version in common */
 };
 enum mtls_reject_code mtls_conn_reject_code(struct mtls *ctx);
 /* A stable, short name for a code ("certificate_revoked",

@@ -438,7 +438,9 @@ print_json(const struct report *r)
 		    (unsigned long long)st->errors[i]);
 	printf("},\"handshake_failures\":[");
 	for (size_t k = 0; k < st->nreasons; k++) {
-		printf("%s{\"reason\":", k ? "," : "");
+		printf("%s{\"code\":", k ? "," : "");
+		json_str(stdout, mtls_reject_code_name(st->reasons[k].code));
+		printf(",\"reason\":");
 		json_str(stdout, st->reasons[k].text);
 		printf(",\"count\":%llu}",
 		    (unsigned long long)st->reasons[k].count);

@@ -103,6 +103,7 @@ cmd_ca_serve(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct est_server_options so = { 0 };
+	enum proxy_part part;
 	struct mtls_est_options eo = { 0 };
 	const char *dir = NULL, *db = NULL, *cert = NULL, *key = NULL;
 	struct mtls_config *cfg = NULL;
@@ -218,10 +219,10 @@ cmd_ca_serve(int argc, char **argv)
 	mtls_config_set_client_purpose_any(cfg);
 	so.est = est;
 	/* The server takes cfg over. */
-	c = est_serve(&so, cfg, why, sizeof(why));
+	c = est_serve(&so, cfg, &part, why, sizeof(why));
 	cfg = NULL;
 	if (c == -1) {
-		cli_fail("%s", why);
+		cli_fail("%s%s", proxy_cli_part(part), why);
 		goto out;
 	}
 	ret = EXIT_OK;

@@ -146,34 +146,6 @@ print_sans(const struct mtls_san *sans, size_t n)
 }
 
 static void
-json_sans(FILE *f, const struct mtls_san *sans, size_t n)
-{
-	fputc('[', f);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{\"type\": ", i ? ", " : "");
-		json_str(f, mtls_san_type_name(sans[i].type));
-		fprintf(f, ", \"value\": ");
-		json_str(f, sans[i].value);
-		fputc('}', f);
-	}
-	fputc(']', f);
-}
-
-static void
-json_time(FILE *f, const char *key, time_t t)
-{
-	char when[32];
-
-	fprintf(f, "\"%s\": ", key);
-	if (t == 0) {
-		fputs("null", f);
-		return;
-	}
-	cli_datetime(t, when, sizeof(when));
-	json_str(f, when);
-}
-
-static void
 print_cert_human(const struct mtls_cert_info *ci, size_t i, size_t n,
     time_t now)
 {
@@ -224,13 +196,14 @@ print_cert_json(const struct mtls_cert_info *ci, size_t i, time_t now)
 	printf(", \"serial\": ");
 	json_str(stdout, ci->serial);
 	printf(", \"version\": %d, ", ci->version);
-	json_time(stdout, "not_before", ci->not_before);
-	printf(", ");
-	json_time(stdout, "not_after", ci->not_after);
+	printf("\"not_before\": ");
+	cli_json_time(stdout, ci->not_before);
+	printf(", \"not_after\": ");
+	cli_json_time(stdout, ci->not_after);
 	printf(", \"days_left\": %lld, \"status\": \"%s\", \"sans\": ",
 	    days_until(ci->not_after, now),
 	    status_word(ci->not_before, ci->not_after, now));
-	json_sans(stdout, ci->sans, ci->nsans);
+	cli_json_sans(stdout, ci->sans, ci->nsans);
 	printf(", \"key_usage\": ");
 	cli_json_list(stdout, ci->key_usage);
 	printf(", \"ext_key_usage\": ");
@@ -326,7 +299,7 @@ inspect_csr(const char *path, const char *buf, size_t len,
 		printf(", \"common_name\": ");
 		json_str(stdout, ci.common_name);
 		printf(", \"sans\": ");
-		json_sans(stdout, ci.sans, ci.nsans);
+		cli_json_sans(stdout, ci.sans, ci.nsans);
 		printf(", \"key_usage\": ");
 		cli_json_list(stdout, ci.key_usage);
 		printf(", \"ext_key_usage\": ");
@@ -424,9 +397,10 @@ print_crl_json(const struct mtls_crl_info *ci, size_t i, time_t now)
 	printf("%s\n    {\"index\": %zu, \"issuer\": ", i ? "," : "", i + 1);
 	json_str(stdout, ci->issuer);
 	printf(", \"version\": %d, ", ci->version);
-	json_time(stdout, "this_update", ci->this_update);
-	printf(", ");
-	json_time(stdout, "next_update", ci->next_update);
+	printf("\"this_update\": ");
+	cli_json_time(stdout, ci->this_update);
+	printf(", \"next_update\": ");
+	cli_json_time(stdout, ci->next_update);
 	printf(", \"days_left\": ");
 	if (ci->next_update != 0)
 		printf("%lld", days_until(ci->next_update, now));
@@ -444,8 +418,8 @@ print_crl_json(const struct mtls_crl_info *ci, size_t i, time_t now)
 		const struct mtls_crl_entry *e = &ci->entries[k];
 		printf("%s{\"serial\": ", k ? ", " : "");
 		json_str(stdout, e->serial);
-		printf(", ");
-		json_time(stdout, "revoked_at", e->revoked_at);
+		printf(", \"revoked_at\": ");
+		cli_json_time(stdout, e->revoked_at);
 		printf(", \"reason\": ");
 		json_str(stdout, reason_name(e->reason));
 		printf("}");

@@ -124,14 +124,14 @@ print_json(const struct rows *rows)
 		printf(", \"subject\": ");
 		json_str(stdout, r->subject);
 		printf(", \"sans\": ");
-		cli_json_list(stdout, r->sans != NULL ? r->sans : "");
+		cli_json_san_text(stdout, r->sans);
 		printf(", \"type\": ");
 		json_str(stdout, mtls_cert_kind_name(r->kind));
 		cli_datetime(r->not_before, buf, sizeof(buf));
 		printf(", \"not_before\": ");
 		json_str(stdout, buf);
 		cli_datetime(r->not_after, buf, sizeof(buf));
-		printf(", \"expires\": ");
+		printf(", \"not_after\": ");
 		json_str(stdout, buf);
 		printf(", \"days_left\": %ld", days_left(r->not_after));
 		printf(", \"status\": ");

@@ -20,7 +20,7 @@ usage(void)
 {
 	printf("usage: %s --ca FILE [--untrusted FILE] [--crl FILE]\n"
 	    "           [--purpose server|client] [--name HOST] [--at RFC3339]\n"
-	    "           FILE\n"
+	    "           [--json] FILE\n"
 	    "\n"
 	    "Verifies the first certificate of FILE; the other certificates "
 	    "of FILE\n"
@@ -42,7 +42,10 @@ usage(void)
 	    "  --name HOST        a DNS name or IP address the certificate "
 	    "must hold\n"
 	    "  --at TIME          verify at TIME (RFC 3339, e.g. "
-	    "2030-01-01T00:00:00Z)\n", cmd);
+	    "2030-01-01T00:00:00Z)\n"
+	    "  --json             the verdict as one JSON object: ok, error "
+	    "and the chain\n"
+	    "                     (exit status as without it)\n", cmd);
 }
 
 static int
@@ -135,6 +138,44 @@ chain_names(const struct mtls_cert *chain)
 	}
 }
 
+/* The verdict as JSON (mtls(1), JSON OUTPUT): the chain built on success,
+ * the one-line reason on failure. */
+static void
+print_json(const char *path, const struct mtls_cert *chain, const char *why)
+{
+	struct mtls_error err = { 0 };
+	size_t n = chain != NULL ? mtls_cert_count(chain) : 0;
+
+	printf("{\"file\": ");
+	json_str(stdout, path);
+	printf(", \"ok\": %s, \"error\": ", why == NULL ? "true" : "false");
+	json_str(stdout, why);
+	printf(", \"chain\": [");
+	for (size_t i = 0; i < n; i++) {
+		struct mtls_cert_info ci;
+
+		if (mtls_cert_info(chain, i, &ci, &err) != 0)
+			continue;
+		printf("%s\n  {\"subject\": ", i ? "," : "");
+		json_str(stdout, ci.subject);
+		printf(", \"issuer\": ");
+		json_str(stdout, ci.issuer);
+		printf(", \"common_name\": ");
+		json_str(stdout, ci.common_name);
+		printf(", \"serial\": ");
+		json_str(stdout, ci.serial);
+		printf(", \"not_before\": ");
+		cli_json_time(stdout, ci.not_before);
+		printf(", \"not_after\": ");
+		cli_json_time(stdout, ci.not_after);
+		printf(", \"sans\": ");
+		cli_json_sans(stdout, ci.sans, ci.nsans);
+		printf("}");
+		mtls_cert_info_clear(&ci);
+	}
+	printf("%s]}\n", n ? "\n" : "");
+}
+
 int
 cmd_cert_verify(int argc, char **argv)
 {
@@ -145,6 +186,7 @@ cmd_cert_verify(int argc, char **argv)
 		{ "purpose", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "at", required_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -153,7 +195,7 @@ cmd_cert_verify(int argc, char **argv)
 	    .untrusted_label = "--untrusted" };
 	struct mtls_error err = { 0 };
 	struct mtls_cert *cert = NULL, *chain = NULL;
-	int c, ret = EXIT_FAIL;
+	int c, json = 0, ret = EXIT_FAIL;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -187,6 +229,9 @@ cmd_cert_verify(int argc, char **argv)
 				    "3339 time such as 2030-01-01T00:00:00Z",
 				    optarg);
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			usage();
 			return EXIT_OK;
@@ -219,6 +264,8 @@ cmd_cert_verify(int argc, char **argv)
 		return cli_fail_err(&err);
 	}
 	if (mtls_verify_cert_chain(cert, &vo, &chain, &err) != 0) {
+		if (err.code == MTLS_ERR_VERIFY && json)
+			print_json(path, NULL, err.msg);
 		if (err.code == MTLS_ERR_VERIFY)
 			ret = cli_fail("%s: %s", path, err.msg);
 		else if (err.code == MTLS_ERR_USAGE)
@@ -227,9 +274,13 @@ cmd_cert_verify(int argc, char **argv)
 			ret = cli_fail_err(&err);
 		goto out;
 	}
-	printf("%s: OK (chain: ", path);
-	chain_names(chain);
-	printf(")\n");
+	if (json) {
+		print_json(path, chain, NULL);
+	} else {
+		printf("%s: OK (chain: ", path);
+		chain_names(chain);
+		printf(")\n");
+	}
 	ret = EXIT_OK;
 out:
 	mtls_cert_free(chain);

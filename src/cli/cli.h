@@ -61,6 +61,15 @@ void strlist_free(struct strlist *l);
 char *cli_passphrase(const char *env, const char *prompt, int confirm);
 void cli_passphrase_free(char *p);
 
+/* fix_hint.c: the mtls command or option that carries out the library's
+ * fix for a doctor finding code or a refusal reason, as one sentence; NULL
+ * when there is none.  cli_fix_hinted() gives fix followed by hint, in buf
+ * (or fix itself when hint is NULL). */
+const char *cli_doctor_hint(const char *code);
+const char *cli_reject_hint(enum mtls_reject_code code);
+const char *cli_fix_hinted(const char *fix, const char *hint, char *buf,
+    size_t len);
+
 /* JSON output helpers: a quoted, escaped string (or null). */
 void json_str(FILE *f, const char *s);
 

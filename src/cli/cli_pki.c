@@ -346,6 +346,78 @@ cli_json_list(FILE *f, const char *s)
 	fputc(']', f);
 }
 
+/* The one JSON form of a SAN, in every command's --json (mtls(1), JSON
+ * OUTPUT): {"type": "DNS", "value": "a.example"}. */
+static void
+json_san(FILE *f, const char *type, const char *value, size_t vlen)
+{
+	char *v = strndup(value, vlen);
+
+	if (v == NULL) {
+		fprintf(stderr, "mtls: out of memory\n");
+		exit(EXIT_FAIL);
+	}
+	fputs("{\"type\": ", f);
+	json_str(f, type);
+	fputs(", \"value\": ", f);
+	json_str(f, v);
+	fputc('}', f);
+	free(v);
+}
+
+void
+cli_json_sans(FILE *f, const struct mtls_san *sans, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		json_san(f, mtls_san_type_name(sans[i].type), sans[i].value,
+		    strlen(sans[i].value));
+	}
+	fputc(']', f);
+}
+
+void
+cli_json_san_text(FILE *f, const char *s)
+{
+	fputc('[', f);
+	for (const char *p = s; p != NULL && *p != '\0';) {
+		const char *end = strstr(p, ", ");
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		const char *colon = memchr(p, ':', len);
+		char type[16];
+
+		if (p != s)
+			fputs(", ", f);
+		if (colon == NULL || (size_t)(colon - p) >= sizeof(type)) {
+			json_san(f, "other", p, len);
+		} else {
+			snprintf(type, sizeof(type), "%.*s", (int)(colon - p),
+			    p);
+			json_san(f, type, colon + 1, len - (size_t)(colon -
+			    p) - 1);
+		}
+		p += len;
+		if (end != NULL)
+			p += 2;
+	}
+	fputc(']', f);
+}
+
+void
+cli_json_time(FILE *f, time_t t)
+{
+	char when[32];
+
+	if (t == 0 || t == (time_t)-1) {
+		fputs("null", f);
+		return;
+	}
+	cli_datetime(t, when, sizeof(when));
+	json_str(f, when);
+}
+
 void
 cli_date(time_t t, char *buf, size_t len)
 {

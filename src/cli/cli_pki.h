@@ -153,6 +153,11 @@ int cli_ca_passphrase(const char *dir, char **pass);
  * ", " (names, addresses, URIs and usages have no spaces), so the split is
  * exact. */
 void cli_json_list(FILE *f, const char *s);
+/* SANs as [{"type": "DNS", "value": "a"}, ...], from the library's list or
+ * from the text "DNS:a, IP:b"; a time as RFC 3339 UTC, or null for 0. */
+void cli_json_sans(FILE *f, const struct mtls_san *sans, size_t n);
+void cli_json_san_text(FILE *f, const char *s);
+void cli_json_time(FILE *f, time_t t);
 
 /* "2027-02-26" (UTC) and "2027-02-26T10:00:00Z". */
 void cli_date(time_t t, char *buf, size_t len);

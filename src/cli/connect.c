@@ -414,13 +414,18 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		if (strncmp(e, "TLS handshake failed: ", 22) == 0)
 			e += 22;
 		const char *hint = "";
-		if (strstr(e, "wrong version number") != NULL)
+		switch (mtls_conn_reject_code(tls)) {
+		case MTLS_REJECT_NOT_TLS:
 			hint = " (the server does not seem to speak TLS on "
 			    "this port)";
-		else if (strstr(e, "protocol_version") != NULL ||
-		    strstr(e, "unsupported protocol") != NULL)
+			break;
+		case MTLS_REJECT_VERSION:
 			hint = " (no TLS version in common: see --tls-min and "
 			    "--tls-max)";
+			break;
+		default:
+			break;
+		}
 		printf("TLS: handshake failed: %s%s\n", e, hint);
 	}
 	print_chain_text(tls);
@@ -457,13 +462,16 @@ print_text(struct mtls *tls, struct report *r, const struct verdict *v)
 		else
 			print_our_cert(r->o->cert);
 		if (v->refusal_alert != NULL) {
-			char cause[512], fix[512];
+			char cause[512], fix[512], hinted[1024];
 			printf("  the server rejected %s: %s alert\n", v->sent ?
 			    "our certificate" : "the connection",
 			    v->refusal_alert);
 			if (v->sent && mtls_alert_explain(v->refusal_alert,
 			    NULL, cause, sizeof(cause), fix, sizeof(fix)) == 0)
-				printf("  meaning: %s\n  fix: %s\n", cause, fix);
+				printf("  meaning: %s\n  fix: %s\n", cause,
+				    cli_fix_hinted(fix, cli_reject_hint(
+				    mtls_conn_reject_code(tls)), hinted,
+				    sizeof(hinted)));
 		}
 		if (v->refusal_alert == NULL && v->ca_unlisted)
 			printf("  the server will not accept it: our chain "
@@ -524,24 +532,16 @@ print_json(struct mtls *tls, struct report *r, const struct verdict *v)
 		struct mtls_cert_info info;
 		if (mtls_peer_chain_info(tls, i, &info, &err) != 0)
 			continue;
-		char from[64], to[64];
-		time_text(info.not_before, from, sizeof(from));
-		time_text(info.not_after, to, sizeof(to));
 		printf("%s{", i ? "," : "");
 		json_kv("subject", info.subject, 1);
 		json_kv("issuer", info.issuer, 1);
-		json_kv("not_before", from, 1);
-		json_kv("not_after", to, 1);
-		printf("\"sans\":[");
-		for (size_t j = 0; j < info.nsans; j++) {
-			snprintf(buf, sizeof(buf), "%s:%s",
-			    mtls_san_type_name(info.sans[j].type),
-			    info.sans[j].value);
-			if (j)
-				putchar(',');
-			json_str(stdout, buf);
-		}
-		printf("]}");
+		printf("\"not_before\":");
+		cli_json_time(stdout, info.not_before);
+		printf(",\"not_after\":");
+		cli_json_time(stdout, info.not_after);
+		printf(",\"sans\":");
+		cli_json_sans(stdout, info.sans, info.nsans);
+		printf("}");
 		mtls_cert_info_clear(&info);
 	}
 	printf("]},\"client_certificate\":{\"requested\":%s,",

@@ -111,6 +111,7 @@ print_text(const struct mtls_doctor *d)
 	size_t nerr = mtls_doctor_count_severity(d, MTLS_SEVERITY_ERROR);
 	size_t nwarn = mtls_doctor_count_severity(d, MTLS_SEVERITY_WARNING);
 	size_t nok = mtls_doctor_count_severity(d, MTLS_SEVERITY_OK);
+	char fix[4096];
 
 	for (size_t i = 0; i < n; i++) {
 		enum mtls_severity sev = mtls_doctor_severity(d, i);
@@ -119,7 +120,9 @@ print_text(const struct mtls_doctor *d)
 		    mtls_doctor_code(d, i), mtls_doctor_subject(d, i));
 		printf("      %s\n", mtls_doctor_explanation(d, i));
 		if (sev != MTLS_SEVERITY_OK)
-			printf("      fix: %s\n", mtls_doctor_fix(d, i));
+			printf("      fix: %s\n", cli_fix_hinted(
+			    mtls_doctor_fix(d, i), cli_doctor_hint(
+			    mtls_doctor_code(d, i)), fix, sizeof(fix)));
 	}
 	printf("\n%zu error%s, %zu warning%s, %zu check%s passed.\n", nerr,
 	    nerr == 1 ? "" : "s", nwarn, nwarn == 1 ? "" : "s", nok,
@@ -130,6 +133,7 @@ static void
 print_json(const struct mtls_doctor *d)
 {
 	size_t n = mtls_doctor_count(d);
+	char fix[4096];
 
 	printf("{\"findings\": [");
 	for (size_t i = 0; i < n; i++) {
@@ -143,7 +147,9 @@ print_json(const struct mtls_doctor *d)
 		printf(", \"explanation\": ");
 		json_str(stdout, mtls_doctor_explanation(d, i));
 		printf(", \"fix\": ");
-		json_str(stdout, mtls_doctor_fix(d, i));
+		json_str(stdout, cli_fix_hinted(mtls_doctor_fix(d, i),
+		    cli_doctor_hint(mtls_doctor_code(d, i)), fix,
+		    sizeof(fix)));
 		printf("}");
 	}
 	printf("%s],\n \"errors\": %zu, \"warnings\": %zu, \"ok\": %zu}\n",
@@ -179,6 +185,7 @@ list_codes(int json)
 	size_t n = mtls_doctor_table_size();
 	const char *code, *slots, *expl, *fix;
 	enum mtls_severity sev;
+	char buf[4096];
 
 	if (json)
 		printf("[");
@@ -186,6 +193,8 @@ list_codes(int json)
 		if (mtls_doctor_table_entry(i, &code, &sev, &slots, &expl,
 		    &fix) != 0)
 			break;
+		fix = cli_fix_hinted(fix, cli_doctor_hint(code), buf,
+		    sizeof(buf));
 		if (json) {
 			printf("%s\n  {\"code\": ", i > 0 ? "," : "");
 			json_str(stdout, code);

@@ -65,6 +65,7 @@ proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
 	struct mtls_doctor_options dopt = { 0 };
 	struct mtls_doctor *d;
 	struct mtls_error err = { 0 };
+	char fix[4096];
 	size_t nerr;
 
 	dopt.cert_file = o->cert_file;
@@ -98,10 +99,23 @@ proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
 			continue;
 		fprintf(stderr, "%s: %s%s: %s fix: %s%s\n", cmd,
 		    anyway ? "warning: " : "", mtls_doctor_code(d, i),
-		    mtls_doctor_explanation(d, i), mtls_doctor_fix(d, i),
+		    mtls_doctor_explanation(d, i), cli_fix_hinted(
+		    mtls_doctor_fix(d, i), cli_doctor_hint(mtls_doctor_code(d,
+		    i)), fix, sizeof(fix)),
 		    anyway ? "" : " (--unsafe-start-anyway starts all the "
 		    "same)");
 	}
 	mtls_doctor_free(d);
 	return nerr > 0 && !anyway ? -1 : 0;
+}
+
+const char *
+proxy_cli_part(enum proxy_part part)
+{
+	switch (part) {
+	case PROXY_PART_LISTEN: return "--listen ";
+	case PROXY_PART_METRICS: return "--metrics ";
+	case PROXY_PART_NONE: break;
+	}
+	return "";
 }

@@ -27,4 +27,8 @@ int proxy_cli_log_format(const char *cmd, const char *s,
 int proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
     enum mtls_purpose role, int anyway);
 
+/* The option a start failure of the engine is about, with a space after
+ * it, or "" (the engine names the value, we name the option). */
+const char *proxy_cli_part(enum proxy_part part);
+
 #endif

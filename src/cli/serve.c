@@ -135,6 +135,7 @@ serve_config(const char *file, int check, int no_sandbox)
 {
 	struct proxy_plan *plan;
 	char why[1024];
+	enum proxy_part part;
 	int ret = EXIT_FAIL;
 
 	if ((plan = proxy_plan_load(file, why, sizeof(why))) == NULL)
@@ -150,8 +151,10 @@ serve_config(const char *file, int check, int no_sandbox)
 		}
 	} else if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
 		cli_fail("%s: %s", file, why);
-	} else if (proxy_run(plan, why, sizeof(why)) == -1) {
-		cli_fail("%s: %s", file, why);
+	} else if (proxy_run(plan, &part, why, sizeof(why)) == -1) {
+		/* The file's key, not the option. */
+		cli_fail("%s: %s%s", file, part == PROXY_PART_METRICS ?
+		    "metrics " : "", why);
 	} else {
 		ret = EXIT_OK;
 	}
@@ -239,6 +242,7 @@ cmd_serve(int argc, char **argv)
 	struct mtls_error err = { 0 };
 	enum mtls_rule_kind kind;
 	char why[1024];
+	enum proxy_part part;
 	const char *config = NULL;
 	int c, rc, check = 0, no_sandbox = 0, others = 0, ret = EXIT_USAGE;
 	int start_anyway = 0, allow_any = 0, n, http_only = 0;
@@ -492,8 +496,8 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	/* The engine takes cfg over. */
-	if (proxy_serve(&o, cfg, why, sizeof(why)) == -1) {
-		cli_fail("%s", why);
+	if (proxy_serve(&o, cfg, &part, why, sizeof(why)) == -1) {
+		cli_fail("%s%s", proxy_cli_part(part), why);
 		goto out;
 	}
 	ret = EXIT_OK;

@@ -109,6 +109,7 @@ cmd_tunnel(int argc, char **argv)
 	struct mtls_config *cfg;
 	int unsafe_listen = 0, start_anyway = 0;
 	char why[1024];
+	enum proxy_part part;
 	int c, rc;
 
 	cli_getopt_reset();
@@ -202,7 +203,7 @@ cmd_tunnel(int argc, char **argv)
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL)
 		return cli_fail("%s", why);
 	/* The engine takes cfg over. */
-	if (proxy_serve(&o, cfg, why, sizeof(why)) == -1)
-		return cli_fail("%s", why);
+	if (proxy_serve(&o, cfg, &part, why, sizeof(why)) == -1)
+		return cli_fail("%s%s", proxy_cli_part(part), why);
 	return EXIT_OK;
 }

@@ -345,15 +345,17 @@ engine_fatal(struct engine *e, const char *what, const char *why)
 	ev_break(e->loop, EVBREAK_ALL);
 }
 
-/* Keeps the reason of a refused handshake, counted by its text. */
+/* Counts a refused handshake by its reason code; the words of the first
+ * one of each code are kept to show.  (The words name certificates and
+ * vary between connections: they are for people, not for grouping.) */
 static void
-stats_reason(struct loadgen_stats *st, const char *why)
+stats_reason(struct loadgen_stats *st, enum mtls_reject_code code,
+    const char *why)
 {
 	if (why == NULL || *why == '\0')
 		why = "no reason given";
 	for (size_t i = 0; i < st->nreasons; i++) {
-		if (strncmp(st->reasons[i].text, why,
-		    LOADGEN_REASON_LEN - 1) == 0) {
+		if (st->reasons[i].code == code) {
 			st->reasons[i].count++;
 			return;
 		}
@@ -363,6 +365,7 @@ stats_reason(struct loadgen_stats *st, const char *why)
 		return;
 	}
 	struct loadgen_reason *r = &st->reasons[st->nreasons++];
+	r->code = code;
 	snprintf(r->text, sizeof(r->text), "%s", why);
 	r->count = 1;
 }
@@ -425,7 +428,8 @@ slot_fail(struct slot *s, enum loadgen_err e, const char *why)
 		return;
 	eng->st->errors[e]++;
 	if (e == LOADGEN_ERR_HANDSHAKE)
-		stats_reason(eng->st, why);
+		stats_reason(eng->st, s->tls != NULL ?
+		    mtls_conn_reject_code(s->tls) : MTLS_REJECT_NONE, why);
 	slot_reset(s);
 	if (e == LOADGEN_ERR_CONNECT_REFUSED || e == LOADGEN_ERR_CONNECT) {
 		s->state = S_BACKOFF;
@@ -1126,11 +1130,21 @@ loadgen_preflight(const struct loadgen_options *opt, struct mtls_error *err)
 		else if (n == -1 || preflight_wait(fd, (int)n, deadline) == -1)
 			goto out;
 	}
+	/* A plain TCP backend (echo, rr) answers but never closes: stop as
+	 * soon as the answer is not HTTP or says enough, and otherwise once
+	 * it has been quiet for a moment (it used to wait out the whole
+	 * timeout here before every run). */
 	while (got < sizeof(buf) - 1) {
 		n = mtls_read(tls, buf + got, sizeof(buf) - 1 - got);
-		if (n > 0)
+		if (n > 0) {
 			got += (size_t)n;
-		else if (n == 0 || n == -1 || preflight_wait(fd, (int)n,
+			if ((got >= 7 && strncmp(buf, "HTTP/1.", 7) != 0) ||
+			    mtls_http_cert_refusal(buf, got) != NULL)
+				break;
+			uint64_t quiet = now_us() + 500000;
+			if (quiet < deadline)
+				deadline = quiet;
+		} else if (n == 0 || n == -1 || preflight_wait(fd, (int)n,
 		    deadline) == -1)
 			break;
 	}

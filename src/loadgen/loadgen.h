@@ -68,13 +68,15 @@ enum loadgen_err {
 /* "connect_refused", ... (stable names, used in the JSON output). */
 const char *loadgen_err_name(enum loadgen_err e);
 
-/* Distinct handshake-failure reasons kept with their counts; later distinct
- * reasons are counted in reasons_other. */
+/* Handshake failures by reason code (the library's reason table), each
+ * with the words of its first occurrence and its count; reasons past the
+ * first LOADGEN_REASONS distinct ones are counted in reasons_other. */
 #define LOADGEN_REASONS 8
 #define LOADGEN_REASON_LEN 200
 
 struct loadgen_reason {
-	char text[LOADGEN_REASON_LEN];
+	enum mtls_reject_code code;
+	char text[LOADGEN_REASON_LEN];   /* the first failure's words */
 	uint64_t count;
 };
 

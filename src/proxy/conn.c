@@ -152,6 +152,8 @@ conn_log(struct conn *c)
 		conn_sans(c->tls, sans, sizeof(sans));
 		r.sans = sans;
 	}
+	if (c->tls != NULL)
+		r.sni = mtls_conn_servername(c->tls);
 	if (c->hs_done) {
 		r.version = mtls_conn_version(c->tls);
 		r.cipher = mtls_conn_cipher(c->tls);

@@ -153,8 +153,8 @@ engine_sandbox(struct proxy *px, char *err, size_t errlen)
 }
 
 static int
-engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
-    size_t errlen)
+engine_start(struct engine *e, const struct proxy_plan *plan,
+    enum proxy_part *part, char *err, size_t errlen)
 {
 	struct proxy *px;
 	struct proxy_plan first = *plan;
@@ -208,8 +208,10 @@ engine_start(struct engine *e, const struct proxy_plan *plan, char *err,
 
 	proxy_raise_nofile(px->log_format);
 	if (plan->metrics != NULL &&
-	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL)
+	    (e->ms = metrics_server_new(px, e->loop, err, errlen)) == NULL) {
+		*part = PROXY_PART_METRICS;
 		return -1;
+	}
 	if ((e->rl = reloader_new(px, e->loop, err, errlen)) == NULL)
 		return -1;
 	if ((e->rn = renewer_new(px, e->loop, err, errlen)) == NULL)
@@ -323,16 +325,18 @@ engine_teardown(struct engine *e, int failed)
 }
 
 int
-proxy_run(struct proxy_plan *plan, char *err, size_t errlen)
+proxy_run(struct proxy_plan *plan, enum proxy_part *part, char *err,
+    size_t errlen)
 {
 	struct engine e = { 0 };
 	int ret = -1;
 
+	*part = PROXY_PART_NONE;
 	if (plan->nsvc == 0) {
 		snprintf(err, errlen, "no service to run");
 		return -1;
 	}
-	if (engine_start(&e, plan, err, errlen) == 0) {
+	if (engine_start(&e, plan, part, err, errlen) == 0) {
 		engine_run(&e);
 		ret = 0;
 	}
@@ -342,7 +346,7 @@ proxy_run(struct proxy_plan *plan, char *err, size_t errlen)
 
 int
 proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
-    char *err, size_t errlen)
+    enum proxy_part *part, char *err, size_t errlen)
 {
 	struct proxy_plan plan = {
 		.mode = opt->mode,
@@ -354,20 +358,9 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 		.svc = (struct proxy_options *)opt,
 		.nsvc = 1,
 	};
-	char why[1024];
-	int ret;
 
 	/* The caller built it to report file errors before starting; the
 	 * engine builds its own, as every reload does. */
 	mtls_config_free(cfg);
-	ret = proxy_run(&plan, why, sizeof(why));
-	if (ret == -1) {
-		/* A service of one is named by its options, not by a
-		 * label the user never gave. */
-		const char *p = why;
-		if (strncmp(p, "service default: ", 17) == 0)
-			p += 17;
-		snprintf(err, errlen, "%s", p);
-	}
-	return ret;
+	return proxy_run(&plan, part, err, errlen);
 }

@@ -649,7 +649,7 @@ est_stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 int
 est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
-    char *err, size_t errlen)
+    enum proxy_part *part, char *err, size_t errlen)
 {
 	struct est_server_options opt = *opt_in;
 	struct proxy_addr a[ADDR_MAX];
@@ -657,6 +657,7 @@ est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
 	char why[512];
 	int n, ret = -1;
 
+	*part = PROXY_PART_NONE;
 	memset(&s, 0, sizeof(s));
 	if (opt.handshake_timeout <= 0)
 		opt.handshake_timeout = PROXY_HANDSHAKE_TIMEOUT;
@@ -676,7 +677,8 @@ est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
 	}
 	n = addr_parse(opt.listen, ADDR_LISTEN, a, ADDR_MAX, why, sizeof(why));
 	if (n < 0) {
-		snprintf(err, errlen, "--listen %s", why);
+		*part = PROXY_PART_LISTEN;
+		snprintf(err, errlen, "%s", why);
 		goto out;
 	}
 	if ((s.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
@@ -687,7 +689,8 @@ est_serve(const struct est_server_options *opt_in, struct mtls_config *cfg,
 		int fd = listener_open(&a[i], LISTEN_ALONE, why,
 		    sizeof(why));
 		if (fd == -1) {
-			snprintf(err, errlen, "--listen %s", why);
+			*part = PROXY_PART_LISTEN;
+			snprintf(err, errlen, "%s", why);
 			goto out;
 		}
 		s.fd[s.nlisten] = fd;

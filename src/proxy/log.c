@@ -1,11 +1,17 @@
 /*
  * log.c - the proxy's log: one line per connection, in text (key=value) or
  * JSON, written to stderr in whole lines, at most PIPE_BUF bytes per
- * write(2), so that lines from several workers never interleave.  Everything that comes from the peer (subject,
- * SANs) is escaped: a certificate must not be able to forge a log line.
+ * write(2), so that lines from several workers never interleave.
+ *
+ * A record is described once, as a list of fields; one writer turns the list
+ * into either format, so the two cannot drift apart.  Every string goes
+ * through one escaper: a peer's bytes (subject, SANs, SNI, request path) can
+ * neither forge a line nor make the JSON invalid (RFC 8259 section 8.1: JSON
+ * text is UTF-8).
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -14,11 +20,17 @@
 
 #include "proxy_int.h"
 
-/* A bounded line: appends past cap are dropped and the line stays a
- * line (the caller reserves room for the newline). */
+/* Room kept at the end of a line for the marker of a cut line. */
+#define LINE_RESERVE 24
+/* A string value longer than this (escaped) is cut, so that one huge
+ * subject does not push the counters off the line. */
+#define VALUE_MAX 1024
+
+/* A bounded line: appends past cap are dropped and counted as overflow. */
 struct line {
 	char *p;
 	size_t cap, len;
+	int over;
 };
 
 static void
@@ -26,6 +38,8 @@ l_putc(struct line *l, char c)
 {
 	if (l->len < l->cap)
 		l->p[l->len++] = c;
+	else
+		l->over = 1;
 }
 
 static void
@@ -41,62 +55,134 @@ l_printf(struct line *l, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (l->len >= l->cap)
+	if (l->len >= l->cap) {
+		l->over = 1;
 		return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(l->p + l->len, l->cap - l->len, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return;
-	l->len += (size_t)n < l->cap - l->len ? (size_t)n : l->cap - l->len;
+	if ((size_t)n >= l->cap - l->len) {
+		l->over = 1;
+		l->len = l->cap;
+	} else {
+		l->len += (size_t)n;
+	}
 }
 
 /*
- * A quoted string with '"' and '\\' escaped and every byte outside printable
- * ASCII written as esc followed by two hex digits, so that a certificate
- * cannot forge a log line: "\\x" for text lines, "\\u00" for JSON (RFC 8259
- * section 7, valid JSON whatever the certificate held).
+ * The length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
+ * no overlong forms, no surrogates, nothing past U+10FFFF), its code point
+ * in *cp; 0 when the bytes there are not one.
  */
-static void
-l_quoted(struct line *l, const char *s, const char *esc)
+static size_t
+utf8_seq(const unsigned char *p, uint32_t *cp)
 {
-	static const char hex[] = "0123456789abcdef";
+	size_t n;
+	uint32_t c, min;
 
-	l_putc(l, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			l_putc(l, '\\');
-			l_putc(l, (char)*p);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			l_puts(l, esc);
-			l_putc(l, hex[*p >> 4]);
-			l_putc(l, hex[*p & 15]);
-		} else {
-			l_putc(l, (char)*p);
-		}
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2, c = p[0] & 0x1f, min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3, c = p[0] & 0x0f, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4, c = p[0] & 0x07, min = 0x10000;
+	} else {
+		return 0;
 	}
-	l_putc(l, '"');
+	/* The string ends with a NUL, which stops this before its end. */
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
 }
 
+/*
+ * s escaped for fmt, the same characters in both formats: '"' and '\\'
+ * with a backslash; control characters (C0, DEL, C1) and the Unicode line
+ * and paragraph separators as "\\u00XX"/"\\u2028" in JSON and "\\xXX"/
+ * "\\u2028" in text; other well-formed UTF-8 kept as it is.  A byte that is
+ * not UTF-8 is "\\xXX" in text and U+FFFD in JSON, which has no way to carry
+ * a byte.  In text, a bare word (ESC_WORD) has its spaces escaped too, so
+ * that it stays one word, and a message (ESC_MESSAGE, unquoted) keeps its
+ * quotes.  Cut, with "...", past VALUE_MAX bytes.
+ */
+enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
+
 static void
-l_text_str(struct line *l, const char *s)
+l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
+    enum esc how)
 {
-	l_quoted(l, s, "\\x");
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t start = l->len;
+	int json = fmt == PROXY_LOG_JSON;
+	int bare = !json && how == ESC_WORD;
+	int keep_quote = !json && how == ESC_MESSAGE;
+
+	while (*p != '\0') {
+		uint32_t cp;
+		size_t n = utf8_seq(p, &cp);
+
+		if (l->len - start >= VALUE_MAX) {
+			l_puts(l, "...");
+			return;
+		}
+		if (n == 0) {
+			if (json) {
+				l_puts(l, "\\ufffd");
+			} else {
+				l_puts(l, "\\x");
+				l_putc(l, hex[*p >> 4]);
+				l_putc(l, hex[*p & 15]);
+			}
+			p++;
+			continue;
+		}
+		if ((cp == '"' && !keep_quote) || cp == '\\') {
+			l_putc(l, '\\');
+			l_putc(l, (char)cp);
+		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+		    (bare && cp == ' ')) {
+			l_puts(l, json ? "\\u00" : "\\x");
+			l_putc(l, hex[cp >> 4]);
+			l_putc(l, hex[cp & 15]);
+		} else if (cp == 0x2028 || cp == 0x2029) {
+			l_puts(l, cp == 0x2028 ? "\\u2028" : "\\u2029");
+		} else {
+			for (size_t i = 0; i < n; i++)
+				l_putc(l, (char)p[i]);
+		}
+		p += n;
+	}
 }
 
 static void
 l_json_str(struct line *l, const char *s)
 {
-	if (s == NULL)
+	if (s == NULL) {
 		l_puts(l, "null");
-	else
-		l_quoted(l, s, "\\u00");
+		return;
+	}
+	l_putc(l, '"');
+	l_escaped(l, s, PROXY_LOG_JSON, ESC_QUOTED);
+	l_putc(l, '"');
 }
 
 size_t
 log_json_quote(char *buf, size_t cap, const char *s)
 {
-	struct line l = { buf, cap, 0 };
+	struct line l = { buf, cap, 0, 0 };
 
 	l_json_str(&l, s);
 	return l.len;
@@ -114,144 +200,220 @@ l_time(struct line *l, double t)
 	l_printf(l, "%s.%03dZ", buf, (int)((t - (double)sec) * 1000) % 1000);
 }
 
+/* ------------------------------------------------------------------ */
+/* Records as fields                                                  */
+/* ------------------------------------------------------------------ */
+
+enum field_kind {
+	F_TIME,          /* d: epoch seconds; RFC 3339 UTC, first in text */
+	F_STR,           /* s: quoted in text */
+	F_WORD,          /* s: bare in text (our own words, addresses) */
+	F_INT,           /* i */
+	F_U64,           /* u */
+	F_SECS,          /* d: seconds; text adds "s"; < 0: none */
+	F_NUM,           /* d: seconds without unit; < 0: none */
+	F_BOOL,          /* i: true/false, yes/no */
+};
+
+/* Absent values: JSON writes null unless F_OPTIONAL, text leaves the field
+ * out. */
+#define F_OPTIONAL 1     /* absent: left out of JSON too */
+#define F_NONEMPTY 2     /* "" counts as absent in text */
+
+struct field {
+	const char *json;    /* the key in JSON */
+	const char *text;    /* the key in text; NULL: not in text */
+	enum field_kind kind;
+	int flags;
+	const char *s;
+	long long i;
+	uint64_t u;
+	double d;
+};
+
+static int
+field_absent(const struct field *f, int json)
+{
+	switch (f->kind) {
+	case F_STR:
+	case F_WORD:
+		return f->s == NULL ||
+		    (!json && (f->flags & F_NONEMPTY) && f->s[0] == '\0');
+	case F_SECS:
+	case F_NUM:
+		return f->d < 0;
+	default:
+		return 0;
+	}
+}
+
+static void
+field_write(struct line *l, enum proxy_log_format fmt, const struct field *f,
+    int first)
+{
+	int json = fmt == PROXY_LOG_JSON;
+
+	if (json) {
+		l_puts(l, first ? "{\"" : ",\"");
+		l_puts(l, f->json);
+		l_puts(l, "\":");
+	} else if (f->kind != F_TIME) {
+		if (!first)
+			l_putc(l, ' ');
+		l_puts(l, f->text);
+		l_putc(l, '=');
+	}
+	if (field_absent(f, json)) {
+		l_puts(l, "null");
+		return;
+	}
+	switch (f->kind) {
+	case F_TIME:
+		if (json)
+			l_putc(l, '"');
+		l_time(l, f->d);
+		if (json)
+			l_putc(l, '"');
+		break;
+	case F_STR:
+	case F_WORD:
+		if (json || f->kind == F_STR)
+			l_putc(l, '"');
+		l_escaped(l, f->s, fmt, f->kind == F_WORD ? ESC_WORD :
+		    ESC_QUOTED);
+		if (json || f->kind == F_STR)
+			l_putc(l, '"');
+		break;
+	case F_INT:
+		l_printf(l, "%lld", f->i);
+		break;
+	case F_U64:
+		l_printf(l, "%llu", (unsigned long long)f->u);
+		break;
+	case F_SECS:
+		l_printf(l, json ? "%.3f" : "%.3fs", f->d);
+		break;
+	case F_NUM:
+		l_printf(l, "%.3f", f->d);
+		break;
+	case F_BOOL:
+		l_puts(l, json ? (f->i ? "true" : "false") :
+		    (f->i ? "yes" : "no"));
+		break;
+	}
+}
+
+/*
+ * One line from n fields, with '\n', into buf; returns its length.  A field
+ * that does not fit is left out whole, with the ones after it, and the line
+ * says so ("truncated"): a cut line is still one line and still JSON.
+ */
+static size_t
+log_format(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct field *f, size_t n)
+{
+	int json = fmt == PROXY_LOG_JSON, first = 1, cut = 0;
+	size_t reserve = cap > 2 * LINE_RESERVE ? LINE_RESERVE : 0;
+	struct line l = { buf, cap > reserve ? cap - 1 - reserve : 0, 0, 0 };
+
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < n && !cut; i++) {
+		size_t before = l.len;
+
+		if (json ? (field_absent(&f[i], 1) &&
+		    (f[i].flags & F_OPTIONAL)) :
+		    (f[i].text == NULL || field_absent(&f[i], 0)))
+			continue;
+		field_write(&l, fmt, &f[i], first);
+		if (l.over) {
+			l.len = before;
+			cut = 1;
+		} else {
+			first = 0;
+		}
+	}
+	l.cap += reserve;
+	l.over = 0;
+	if (cut)
+		l_puts(&l, json ? (first ? "{\"truncated\":true" :
+		    ",\"truncated\":true") : (first ? "truncated=yes" :
+		    " truncated=yes"));
+	if (json && first && !cut)
+		l_putc(&l, '{');
+	if (json)
+		l_putc(&l, '}');
+	l.p[l.len++] = '\n';
+	return l.len;
+}
+
 size_t
 log_format_conn(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct conn_record *r)
 {
-	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
+	const int tls = r->version != NULL;
+	const struct field f[] = {
+		{ "time", "", F_TIME, 0, .d = r->time },
+		{ "service", "service", F_WORD, F_OPTIONAL, .s = r->service },
+		{ "client", "client", F_WORD, 0, .s = r->client },
+		{ "upstream", "upstream", F_WORD, F_OPTIONAL,
+		    .s = r->upstream },
+		{ "outcome", "outcome", F_WORD, 0, .s = r->outcome },
+		{ "reason", "reason", F_STR, 0, .s = r->reason },
+		{ "subject", "subject", F_STR, 0, .s = r->subject },
+		{ "sans", "sans", F_STR, F_NONEMPTY, .s = r->sans },
+		{ "sni", "sni", F_STR, 0, .s = r->sni },
+		{ "tls_version", "tls", F_WORD, 0, .s = r->version },
+		{ "cipher", "cipher", F_WORD, 0, .s = r->cipher },
+		{ "resumed", tls ? "resumed" : NULL, F_BOOL, 0,
+		    .i = r->resumed },
+		{ "bytes_in", "in", F_U64, 0, .u = r->bytes_in },
+		{ "bytes_out", "out", F_U64, 0, .u = r->bytes_out },
+		{ "duration", "duration", F_SECS, 0, .d = r->duration },
+	};
 
-	if (cap == 0)
-		return 0;
-	if (fmt == PROXY_LOG_JSON) {
-		l_puts(&l, "{\"time\":\"");
-		l_time(&l, r->time);
-		l_puts(&l, "\",\"client\":");
-		l_json_str(&l, r->client);
-		if (r->service != NULL) {
-			l_puts(&l, ",\"service\":");
-			l_json_str(&l, r->service);
-		}
-		if (r->upstream != NULL) {
-			l_puts(&l, ",\"upstream\":");
-			l_json_str(&l, r->upstream);
-		}
-		l_puts(&l, ",\"outcome\":");
-		l_json_str(&l, r->outcome);
-		l_puts(&l, ",\"reason\":");
-		l_json_str(&l, r->reason);
-		l_puts(&l, ",\"subject\":");
-		l_json_str(&l, r->subject);
-		l_puts(&l, ",\"sans\":");
-		l_json_str(&l, r->sans);
-		l_puts(&l, ",\"tls_version\":");
-		l_json_str(&l, r->version);
-		l_puts(&l, ",\"cipher\":");
-		l_json_str(&l, r->cipher);
-		l_printf(&l, ",\"resumed\":%s,\"bytes_in\":%llu,"
-		    "\"bytes_out\":%llu,\"duration\":%.3f}",
-		    r->resumed ? "true" : "false",
-		    (unsigned long long)r->bytes_in,
-		    (unsigned long long)r->bytes_out, r->duration);
-		/* A cut line is still valid JSON only if it closes; a line
-		 * this long means a huge subject, which the cut keeps
-		 * readable but the closing brace is forced. */
-		if (l.len == l.cap && l.cap > 0)
-			l.p[l.len - 1] = '}';
-	} else {
-		l_time(&l, r->time);
-		if (r->service != NULL) {
-			l_puts(&l, " service=");
-			l_puts(&l, r->service);
-		}
-		l_puts(&l, " client=");
-		l_puts(&l, r->client);
-		if (r->upstream != NULL) {
-			l_puts(&l, " upstream=");
-			l_puts(&l, r->upstream);
-		}
-		l_puts(&l, " outcome=");
-		l_puts(&l, r->outcome);
-		if (r->reason != NULL) {
-			l_puts(&l, " reason=");
-			l_text_str(&l, r->reason);
-		}
-		if (r->subject != NULL) {
-			l_puts(&l, " subject=");
-			l_text_str(&l, r->subject);
-		}
-		if (r->sans != NULL && r->sans[0] != '\0') {
-			l_puts(&l, " sans=");
-			l_text_str(&l, r->sans);
-		}
-		if (r->version != NULL)
-			l_printf(&l, " tls=%s", r->version);
-		if (r->cipher != NULL)
-			l_printf(&l, " cipher=%s", r->cipher);
-		if (r->version != NULL)
-			l_printf(&l, " resumed=%s", r->resumed ? "yes" : "no");
-		l_printf(&l, " in=%llu out=%llu duration=%.3fs",
-		    (unsigned long long)r->bytes_in,
-		    (unsigned long long)r->bytes_out, r->duration);
-	}
-	l.p[l.len++] = '\n';
-	return l.len;
+	return log_format(buf, cap, fmt, f, sizeof(f) / sizeof(f[0]));
 }
 
 size_t
 log_format_request(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct request_record *r)
 {
-	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
+	const struct field f[] = {
+		{ "time", "", F_TIME, 0, .d = r->time },
+		{ "client", "client", F_WORD, 0, .s = r->client },
+		{ "request", "request", F_WORD, 0, .s = r->method },
+		{ "path", "path", F_STR, 0, .s = r->path },
+		{ "status", "status", F_INT, 0, .i = r->status },
+		{ "bytes_in", "bytes_in", F_U64, 0, .u = r->bytes_in },
+		{ "bytes_out", "bytes_out", F_U64, 0, .u = r->bytes_out },
+		{ "identity", "identity", F_STR, 0, .s = r->subject },
+		{ "upstream_time", "upstream_time", F_NUM, 0,
+		    .d = r->upstream },
+		{ "reason", "reason", F_STR, 0, .s = r->reason },
+	};
 
-	if (cap == 0)
-		return 0;
-	if (fmt == PROXY_LOG_JSON) {
-		l_puts(&l, "{\"time\":\"");
-		l_time(&l, r->time);
-		l_puts(&l, "\",\"client\":");
-		l_json_str(&l, r->client);
-		l_puts(&l, ",\"request\":");
-		l_json_str(&l, r->method);
-		l_puts(&l, ",\"path\":");
-		l_json_str(&l, r->path);
-		l_printf(&l, ",\"status\":%d,\"bytes_in\":%llu,"
-		    "\"bytes_out\":%llu,\"identity\":", r->status,
-		    (unsigned long long)r->bytes_in,
-		    (unsigned long long)r->bytes_out);
-		l_json_str(&l, r->subject);
-		if (r->upstream >= 0)
-			l_printf(&l, ",\"upstream_time\":%.3f", r->upstream);
-		else
-			l_puts(&l, ",\"upstream_time\":null");
-		l_puts(&l, ",\"reason\":");
-		l_json_str(&l, r->reason);
-		l_putc(&l, '}');
-		if (l.len == l.cap && l.cap > 0)
-			l.p[l.len - 1] = '}';
-	} else {
-		l_time(&l, r->time);
-		l_puts(&l, " client=");
-		l_puts(&l, r->client);
-		l_puts(&l, " request=");
-		l_puts(&l, r->method);
-		l_puts(&l, " path=");
-		l_text_str(&l, r->path);
-		l_printf(&l, " status=%d bytes_in=%llu bytes_out=%llu",
-		    r->status, (unsigned long long)r->bytes_in,
-		    (unsigned long long)r->bytes_out);
-		if (r->subject != NULL) {
-			l_puts(&l, " identity=");
-			l_text_str(&l, r->subject);
-		}
-		if (r->upstream >= 0)
-			l_printf(&l, " upstream_time=%.3f", r->upstream);
-		if (r->reason != NULL) {
-			l_puts(&l, " reason=");
-			l_text_str(&l, r->reason);
-		}
-	}
-	buf[l.len++] = '\n';
-	return l.len;
+	return log_format(buf, cap, fmt, f, sizeof(f) / sizeof(f[0]));
+}
+
+size_t
+log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
+    const struct est_record *r)
+{
+	const struct field f[] = {
+		{ "time", "", F_TIME, 0, .d = r->time },
+		{ "client", "client", F_WORD, 0, .s = r->client },
+		{ "method", "request", F_STR, 0, .s = r->method },
+		{ "path", "path", F_STR, 0, .s = r->path },
+		{ "status", "status", F_INT, 0, .i = r->status },
+		{ "identity", "identity", F_STR, 0, .s = r->identity },
+		{ "outcome", "outcome", F_WORD, 0, .s = r->outcome },
+		{ "reason", "reason", F_STR, 0, .s = r->reason },
+		{ "serial", "serial", F_WORD, 0, .s = r->serial },
+		{ "duration", "duration", F_SECS, 0, .d = r->duration },
+	};
+
+	return log_format(buf, cap, fmt, f, sizeof(f) / sizeof(f[0]));
 }
 
 static void
@@ -310,11 +472,13 @@ log_write(const char *buf, size_t len)
 	log_batch_len += len;
 }
 
+/* An engine message; its text may quote a peer or a file, so it is escaped
+ * like any field (in text without quotes: spaces stay). */
 void
 log_msg(enum proxy_log_format fmt, const char *level, const char *fmt_, ...)
 {
 	char buf[2048], text[1536];
-	struct line l = { buf, sizeof(buf) - 1, 0 };
+	struct line l = { buf, sizeof(buf) - 2, 0, 0 };
 	struct timeval tv;
 	va_list ap;
 
@@ -327,65 +491,14 @@ log_msg(enum proxy_log_format fmt, const char *level, const char *fmt_, ...)
 		l_time(&l, (double)tv.tv_sec + tv.tv_usec / 1e6);
 		l_puts(&l, "\",\"level\":");
 		l_json_str(&l, level);
-		l_puts(&l, ",\"message\":");
-		l_json_str(&l, text);
-		l_putc(&l, '}');
+		l_puts(&l, ",\"message\":\"");
+		l_escaped(&l, text, fmt, ESC_MESSAGE);
+		l_puts(&l, "\"}");
 	} else {
 		l_time(&l, (double)tv.tv_sec + tv.tv_usec / 1e6);
-		l_printf(&l, " %s: %s", level, text);
+		l_printf(&l, " %s: ", level);
+		l_escaped(&l, text, fmt, ESC_MESSAGE);
 	}
 	l.p[l.len++] = '\n';
 	log_write(buf, l.len);
-}
-
-size_t
-log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
-    const struct est_record *r)
-{
-	struct line l = { buf, cap > 0 ? cap - 1 : 0, 0 };
-
-	if (cap == 0)
-		return 0;
-	if (fmt == PROXY_LOG_JSON) {
-		l_puts(&l, "{\"time\":\"");
-		l_time(&l, r->time);
-		l_puts(&l, "\",\"client\":");
-		l_json_str(&l, r->client);
-		l_puts(&l, ",\"method\":");
-		l_json_str(&l, r->method);
-		l_puts(&l, ",\"path\":");
-		l_json_str(&l, r->path);
-		l_printf(&l, ",\"status\":%d,\"identity\":", r->status);
-		l_json_str(&l, r->identity);
-		l_puts(&l, ",\"outcome\":");
-		l_json_str(&l, r->outcome);
-		l_puts(&l, ",\"reason\":");
-		l_json_str(&l, r->reason);
-		l_puts(&l, ",\"serial\":");
-		l_json_str(&l, r->serial);
-		l_printf(&l, ",\"duration\":%.3f}", r->duration);
-		if (l.len == l.cap && l.cap > 0)
-			l.p[l.len - 1] = '}';
-	} else {
-		l_time(&l, r->time);
-		l_puts(&l, " client=");
-		l_puts(&l, r->client);
-		l_puts(&l, " request=");
-		l_text_str(&l, r->method);
-		l_puts(&l, " path=");
-		l_text_str(&l, r->path);
-		l_printf(&l, " status=%d identity=", r->status);
-		l_text_str(&l, r->identity);
-		l_puts(&l, " outcome=");
-		l_puts(&l, r->outcome);
-		if (r->reason != NULL) {
-			l_puts(&l, " reason=");
-			l_text_str(&l, r->reason);
-		}
-		if (r->serial != NULL)
-			l_printf(&l, " serial=%s", r->serial);
-		l_printf(&l, " duration=%.3fs", r->duration);
-	}
-	l.p[l.len++] = '\n';
-	return l.len;
 }

@@ -97,8 +97,8 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	page_printf(&pg, "%s_connections_accepted_total %llu\n", p,
 	    (unsigned long long)SUM(conns_accepted));
 	page_family(&pg, p, "connections_refused_total", "counter",
-	    "Client connections closed at once because --max-conns was "
-	    "reached.");
+	    "Client connections closed at once because the connection limit "
+	    "was reached.");
 	page_printf(&pg, "%s_connections_refused_total %llu\n", p,
 	    (unsigned long long)SUM(conns_refused_limit));
 	page_family(&pg, p, "active_connections", "gauge",
@@ -156,7 +156,7 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	    target, (unsigned long long)SUM(backend_errors));
 	if (!g->tunnel) {
 		page_family(&pg, p, "http_requests_total", "counter",
-		    "serve --http: requests answered, by status class.");
+		    "HTTP mode: requests answered, by status class.");
 		for (int k = 0; k < 5; k++)
 			page_printf(&pg, "%s_http_requests_total{class=\"%dxx\"} "
 			    "%llu\n", p, k + 1,
@@ -267,7 +267,7 @@ metrics_render_services(char *buf, size_t cap,
 			    "%lld\n", st->name, (long long)g.crl_next_update);
 	}
 	page_printf(&pg, "# HELP mtls_certificate_renewals_total Renewals of "
-	    "the service's certificate through --renew-from, by outcome.\n"
+	    "the service's certificate from its EST server, by outcome.\n"
 	    "# TYPE mtls_certificate_renewals_total counter\n");
 	for (size_t k = 0; k < n; k++) {
 		struct svc_state *st = svcs[k]->st;
@@ -527,7 +527,7 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 	n = addr_parse(px->plan.metrics, ADDR_LISTEN, a, ADDR_MAX, why,
 	    sizeof(why));
 	if (n < 0) {
-		snprintf(err, errlen, "--metrics %s", why);
+		snprintf(err, errlen, "%s", why);
 		return NULL;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
@@ -543,7 +543,7 @@ metrics_server_new(struct proxy *px, struct ev_loop *loop, char *err,
 		int fd = listener_open(&a[i], LISTEN_ALONE, why,
 		    sizeof(why));
 		if (fd == -1) {
-			snprintf(err, errlen, "--metrics %s", why);
+			snprintf(err, errlen, "%s", why);
 			metrics_server_free(m);
 			return NULL;
 		}

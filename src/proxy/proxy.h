@@ -119,11 +119,23 @@ int proxy_check_backend(const char *addr, int unsafe_backend, char *err,
 struct mtls_config *proxy_config_build(const struct proxy_options *opt,
     char *err, size_t errlen);
 
+/*
+ * What a failure to start is about, so that the caller names it as its user
+ * knows it (an option, a configuration key): the message itself names the
+ * value and the problem only.
+ */
+enum proxy_part {
+	PROXY_PART_NONE,       /* nothing the caller names */
+	PROXY_PART_LISTEN,     /* the address to listen on (est_serve) */
+	PROXY_PART_METRICS,    /* the metrics and status page's address */
+};
+
 /* Runs the proxy (serve or tunnel, by opt->mode) as a service of one until
  * SIGTERM/SIGINT.  cfg (from proxy_config_build, which has reported the
- * file errors) is freed; the engine builds its own from opt. */
+ * file errors) is freed; the engine builds its own from opt.  On failure,
+ * *part says what err is about. */
 int proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
-    char *err, size_t errlen);
+    enum proxy_part *part, char *err, size_t errlen);
 
 /*
  * A plan: the services one process runs and the settings they share.  The
@@ -151,8 +163,10 @@ struct proxy_plan {
 };
 
 /* Runs the plan until SIGTERM/SIGINT: 0, or -1 with the reason in err
- * when it could not start.  The plan stays the caller's. */
-int proxy_run(struct proxy_plan *plan, char *err, size_t errlen);
+ * (and what it is about in *part) when it could not start.  The plan stays
+ * the caller's. */
+int proxy_run(struct proxy_plan *plan, enum proxy_part *part, char *err,
+    size_t errlen);
 
 /*
  * Reads a configuration file (YAML; docs/mtls.1 lists the keys) into a new
@@ -172,7 +186,8 @@ void proxy_plan_free(struct proxy_plan *plan);
  * The online CA's server (mtls ca serve): EST over mTLS on one libev loop,
  * answered by est (libmtls).  cfg is the TLS server configuration (client
  * certificates optional, verified when sent); the engine takes it over.
- * Runs until SIGTERM/SIGINT: 0, or -1 with the reason in err.
+ * Runs until SIGTERM/SIGINT: 0, or -1 with the reason in err and what it is
+ * about in *part.
  */
 struct est_server_options {
 	const char *listen;
@@ -183,7 +198,7 @@ struct est_server_options {
 	double crl_check;            /* seconds between CRL checks; 0: 5 */
 };
 int est_serve(const struct est_server_options *opt, struct mtls_config *cfg,
-    char *err, size_t errlen);
+    enum proxy_part *part, char *err, size_t errlen);
 
 /*
  * The demo's backend: a thread answering every connection on a unix socket

@@ -142,7 +142,7 @@ void relay_pool_clear(struct relay_pool *pool);
  * a success), then a timeout, which only the proxy sees.  The labels come
  * from the library's reason table, never from the words of a refusal. */
 #define HS_OK ((int)MTLS_REJECT_NONE)
-#define HS_TIMEOUT ((int)MTLS_REJECT_OTHER + 1)
+#define HS_TIMEOUT ((int)MTLS_REJECT_VERSION + 1) /* the last code + 1 */
 #define HS_NREASONS (HS_TIMEOUT + 1)
 /* The metric label of slot r. */
 const char *hs_reason_name(int r);
@@ -208,6 +208,7 @@ struct conn_record {
 	                              * serve, the upstream's in tunnel); NULL:
 	                              * none */
 	const char *sans;            /* "DNS:a,URI:b" or NULL */
+	const char *sni;             /* the server name sent, or NULL */
 	const char *version;
 	const char *cipher;
 	int resumed;

@@ -293,6 +293,19 @@ service_same(const struct proxy_service *a, const struct proxy_service *b)
 	    x->http_timeout == y->http_timeout;
 }
 
+/* Why the service name could not be set up.  A service of one from the
+ * command line is named by its options, not by a label the user never
+ * gave. */
+static void
+service_failed(const struct proxy *px, const char *name, const char *why,
+    char *err, size_t errlen)
+{
+	if (px->file != NULL)
+		snprintf(err, errlen, "service %s: %s", name, why);
+	else
+		snprintf(err, errlen, "%s", why);
+}
+
 int
 proxy_apply(struct proxy *px, struct proxy_plan *plan,
     struct worker_table **first, char *err, size_t errlen)
@@ -327,14 +340,14 @@ proxy_apply(struct proxy *px, struct proxy_plan *plan,
 		if (old == NULL)
 			svc_state_unref(st); /* the service holds it */
 		if (svcs[i] == NULL) {
-			snprintf(err, errlen, "service %s: %s", name, why);
+			service_failed(px, name, why, err, errlen);
 			goto fail;
 		}
 		if ((cfg = proxy_config_build(&svcs[i]->opt, why,
 		    sizeof(why))) == NULL || gen_new_set(svcs[i], cfg, gens,
 		    px->nworkers, why, sizeof(why)) == -1) {
 			mtls_config_free(cfg);
-			snprintf(err, errlen, "service %s: %s", name, why);
+			service_failed(px, name, why, err, errlen);
 			goto fail;
 		}
 		/* The generations hold their own references to cfg. */
@@ -348,7 +361,7 @@ proxy_apply(struct proxy *px, struct proxy_plan *plan,
 		}
 		if (!keep && listeners_open(px, svcs[i], t, i, &bound[i], why,
 		    sizeof(why)) == -1) {
-			snprintf(err, errlen, "service %s: %s", name, why);
+			service_failed(px, name, why, err, errlen);
 			goto fail;
 		}
 	}

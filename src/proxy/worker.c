@@ -20,7 +20,7 @@
 
 /* How long accepting pauses when the process is out of descriptors. */
 #define ACCEPT_PAUSE 0.1
-/* Refusals past --max-conns are logged at most this often. */
+/* Refusals past the connection limit are logged at most this often. */
 #define LIMIT_LOG_INTERVAL 5.0
 /* Connections accepted per turn of the loop, at most. */
 #define ACCEPT_BUDGET 64
@@ -104,8 +104,9 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			    LIMIT_LOG_INTERVAL) {
 				last_limit_log = ev_now(loop);
 				log_msg(svc->opt.log_format, "warning",
-				    "--max-conns %d reached: new connections "
-				    "are closed at once", svc->opt.max_conns);
+				    "connection limit %d reached: new "
+				    "connections are closed at once",
+				    svc->opt.max_conns);
 			}
 			continue;
 		}

@@ -96,6 +96,17 @@ run 2 "$MTLS" config nginx --pki pki --backend https://x:1
 assert_one_line_error "not http://HOST:PORT"
 run 2 "$MTLS" config nginx --pki pki --listen 70000
 assert_one_line_error "not PORT, HOST:PORT"
+# The one HOST:PORT parser: a bare IPv6 address needs brackets, a port is
+# digits only, and an IPv6 host is written back in brackets.
+run 2 "$MTLS" config nginx --pki pki --listen ::1:8443
+assert_one_line_error "not PORT, HOST:PORT"
+run 2 "$MTLS" config nginx --pki pki --listen 127.0.0.1:+443
+assert_one_line_error "not PORT, HOST:PORT"
+run 2 "$MTLS" config nginx --pki pki --backend http://::1:8080
+assert_one_line_error "not http://HOST:PORT"
+run 0 "$MTLS" config nginx --pki pki --listen "[::1]:8443" --backend "http://[::1]:8080"
+assert_contains "$T/out" "listen [::1]:8443 ssl;"
+assert_contains "$T/out" "proxy_pass http://[::1]:8080;"
 run 2 "$MTLS" config nginx --cert pki/server.crt
 assert_one_line_error "give --pki DIR, or --cert, --key and --ca"
 run 1 "$MTLS" config nginx --pki nowhere

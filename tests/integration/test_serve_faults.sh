@@ -72,7 +72,7 @@ s_client pki/client
 assert_not_contains "$T/sc.out" "ping"
 wait $LPID
 assert_contains "$T/limit.out" "excess: closed"
-wait_log "max-conns 5 reached"
+wait_log "connection limit 5 reached"
 ok "--max-conns 5: a sixth connection is closed at once"
 sleep 0.3
 s_client pki/client

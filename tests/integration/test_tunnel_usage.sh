@@ -63,7 +63,7 @@ while ! grep -q hold "$T/hold.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); d
 assert_contains "$T/hold.out" "hold"
 run 0 python3 "$PLAIN_CLIENT" "$TPORT" first
 assert_contains "$T/out" "EOF"
-wait_file_log "$T/tunnel.log" "--max-conns 1 reached"
+wait_file_log "$T/tunnel.log" "connection limit 1 reached"
 wait $HPID
 run 0 python3 "$PLAIN_CLIENT" "$TPORT" line "after"
 assert_contains "$T/out" "after"

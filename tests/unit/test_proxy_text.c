@@ -118,8 +118,60 @@ test_log_escapes(void **state)
 
 	/* A tiny buffer: cut, but still one line, no overflow. */
 	n = log_format_conn(buf, 16, PROXY_LOG_TEXT, &r);
-	assert_int_equal(n, 16);
-	assert_int_equal(buf[15], '\n');
+	assert_true(n > 0 && n <= 16);
+	assert_int_equal(buf[n - 1], '\n');
+	assert_ptr_equal(memchr(buf, '\n', n), buf + n - 1);
+}
+
+/* UTF-8: well-formed kept as it is in both formats; a byte that is not
+ * UTF-8 is \xNN in text and U+FFFD in JSON; C1 controls and U+2028 are
+ * escaped; a line cut for room is still one line and still closes. */
+static void
+test_log_utf8(void **state)
+{
+	(void)state;
+	struct conn_record r = {
+		.time = 1795000000.25, .client = "127.0.0.1:5000",
+		.subject = "CN=caf\xc3\xa9 \xff\xc3(\xed\xa0\x80\xc2\x85"
+		    "\xe2\x80\xa8\x7f",
+		.sni = "a\"b\\c\x01\xfe", .outcome = "rejected",
+		.reason = "x",
+	};
+	char buf[4096], big[3000];
+	size_t n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "subject=\"CN=caf\xc3\xa9 \\xff\\xc3("
+	    "\\xed\\xa0\\x80\\x85\\u2028\\x7f\""));
+	assert_non_null(strstr(buf, " sni=\"a\\\"b\\\\c\\x01\\xfe\""));
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"subject\":\"CN=caf\xc3\xa9 \\ufffd"
+	    "\\ufffd(\\ufffd\\ufffd\\ufffd\\u0085\\u2028\\u007f\""));
+	assert_non_null(strstr(buf, "\"sni\":\"a\\\"b\\\\c\\u0001\\ufffd\""));
+	for (size_t i = 0; i < n; i++)
+		assert_true((unsigned char)buf[i] >= 0x20 || buf[i] == '\n');
+
+	/* A subject longer than a value may be: cut with "...", and the
+	 * counters after it still on the line. */
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r.subject = big;
+	r.bytes_out = 77;
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "AAA...\""));
+	assert_non_null(strstr(buf, "\"bytes_out\":77,"));
+	assert_int_equal(buf[n - 2], '}');
+	/* No room for everything: the line says it was cut, and closes. */
+	n = log_format_conn(buf, 200, PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_true(n <= 200);
+	assert_non_null(strstr(buf, ",\"truncated\":true}\n"));
+	assert_null(strstr(buf, "AAA"));
+	n = log_format_conn(buf, 200, PROXY_LOG_TEXT, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, " truncated=yes\n"));
 }
 
 /* The tunnel's lines name the upstream; serve's have no such field. */
@@ -284,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_addr_forms),
 		cmocka_unit_test(test_addr_errors),
 		cmocka_unit_test(test_log_escapes),
+		cmocka_unit_test(test_log_utf8),
 		cmocka_unit_test(test_log_upstream),
 		cmocka_unit_test(test_tunnel_addrs),
 		cmocka_unit_test(test_metrics_page),

@@ -412,6 +412,35 @@ test_reject_codes(void **state)
 	    "other");
 }
 
+/* A server that answers in plain text is no TLS server: the client's
+ * code says so (OpenSSL's reason, not its words), for mtls connect's hint. */
+static void
+test_reject_code_not_tls(void **state)
+{
+	(void)state;
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key,
+	    MTLS_TLS1_3);
+	struct mtls *client = mtls_client();
+	static const char answer[] = "HTTP/1.1 400 Bad Request\r\n\r\n";
+	int fds[2], rc = MTLS_WANT_POLLIN;
+
+	assert_int_equal(mtls_configure(client, ccfg), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+	assert_int_equal(write(fds[0], answer, sizeof(answer) - 1),
+	    (ssize_t)sizeof(answer) - 1);
+	assert_int_equal(mtls_connect_socket(client, fds[1], "localhost"), 0);
+	for (int i = 0; i < 100 && rc != 0 && rc != -1; i++)
+		rc = mtls_handshake(client);
+	assert_int_equal(rc, -1);
+	assert_int_equal(mtls_conn_reject_code(client), MTLS_REJECT_NOT_TLS);
+	assert_string_equal(mtls_reject_code_name(MTLS_REJECT_NOT_TLS),
+	    "not_tls");
+	mtls_free(client);
+	mtls_config_free(ccfg);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* A dns rule never matches a URI SAN with the same text. */
 static void
 test_dns_rule_vs_uri_san(void **state)
@@ -1346,6 +1375,7 @@ main(void)
 		cmocka_unit_test(test_accept_errors_per_thread),
 		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),
+		cmocka_unit_test(test_reject_code_not_tls),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -22,6 +22,7 @@
 #include "config/ca_set.h"
 #include "config/snippet.h"
 #include "doctor/doctor.h"
+#include "tools/mtls_tools.h"
 #include "x509/inspect.h"
 
 static const char *const software_names[] = {
@@ -174,44 +175,37 @@ struct facts {
 	int nrules_ok;                      /* rules the server can express */
 };
 
+/*
+ * "PORT", "HOST:PORT" or "[IPv6]:PORT" (the one parser, core/hostport.c)
+ * into host, an IPv6 address in brackets as configurations write it, and
+ * port.  The host is written into configuration files: only the
+ * characters of names and addresses.
+ */
 static int
-port_valid(const char *p)
+split_hostport(const char *s, char *host, size_t hlen, char *port,
+    size_t plen)
 {
-	char *end;
-	long v;
+	char buf[300], h[256], why[300];
+	unsigned p;
+	int n;
 
-	if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
-		return 0;
-	v = strtol(p, &end, 10);
-	return v >= 1 && v <= 65535;
-}
-
-/* "PORT", "HOST:PORT" or "[IPv6]:PORT" into host (brackets kept) and
- * port. */
-static int
-split_hostport(const char *s, char *host, size_t hlen, char *port)
-{
-	const char *colon = strrchr(s, ':');
-	size_t n;
-
-	if (colon == NULL) {
-		host[0] = '\0';
-		if (!port_valid(s) || strlen(s) > 5)
-			return -1;
-		strcpy(port, s);
-		return 0;
+	if (strchr(s, ':') == NULL) {
+		snprintf(buf, sizeof(buf), ":%s", s);
+		s = buf;
 	}
-	n = (size_t)(colon - s);
-	if (n >= hlen || strlen(colon + 1) > 5 || !port_valid(colon + 1))
+	if (mtls_hostport_parse(s, MTLS_HOSTPORT_EMPTY_HOST, h, sizeof(h), &p,
+	    why, sizeof(why)) != 0)
 		return -1;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789.-:[]*") != n)
+	if (strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-:*") != strlen(h))
 		return -1;
-	if (strchr(host, ':') != NULL && (host[0] != '[' || host[n - 1] != ']'))
+	if (strchr(h, ':') != NULL)
+		n = snprintf(host, hlen, "[%s]", h);
+	else
+		n = snprintf(host, hlen, "%s", h);
+	if (n < 0 || (size_t)n >= hlen)
 		return -1;
-	strcpy(port, colon + 1);
+	snprintf(port, plen, "%u", p);
 	return 0;
 }
 
@@ -235,7 +229,8 @@ gather(struct facts *f, struct mtls_snippet *s,
 	    "WXYZ0123456789.-*") != strlen(f->name) || *f->name == '\0')
 		return err_set(err, MTLS_ERR_USAGE, "server name '%s': only "
 		    "letters, digits, '.', '-' and '*'", f->name);
-	if (split_hostport(listen, f->host, sizeof(f->host), f->port) != 0)
+	if (split_hostport(listen, f->host, sizeof(f->host), f->port,
+	    sizeof(f->port)) != 0)
 		return err_set(err, MTLS_ERR_USAGE, "listen address '%s': not "
 		    "PORT, HOST:PORT or [IPv6]:PORT", listen);
 	if (strncmp(backend, "http://", 7) != 0)
@@ -250,7 +245,8 @@ gather(struct facts *f, struct mtls_snippet *s,
 		    "http://HOST:PORT, without a path", backend);
 	memcpy(bhp, rest, n);
 	bhp[n] = '\0';
-	if (split_hostport(bhp, f->bhost, sizeof(f->bhost), f->bport) != 0 ||
+	if (split_hostport(bhp, f->bhost, sizeof(f->bhost), f->bport,
+	    sizeof(f->bport)) != 0 ||
 	    f->bhost[0] == '\0')
 		return err_set(err, MTLS_ERR_USAGE, "backend '%s': not "
 		    "http://HOST:PORT", backend);

@@ -9,6 +9,18 @@
 
 #include "config/snippet.h"
 
+/*
+ * curl's own options (curl(1)), for the command line we print for the user
+ * to run.  They are output, not options of ours: the table keeps them apart
+ * from the library's messages, which never name a command-line option.
+ */
+enum { CURL_CERT, CURL_KEY, CURL_CACERT };
+static const char *const curl_option[] = {
+	[CURL_CERT] = "cert",
+	[CURL_KEY] = "key",
+	[CURL_CACERT] = "cacert",
+};
+
 /* s quoted for a POSIX shell when it needs quoting, in buf. */
 static const char *
 shell_word(const char *s, char *buf, size_t len)
@@ -111,9 +123,10 @@ snippet_client(struct mtls_snippet *s, enum mtls_software sw,
 
 	switch (sw) {
 	case MTLS_SOFTWARE_CURL:
-		snippet_line(s, "curl --cert %s --key %s --cacert %s %s",
-		    shell_word(cert, a, sizeof(a)), shell_word(key, b,
-		    sizeof(b)), shell_word(ca, c, sizeof(c)),
+		snippet_line(s, "curl --%s %s --%s %s --%s %s %s",
+		    curl_option[CURL_CERT], shell_word(cert, a, sizeof(a)),
+		    curl_option[CURL_KEY], shell_word(key, b, sizeof(b)),
+		    curl_option[CURL_CACERT], shell_word(ca, c, sizeof(c)),
 		    shell_word(url, u, sizeof(u)));
 		break;
 	case MTLS_SOFTWARE_REQUESTS:

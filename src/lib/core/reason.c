@@ -57,6 +57,11 @@ static const struct reason_info reasons[] = {
 	    "1.3." },
 	{ MTLS_REJECT_OTHER, "other", SSL3_AD_HANDSHAKE_FAILURE,
 	    "refused", "See the reason in words." },
+	{ MTLS_REJECT_NOT_TLS, "not_tls", -1, "the peer does not speak TLS",
+	    "Connect to the TLS port, or turn TLS on in the peer." },
+	{ MTLS_REJECT_VERSION, "protocol_version", TLS1_AD_PROTOCOL_VERSION,
+	    "no TLS version in common",
+	    "Enable TLS 1.2 or 1.3 on both sides." },
 };
 
 /* OpenSSL verify errors, by reason.  A phrase is given where the error
@@ -158,8 +163,8 @@ static const struct {
 	    "the server does not trust the CA that issued your certificate "
 	    "(%1)",
 	    "On the server: add that CA's certificate (%1) to its client CA "
-	    "bundle (mtls serve --ca, nginx ssl_client_certificate); or use a "
-	    "client certificate from a CA the server trusts." },
+	    "bundle (nginx ssl_client_certificate); or use a client "
+	    "certificate from a CA the server trusts." },
 	{ "certificate_expired", MTLS_REJECT_EXPIRED,
 	    "your certificate expired, or is not yet valid by the server's "
 	    "clock",
@@ -172,8 +177,8 @@ static const struct {
 	{ "unsupported_certificate", MTLS_REJECT_USAGE,
 	    "your certificate may not be used for client authentication (its "
 	    "key usage or extended key usage)",
-	    "On your side: issue a client certificate (mtls cert issue "
-	    "--client: EKU clientAuth, keyUsage digitalSignature)." },
+	    "On your side: issue a client certificate (EKU clientAuth, "
+	    "keyUsage digitalSignature)." },
 	{ "bad_certificate", MTLS_REJECT_BAD_CERT,
 	    "the server could not use your certificate: usually the usage "
 	    "(no clientAuth), a missing intermediate, or a malformed "
@@ -189,8 +194,8 @@ static const struct {
 	    "the server refused access: no access rule on it allows your "
 	    "certificate's identity (GnuTLS servers also send this alert "
 	    "for a certificate that did not verify)",
-	    "On the server: allow your identity (mtls serve --allow-cn, "
-	    "--allow-dns, --allow-uri ...), or use the identity it expects." },
+	    "On the server: allow your identity (a rule on its CN, DNS name, "
+	    "URI ...), or use the identity it expects." },
 	{ "decrypt_error", MTLS_REJECT_BAD_CERT,
 	    "the server could not verify your handshake signature: the key "
 	    "does not belong to the certificate",
@@ -207,6 +212,8 @@ static const struct {
 	/* No explanation of its own: the server asked for a certificate
 	 * and we sent none (the connection's own facts tell it). */
 	{ "certificate_required", MTLS_REJECT_NO_CERT, NULL, NULL },
+	/* Not about our certificate: the versions offered. */
+	{ "protocol_version", MTLS_REJECT_VERSION, NULL, NULL },
 };
 
 const struct reason_info *

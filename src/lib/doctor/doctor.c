@@ -102,7 +102,7 @@ static const struct doctor_entry {
 	    "mtls init runs, for example), and %1 is from the other one.",
 	    "Use the CA file of the CA that issued %1 (the ca.crt of the "
 	    "same PKI), or reissue %1 from the CA in %3; give CAs distinct "
-	    "names (mtls ca init --name)." },
+	    "names." },
 	[DR_CHAIN_UNTRUSTED] = { "chain-untrusted", MTLS_SEVERITY_ERROR,
 	    "leaf top-ca ca-file ca-file-contents",
 	    "The chain of %1 leads to the CA %2, which is not in the CA "
@@ -143,15 +143,14 @@ static const struct doctor_entry {
 	    "The certificate %1 in %2 is self-signed: it was not issued by "
 	    "your CA or any other, so the peer accepts it only if it pins "
 	    "this exact certificate.",
-	    "Issue the certificate from a CA (mtls cert issue --ca DIR ...) "
-	    "and give the peer that CA." },
+	    "Issue the certificate from a CA and give the peer that CA." },
 	[DR_LEAF_IS_CA] = { "leaf-is-ca", MTLS_SEVERITY_ERROR,
 	    "cert file",
 	    "The certificate %1 in %2 is a CA certificate, not a server or "
 	    "client certificate: peers refuse it as an end-entity "
 	    "certificate.",
-	    "Use a certificate this CA issued (mtls cert issue --ca DIR "
-	    "--server or --client ...), not the CA's own." },
+	    "Use a certificate this CA issued (a server or client one), not "
+	    "the CA's own." },
 
 	[DR_CERT_NOT_YET_VALID] = { "cert-not-yet-valid", MTLS_SEVERITY_ERROR,
 	    "cert file not-before time-left",
@@ -182,14 +181,14 @@ static const struct doctor_entry {
 	    "cert file eku",
 	    "The certificate %1 in %2 has an extended key usage (%3) without "
 	    "clientAuth, so servers refuse it as a client certificate.",
-	    "Issue a client certificate (mtls cert issue --client), whose "
-	    "extended key usage includes clientAuth." },
+	    "Issue a client certificate, whose extended key usage includes "
+	    "clientAuth." },
 	[DR_USAGE_NO_SERVERAUTH] = { "usage-no-serverauth", MTLS_SEVERITY_ERROR,
 	    "cert file eku",
 	    "The certificate %1 in %2 has an extended key usage (%3) without "
 	    "serverAuth, so clients refuse it as a server certificate.",
-	    "Issue a server certificate (mtls cert issue --server), whose "
-	    "extended key usage includes serverAuth." },
+	    "Issue a server certificate, whose extended key usage includes "
+	    "serverAuth." },
 	[DR_USAGE_NO_DIGITALSIGNATURE] = { "usage-no-digitalsignature",
 	    MTLS_SEVERITY_ERROR,
 	    "cert file key-usage",
@@ -202,17 +201,18 @@ static const struct doctor_entry {
 	    "The certificate %1 may be used as a %2 certificate.",
 	    "Nothing to do." },
 	[DR_NAME_NOT_IN_SAN] = { "name-not-in-san", MTLS_SEVERITY_ERROR,
-	    "name cert sans option",
+	    "name cert sans san-type",
 	    "The name %1 is not among the subject alternative names of %2 "
 	    "(%3), so clients connecting to %1 refuse it.",
-	    "Reissue the certificate with %4 %1, or connect with a name it "
-	    "has." },
+	    "Reissue the certificate with the SAN %4:%1, or connect with a "
+	    "name it has." },
 	[DR_CN_WITHOUT_SAN] = { "cn-without-san", MTLS_SEVERITY_ERROR,
 	    "cert file",
 	    "The certificate %1 in %2 has a common name but no subject "
 	    "alternative name, and clients ignore the common name "
 	    "(RFC 6125).",
-	    "Reissue it with the server's names as SANs (--dns, --ip)." },
+	    "Reissue it with the server's names as SANs (DNS names, IP "
+	    "addresses)." },
 	[DR_OK_NAME] = { "ok-name", MTLS_SEVERITY_OK,
 	    "name cert",
 	    "The name %1 matches the certificate %2.",
@@ -240,8 +240,8 @@ static const struct doctor_entry {
 	    "issuer crl-file next-update time-since",
 	    "The CRL of %1 in %2 expired on %3, %4 ago, and servers that "
 	    "check revocation then refuse every certificate of this CA.",
-	    "Publish a fresh CRL (mtls ca crl --ca DIR --out %2) and "
-	    "schedule it well before nextUpdate." },
+	    "Publish a fresh CRL to %2 and schedule it well before "
+	    "nextUpdate." },
 	[DR_CRL_NOT_YET_VALID] = { "crl-not-yet-valid", MTLS_SEVERITY_ERROR,
 	    "issuer crl-file this-update time-left",
 	    "The CRL of %1 in %2 is not valid until %3, %4 from now.",
@@ -251,8 +251,8 @@ static const struct doctor_entry {
 	    "crl-file issuer chain-cas",
 	    "The CRL in %1 issued by %2 is not signed by any CA of the "
 	    "chain (%3).",
-	    "Use the CRL published by the CA that issued the certificates "
-	    "(mtls ca crl --ca DIR)." },
+	    "Use the CRL published by the CA that issued the "
+	    "certificates." },
 	[DR_CRL_MISSING_FOR_INTERMEDIATE] = { "crl-missing-for-intermediate",
 	    MTLS_SEVERITY_ERROR,
 	    "crl-file ca cert",
@@ -338,15 +338,15 @@ static const struct doctor_entry {
 	    MTLS_SEVERITY_ERROR,
 	    "cert ca-file reason",
 	    "The server's certificate %1 does not verify against %2: %3.",
-	    "Give the client the CA that issued the server's certificate "
-	    "(--ca), or give the server a certificate from your CA." },
+	    "Give the server a certificate from your CA, or give this client "
+	    "the CA that issued the server's certificate as its CA file." },
 	[DR_SERVER_NAME_MISMATCH] = { "server-name-mismatch",
 	    MTLS_SEVERITY_ERROR,
-	    "cert name sans option",
+	    "cert name sans san-type",
 	    "The server's certificate %1 is not valid for the name %2 (it "
 	    "has %3).",
-	    "Connect with a name the certificate has (--servername), or "
-	    "reissue the server's certificate with %4 %2." },
+	    "Connect with a name the certificate has as the server name, or "
+	    "reissue the server's certificate with the SAN %4:%2." },
 	[DR_SERVER_CHAIN_INCOMPLETE] = { "server-chain-incomplete",
 	    MTLS_SEVERITY_WARNING,
 	    "cert intermediate",
@@ -361,9 +361,9 @@ static const struct doctor_entry {
 	    "%3 (it holds %4): the intermediate the server should send is "
 	    "missing.",
 	    "On the server, send the chain: append the intermediate %2 to "
-	    "its certificate file after the leaf (nginx ssl_certificate, "
-	    "mtls serve --cert: leaf then intermediates).  Only if %2 is "
-	    "not under your root, give the client the CA that issued it." },
+	    "its certificate file after the leaf (nginx ssl_certificate: "
+	    "leaf then intermediates).  Only if %2 is not under your root, "
+	    "give the client the CA that issued it." },
 	[DR_OK_SERVER_CERT] = { "ok-server-cert", MTLS_SEVERITY_OK,
 	    "cert ca-file name",
 	    "The server's certificate %1 verifies against %2 and is valid "
@@ -392,8 +392,7 @@ static const struct doctor_entry {
 	[DR_CLIENT_CERT_MISSING] = { "client-cert-missing", MTLS_SEVERITY_ERROR,
 	    "target evidence",
 	    "%1 requires a client certificate and none was given (%2).",
-	    "Pass your client certificate and key (--cert client.crt --key "
-	    "client.key)." },
+	    "Pass your client certificate and its key." },
 	[DR_CLIENT_CERT_UNUSABLE] = { "client-cert-unusable",
 	    MTLS_SEVERITY_ERROR,
 	    "target cert-file evidence",

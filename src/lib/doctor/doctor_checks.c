@@ -232,17 +232,17 @@ wanted_hint(enum mtls_object_kind want, enum mtls_object_kind got)
 		    "pkcs12 -in FILE -clcerts -nokeys for the certificate, "
 		    "-nocerts -noenc for the key";
 	if (got == MTLS_OBJECT_CSR && want == MTLS_OBJECT_CERT)
-		return "A CSR is only a request: have the CA sign it (mtls "
-		    "cert sign --csr FILE) and give the certificate it returns";
+		return "A CSR is only a request: have the CA sign it and give "
+		    "the certificate it returns";
 	switch (want) {
 	case MTLS_OBJECT_CERT:
 		return "Give the certificate (BEGIN CERTIFICATE) here, and the "
-		    "key with --key";
+		    "key as the key file";
 	case MTLS_OBJECT_KEY:
 		return "Give the private key (BEGIN PRIVATE KEY) here, and the "
-		    "certificate with --cert";
+		    "certificate as the certificate file";
 	case MTLS_OBJECT_CRL:
-		return "Give the CRL itself (mtls ca crl --ca DIR --out FILE)";
+		return "Give the CRL itself, as its CA publishes it";
 	default:
 		return "Check which file the option expects";
 	}
@@ -642,17 +642,19 @@ check_name(struct mtls_doctor *d, X509 *leaf, const char *subject,
 		doctor_add(d, DR_CN_WITHOUT_SAN, subject, leafname, subject,
 		    NULL);
 	} else if (name != NULL && !name_matches(leaf, name)) {
-		/* mtls cert issue takes an address as --ip only. */
+		/* An address matches an IP SAN only (RFC 6125 section
+		 * 6.2.1), a name a DNS SAN. */
 		unsigned char ip[16];
-		const char *opt = inet_pton(AF_INET, name, ip) == 1 ||
-		    inet_pton(AF_INET6, name, ip) == 1 ? "--ip" : "--dns";
+		const char *san_type = inet_pton(AF_INET, name, ip) == 1 ||
+		    inet_pton(AF_INET6, name, ip) == 1 ? "IP" : "DNS";
 		if (remote)
 			doctor_add(d, DR_SERVER_NAME_MISMATCH, subject,
 			    leafname, name, sans != NULL ? sans : "no SAN",
-			    opt, NULL);
+			    san_type, NULL);
 		else
 			doctor_add(d, DR_NAME_NOT_IN_SAN, subject, name,
-			    leafname, sans != NULL ? sans : "none", opt, NULL);
+			    leafname, sans != NULL ? sans : "none", san_type,
+			    NULL);
 	} else if (name != NULL && !remote) {
 		doctor_add(d, DR_OK_NAME, subject, name, leafname, NULL);
 	}

@@ -309,6 +309,26 @@ mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 	return 0;
 }
 
+/* What OpenSSL's reason for a failed handshake says about the peer when
+ * it is not about certificates: it does not speak TLS (what it sent is no
+ * TLS record), or it shares no version with us. */
+static enum mtls_reject_code
+protocol_code(unsigned long e)
+{
+	if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return MTLS_REJECT_NONE;
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_WRONG_VERSION_NUMBER:
+		return MTLS_REJECT_NOT_TLS;
+	case SSL_R_UNSUPPORTED_PROTOCOL:
+	case SSL_R_NO_PROTOCOLS_AVAILABLE:
+	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+		return MTLS_REJECT_VERSION;
+	default:
+		return MTLS_REJECT_NONE;
+	}
+}
+
 /* The one place a failed handshake becomes a message: the refusal in
  * words when we have one, OpenSSL's reason, and the alerts. */
 static int
@@ -326,6 +346,8 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 		tls_set_reject(ctx, MTLS_REJECT_NO_CERT, "%s",
 		    ctx->anon_refused ?
 		    TLS_NO_CERT_NO_RULE : "no client certificate");
+	if (!server)
+		ctx->protocol_code = protocol_code(e);
 	if ((r = err_ssl_reason(reason, sizeof(reason))) == NULL) {
 		if (sslerr == SSL_ERROR_SYSCALL && saved_errno != 0)
 			snprintf(reason, sizeof(reason), "%s",
@@ -591,6 +613,9 @@ mtls_conn_reject_code(struct mtls *ctx)
 	if (ctx->alert_received >= 0)
 		(void)reason_from_alert(tls_alert_name(ctx->alert_received),
 		    &code, NULL, NULL);
+	if ((code == MTLS_REJECT_NONE || code == MTLS_REJECT_OTHER) &&
+	    ctx->protocol_code != MTLS_REJECT_NONE)
+		code = ctx->protocol_code;
 	return code;
 }
 

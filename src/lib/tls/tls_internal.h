@@ -125,6 +125,9 @@ struct mtls {
 	 * not verify (noverifycert lets the handshake go on). */
 	char *verify_problem;
 	enum mtls_reject_code verify_code;
+	/* Client: a failure that is not about certificates, from OpenSSL's
+	 * reason code (NOT_TLS, VERSION), or NONE. */
+	enum mtls_reject_code protocol_code;
 
 	struct tls_peer *peer;
 	/* Server: the chain (leaf excluded) a stateless ticket carried, for
