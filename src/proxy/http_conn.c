@@ -75,6 +75,7 @@ struct http_conn {
 	unsigned retried : 1;        /* ... and was */
 	ev_tstamp t_req, t_connect;  /* request head in; connect started */
 	double upstream;             /* seconds to the answer's head, or -1 */
+	char client[ADDR_STRLEN];    /* the client's address, for the log */
 	char method[24];
 	char path[512];
 	int status;
@@ -212,14 +213,16 @@ http_log_request(struct conn *c, const char *reason)
 {
 	struct http_conn *h = c->http;
 	struct request_record r = { 0 };
-	char client[ADDR_STRLEN], line[2048];
+	char line[2048];
 	size_t n;
 	int k = h->status / 100 - 1;
 
-	addr_format((struct sockaddr *)&c->peer, c->peerlen, client,
-	    sizeof(client));
+	/* Formatted once per connection. */
+	if (h->client[0] == '\0')
+		addr_format((struct sockaddr *)&c->peer, c->peerlen,
+		    h->client, sizeof(h->client));
 	r.time = ev_time();
-	r.client = client;
+	r.client = h->client;
 	r.method = h->method[0] ? h->method : "-";
 	r.path = h->path[0] ? h->path : "-";
 	r.status = h->status;
@@ -304,6 +307,7 @@ http_backend_connect(struct conn *c)
 		return http_refuse(c, 502, why) == -1 ? -1 : 1;
 	}
 	c->pfd = fd;
+	h->reused = 0;
 	ev_io_stop(c->w->loop, &c->pio);
 	ev_io_set(&c->pio, fd, EV_WRITE);
 	h->connecting = !done;
@@ -378,11 +382,17 @@ http_on_head(struct conn *c)
 	struct http_forward fw = { px->opt.strip_prefix,
 	    px->opt.nstrip_prefix, mtls_conn_servername(c->tls) };
 	char why[200];
+	size_t n;
 	int status;
 
-	snprintf(h->method, sizeof(h->method), "%s", hd->method_name);
-	snprintf(h->path, sizeof(h->path), "%.*s", (int)hd->target_len,
-	    hd->target);
+	n = strlen(hd->method_name);
+	n = n < sizeof(h->method) - 1 ? n : sizeof(h->method) - 1;
+	memcpy(h->method, hd->method_name, n);
+	h->method[n] = '\0';
+	n = hd->target_len < sizeof(h->path) - 1 ? hd->target_len :
+	    sizeof(h->path) - 1;
+	memcpy(h->path, hd->target, n);
+	h->path[n] = '\0';
 	h->t_req = ev_now(c->w->loop);
 	h->req_bytes = h->resp_bytes = 0;
 	h->upstream = -1;

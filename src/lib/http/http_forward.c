@@ -167,12 +167,18 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
 
 	/* The backend gets the origin-form (an absolute-form path may be
 	 * empty or start with its query: "/" goes first then). */
-	http_buf_printf(out, "%s %s%.*s HTTP/%d.%d\r\n", h->method_name,
-	    h->path_len == 0 || h->path[0] == '?' ? "/" : "",
-	    (int)h->path_len, h->path, h->major, h->minor);
-	if (h->authority != NULL)
-		http_buf_printf(out, "Host: %.*s\r\n", (int)h->authority_len,
-		    h->authority);
+	http_buf_adds(out, h->method_name);
+	http_buf_adds(out, h->path_len == 0 || h->path[0] == '?' ? " /" :
+	    " ");
+	http_buf_add(out, h->path, h->path_len);
+	/* The parser admits HTTP/1.0 and 1.1 only. */
+	http_buf_adds(out, h->minor == 0 ? " HTTP/1.0\r\n" :
+	    " HTTP/1.1\r\n");
+	if (h->authority != NULL) {
+		http_buf_adds(out, "Host: ");
+		http_buf_add(out, h->authority, h->authority_len);
+		http_buf_adds(out, "\r\n");
+	}
 	for (i = 0; i < h->nfields; i++) {
 		size_t k;
 
