@@ -27,7 +27,12 @@ usage(void)
 {
 	printf("usage: %s HOST:PORT --cert FILE --key FILE --ca FILE\n"
 	    "                  [--mode handshake|resume|rr|bulk|idle] [-c N] "
-	    "[-d SECONDS] [--json]\n"
+	    "[-d SECONDS]\n"
+	    "                  [--servername NAME] [--timeout S] "
+	    "[--request STR]\n"
+	    "                  [--response-bytes N] [--size N] "
+	    "[--tls-min 1.2|1.3]\n"
+	    "                  [--tls-max 1.2|1.3] [--json]\n"
 	    "\n"
 	    "Drives N concurrent mutual-TLS connections to HOST:PORT for a "
 	    "fixed time from\n"

@@ -58,54 +58,32 @@ proxy_cli_log_format(const char *cmd, const char *s,
 	return 0;
 }
 
+struct start_print {
+	const char *cmd;
+	int anyway;
+};
+
+static void
+start_print(void *arg, const char *code, const char *explanation,
+    const char *fix)
+{
+	const struct start_print *p = arg;
+	char buf[4096];
+
+	fprintf(stderr, "%s: %s%s: %s fix: %s%s\n", p->cmd,
+	    p->anyway ? "warning: " : "", code, explanation, cli_fix_hinted(
+	    fix, cli_doctor_hint(code), buf, sizeof(buf)), p->anyway ? "" :
+	    " (--unsafe-start-anyway starts all the same)");
+}
+
 int
 proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
-    enum mtls_purpose role, int anyway)
+    int anyway)
 {
-	struct mtls_doctor_options dopt = { 0 };
-	struct mtls_doctor *d;
-	struct mtls_error err = { 0 };
-	char fix[4096];
-	size_t nerr;
+	struct start_print p = { cmd, anyway };
+	size_t nerr = proxy_start_check(o, getenv("MTLS_KEY_PASSPHRASE"),
+	    start_print, &p);
 
-	dopt.cert_file = o->cert_file;
-	dopt.key_file = o->key_file;
-	dopt.ca_file = o->ca_file;
-	dopt.crl_file = o->crl_file;
-	dopt.role = role;
-	dopt.passphrase = getenv("MTLS_KEY_PASSPHRASE");
-	dopt.ca_for_peer_only = 1;
-	/* The checks could not run (out of memory): the engine's own
-	 * loading says what is wrong, if anything. */
-	if ((d = mtls_doctor_run(&dopt, &err)) == NULL)
-		return 0;
-	/* A file that cannot be read, parsed or paired with its key is the
-	 * loader's to report, in the words every command uses. */
-	static const char *const loader_codes[] = { "file-missing",
-	    "file-unreadable", "not-pem-or-der", "wrong-object-kind",
-	    "key-encrypted-no-passphrase", "key-wrong-passphrase",
-	    "key-mismatch" };
-	for (size_t i = 0; i < mtls_doctor_count(d); i++)
-		for (size_t j = 0; j < sizeof(loader_codes) /
-		    sizeof(loader_codes[0]); j++)
-			if (strcmp(mtls_doctor_code(d, i), loader_codes[j]) ==
-			    0) {
-				mtls_doctor_free(d);
-				return 0;
-			}
-	nerr = mtls_doctor_count_severity(d, MTLS_SEVERITY_ERROR);
-	for (size_t i = 0; i < mtls_doctor_count(d); i++) {
-		if (mtls_doctor_severity(d, i) != MTLS_SEVERITY_ERROR)
-			continue;
-		fprintf(stderr, "%s: %s%s: %s fix: %s%s\n", cmd,
-		    anyway ? "warning: " : "", mtls_doctor_code(d, i),
-		    mtls_doctor_explanation(d, i), cli_fix_hinted(
-		    mtls_doctor_fix(d, i), cli_doctor_hint(mtls_doctor_code(d,
-		    i)), fix, sizeof(fix)),
-		    anyway ? "" : " (--unsafe-start-anyway starts all the "
-		    "same)");
-	}
-	mtls_doctor_free(d);
 	return nerr > 0 && !anyway ? -1 : 0;
 }
 

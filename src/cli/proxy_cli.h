@@ -18,14 +18,13 @@ int proxy_cli_log_format(const char *cmd, const char *s,
     enum proxy_log_format *out);
 
 /*
- * Before serve or tunnel starts: the checks of mtls doctor on our
- * certificate (for role), key, the peers' CA file and the CRL file.  Each
- * error is a state in which every handshake can only fail; it is printed
- * as one line with doctor's code and fix, and the start is refused (-1)
- * unless anyway (then each is printed as a warning, and 0).
+ * Before serve or tunnel starts: the checks at start (proxy_start_check).
+ * Each error is printed as one line with doctor's code and fix, and the
+ * start is refused (-1) unless anyway (then each is printed as a warning,
+ * and 0).
  */
 int proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
-    enum mtls_purpose role, int anyway);
+    int anyway);
 
 /* The option a start failure of the engine is about, with a space after
  * it, or "" (the engine names the value, we name the option). */

@@ -488,8 +488,9 @@ cmd_serve(int argc, char **argv)
 	ret = EXIT_FAIL;
 	if (cli_ca_file_check(o.ca_file) != 0)
 		goto out;
-	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_SERVER,
-	    start_anyway) == -1)
+	/* The same checks run at each reload: the option holds there too. */
+	o.unsafe_start_anyway = start_anyway;
+	if (proxy_cli_start_checks(cmd, &o, start_anyway) == -1)
 		goto out;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL) {
 		cli_fail("%s", why);

@@ -197,8 +197,9 @@ cmd_tunnel(int argc, char **argv)
 
 	if (cli_ca_file_check(o.ca_file) != 0)
 		return EXIT_FAIL;
-	if (proxy_cli_start_checks(cmd, &o, MTLS_PURPOSE_CLIENT,
-	    start_anyway) == -1)
+	/* The same checks run at each reload: the option holds there too. */
+	o.unsafe_start_anyway = start_anyway;
+	if (proxy_cli_start_checks(cmd, &o, start_anyway) == -1)
 		return EXIT_FAIL;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL)
 		return cli_fail("%s", why);

@@ -21,6 +21,7 @@
  *       crl: ...  proxy-protocol: true  client-auth: require|optional
  *       tls-min: "1.3"  max-conns: N  handshake-timeout: S  idle-timeout: S
  *       ticket-key-file: FILE  session-cache: N  unsafe-backend: false
+ *       unsafe-start-anyway: false
  *
  * Relative paths are taken from the file's directory.  Every key is
  * declared once in the tables below with its type; anything
@@ -183,6 +184,7 @@ static const struct conf_key service_keys[] = {
 	{ "ticket-key-file", T_FILE, OPT(ticket_key_file), 0, 0, 0 },
 	{ "session-cache", T_INT, OPT(session_cache), 0, 1, 10000000 },
 	{ "unsafe-backend", T_BOOL, OPT(unsafe_backend), 0, 0, 0 },
+	{ "unsafe-start-anyway", T_BOOL, OPT(unsafe_start_anyway), 0, 0, 0 },
 	{ "http", T_BOOL, OPT(http), 0, 0, 0 },
 	{ "http-identity", T_HTTP_IDENTITY, OPT(http_identity), 0, 0, 0 },
 	{ "strip-header-prefix", T_PREFIXES, OPT(strip_prefix), 0, 1,
@@ -762,6 +764,11 @@ proxy_plan_check(const struct proxy_plan *plan, char *err, size_t errlen)
 		mtls_config_free(cfg);
 		if (o->crl_file != NULL && check_crl(o, why, sizeof(why)) ==
 		    -1) {
+			snprintf(err, errlen, "service %s: %s", o->name, why);
+			return -1;
+		}
+		/* The checks the command line runs at start. */
+		if (proxy_start_check_line(o, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "service %s: %s", o->name, why);
 			return -1;
 		}

@@ -42,6 +42,8 @@ struct conn {
 	unsigned p_shut : 1;         /* ... and we passed it on */
 	unsigned p_eof : 1;          /* the plain side's stream ended */
 	unsigned t_closed : 1;       /* ... and we sent close_notify */
+	unsigned p_data : 1;         /* the plain side sent at least a byte */
+	unsigned p_eof_first : 1;    /* ... ended while the TLS side was open */
 	unsigned hs_started : 1;     /* serve: the client has sent something */
 	unsigned hs_done : 1;
 	unsigned t_again : 1;        /* a direction used up its turn with */
@@ -53,7 +55,8 @@ struct conn {
 	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
 	socklen_t peerlen;
 	const char *outcome;
-	char reason[256];
+	char *reason;                /* why it ended, in words (made only
+	                              * when there is one) */
 	struct http_conn *http;      /* serve --http, after the handshake */
 };
 

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 struct engine {
@@ -102,32 +104,97 @@ engine_workers(void)
 	return n < 1 ? 1 : n > 256 ? 256 : (int)n;
 }
 
+/* "CN=localhost (DNS:localhost, IP:127.0.0.1) until 2027-03-07T00:16:12Z"
+ * for the first certificate of file, or the subjects of all of them (a CA
+ * file); the file's name when it does not load (the checks at start have
+ * already said why). */
+static void
+engine_cert_words(const char *file, int all, char *buf, size_t cap)
+{
+	struct mtls_error e = { 0 };
+	struct mtls_cert *cert = mtls_cert_load_file(file, &e);
+	size_t len = 0, n = cert != NULL ? mtls_cert_count(cert) : 0;
+
+	snprintf(buf, cap, "%s", file);
+	for (size_t i = 0; i < (all ? n : n > 0 ? 1 : 0) && len < cap; i++) {
+		struct mtls_cert_info ci;
+		struct tm tm;
+		char until[32] = "?";
+		int k;
+
+		if (mtls_cert_info(cert, i, &ci, &e) != 0)
+			continue;
+		if (gmtime_r(&ci.not_after, &tm) != NULL)
+			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ",
+			    &tm);
+		k = snprintf(buf + len, cap - len, "%s%s", i ? ", " : "",
+		    ci.subject);
+		len += k > 0 ? (size_t)k : 0;
+		for (size_t j = 0; !all && j < ci.nsans && len < cap; j++) {
+			k = snprintf(buf + len, cap - len, "%s%s:%s",
+			    j ? ", " : " (", mtls_san_type_name(ci.sans[j].type),
+			    ci.sans[j].value);
+			len += k > 0 ? (size_t)k : 0;
+			if (j + 1 == ci.nsans && len < cap)
+				len += (size_t)snprintf(buf + len, cap - len,
+				    ")");
+		}
+		if (len < cap) {
+			k = snprintf(buf + len, cap - len, " until %s", until);
+			len += k > 0 ? (size_t)k : 0;
+		}
+		mtls_cert_info_clear(&ci);
+	}
+	mtls_cert_free(cert);
+}
+
 /* One line for a plan of one service, as before there were several; a
- * line per service otherwise. */
+ * line per service otherwise.  It says what the service does: where it
+ * listens, where it forwards, with which certificate, trusting which CA,
+ * letting whom in, and where the metrics are. */
 static void
 engine_log_started(struct proxy *px)
 {
 	for (size_t i = 0; i < px->nsvcs; i++) {
 		const struct proxy_service *svc = px->svcs[i];
 		char name[ADDR_STRLEN], label[80] = "";
+		char cert[512], anchors[512], ca[800], rules[512];
+		char metrics[300] = "";
 
 		addr_format(&svc->target[0].u.sa, svc->target[0].len, name,
 		    sizeof(name));
 		if (px->file != NULL)
 			snprintf(label, sizeof(label), "service %s: ",
 			    svc->st->name);
+		engine_cert_words(svc->opt.cert_file, 0, cert, sizeof(cert));
+		engine_cert_words(svc->opt.ca_file, 1, anchors,
+		    sizeof(anchors));
+		if (strcmp(anchors, svc->opt.ca_file) == 0)
+			snprintf(ca, sizeof(ca), "%s", anchors);
+		else
+			snprintf(ca, sizeof(ca), "%s (%s)", svc->opt.ca_file,
+			    anchors);
+		if (px->plan.metrics != NULL && i == 0)
+			snprintf(metrics, sizeof(metrics), "; metrics on %s",
+			    px->plan.metrics);
 		if (svc->opt.mode == PROXY_TUNNEL)
 			log_msg(px->log_format, "info", "%slistening on %s "
 			    "with %d worker%s, tunnelling over mTLS to %s "
-			    "(server name %s)", label, svc->opt.listen,
+			    "(server name %s); client certificate %s; server "
+			    "verified against %s%s", label, svc->opt.listen,
 			    px->nworkers, px->nworkers == 1 ? "" : "s", name,
-			    svc->servername);
+			    svc->servername, cert, ca, metrics);
 		else
 			log_msg(px->log_format, "info", "%slistening on %s "
-			    "with %d worker%s, forwarding to %s%s", label,
+			    "with %d worker%s, forwarding to %s%s; "
+			    "certificate %s; clients verified against %s, "
+			    "allowing %s%s%s", label,
 			    svc->opt.listen, px->nworkers,
 			    px->nworkers == 1 ? "" : "s", name,
-			    svc->opt.proxy_protocol ? " with PROXY v2" : "");
+			    svc->opt.proxy_protocol ? " with PROXY v2" : "",
+			    cert, ca, mtls_policy_text(svc->opt.policy, rules,
+			    sizeof(rules)), svc->opt.client_auth_optional ?
+			    " (certificate optional)" : "", metrics);
 	}
 }
 
@@ -302,6 +369,7 @@ engine_teardown(struct engine *e, int failed)
 	}
 	renewer_free(e->rn);
 	reloader_free(e->rl);
+	sandbox_free(px);
 	metrics_server_free(e->ms);
 	proxy_unix_cleanup(px);
 	for (size_t k = 0; k < px->nsvcs; k++)

@@ -60,6 +60,8 @@ struct proxy_options {
 	int tls_min;                 /* 0, MTLS_TLS1_2 or MTLS_TLS1_3 */
 	int proxy_protocol;
 	int unsafe_backend;          /* allow a non-loopback backend */
+	int unsafe_start_anyway;     /* start (and reload) even when the
+	                              * checks at start find errors */
 	int workers;                 /* 0: one per core */
 	int max_conns;               /* 0: no limit */
 	int session_cache;           /* serve: sessions kept; 0: default */
@@ -181,6 +183,26 @@ struct proxy_plan *proxy_plan_load(const char *file, char *err,
 int proxy_plan_check(const struct proxy_plan *plan, char *err,
     size_t errlen);
 void proxy_plan_free(struct proxy_plan *plan);
+
+/*
+ * The checks at start, run for the command line, for each service of a
+ * configuration file and at each reload (one piece of code for all): the
+ * findings of mtls doctor on the service's own certificate (for its role:
+ * a server certificate for serve, a client certificate for tunnel), its
+ * key, its peers' CA file and its CRL file.  Each error is a state in which
+ * every handshake can only fail.  fn, when not NULL, gets each error; the
+ * result is their number.  0 also when the checks could not run or a file
+ * does not load: the loader then says why, in the words every command uses.
+ */
+typedef void (*proxy_finding_fn)(void *arg, const char *code,
+    const char *explanation, const char *fix);
+size_t proxy_start_check(const struct proxy_options *o,
+    const char *passphrase, proxy_finding_fn fn, void *arg);
+/* The same for a reload or a file: -1 with the first error as one line
+ * ("code: explanation; fix: ...") in err; 0 when there is none or the
+ * service has unsafe_start_anyway. */
+int proxy_start_check_line(const struct proxy_options *o, char *err,
+    size_t errlen);
 
 /*
  * The online CA's server (mtls ca serve): EST over mTLS on one libev loop,

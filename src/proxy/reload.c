@@ -239,12 +239,6 @@ service_listed(struct proxy_service *const *svcs, size_t n,
 }
 
 static int
-str_same(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static int
 prefixes_same(const struct proxy_options *x, const struct proxy_options *y)
 {
 	if (x->nstrip_prefix != y->nstrip_prefix)
@@ -450,7 +444,12 @@ proxy_reload_file(struct proxy *px, const char *why)
 	char err[1024];
 	int ret = -1;
 
-	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL) {
+	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL &&
+	    proxy_plan_check(plan, err, sizeof(err)) == -1) {
+		proxy_plan_free(plan);
+		plan = NULL;
+	}
+	if (plan != NULL) {
 		if (plan->workers != px->plan.workers ||
 		    !str_same(plan->metrics, px->plan.metrics))
 			log_msg(px->log_format, "warning", "%s: workers and "
@@ -464,6 +463,10 @@ proxy_reload_file(struct proxy *px, const char *why)
 		log_msg(px->log_format, "info", "reloaded %s (%s)", px->file,
 		    why);
 		reloader_rewatch(px->reloader);
+		if (px->renewer != NULL &&
+		    renewer_sync(px->renewer, err, sizeof(err)) == -1)
+			log_msg(px->log_format, "error", "%s: renewals and "
+			    "CRL fetches not updated: %s", px->file, err);
 	} else {
 		log_msg(px->log_format, "error", "reload (%s) failed, keeping "
 		    "the previous configuration: %s", why, err);
@@ -497,8 +500,11 @@ proxy_reload(struct proxy *px, const char *why)
 		struct mtls_config *cfg;
 		char err[1024];
 
-		if ((cfg = proxy_config_build(&svc->opt, err, sizeof(err))) ==
-		    NULL || gen_new_set(svc, cfg, gens, px->nworkers, err,
+		cfg = NULL;
+		if (proxy_start_check_line(&svc->opt, err, sizeof(err)) ==
+		    -1 || (cfg = proxy_config_build(&svc->opt, err,
+		    sizeof(err))) == NULL || gen_new_set(svc, cfg, gens,
+		    px->nworkers, err,
 		    sizeof(err)) == -1) {
 			memset(gens, 0, (size_t)px->nworkers * sizeof(*gens));
 			failed = 1;

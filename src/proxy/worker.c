@@ -127,6 +127,10 @@ worker_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
  * a worker's connections have settled (accepts and closes stopped for a
  * tick, after a tick when they moved), the free pages go back to the
  * system.  Under steady traffic nothing is trimmed: the holes are reused.
+ * Traffic counts as movement too: connections that exchange their first
+ * request after the accepts have settled (a loaded machine, a slow client)
+ * free their record buffers after the trim, and those holes stayed (2000
+ * connections, one request each: 39.3 KiB per connection instead of 22).
  */
 static void
 worker_trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -134,11 +138,12 @@ worker_trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct worker *w = t->data;
 	uint64_t accepted = w->accepted;
 	int moved = accepted != w->trim_accepted ||
-	    w->nconns != w->trim_nconns;
+	    w->nconns != w->trim_nconns || w->relayed != w->trim_relayed;
 
 	(void)loop;
 	(void)revents;
 	w->trim_accepted = accepted;
+	w->trim_relayed = w->relayed;
 	w->trim_nconns = w->nconns;
 	if (!moved && w->trim_busy) {
 #ifdef __GLIBC__

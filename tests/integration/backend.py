@@ -9,6 +9,7 @@ an empty LOG means the backend never saw a connection), and then:
   pp2    parses a PROXY v2 header, logs its fields as JSON, then echoes
   send N writes N bytes of a fixed pattern, then half-closes and reports
          what it read after that ("after-eof <bytes>") in LOG
+  swallow reads one chunk (the request), then closes without a byte back
 
 usage: backend.py MODE ADDR LOG [ARG]   (ADDR: PORT or unix:/path)
 """
@@ -107,6 +108,8 @@ def handle(c):
                 if not d:
                     break
                 c.sendall(d)
+        elif mode == "swallow":
+            log("swallowed %d" % len(c.recv(65536)))
         elif mode == "send":
             n = int(arg)
             chunk = b"0123456789abcdef" * 4096

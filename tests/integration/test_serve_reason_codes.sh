@@ -18,7 +18,7 @@ start_serve --allow-cn client --crl crl.pem --metrics "127.0.0.1:$MPORT"
 s_client revoked-api
 wait_log 'reason="no rule allows CN=revoked-api'
 s_client gone
-wait_log 'reason="certificate revoked'
+wait_log 'reason="client certificate revoked (CN=gone, serial '
 sleep 0.3
 run 0 curl -sS --max-time 5 "http://127.0.0.1:$MPORT/metrics"
 cp "$T/out" metrics.txt

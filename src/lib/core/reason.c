@@ -8,6 +8,8 @@
  * (ssl/statem/statem_lib.c, ssl_x509err2alert); the alert column records
  * it for the reasons a server of ours refuses with.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -215,6 +217,135 @@ static const struct {
 	/* Not about our certificate: the versions offered. */
 	{ "protocol_version", MTLS_REJECT_VERSION, NULL, NULL },
 };
+
+/* fmt appended to buf, cut short at len: a truncated reason is still a
+ * reason, and names taken from certificates can be long. */
+static void MTLS_PRINTF(3, 4)
+cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+#define FACT(s) ((s) != NULL ? (s) : "?")
+
+void
+reason_verify_words(const struct verify_facts *f, char *buf, size_t len)
+{
+	const char *what = f->what != NULL ? f->what : "certificate";
+	const char *subj = FACT(f->subject);
+	const char *anchors = f->anchors != NULL ? f->anchors :
+	    "the trusted CAs";
+	char where[160] = "";
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (f->where != NULL)
+		snprintf(where, sizeof(where), " %s", f->where);
+	switch (f->err) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		cat(buf, len, "%s expired (%s, notAfter %s", what, subj,
+		    FACT(f->not_after));
+		if (f->expired_ago != NULL)
+			cat(buf, len, ", %s ago", f->expired_ago);
+		cat(buf, len, ")%s", where);
+		break;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		cat(buf, len, "%s not yet valid (%s, notBefore %s", what, subj,
+		    FACT(f->not_before));
+		if (f->starts_in != NULL)
+			cat(buf, len, ", starts in %s", f->starts_in);
+		cat(buf, len, ")%s", where);
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		cat(buf, len, "unknown CA: issuer %s is not trusted (%s %s)%s",
+		    FACT(f->issuer), what, subj, where);
+		if (f->depth == 0 && f->untrusted != NULL)
+			cat(buf, len, ": pass the intermediate with %s or append "
+			    "it to the file, or check that %s is the CA that "
+			    "issued it", f->untrusted, anchors);
+		else if (f->depth > 0 && f->anchors != NULL)
+			cat(buf, len, ": the chain does not lead to a CA in %s",
+			    anchors);
+		break;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		cat(buf, len, "unknown CA: %s %s is self-signed and not in %s",
+		    what, subj, anchors);
+		break;
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+		cat(buf, len, "unknown CA: issuer %s is not trusted (a root%s, "
+		    "not in %s)", subj, where, anchors);
+		break;
+	case X509_V_ERR_CERT_REVOKED:
+		cat(buf, len, "%s revoked (", what);
+		if (f->revoked != NULL)
+			cat(buf, len, "%s, ", f->revoked);
+		cat(buf, len, "%s", subj);
+		if (f->serial != NULL)
+			cat(buf, len, ", serial %s", f->serial);
+		cat(buf, len, ")%s", where);
+		break;
+	case X509_V_ERR_INVALID_PURPOSE:
+		cat(buf, len, "%s %s %s %s", what, subj, f->depth == 0 ?
+		    "is not valid for" : "may not issue certificates for",
+		    FACT(f->purpose));
+		if (f->usage != NULL)
+			cat(buf, len, " (%s)", f->usage);
+		cat(buf, len, "%s", where);
+		break;
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		cat(buf, len, "%s does not match the name %s (it holds %s; the "
+		    "CN is not used)", what, FACT(f->name), FACT(f->holds));
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		cat(buf, len, "CRL for %s is missing", FACT(f->issuer));
+		if (f->crl_file != NULL)
+			cat(buf, len, " from %s", f->crl_file);
+		cat(buf, len, " (needed to check %s)", subj);
+		break;
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+		cat(buf, len, "CRL of %s has expired (nextUpdate %s",
+		    FACT(f->crl_issuer), FACT(f->crl_next_update));
+		if (f->crl_expired_ago != NULL)
+			cat(buf, len, ", %s ago", f->crl_expired_ago);
+		cat(buf, len, "): revocation of %s cannot be checked", subj);
+		break;
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+		cat(buf, len, "CRL of %s is not yet valid (thisUpdate %s",
+		    FACT(f->crl_issuer), FACT(f->crl_this_update));
+		if (f->crl_starts_in != NULL)
+			cat(buf, len, ", starts in %s", f->crl_starts_in);
+		cat(buf, len, "): revocation of %s cannot be checked", subj);
+		break;
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+		cat(buf, len, "CRL of %s does not verify with its issuer's key: "
+		    "revocation of %s cannot be checked", FACT(f->crl_issuer),
+		    subj);
+		break;
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+	case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+		cat(buf, len, "CRL for %s cannot be used (%s)", subj,
+		    FACT(f->words));
+		break;
+	default:
+		cat(buf, len, "%s %s%s: %s", what, subj, where,
+		    FACT(f->words));
+		break;
+	}
+}
 
 const struct reason_info *
 reason_info(enum mtls_reject_code code)

@@ -35,6 +35,41 @@ enum mtls_reject_code reason_from_verify_error(int x509_v_err);
 const char *reason_verify_phrase(int x509_v_err);
 
 /*
+ * What a caller knows of a failed verification, for reason_verify_words():
+ * the facts of the certificate at the error depth (x509_verify_facts()
+ * gathers them) and how the caller names things.  NULL: not known, left
+ * out of the words.
+ */
+struct verify_facts {
+	int err;                 /* X509_V_ERR_* */
+	int depth;
+	const char *what;        /* "certificate", "server certificate", ... */
+	const char *where;       /* "at depth 1", "in the server's chain" */
+	const char *subject;     /* the certificate's name */
+	const char *issuer;      /* its issuer's name */
+	const char *holds;       /* its names: subject and SANs */
+	const char *serial;      /* hex */
+	const char *not_before, *starts_in;   /* date, and how far ahead */
+	const char *not_after, *expired_ago;  /* date, and how long ago */
+	const char *crl_issuer;  /* the CRL concerned */
+	const char *crl_this_update, *crl_starts_in;
+	const char *crl_next_update, *crl_expired_ago;
+	const char *revoked;     /* the revocation's reason and date */
+	const char *usage;       /* the EKU or key usage that forbids it */
+	const char *purpose;     /* "client authentication" */
+	const char *name;        /* the name asked for */
+	const char *anchors;     /* the trusted CAs, as the caller calls them */
+	const char *untrusted;   /* where intermediates may be given */
+	const char *crl_file;    /* where CRLs come from */
+	const char *words;       /* the error alone (x509_verify_words()) */
+};
+
+/* The one wording of a failed verification, for every caller: which
+ * certificate, what is wrong with it, and the facts that show it. */
+void reason_verify_words(const struct verify_facts *f, char *buf,
+    size_t len);
+
+/*
  * An alert received from a server after we sent our certificate: the
  * reason it stands for (OTHER when it says nothing precise), and what it
  * means and whose side must change, in which %1 stands for our

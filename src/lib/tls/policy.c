@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls/tls_internal.h"
+#include "tools/mtls_tools.h"
 #include "x509/text.h"
 
 struct mtls_policy *
@@ -67,6 +68,32 @@ kind_name(enum mtls_rule_kind kind)
 	case MTLS_ALLOW_EMAIL: return "email";
 	}
 	return "?";
+}
+
+char *
+mtls_policy_text(const struct mtls_policy *pol, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	if (cap == 0)
+		return buf;
+	buf[0] = '\0';
+	if (pol == NULL || pol->n == 0) {
+		snprintf(buf, cap, "none");
+		return buf;
+	}
+	for (size_t i = 0; i < pol->n && len < cap; i++) {
+		const struct policy_rule *r = &pol->rules[i];
+		int k = snprintf(buf + len, cap - len, "%s%s%s%s",
+		    i ? ", " : "", kind_name(r->kind),
+		    r->value != NULL ? " " : "",
+		    r->value != NULL ? r->value : "");
+
+		if (k < 0)
+			break;
+		len += (size_t)k;
+	}
+	return buf;
 }
 
 /* ---- validating and normalising a rule --------------------------- */
@@ -524,7 +551,7 @@ policy_check_cert(const struct mtls_policy *pol, X509 *leaf, char *why,
 	}
 	if (why != NULL && whylen > 0) {
 		char ident[300];
-		tls_describe_identity(leaf, ident, sizeof(ident));
+		x509_identity_text(leaf, ident, sizeof(ident));
 		snprintf(why, whylen, "no rule allows %s", ident);
 	}
 	return 0;

@@ -89,6 +89,24 @@ tls_new(enum tls_role role)
 	return ctx;
 }
 
+/*
+ * Where an error of ctx is written: allocated at the first one.  Should
+ * that allocation fail, the message goes to a scratch buffer of the thread
+ * and mtls_error() says "out of memory".
+ */
+static struct mtls_error *
+ctx_err(struct mtls *ctx)
+{
+	static _Thread_local struct mtls_error scratch;
+
+	if (ctx->err == NULL &&
+	    (ctx->err = calloc(1, sizeof(*ctx->err))) == NULL) {
+		ctx->err_nomem = 1;
+		return &scratch;
+	}
+	return ctx->err;
+}
+
 struct mtls *
 mtls_client(void)
 {
@@ -106,7 +124,9 @@ mtls_error(struct mtls *ctx)
 {
 	if (ctx == NULL)
 		return "no TLS context";
-	return ctx->err.msg[0] != '\0' ? ctx->err.msg : NULL;
+	if (ctx->err == NULL)
+		return ctx->err_nomem ? "out of memory" : NULL;
+	return ctx->err->msg[0] != '\0' ? ctx->err->msg : NULL;
 }
 
 int
@@ -115,13 +135,13 @@ mtls_configure(struct mtls *ctx, struct mtls_config *cfg)
 	SSL_CTX *sctx;
 
 	if (cfg == NULL)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "no configuration");
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "no configuration");
 	if (ctx->role == TLS_ROLE_SERVER_CONN)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "an accepted "
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "an accepted "
 		    "connection takes its server's configuration");
-	if ((sctx = tls_config_ctx(cfg, ctx->role, &ctx->err)) == NULL) {
+	if ((sctx = tls_config_ctx(cfg, ctx->role, ctx_err(ctx))) == NULL) {
 		/* Leave the reason on the config too: it is the config's. */
-		cfg->err = ctx->err;
+		cfg->err = *ctx_err(ctx);
 		return -1;
 	}
 	tls_config_ref(cfg);
@@ -171,7 +191,9 @@ conn_reset(struct mtls *ctx)
 	ctx->fd = -1;
 	ctx->handshake_done = ctx->handshake_failed = 0;
 	ctx->io_failed = ctx->io_dead = 0;
-	err_clear(&ctx->err);
+	if (ctx->err != NULL)
+		err_clear(ctx->err);
+	ctx->err_nomem = 0;
 	free(ctx->reject);
 	ctx->reject = NULL;
 	free(ctx->servername);
@@ -202,10 +224,10 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 	SSL *ssl = NULL;
 
 	if (ctx->role != TLS_ROLE_CLIENT)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "not a client "
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "not a client "
 		    "context");
 	if (ctx->ssl_ctx == NULL)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "the context is not "
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "the context is not "
 		    "configured");
 	if (ctx->ssl != NULL)
 		conn_reset(ctx);
@@ -213,11 +235,11 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 		servername = NULL;
 	if (servername == NULL && !ctx->cfg->noverifyname &&
 	    !ctx->cfg->noverifycert)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "a server name is "
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "a server name is "
 		    "needed to verify the server's certificate");
 	if (servername != NULL &&
 	    (ctx->servername = strdup(servername)) == NULL)
-		return err_set(&ctx->err, MTLS_ERR_NOMEM, "out of memory");
+		return err_set(ctx_err(ctx), MTLS_ERR_NOMEM, "out of memory");
 
 	if ((ssl = SSL_new(ctx->ssl_ctx)) == NULL)
 		goto ssl_fail;
@@ -236,7 +258,7 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 			    servername, 0);
 			if (!ok) {
 				SSL_free(ssl);
-				return err_set_ssl(&ctx->err, MTLS_ERR_USAGE,
+				return err_set_ssl(ctx_err(ctx), MTLS_ERR_USAGE,
 				    "%s: not a usable server name", servername);
 			}
 		}
@@ -256,7 +278,7 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 	return 0;
 ssl_fail:
 	SSL_free(ssl);
-	return err_set_ssl(&ctx->err, MTLS_ERR_CRYPTO, "cannot start a TLS "
+	return err_set_ssl(ctx_err(ctx), MTLS_ERR_CRYPTO, "cannot start a TLS "
 	    "connection");
 }
 
@@ -273,26 +295,26 @@ mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 
 	*out = NULL;
 	if (server == NULL || server->role != TLS_ROLE_SERVER)
-		return server == NULL ? -1 : err_set(&server->err,
+		return server == NULL ? -1 : err_set(ctx_err(server),
 		    MTLS_ERR_USAGE, "not a server context");
 	if ((conn = tls_new(TLS_ROLE_SERVER_CONN)) == NULL)
 		return -1; /* out of memory: the one failure without a conn */
 	*out = conn;
 	conn->handshake_failed = 1; /* until it is set up */
 	if (fd < 0)
-		return err_set(&conn->err, MTLS_ERR_USAGE, "socket %d is not "
+		return err_set(ctx_err(conn), MTLS_ERR_USAGE, "socket %d is not "
 		    "a valid descriptor", fd);
 	if (server->ssl_ctx == NULL)
-		return err_set(&conn->err, MTLS_ERR_USAGE, "the server is not "
+		return err_set(ctx_err(conn), MTLS_ERR_USAGE, "the server is not "
 		    "configured");
 	if ((conn->ssl = SSL_new(server->ssl_ctx)) == NULL)
-		return err_set_ssl(&conn->err, MTLS_ERR_CRYPTO, "cannot "
+		return err_set_ssl(ctx_err(conn), MTLS_ERR_CRYPTO, "cannot "
 		    "start a TLS connection");
 	SSL_set_app_data(conn->ssl, conn);
 	if (!tls_set_fd(conn->ssl, fd)) {
 		SSL_free(conn->ssl);
 		conn->ssl = NULL;
-		return err_set_ssl(&conn->err, MTLS_ERR_IO, "cannot use "
+		return err_set_ssl(ctx_err(conn), MTLS_ERR_IO, "cannot use "
 		    "socket %d", fd);
 	}
 	conn->handshake_failed = 0;
@@ -366,18 +388,18 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 		    tls_alert_name(ctx->alert_received));
 
 	if (server && ctx->reject != NULL)
-		return err_set(&ctx->err, MTLS_ERR_TLS, "client refused: %s%s",
+		return err_set(ctx_err(ctx), MTLS_ERR_TLS, "client refused: %s%s",
 		    ctx->reject, alerts);
 	if (!server && ctx->verify_problem != NULL)
-		return err_set(&ctx->err, MTLS_ERR_VERIFY, "%s%s%s",
+		return err_set(ctx_err(ctx), MTLS_ERR_VERIFY, "%s%s%s",
 		    strncmp(ctx->verify_problem, "server ", 7) == 0 ? "" :
 		    "server certificate not accepted: ", ctx->verify_problem,
 		    alerts);
 	if (!server && ctx->alert_received >= 0)
-		return err_set(&ctx->err, MTLS_ERR_TLS, "the server refused "
+		return err_set(ctx_err(ctx), MTLS_ERR_TLS, "the server refused "
 		    "the handshake: %s alert (%s)",
 		    tls_alert_name(ctx->alert_received), reason);
-	return err_set(&ctx->err, MTLS_ERR_TLS, "TLS handshake failed: %s%s",
+	return err_set(ctx_err(ctx), MTLS_ERR_TLS, "TLS handshake failed: %s%s",
 	    reason, alerts);
 }
 
@@ -385,7 +407,7 @@ int
 mtls_handshake(struct mtls *ctx)
 {
 	if (ctx->ssl == NULL)
-		return err_set(&ctx->err, MTLS_ERR_USAGE, "no connection");
+		return err_set(ctx_err(ctx), MTLS_ERR_USAGE, "no connection");
 	if (ctx->handshake_done)
 		return 0;
 	if (ctx->handshake_failed)
@@ -426,10 +448,10 @@ io_error(struct mtls *ctx, int r, int saved_errno, const char *what)
 		ctx->io_dead = 1;
 		ERR_clear_error();
 		if (saved_errno == 0)
-			return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer "
+			return err_set(ctx_err(ctx), MTLS_ERR_TLS, "%s: the peer "
 			    "closed the connection without close_notify",
 			    what);
-		return err_set(&ctx->err, MTLS_ERR_IO, "%s: %s", what,
+		return err_set(ctx_err(ctx), MTLS_ERR_IO, "%s: %s", what,
 		    strerror(saved_errno));
 	default:
 		break;
@@ -440,16 +462,16 @@ io_error(struct mtls *ctx, int r, int saved_errno, const char *what)
 	if (ERR_GET_LIB(le) == ERR_LIB_SSL &&
 	    ERR_GET_REASON(le) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 		ERR_clear_error();
-		return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer closed "
+		return err_set(ctx_err(ctx), MTLS_ERR_TLS, "%s: the peer closed "
 		    "the connection without close_notify", what);
 	}
 	if (ctx->alert_received >= 0) {
 		const char *r2 = err_ssl_reason(reason, sizeof(reason));
-		return err_set(&ctx->err, MTLS_ERR_TLS, "%s: the peer sent the "
+		return err_set(ctx_err(ctx), MTLS_ERR_TLS, "%s: the peer sent the "
 		    "alert %s (%s)", what, tls_alert_name(ctx->alert_received),
 		    r2 != NULL ? r2 : "connection closed");
 	}
-	return err_set_ssl(&ctx->err, MTLS_ERR_TLS, "%s failed", what);
+	return err_set_ssl(ctx_err(ctx), MTLS_ERR_TLS, "%s failed", what);
 }
 
 ssize_t
@@ -497,7 +519,7 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 		return (ssize_t)n;
 	ssize_t rc = io_error(ctx, r, saved_errno, "TLS write");
 	if (rc == 0)
-		return err_set(&ctx->err, MTLS_ERR_TLS, "TLS write: the peer "
+		return err_set(ctx_err(ctx), MTLS_ERR_TLS, "TLS write: the peer "
 		    "has closed the connection");
 	return rc;
 }
@@ -526,7 +548,7 @@ mtls_close(struct mtls *ctx)
 		ERR_clear_error();
 		return 0; /* the peer is gone: nothing left to tell it */
 	}
-	return err_set_ssl(&ctx->err, MTLS_ERR_TLS, "TLS close failed");
+	return err_set_ssl(ctx_err(ctx), MTLS_ERR_TLS, "TLS close failed");
 }
 
 void
@@ -537,6 +559,7 @@ mtls_free(struct mtls *ctx)
 	conn_reset(ctx);
 	SSL_CTX_free(ctx->ssl_ctx);
 	mtls_config_free(ctx->cfg);
+	free(ctx->err);
 	free(ctx);
 }
 

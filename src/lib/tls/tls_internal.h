@@ -107,7 +107,11 @@ struct mtls {
 	int handshake_failed;
 	int io_failed;               /* a fatal TLS error after the handshake */
 	int io_dead;                 /* the socket failed after the handshake */
-	struct mtls_error err;
+	/* The last error, allocated at the first one (ctx_err): a proxy
+	 * holds thousands of idle connections, and 772 bytes each that
+	 * almost never say anything were 3% of an idle connection. */
+	struct mtls_error *err;
+	int err_nomem;               /* ... and that allocation failed */
 	char *reject;                /* why the peer was refused, in words */
 	enum mtls_reject_code reject_code; /* and as a code (core/reason.h) */
 	char *servername;            /* client: what we asked for */
@@ -181,8 +185,6 @@ const char *tls_alert_name(int desc);
  * words (the first reason wins). */
 void tls_set_reject(struct mtls *ctx, enum mtls_reject_code code,
     const char *fmt, ...) MTLS_PRINTF(3, 4);
-/* "CN=x, DNS:a, URI:b" for messages, truncated to fit. */
-void tls_describe_identity(X509 *x, char *buf, size_t len);
 
 /* tls_verify_cache.c: the client's cache of verified server chains.
  * One entry: the SHA-256 of the chain as received and of the name it was

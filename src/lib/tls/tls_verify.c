@@ -107,160 +107,25 @@ set_verify_problem(struct mtls *ctx, enum mtls_reject_code code,
 	}
 }
 
-static void
-time_text(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t == NULL || !ASN1_TIME_to_tm(t, &tm)) {
-		snprintf(buf, len, "(unreadable date)");
-		return;
-	}
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-static void
-serial_text(X509 *x, char *buf, size_t len)
-{
-	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-	snprintf(buf, len, "%s", hex != NULL ? hex : "?");
-	OPENSSL_free(hex);
-	BN_free(bn);
-}
-
-void
-tls_describe_identity(X509 *x, char *buf, size_t len)
-{
-	char *sans = x509_sans_line(x);
-	size_t used;
-
-	x509_name_short(X509_get_subject_name(x), buf, len);
-	used = strlen(buf);
-	if (sans != NULL && used + 2 < len)
-		snprintf(buf + used, len - used, ", %s", sans);
-	free(sans);
-}
-
-/* snprintf for messages that may be cut short on purpose: names from
- * certificates can be long, and a truncated reason is still a reason. */
-static void MTLS_PRINTF(3, 4)
-msgf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
-/* The verify error of x in words, naming the certificate concerned. */
+/* The verify error of x in the reason table's words (core/reason.c),
+ * naming the certificate concerned by its role in this handshake. */
 static void
 describe_error(struct mtls *ctx, X509_STORE_CTX *x, char *msg, size_t len)
 {
-	int err = X509_STORE_CTX_get_error(x);
-	int depth = X509_STORE_CTX_get_error_depth(x);
-	X509 *cert = X509_STORE_CTX_get_current_cert(x);
 	const char *who = ctx->role == TLS_ROLE_CLIENT ? "server" : "client";
-	char subj[256] = "?", iss[256] = "?", when[64], serial[80], what[300];
+	struct verify_facts f;
+	struct verify_fact_text t;
+	char what[64], where[64], purpose[64];
 
-	if (cert != NULL) {
-		x509_name_short(X509_get_subject_name(cert), subj, sizeof(subj));
-		x509_name_short(X509_get_issuer_name(cert), iss, sizeof(iss));
-	}
-	if (depth == 0)
-		msgf(what, sizeof(what), "%s certificate", who);
-	else
-		msgf(what, sizeof(what), "CA certificate %s in the %s's "
-		    "chain", subj, who);
-
-	switch (err) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		time_text(cert ? X509_get0_notAfter(cert) : NULL, when,
-		    sizeof(when));
-		if (depth == 0)
-			msgf(msg, len, "%s expired (%s, notAfter %s)", what,
-			    subj, when);
-		else
-			msgf(msg, len, "%s expired (notAfter %s)", what,
-			    when);
-		break;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		time_text(cert ? X509_get0_notBefore(cert) : NULL, when,
-		    sizeof(when));
-		if (depth == 0)
-			msgf(msg, len, "%s not yet valid (%s, notBefore "
-			    "%s)", what, subj, when);
-		else
-			msgf(msg, len, "%s not yet valid (notBefore %s)",
-			    what, when);
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		msgf(msg, len, "unknown CA: issuer %s is not trusted "
-		    "(%s %s)", iss, depth == 0 ? who : "CA", subj);
-		break;
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		msgf(msg, len, "unknown CA: the %s certificate %s is "
-		    "self-signed and not trusted", who, subj);
-		break;
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		msgf(msg, len, "unknown CA: issuer %s is not trusted (the "
-		    "%s sent this root itself)", subj, who);
-		break;
-	case X509_V_ERR_CERT_REVOKED:
-		serial_text(cert, serial, sizeof(serial));
-		msgf(msg, len, "%s revoked (%s, serial %s)", depth == 0 ?
-		    "certificate" : what, subj, serial);
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		msgf(msg, len, "CRL for %s is missing (needed to check "
-		    "%s)", iss, subj);
-		break;
-	case X509_V_ERR_CRL_HAS_EXPIRED:
-	case X509_V_ERR_CRL_NOT_YET_VALID: {
-		X509_CRL *crl = X509_STORE_CTX_get0_current_crl(x);
-		char cname[256] = "?";
-		if (crl != NULL)
-			x509_name_short(X509_CRL_get_issuer(crl), cname,
-			    sizeof(cname));
-		if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
-			time_text(crl ? X509_CRL_get0_nextUpdate(crl) : NULL,
-			    when, sizeof(when));
-			msgf(msg, len, "CRL of %s has expired (nextUpdate "
-			    "%s)", cname, when);
-		} else {
-			time_text(crl ? X509_CRL_get0_lastUpdate(crl) : NULL,
-			    when, sizeof(when));
-			msgf(msg, len, "CRL of %s is not yet valid "
-			    "(lastUpdate %s)", cname, when);
-		}
-		break;
-	}
-	case X509_V_ERR_INVALID_PURPOSE:
-		msgf(msg, len, "%s %s is not valid for %s authentication "
-		    "(its extended key usage does not allow it)", what, subj,
-		    who);
-		break;
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH: {
-		char ident[400];
-		tls_describe_identity(cert, ident, sizeof(ident));
-		msgf(msg, len, "server certificate does not match the "
-		    "name %s (it holds %s; the CN is not used)",
-		    ctx->servername ? ctx->servername : "?", ident);
-		break;
-	}
-	default:
-		if (depth == 0)
-			msgf(msg, len, "%s %s: %s", what, subj,
-			    x509_verify_words(x));
-		else
-			msgf(msg, len, "%s: %s", what, x509_verify_words(x));
-		break;
-	}
+	x509_verify_facts(x, NULL, time(NULL), &f, &t);
+	snprintf(what, sizeof(what), "%s certificate", who);
+	snprintf(where, sizeof(where), "in the %s's chain", who);
+	snprintf(purpose, sizeof(purpose), "%s authentication", who);
+	f.what = f.depth == 0 ? what : "CA certificate";
+	f.where = f.depth == 0 ? NULL : where;
+	f.purpose = purpose;
+	f.name = ctx->servername;
+	reason_verify_words(&f, msg, len);
 }
 
 /*
@@ -297,7 +162,7 @@ authorize(struct mtls *ctx, X509 *leaf)
 
 	if (pol == NULL) {
 		char ident[300];
-		tls_describe_identity(leaf, ident, sizeof(ident));
+		x509_identity_text(leaf, ident, sizeof(ident));
 		snprintf(why, sizeof(why), "no rule allows %s (no access rules "
 		    "are configured)", ident);
 		ok = 0;
@@ -483,11 +348,18 @@ tls_servername_cb(SSL *ssl, int *alert, void *arg)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
 	if (X509_cmp_time(X509_get0_notAfter(peer), NULL) <= 0) {
-		char subj[256], when[64];
+		struct verify_facts f = { .err = X509_V_ERR_CERT_HAS_EXPIRED,
+		    .what = "client certificate",
+		    .where = "on resuming its session" };
+		char subj[256], when[32] = "", msg[512];
+		time_t t;
 		x509_name_short(X509_get_subject_name(peer), subj, sizeof(subj));
-		time_text(X509_get0_notAfter(peer), when, sizeof(when));
-		tls_set_reject(ctx, MTLS_REJECT_EXPIRED, "client certificate "
-		    "expired (%s, notAfter %s; resumed session)", subj, when);
+		if (x509_time(X509_get0_notAfter(peer), &t) == 0)
+			x509_time_rfc3339(t, when, sizeof(when));
+		f.subject = subj;
+		f.not_after = when[0] != '\0' ? when : NULL;
+		reason_verify_words(&f, msg, sizeof(msg));
+		tls_set_reject(ctx, MTLS_REJECT_EXPIRED, "%s", msg);
 		*alert = SSL_AD_CERTIFICATE_EXPIRED;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}

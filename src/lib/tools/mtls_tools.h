@@ -100,4 +100,12 @@ void mtls_cleanse(void *buf, size_t len);
  * certificates in tests; 0 turns it off.  Never for production use. */
 int mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds);
 
+/* ------------------------------------------------------------------ */
+/* Access rules                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The rules in words for a log line: "cn client, dns *.example.com" or
+ * "any"; "none" without rules.  Cut to cap; returns buf. */
+char *mtls_policy_text(const struct mtls_policy *pol, char *buf, size_t cap);
+
 #endif

@@ -528,6 +528,19 @@ x509_sans_line(const X509 *cert)
 	return x509_sans_text(cert, &s) == 0 ? s : NULL;
 }
 
+void
+x509_identity_text(X509 *x, char *buf, size_t len)
+{
+	char *sans = x509_sans_line(x);
+	size_t used;
+
+	x509_name_short(X509_get_subject_name(x), buf, len);
+	used = strlen(buf);
+	if (sans != NULL && used + 2 < len)
+		snprintf(buf + used, len - used, ", %s", sans);
+	free(sans);
+}
+
 int
 x509_time(const ASN1_TIME *t, time_t *out)
 {

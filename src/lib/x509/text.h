@@ -58,6 +58,9 @@ void x509_sans_free(struct mtls_san *sans, size_t nsans);
 int x509_sans_text(const X509 *cert, char **out) MTLS_MUST_CHECK;
 /* The same as a result: NULL when there are none (or no memory). */
 char *x509_sans_line(const X509 *cert);
+/* "CN=x, DNS:a, IP:1.2.3.4": the short subject and the SANs, how a refusal
+ * names the identity a certificate holds. */
+void x509_identity_text(X509 *x, char *buf, size_t len);
 /* ASN1_TIME -> time_t (UTC); -1 on a malformed time. */
 int x509_time(const ASN1_TIME *t, time_t *out);
 /* "2025-01-01T00:00:00Z" */

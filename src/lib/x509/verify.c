@@ -106,167 +106,118 @@ revoked_detail(X509 *x, STACK_OF(X509_CRL) *crls, char *buf, size_t len)
 }
 
 /* A validity bound in words: when, its date; span, how far it lies from
- * now (in the past with past set, else ahead).  Both stay as they were
- * when the bound is absent or unreadable. */
+ * now (in the past with past set, else ahead).  Both empty when the bound
+ * is absent or unreadable. */
 static void
 bound_words(const ASN1_TIME *bound, time_t now, int past, char *when,
     size_t when_len, char *span, size_t span_len)
 {
 	time_t t;
 
+	when[0] = span[0] = '\0';
 	if (bound == NULL || x509_time(bound, &t) != 0)
 		return;
 	x509_time_rfc3339(t, when, when_len);
 	x509_span_words((long long)(past ? now - t : t - now), span, span_len);
 }
 
-/* err <- one sentence for the failed verification in ctx. */
+#define NONEMPTY(s) ((s)[0] != '\0' ? (s) : NULL)
+
+void
+x509_verify_facts(X509_STORE_CTX *x, STACK_OF(X509_CRL) *crls, time_t now,
+    struct verify_facts *f, struct verify_fact_text *t)
+{
+	X509 *cur = X509_STORE_CTX_get_current_cert(x);
+	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(x);
+
+	memset(f, 0, sizeof(*f));
+	memset(t, 0, sizeof(*t));
+	f->err = X509_STORE_CTX_get_error(x);
+	f->depth = X509_STORE_CTX_get_error_depth(x);
+	f->words = x509_verify_words(x);
+	if (cur == NULL)
+		return;
+	x509_name_short(X509_get_subject_name(cur), t->subject,
+	    sizeof(t->subject));
+	x509_name_short(X509_get_issuer_name(cur), t->issuer,
+	    sizeof(t->issuer));
+	x509_identity_text(cur, t->holds, sizeof(t->holds));
+	f->subject = t->subject;
+	f->issuer = t->issuer;
+	f->holds = t->holds;
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cur), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	if (hex != NULL) {
+		snprintf(t->serial, sizeof(t->serial), "%s", hex);
+		f->serial = t->serial;
+	}
+	OPENSSL_free(hex);
+	BN_free(bn);
+	bound_words(X509_get0_notBefore(cur), now, 0, t->not_before,
+	    sizeof(t->not_before), t->starts_in, sizeof(t->starts_in));
+	bound_words(X509_get0_notAfter(cur), now, 1, t->not_after,
+	    sizeof(t->not_after), t->expired_ago, sizeof(t->expired_ago));
+	f->not_before = NONEMPTY(t->not_before);
+	f->starts_in = NONEMPTY(t->starts_in);
+	f->not_after = NONEMPTY(t->not_after);
+	f->expired_ago = NONEMPTY(t->expired_ago);
+	if (f->err == X509_V_ERR_INVALID_PURPOSE) {
+		purpose_detail(cur, t->usage, sizeof(t->usage));
+		f->usage = t->usage;
+	}
+	if (f->err == X509_V_ERR_CERT_REVOKED && crls != NULL) {
+		revoked_detail(cur, crls, t->revoked, sizeof(t->revoked));
+		f->revoked = t->revoked;
+	}
+	/* The context forgets its current CRL once verification stops:
+	 * find the one from the issuer of the certificate. */
+	for (int i = 0; crl == NULL && i < sk_X509_CRL_num(crls); i++)
+		if (X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(crls,
+		    i)), X509_get_issuer_name(cur)) == 0)
+			crl = sk_X509_CRL_value(crls, i);
+	if (crl != NULL) {
+		x509_name_short(X509_CRL_get_issuer(crl), t->crl_issuer,
+		    sizeof(t->crl_issuer));
+		f->crl_issuer = t->crl_issuer;
+		bound_words(X509_CRL_get0_lastUpdate(crl), now, 0,
+		    t->crl_this, sizeof(t->crl_this), t->crl_starts,
+		    sizeof(t->crl_starts));
+		bound_words(X509_CRL_get0_nextUpdate(crl), now, 1,
+		    t->crl_next, sizeof(t->crl_next), t->crl_ago,
+		    sizeof(t->crl_ago));
+		f->crl_this_update = NONEMPTY(t->crl_this);
+		f->crl_starts_in = NONEMPTY(t->crl_starts);
+		f->crl_next_update = NONEMPTY(t->crl_next);
+		f->crl_expired_ago = NONEMPTY(t->crl_ago);
+	}
+	ERR_clear_error();
+}
+
+/* err <- one sentence for the failed verification in ctx, in the reason
+ * table's words (core/reason.c), with the files this caller was given. */
 static void
 describe_failure(X509_STORE_CTX *ctx, const struct verify_inputs *in,
     struct mtls_error *err)
 {
 	const struct mtls_verify_options *opt = in->opt;
-	int code = X509_STORE_CTX_get_error(ctx);
-	int depth = X509_STORE_CTX_get_error_depth(ctx);
-	X509 *cur = X509_STORE_CTX_get_current_cert(ctx);
-	X509_CRL *crl = X509_STORE_CTX_get0_current_crl(ctx);
-	time_t now = opt->at ? opt->at : time(NULL);
-	char *subj = subject_of(cur), *iss = NULL, *crl_iss = NULL;
-	char *sans = NULL;
-	char at[64], when[32], span[48], detail[512];
+	struct verify_facts f;
+	struct verify_fact_text t;
+	char at[64], msg[1024];
 
-	const char *ca = opt->ca_label != NULL ? opt->ca_label :
+	x509_verify_facts(ctx, in->crls, opt->at ? opt->at : time(NULL), &f,
+	    &t);
+	snprintf(at, sizeof(at), "at depth %d", f.depth);
+	f.what = f.depth == 0 ? "certificate" : "CA certificate";
+	f.where = at;
+	f.purpose = purpose_words(opt->purpose);
+	f.name = opt->name;
+	f.anchors = opt->ca_label != NULL ? opt->ca_label :
 	    opt->ca_file != NULL ? opt->ca_file : "the trust anchors";
-	const char *unt = opt->untrusted_label != NULL ?
-	    opt->untrusted_label : "a file of untrusted intermediates";
-
-	if (subj == NULL)
-		subj = strdup("unknown certificate");
-	if (cur != NULL)
-		iss = x509_name_line(X509_get_issuer_name(cur));
-	/* The context forgets its current CRL once verification stops:
-	 * find the one from the issuer of the certificate. */
-	for (int i = 0; crl == NULL && cur != NULL &&
-	    i < sk_X509_CRL_num(in->crls); i++)
-		if (X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(
-		    in->crls, i)), X509_get_issuer_name(cur)) == 0)
-			crl = sk_X509_CRL_value(in->crls, i);
-	if (crl != NULL)
-		crl_iss = x509_name_line(X509_CRL_get_issuer(crl));
-	snprintf(at, sizeof(at), "at depth %d", depth);
-	when[0] = span[0] = '\0';
-
-	switch (code) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		bound_words(X509_get0_notAfter(cur), now, 1, when,
-		    sizeof(when), span, sizeof(span));
-		err_set(err, MTLS_ERR_VERIFY, "certificate has expired "
-		    "(notAfter %s, %s ago) %s (%s)", when, span, at, subj);
-		break;
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		bound_words(X509_get0_notBefore(cur), now, 0, when,
-		    sizeof(when), span, sizeof(span));
-		err_set(err, MTLS_ERR_VERIFY, "certificate is not yet valid "
-		    "(notBefore %s, starts in %s) %s (%s)", when, span, at,
-		    subj);
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		if (depth == 0)
-			err_set(err, MTLS_ERR_VERIFY, "unable to find the "
-			    "issuer (%s) of %s: pass the intermediate with "
-			    "%s or append it to the file, or check that %s is "
-			    "the CA that issued it", iss ? iss : "?", subj,
-			    unt, ca);
-		else
-			err_set(err, MTLS_ERR_VERIFY, "unable to find the "
-			    "issuer (%s) of %s %s: the chain does not lead to "
-			    "a CA in %s", iss ? iss : "?", subj, at, ca);
-		break;
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		err_set(err, MTLS_ERR_VERIFY, "self-signed certificate (%s) "
-		    "that is not in %s", subj, ca);
-		break;
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		err_set(err, MTLS_ERR_VERIFY, "the chain ends in a self-signed "
-		    "certificate (%s) that is not in %s %s", subj, ca, at);
-		break;
-	case X509_V_ERR_CERT_REVOKED:
-		revoked_detail(cur, in->crls, detail, sizeof(detail));
-		err_set(err, MTLS_ERR_VERIFY, "certificate revoked (%s) %s "
-		    "(%s)", detail, at, subj);
-		break;
-	case X509_V_ERR_INVALID_PURPOSE:
-		purpose_detail(cur, detail, sizeof(detail));
-		if (depth == 0)
-			err_set(err, MTLS_ERR_VERIFY, "not valid for %s (%s) "
-			    "%s (%s)", purpose_words(opt->purpose), detail, at,
-			    subj);
-		else
-			err_set(err, MTLS_ERR_VERIFY, "the CA certificate %s "
-			    "may not issue certificates for %s (%s) %s", subj,
-			    purpose_words(opt->purpose), detail, at);
-		break;
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		sans = x509_sans_line(cur);
-		if (sans != NULL) {
-			err_set(err, MTLS_ERR_VERIFY, "name '%s' does not match "
-			    "the certificate's SANs (%s)", opt->name, sans);
-		} else {
-			char *cn = cur ? x509_name_cn(X509_get_subject_name(
-			    cur)) : NULL;
-			err_set(err, MTLS_ERR_VERIFY, "name '%s' does not match: "
-			    "the certificate has no SANs%s%s%s", opt->name,
-			    cn ? " (its CN '" : "", cn ? cn : "",
-			    cn ? "' is never used as a name)" : "");
-			free(cn);
-		}
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		err_set(err, MTLS_ERR_VERIFY, "no CRL from %s (the issuer of "
-		    "%s) in %s: revocation cannot be checked", iss ? iss : "?",
-		    subj, in->crl_file ? in->crl_file : "the CRL file");
-		break;
-	case X509_V_ERR_CRL_HAS_EXPIRED:
-	case X509_V_ERR_CRL_NOT_YET_VALID: {
-		int expired = code == X509_V_ERR_CRL_HAS_EXPIRED;
-
-		if (crl != NULL)
-			bound_words(expired ? X509_CRL_get0_nextUpdate(crl) :
-			    X509_CRL_get0_lastUpdate(crl), now, expired, when,
-			    sizeof(when), span, sizeof(span));
-		err_set(err, MTLS_ERR_VERIFY, expired ?
-		    "the CRL of %s has expired (nextUpdate %s, %s ago): "
-		    "revocation of %s cannot be checked" :
-		    "the CRL of %s is not yet valid (thisUpdate %s, in %s): "
-		    "revocation of %s cannot be checked",
-		    crl_iss ? crl_iss : "?", when, span, subj);
-		break;
-	}
-	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
-		err_set(err, MTLS_ERR_VERIFY, "the CRL of %s does not verify "
-		    "with its issuer's key: revocation of %s cannot be checked",
-		    crl_iss ? crl_iss : "?", subj);
-		break;
-	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
-	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
-	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
-	case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
-		err_set(err, MTLS_ERR_VERIFY, "the CRL for %s cannot be used "
-		    "(%s)", subj, X509_verify_cert_error_string(code));
-		break;
-	default:
-		err_set(err, MTLS_ERR_VERIFY, "%s %s: %s", subj, at,
-		    x509_verify_words(ctx));
-	}
-	free(subj);
-	free(iss);
-	free(crl_iss);
-	free(sans);
-	ERR_clear_error();
+	f.untrusted = opt->untrusted_label != NULL ? opt->untrusted_label :
+	    "a file of untrusted intermediates";
+	f.crl_file = in->crl_file != NULL ? in->crl_file : "the CRL file";
+	reason_verify_words(&f, msg, sizeof(msg));
+	err_set(err, MTLS_ERR_VERIFY, "%s", msg);
 }
 
 /* Does a CA above depth in the chain of x carry name constraints? */
