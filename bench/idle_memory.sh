@@ -43,40 +43,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
-# Established connections to the backend's port: the server opens one once
-# it has verified a client, so they count finished handshakes.
-to_backend() {
-	awk -v port="$(printf '%04X' "$1")" \
-	    '$4 == "01" && substr($3, index($3, ":") + 1) == port { n++ }
-	    END { print n + 0 }' /proc/net/tcp
-}
+. "$top/bench/lib.sh"
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
-RR_REQUEST='GET /bench HTTP/1.1\r\nHost: localhost\r\n\r\n'
-RR_REQLEN=$(( $(printf '%b' "$RR_REQUEST" | wc -c) ))
-
-d="$W/pki"; mkdir -p "$d"
-"$MTLS" ca init --dir "$d/ca" --name "idle CA" --key-type "$KEY" \
-    >/dev/null || die "mtls ca init failed"
-"$MTLS" cert issue --ca "$d/ca" --server --name localhost --ip 127.0.0.1 \
-    --key-type "$KEY" --out "$d/server" >/dev/null || die "cert issue failed"
-"$MTLS" cert issue --ca "$d/ca" --client --name idle-client \
-    --key-type "$KEY" --out "$d/client" >/dev/null || die "cert issue failed"
+d="$W/pki"
+make_pki "$d" "$KEY" || die "cannot make the certificates"
 cc -O2 -o "$W/backend" "$top/bench/backend.c" || die "cannot build the backend"
 be=$(free_port)
-"$W/backend" "$be" rr "$RR_REQLEN" 1024 & PIDS="$PIDS $!"
+"$W/backend" "$be" rr "$RR_REQLEN" "$RR_RESPONSE" & PIDS="$PIDS $!"
 wait_port "$be" || die "the backend did not start"
 
 echo "# N held rss_before_kib rss_held_kib kib_per_conn_rss pss_before_kib pss_held_kib kib_per_conn_pss"
@@ -100,7 +75,7 @@ for n in "$@"; do
 	"$MTLS" bench "127.0.0.1:$port" --cert "$d/client.crt" \
 	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
 	    --mode idle -c "$n" -d 600 --timeout 60 --json \
-	    --request "$RR_REQUEST" --response-bytes 1024 \
+	    --request "$RR_REQUEST" --response-bytes "$RR_RESPONSE" \
 	    >"$W/bench-$n.json" 2>"$W/bench-$n.err" &
 	bpid=$!
 	PIDS="$PIDS $bpid"

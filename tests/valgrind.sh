@@ -3,7 +3,8 @@
 # tunnel`, with those processes under valgrind (tests/integration/lib.sh's
 # mtls_cmd runs them through $MTLS_WRAP).  Then every valgrind log is read:
 # a memory error, a definite or indirect leak, or a descriptor mtls opened
-# and left open at exit fails the run, with the log shown.
+# and left open at exit (unless a signal killed it as it started) fails the
+# run, with the log shown.
 #   BUILD=build tests/valgrind.sh [FILTER...]
 # (default: serve tunnel attack_certs attack_resumption; the scanners and the
 # renegotiation flood make hundreds of handshakes, too slow under valgrind)
@@ -30,6 +31,11 @@ findings=$(for l in "$logs"/vg.*.log; do
 	[ -f "$l" ] || continue
 	awk -v f="$l" '
 	/ERROR SUMMARY: [1-9]/ { print f ": " $0; next }
+	# Killed by a signal it had no handler for yet (a test stopping a
+	# serve that is still starting): what was open at that instant (a
+	# library ld.so was mapping, a certificate being read) is no leak.
+	/Process terminating with default action of signal/ { killed = 1 }
+	killed { next }
 	/Open (file descriptor|AF_[A-Z0-9]+ socket|[a-z]+ socket) [0-9]+/ {
 		pending = $0; next
 	}

@@ -89,7 +89,10 @@ cmd_ca_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': copt.dir = optarg; break;
-		case 'n': copt.name = optarg; break;
+		case 'n':
+			copt.name = optarg;
+			cli_name_warn_dn(optarg);
+			break;
 		case 'k':
 			if (cli_key_type_arg(cmd, optarg, &copt.key_type) ==
 			    -1)

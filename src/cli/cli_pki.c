@@ -103,20 +103,27 @@ cli_issuer_require(const char *cmd, const struct cli_issuer *is)
 	return 0;
 }
 
+void
+cli_name_warn_dn(const char *arg)
+{
+	size_t k = strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+	    "vwxyz");
+
+	/* "CN=evil,O=x" becomes a common name with that text, not a
+	 * distinguished name: say so, since it looks like one. */
+	if (k > 0 && arg[k] == '=')
+		fprintf(stderr, "mtls: warning: --name '%.80s' looks like a "
+		    "distinguished name; it becomes the common name as written "
+		    "(CN=%.80s)\n", arg, arg);
+}
+
 int
 cli_names_opt(struct cli_names *n, int c, const char *arg)
 {
 	switch (c) {
 	case 'n':
 		n->name = arg;
-		/* "CN=evil,O=x" becomes a common name with that text, not a
-		 * distinguished name: say so, since it looks like one. */
-		if (strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
-		    "vwxyz") > 0 && arg[strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-		    "abcdefghijklmnopqrstuvwxyz")] == '=')
-			fprintf(stderr, "mtls: warning: --name '%.80s' looks "
-			    "like a distinguished name; it becomes the common "
-			    "name as written (CN=%.80s)\n", arg, arg);
+		cli_name_warn_dn(arg);
 		return 1;
 	case 'd': strlist_add(&n->dns, arg); return 1;
 	case 'i': strlist_add(&n->ip, arg); return 1;

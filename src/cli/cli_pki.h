@@ -104,6 +104,9 @@ struct cli_names {
 };
 
 int cli_names_opt(struct cli_names *n, int c, const char *arg);
+/* Warns that a --name such as "CN=evil,O=x" looks like a distinguished
+ * name (it becomes the common name as written). */
+void cli_name_warn_dn(const char *arg);
 /* The mtls_names view of n, valid while n lives. */
 void cli_names_get(const struct cli_names *n, struct mtls_names *out);
 void cli_names_free(struct cli_names *n);

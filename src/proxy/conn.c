@@ -55,18 +55,24 @@ conn_tunnel(const struct conn *c)
 	return c->gen->svc->opt.mode == PROXY_TUNNEL;
 }
 
+/* The reason is made when there is one (out of memory: none). */
+static void
+conn_vreason(struct conn *c, const char *fmt, va_list ap)
+{
+	free(c->reason);
+	c->reason = NULL;
+	if (fmt != NULL && vasprintf(&c->reason, fmt, ap) == -1)
+		c->reason = NULL;
+}
+
 void
 conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
 {
 	va_list ap;
 
 	c->outcome = outcome;
-	if (fmt == NULL) {
-		c->reason[0] = '\0';
-		return;
-	}
 	va_start(ap, fmt);
-	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	conn_vreason(c, fmt, ap);
 	va_end(ap);
 }
 
@@ -162,7 +168,8 @@ conn_log(struct conn *c)
 	r.bytes_in = c->bytes_in;
 	r.bytes_out = c->bytes_out;
 	r.outcome = c->outcome != NULL ? c->outcome : "closed";
-	r.reason = c->reason[0] != '\0' ? c->reason : NULL;
+	r.reason = c->reason != NULL && c->reason[0] != '\0' ? c->reason :
+	    NULL;
 	n = log_format_conn(line, sizeof(line), px->opt.log_format, &r);
 	log_write(line, n);
 }
@@ -197,6 +204,7 @@ conn_close(struct conn *c)
 	__atomic_fetch_sub(&c->gen->svc->st->active, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_sub(&w->px->active, 1, __ATOMIC_RELAXED);
 	gen_unref(c->gen);
+	free(c->reason);
 	free(c);
 	if (w->stopping && w->nconns == 0)
 		ev_break(w->loop, EVBREAK_ALL);
@@ -210,7 +218,7 @@ conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
 
 	c->outcome = outcome;
 	va_start(ap, fmt);
-	vsnprintf(c->reason, sizeof(c->reason), fmt, ap);
+	conn_vreason(c, fmt, ap);
 	va_end(ap);
 	conn_close(c);
 	return -1;
@@ -446,7 +454,8 @@ conn_serve_refused(struct conn *c)
 	}
 	STAT_ADD(CONN_STATS(c)->handshakes[hr], 1);
 	conn_identity(c, who, sizeof(who));
-	svc_state_refused(c->gen->svc->st, hr, who, c->reason);
+	svc_state_refused(c->gen->svc->st, hr, who, c->reason != NULL ?
+	    c->reason : "");
 	conn_linger(c);
 }
 
@@ -767,12 +776,13 @@ conn_pump(struct conn *c)
 		 * silence: say so (a client that leaves without asking
 		 * anything is not one). */
 		if (!conn_tunnel(c) && !c->p_data &&
-		    (c->p_eof_first || c->bytes_in > 0))
+		    (c->p_eof_first || c->bytes_in > 0)) {
+			STAT_ADD(CONN_STATS(c)->backend_errors, 1);
 			conn_outcome(c, "backend_closed", "the backend "
 			    "closed the connection without sending a byte "
 			    "(the client had sent %llu)",
 			    (unsigned long long)c->bytes_in);
-		else
+		} else
 			conn_outcome(c, "ok", NULL);
 		conn_close(c);
 		return;

@@ -55,7 +55,8 @@ struct conn {
 	struct sockaddr_in6 peer;    /* fits a sockaddr_in too */
 	socklen_t peerlen;
 	const char *outcome;
-	char reason[256];
+	char *reason;                /* why it ended, in words (made only
+	                              * when there is one) */
 	struct http_conn *http;      /* serve --http, after the handshake */
 };
 

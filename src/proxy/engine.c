@@ -369,6 +369,7 @@ engine_teardown(struct engine *e, int failed)
 	}
 	renewer_free(e->rn);
 	reloader_free(e->rl);
+	sandbox_free(px);
 	metrics_server_free(e->ms);
 	proxy_unix_cleanup(px);
 	for (size_t k = 0; k < px->nsvcs; k++)

@@ -11,13 +11,13 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 /* Room kept at the end of a line for the marker of a cut line. */
@@ -73,49 +73,12 @@ l_printf(struct line *l, const char *fmt, ...)
 }
 
 /*
- * The length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
- * no overlong forms, no surrogates, nothing past U+10FFFF), its code point
- * in *cp; 0 when the bytes there are not one.
- */
-static size_t
-utf8_seq(const unsigned char *p, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c, min;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2, c = p[0] & 0x1f, min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3, c = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4, c = p[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	/* The string ends with a NUL, which stops this before its end. */
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/*
- * s escaped for fmt, the same characters in both formats: '"' and '\\'
- * with a backslash; control characters (C0, DEL, C1) and the Unicode line
- * and paragraph separators as "\\u00XX"/"\\u2028" in JSON and "\\xXX"/
- * "\\u2028" in text; other well-formed UTF-8 kept as it is.  A byte that is
- * not UTF-8 is "\\xXX" in text and U+FFFD in JSON, which has no way to carry
- * a byte.  In text, a bare word (ESC_WORD) has its spaces escaped too, so
- * that it stays one word, and a message (ESC_MESSAGE, unquoted) keeps its
- * quotes.  Cut, with "...", past VALUE_MAX bytes.
+ * s escaped for fmt by the one escaper (mtls_escape_next): the same
+ * characters in both formats, well-formed UTF-8 kept, a byte that is not
+ * UTF-8 "\xNN" in text and U+FFFD in JSON.  In text, a bare word
+ * (ESC_WORD) has its spaces escaped too, so that it stays one word, and a
+ * message (ESC_MESSAGE, unquoted) keeps its quotes.  Cut, with "...", past
+ * VALUE_MAX bytes.
  */
 enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
 
@@ -123,47 +86,23 @@ static void
 l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
     enum esc how)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t start = l->len;
-	int json = fmt == PROXY_LOG_JSON;
-	int bare = !json && how == ESC_WORD;
-	int keep_quote = !json && how == ESC_MESSAGE;
+	char one[MTLS_ESCAPE_MAX];
+	size_t start = l->len, n;
+	int flags = 0;
 
-	while (*p != '\0') {
-		uint32_t cp;
-		size_t n = utf8_seq(p, &cp);
-
+	if (fmt == PROXY_LOG_JSON)
+		flags = MTLS_ESC_JSON;
+	else if (how == ESC_WORD)
+		flags = MTLS_ESC_SPACE;
+	else if (how == ESC_MESSAGE)
+		flags = MTLS_ESC_KEEP_QUOTE;
+	while ((n = mtls_escape_next(s, flags, one)) > 0) {
 		if (l->len - start >= VALUE_MAX) {
 			l_puts(l, "...");
 			return;
 		}
-		if (n == 0) {
-			if (json) {
-				l_puts(l, "\\ufffd");
-			} else {
-				l_puts(l, "\\x");
-				l_putc(l, hex[*p >> 4]);
-				l_putc(l, hex[*p & 15]);
-			}
-			p++;
-			continue;
-		}
-		if ((cp == '"' && !keep_quote) || cp == '\\') {
-			l_putc(l, '\\');
-			l_putc(l, (char)cp);
-		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
-		    (bare && cp == ' ')) {
-			l_puts(l, json ? "\\u00" : "\\x");
-			l_putc(l, hex[cp >> 4]);
-			l_putc(l, hex[cp & 15]);
-		} else if (cp == 0x2028 || cp == 0x2029) {
-			l_puts(l, cp == 0x2028 ? "\\u2028" : "\\u2029");
-		} else {
-			for (size_t i = 0; i < n; i++)
-				l_putc(l, (char)p[i]);
-		}
-		p += n;
+		l_puts(l, one);
+		s += n;
 	}
 }
 

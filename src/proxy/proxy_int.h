@@ -339,6 +339,8 @@ struct proxy_service {
 };
 
 /* service.c */
+/* Two optional strings are the same (both NULL, or equal). */
+int str_same(const char *a, const char *b);
 struct svc_state *svc_state_new(const char *name, int nworkers);
 void svc_state_unref(struct svc_state *st);
 /* Reloads and refusals for the status page (any thread). */
@@ -463,6 +465,8 @@ struct proxy {
 	                              * loop */
 	uint64_t reloads_ok, reloads_failed; /* under svcs_lock */
 	struct reloader *reloader;
+	struct renewer *renewer;     /* follows the services on reload */
+	struct sandbox_paths *sandbox; /* the Landlock file rules in force */
 	time_t started;
 };
 
@@ -488,6 +492,9 @@ struct renewer;
  * cannot be reached is retried). */
 struct renewer *renewer_new(struct proxy *px, struct ev_loop *loop,
     char *err, size_t errlen);
+/* Matches the jobs to px's services after a reload changed them; -1 with
+ * the reason in err (out of memory). */
+int renewer_sync(struct renewer *r, char *err, size_t errlen);
 /* Waits for a request in flight (bounded by its timeout). */
 void renewer_free(struct renewer *r);
 
@@ -542,6 +549,10 @@ void proxy_unix_cleanup(struct proxy *px);
  * is started. */
 int sandbox_enter(struct proxy *px, const int *metrics_ports, size_t nmp,
     char *err, size_t errlen);
+/* Whether the sandbox lets the process replace path (a renewal or a CRL
+ * fetch that a reload added): 1 without a Landlock domain. */
+int sandbox_may_write(const struct proxy *px, const char *path);
+void sandbox_free(struct proxy *px);
 
 /* status.c: the status page (/) and its data (/status.json) */
 /* Samples each service's connection rate (main thread, every second). */

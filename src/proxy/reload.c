@@ -239,12 +239,6 @@ service_listed(struct proxy_service *const *svcs, size_t n,
 }
 
 static int
-str_same(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-static int
 prefixes_same(const struct proxy_options *x, const struct proxy_options *y)
 {
 	if (x->nstrip_prefix != y->nstrip_prefix)
@@ -469,6 +463,10 @@ proxy_reload_file(struct proxy *px, const char *why)
 		log_msg(px->log_format, "info", "reloaded %s (%s)", px->file,
 		    why);
 		reloader_rewatch(px->reloader);
+		if (px->renewer != NULL &&
+		    renewer_sync(px->renewer, err, sizeof(err)) == -1)
+			log_msg(px->log_format, "error", "%s: renewals and "
+			    "CRL fetches not updated: %s", px->file, err);
 	} else {
 		log_msg(px->log_format, "error", "reload (%s) failed, keeping "
 		    "the previous configuration: %s", why, err);

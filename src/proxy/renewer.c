@@ -19,6 +19,12 @@
  * shorter, and with backoff while the server cannot be reached, so that a
  * proxy that checks revocation never fails closed because nobody copied
  * the new CRL; the reload path then loads it.
+ *
+ * A reload of the configuration file may add, change or remove services:
+ * renewer_sync then matches the jobs to the services as they are now.  A
+ * job whose service still wants the same thing from the same place keeps
+ * its schedule; the others are dropped (one in flight is left to finish
+ * and then freed) and new ones are started.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -41,9 +47,14 @@ enum job_kind {
 };
 
 struct job {
+	struct job *next;
 	struct renewer *r;
 	enum job_kind kind;
-	struct proxy_service *svc;   /* referenced */
+	struct proxy_service *svc;   /* referenced; the thread reads it */
+	struct proxy_service *after; /* referenced: svc once the thread ends */
+	int dropped;                 /* freed once the thread ends */
+	int reloading;               /* job_done_cb's reload is under way */
+	int seen;                    /* renewer_sync's mark */
 	ev_timer timer;
 	ev_async done;
 	pthread_t thread;
@@ -59,8 +70,9 @@ struct renewer {
 	struct proxy *px;
 	struct ev_loop *loop;
 	struct job *jobs;
-	size_t njobs;
 };
+
+static void job_free(struct job *j);
 
 static double
 jitter01(void)
@@ -251,6 +263,20 @@ renew_count(struct job *j, int ok)
 	pthread_mutex_unlock(&st->lock);
 }
 
+/* Reloads for j's news; -1 when the reload dropped j (a configuration file
+ * that no longer asks for it), which is then freed. */
+static int
+job_reload(struct job *j, const char *why)
+{
+	j->reloading = 1;
+	(void)proxy_reload(j->r->px, why);
+	j->reloading = 0;
+	if (!j->dropped)
+		return 0;
+	job_free(j);
+	return -1;
+}
+
 static void
 job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
@@ -264,12 +290,22 @@ job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		return;
 	pthread_join(j->thread, NULL);
 	j->running = 0;
+	if (j->dropped) {
+		job_free(j);
+		return;
+	}
+	if (j->after != NULL) {
+		service_unref(j->svc);
+		j->svc = j->after;
+		j->after = NULL;
+	}
 	if (j->kind == JOB_CRL) {
 		if (j->ok) {
 			j->failures = 0;
 			log_msg(o->log_format, "info", "%s: CRL fetched from %s",
 			    job_label(j), o->crl_from);
-			(void)proxy_reload(j->r->px, "CRL fetched");
+			if (job_reload(j, "CRL fetched") == -1)
+				return;
 		} else {
 			time_t next = crl_next(o->crl_file);
 			j->failures++;
@@ -289,7 +325,8 @@ job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		    "until %s", job_label(j), when);
 		/* The swap: the file watcher would see the change too; the
 		 * reload is asked for here so that it happens now. */
-		(void)proxy_reload(j->r->px, "certificate renewed");
+		if (job_reload(j, "certificate renewed") == -1)
+			return;
 		renew_schedule(j);
 		return;
 	}
@@ -311,54 +348,175 @@ job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 	}
 }
 
+/* Whether svc wants job kind k. */
+static const char *
+wanted_url(const struct proxy_service *svc, enum job_kind k)
+{
+	return k == JOB_RENEW ? svc->opt.renew_from : svc->opt.crl_from;
+}
+
+/* Whether j may go on for svc: the same service fetching the same thing
+ * from the same place into the same files. */
+static int
+job_same(const struct job *j, const struct proxy_service *svc)
+{
+	const struct proxy_options *a = &j->svc->opt, *b = &svc->opt;
+
+	return strcmp(j->svc->st->name, svc->st->name) == 0 &&
+	    str_same(wanted_url(j->svc, j->kind), wanted_url(svc, j->kind)) &&
+	    str_same(a->ca_file, b->ca_file) &&
+	    (j->kind == JOB_RENEW ? str_same(a->cert_file, b->cert_file) &&
+	    str_same(a->key_file, b->key_file) :
+	    str_same(a->crl_file, b->crl_file));
+}
+
+static int
+job_add(struct renewer *r, struct proxy_service *svc, enum job_kind kind)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -1;
+	j->r = r;
+	j->kind = kind;
+	j->svc = svc;
+	service_ref(svc);
+	ev_timer_init(&j->timer, job_timer_cb, 0, 0);
+	j->timer.data = j;
+	ev_async_init(&j->done, job_done_cb);
+	j->done.data = j;
+	ev_async_start(r->loop, &j->done);
+	j->seen = 1;
+	j->next = r->jobs;
+	r->jobs = j;
+	if (kind == JOB_RENEW)
+		renew_schedule(j);
+	else
+		job_arm(j, 0); /* fetch at once */
+	return 0;
+}
+
+/* Unlinks and frees j, whose thread, if any, has ended. */
+static void
+job_free(struct job *j)
+{
+	struct job **pp = &j->r->jobs;
+
+	while (*pp != NULL && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp == j)
+		*pp = j->next;
+	ev_timer_stop(j->r->loop, &j->timer);
+	ev_async_stop(j->r->loop, &j->done);
+	service_unref(j->svc);
+	if (j->after != NULL)
+		service_unref(j->after);
+	free(j);
+}
+
+/* A job a reload adds may find the files it replaces outside what the
+ * sandbox set at start lets the process write: said once per reload, and
+ * the job is not started (a restart sets the sandbox anew). */
+static int
+job_may_write(struct renewer *r, const struct proxy_service *svc,
+    enum job_kind k)
+{
+	const char *f[2] = { svc->opt.cert_file, svc->opt.key_file };
+
+	if (k == JOB_CRL)
+		f[0] = f[1] = svc->opt.crl_file;
+	for (int i = 0; i < 2; i++)
+		if (!sandbox_may_write(r->px, f[i])) {
+			log_msg(svc->opt.log_format, "error", "%s: %s cannot "
+			    "be replaced: the sandbox set at start does not "
+			    "let this process write there; restart the proxy "
+			    "to %s", svc->st->name, f[i], k == JOB_RENEW
+			    ? "renew it" : "fetch the CRL");
+			return 0;
+		}
+	return 1;
+}
+
+int
+renewer_sync(struct renewer *r, char *err, size_t errlen)
+{
+	struct proxy *px = r->px;
+
+	/* A dropped job is only waiting for its thread. */
+	for (struct job *j = r->jobs; j != NULL; j = j->next)
+		j->seen = j->dropped;
+	for (size_t i = 0; i < px->nsvcs; i++) {
+		struct proxy_service *svc = px->svcs[i];
+
+		for (enum job_kind k = JOB_RENEW; k <= JOB_CRL; k++) {
+			struct job *j;
+
+			if (wanted_url(svc, k) == NULL)
+				continue;
+			for (j = r->jobs; j != NULL; j = j->next)
+				if (!j->seen && j->kind == k &&
+				    job_same(j, svc))
+					break;
+			if (j == NULL) {
+				if (!job_may_write(r, svc, k))
+					continue;
+				if (job_add(r, svc, k) == -1) {
+					snprintf(err, errlen, "out of memory");
+					return -1;
+				}
+				continue;
+			}
+			j->seen = 1;
+			if (j->svc == svc)
+				continue;
+			/* The service was rebuilt: the job follows it, once
+			 * its thread no longer reads the old one. */
+			service_ref(svc);
+			if (j->running) {
+				if (j->after != NULL)
+					service_unref(j->after);
+				j->after = svc;
+			} else {
+				service_unref(j->svc);
+				j->svc = svc;
+			}
+		}
+	}
+	for (struct job *j = r->jobs, *next; j != NULL; j = next) {
+		next = j->next;
+		if (j->seen)
+			continue;
+		log_msg(j->svc->opt.log_format, "info", "%s: no longer %s",
+		    job_label(j), j->kind == JOB_RENEW ? "renewing its "
+		    "certificate" : "fetching its CRL");
+		if (j->running || j->reloading) {
+			ev_timer_stop(r->loop, &j->timer);
+			j->dropped = 1;  /* job_done_cb frees it */
+		} else {
+			job_free(j);
+		}
+	}
+	return 0;
+}
+
 struct renewer *
 renewer_new(struct proxy *px, struct ev_loop *loop, char *err,
     size_t errlen)
 {
 	struct renewer *r = calloc(1, sizeof(*r));
-	size_t n = 0;
 
-	if (r == NULL)
-		goto nomem;
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	r->px = px;
 	r->loop = loop;
-	for (size_t i = 0; i < px->nsvcs; i++)
-		n += (px->svcs[i]->opt.renew_from != NULL) +
-		    (px->svcs[i]->opt.crl_from != NULL);
-	if (n == 0)
-		return r;
-	if ((r->jobs = calloc(n, sizeof(*r->jobs))) == NULL)
-		goto nomem;
-	for (size_t i = 0; i < px->nsvcs; i++) {
-		struct proxy_service *svc = px->svcs[i];
-
-		for (int k = 0; k < 2; k++) {
-			struct job *j;
-
-			if ((k == 0 && svc->opt.renew_from == NULL) ||
-			    (k == 1 && svc->opt.crl_from == NULL))
-				continue;
-			j = &r->jobs[r->njobs++];
-			j->r = r;
-			j->kind = k == 0 ? JOB_RENEW : JOB_CRL;
-			j->svc = svc;
-			service_ref(svc);
-			ev_timer_init(&j->timer, job_timer_cb, 0, 0);
-			j->timer.data = j;
-			ev_async_init(&j->done, job_done_cb);
-			j->done.data = j;
-			ev_async_start(loop, &j->done);
-			if (j->kind == JOB_RENEW)
-				renew_schedule(j);
-			else
-				job_arm(j, 0); /* fetch at once */
-		}
+	if (renewer_sync(r, err, errlen) == -1) {
+		renewer_free(r);
+		return NULL;
 	}
+	px->renewer = r;
 	return r;
-nomem:
-	free(r);
-	snprintf(err, errlen, "out of memory");
-	return NULL;
 }
 
 void
@@ -366,15 +524,12 @@ renewer_free(struct renewer *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->njobs; i++) {
-		struct job *j = &r->jobs[i];
-
-		if (j->running)
-			pthread_join(j->thread, NULL);
-		ev_timer_stop(r->loop, &j->timer);
-		ev_async_stop(r->loop, &j->done);
-		service_unref(j->svc);
+	if (r->px->renewer == r)
+		r->px->renewer = NULL;
+	while (r->jobs != NULL) {
+		if (r->jobs->running)
+			pthread_join(r->jobs->thread, NULL);
+		job_free(r->jobs);
 	}
-	free(r->jobs);
 	free(r);
 }

@@ -262,6 +262,44 @@ sandbox_paths(struct proxy *px, struct sandbox_paths *sp)
 		paths_add(sp, "/proc", ro);
 }
 
+static int
+dir_writable(const struct sandbox_paths *sp, const char *dir)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		if (strcmp(sp->p[i], dir) == 0)
+			return (sp->access[i] & LL_FS_MAKE_REG) != 0;
+	return 0;
+}
+
+/* Whether the directory of path may get new files (path's and its
+ * target's, as paths_add_dir_of granted them). */
+int
+sandbox_may_write(const struct proxy *px, const char *path)
+{
+	char buf[PATH_MAX], *d;
+	int ok;
+
+	if (px->sandbox == NULL)
+		return 1;       /* no Landlock domain */
+	if ((d = strdup(path)) == NULL)
+		return 0;
+	ok = dir_writable(px->sandbox, dirname(d));
+	free(d);
+	if (ok && realpath(path, buf) != NULL)
+		ok = dir_writable(px->sandbox, dirname(buf));
+	return ok;
+}
+
+void
+sandbox_free(struct proxy *px)
+{
+	if (px->sandbox == NULL)
+		return;
+	paths_free(px->sandbox);
+	free(px->sandbox);
+	px->sandbox = NULL;
+}
+
 /* 0: in force (or not available, said in one line); -1 with err. */
 static int
 sandbox_landlock(struct proxy *px, const int *metrics_ports, size_t nmp,
@@ -340,6 +378,11 @@ sandbox_landlock(struct proxy *px, const int *metrics_ports, size_t nmp,
 	    "read-only in %zu places%s", abi, sp.n, net ? "; TCP bind and "
 	    "connect on the configured ports only" : abi >= 4 ? "; network "
 	    "left to seccomp (a configuration file may add ports)" : "");
+	/* Kept for sandbox_may_write: what a reload may still ask for. */
+	if ((px->sandbox = malloc(sizeof(sp))) != NULL) {
+		*px->sandbox = sp;
+		sp.n = 0;
+	}
 	ret = 0;
 	goto out;
 net_fail:

@@ -275,3 +275,9 @@ service_same_listen(const struct proxy_service *a,
 			return 0;
 	return 1;
 }
+
+int
+str_same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}

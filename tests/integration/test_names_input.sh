@@ -34,3 +34,18 @@ ok "internationalized host names: A-labels in the SAN, or refused"
 run 0 "$MTLS" cert issue --ca pki/ca --client --name "CN=evil,O=x" --out dn
 assert_contains "$T/err" "looks like a distinguished name"
 ok "--name that looks like a DN: warned"
+
+# ca init --name goes through the same check (and makes no directory).
+run 1 "$MTLS" ca init --dir badca1 --name "$(printf 'a\tb')"
+assert_one_line_error "control character"
+printf '\t' | grep -qF -f - "$T/err" && fail "the error echoes the control character"
+assert_no_file badca1
+run 1 "$MTLS" ca init --dir badca2 --name "   "
+assert_one_line_error "only spaces"
+run 1 "$MTLS" ca init --dir badca3 --name "$long"
+assert_one_line_error "a common name is at most 64"
+[ "$(wc -c <"$T/err")" -lt 300 ] || fail "ca init echoes the long name: $(wc -c <"$T/err") bytes"
+assert_no_file badca3
+run 0 "$MTLS" ca init --dir dnca --name "CN=evil,O=x"
+assert_contains "$T/err" "looks like a distinguished name"
+ok "ca init --name: the same name check and DN warning as cert issue"

@@ -46,7 +46,12 @@ ok "TLS 1.2 works too"
 
 n=$(grep -c conn "$T/backend.log")
 [ "$n" -eq 5 ] || fail "the backend saw $n connections, expected 5"
-wait_log 'outcome=ok' 5
+# python3 requests keeps its connection alive and exits without a
+# close_notify: if that reaches serve before the backend's close (valgrind, a
+# loaded machine), its line says so as a client error.  The other four end ok.
+wait_log 'subject="CN=client"' 5
+n=$(grep -c 'outcome=ok' "$T/serve.log")
+[ "$n" -ge 4 ] || { cat "$T/serve.log"; fail "$n connections ended ok, expected at least 4"; }
 assert_contains "$T/serve.log" 'subject="CN=client"'
 assert_contains "$T/serve.log" 'tls=TLSv1.3'
 ok "one log line per connection with the identity and the outcome"

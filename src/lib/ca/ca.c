@@ -924,6 +924,11 @@ mtls_ca_create(const struct mtls_ca_options *opt, struct mtls_error *err)
 		ca_err(ca, MTLS_ERR_USAGE, "the CA name is empty");
 		goto out;
 	}
+	/* The same check as every other name. */
+	if (pki_cn_check(name, err) != 0) {
+		ca_err(ca, err->code, "%s", err->msg);
+		goto out;
+	}
 	if (check_days(ca, opt->days) == -1)
 		goto out;
 	days = opt->days != 0 ? opt->days : opt->parent_dir != NULL ? 1825 :

@@ -281,18 +281,20 @@ gens_has_ip(const GENERAL_NAMES *gens, const unsigned char *ip, int len)
  * only spaces, at most 64 characters.  The message never echoes more than
  * the start of a long name.
  */
-static int
-cn_check(const char *cn, struct mtls_error *err)
+int
+pki_cn_check(const char *cn, struct mtls_error *err)
 {
 	const unsigned char *p = (const unsigned char *)cn;
 	size_t chars = 0, blank = 1;
 
 	for (size_t i = 0; p[i] != '\0'; i++) {
 		if (p[i] < 0x20 || p[i] == 0x7f)
-			return err_set(err, MTLS_ERR_USAGE, "the name %.20s%s "
+			/* The name up to the character only: the
+			 * character itself would act on the terminal. */
+			return err_set(err, MTLS_ERR_USAGE, "the name %.*s%s "
 			    "holds a control character (byte 0x%02x at %zu): "
-			    "refused", cn, strlen(cn) > 20 ? "..." : "", p[i],
-			    i + 1);
+			    "refused", (int)(i < 20 ? i : 20), cn, i > 20 ?
+			    "..." : "", p[i], i + 1);
 		if (p[i] != ' ')
 			blank = 0;
 		if ((p[i] & 0xc0) != 0x80)
@@ -377,7 +379,7 @@ pki_names_san(const struct mtls_names *names, struct mtls_error *err)
 	if (gens == NULL)
 		goto nomem;
 	if (names->common_name != NULL &&
-	    cn_check(names->common_name, err) != 0)
+	    pki_cn_check(names->common_name, err) != 0)
 		goto fail;
 	for (i = 0; i < names->ndns; i++) {
 		const char *d = names->dns[i];

@@ -70,6 +70,10 @@ int pki_add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
  */
 GENERAL_NAMES *pki_names_san(const struct mtls_names *names,
     struct mtls_error *err);
+/* A common name a person meant (a leaf's or a CA's): valid UTF-8, no
+ * control character, not only spaces, at most 64 characters (RFC 5280);
+ * -1 with MTLS_ERR_USAGE and why, never echoing a long name whole. */
+int pki_cn_check(const char *cn, struct mtls_error *err) MTLS_MUST_CHECK;
 /* Adds to gens the CN of subject under the rule above, if not present. */
 int pki_san_add_cn(GENERAL_NAMES *gens, const char *cn) MTLS_MUST_CHECK;
 

@@ -1,0 +1,45 @@
+# bench/lib.sh - helpers shared by the bench scripts (sourced, not run).
+# The caller sets MTLS (the mtls binary) and W (its temporary directory).
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# Established connections to a local port (the backend's): a server opens
+# one once it has verified a client, so they count finished handshakes.
+# (/proc/net/tcp: field 3 is the remote address, 4 the state, 01
+# established.)
+to_backend() { # port
+	awk -v port="$(printf '%04X' "$1")" \
+	    '$4 == "01" && substr($3, index($3, ":") + 1) == port { n++ }
+	    END { print n + 0 }' /proc/net/tcp
+}
+
+# A CA, a server certificate for localhost/127.0.0.1 and a client
+# certificate in DIR.
+make_pki() { # dir key-type
+	mkdir -p "$1"
+	"$MTLS" ca init --dir "$1/ca" --name "bench CA $2" --key-type "$2" \
+	    >/dev/null || return 1
+	"$MTLS" cert issue --ca "$1/ca" --server --name localhost \
+	    --ip 127.0.0.1 --key-type "$2" --out "$1/server" >/dev/null ||
+	    return 1
+	"$MTLS" cert issue --ca "$1/ca" --client --name bench-client \
+	    --key-type "$2" --out "$1/client" >/dev/null
+}
+
+# The rr exchange of every bench script: a small HTTP-like request (escapes
+# decoded by mtls bench), a 1 KiB answer; the backend answers every
+# RR_REQLEN bytes it receives.
+RR_REQUEST='GET /bench HTTP/1.1\r\nHost: localhost\r\n\r\n'
+RR_REQLEN=$(( $(printf '%b' "$RR_REQUEST" | wc -c) ))
+RR_RESPONSE=1024
