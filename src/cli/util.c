@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mtls_tools.h"
 
 int
 cli_dispatch(const char *prog, const struct cli_cmd *cmds, size_t n,
@@ -210,24 +211,19 @@ cli_passphrase_free(char *p)
 void
 json_str(FILE *f, const char *s)
 {
+	char one[MTLS_ESCAPE_MAX];
+	size_t n;
+
 	if (s == NULL) {
 		fputs("null", f);
 		return;
 	}
+	/* The escaper the logs use: the output is valid UTF-8 whatever a
+	 * certificate, a peer or a file name held. */
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
+	while ((n = mtls_escape_next(s, MTLS_ESC_JSON, one)) > 0) {
+		fputs(one, f);
+		s += n;
 	}
 	fputc('"', f);
 }

@@ -776,12 +776,13 @@ conn_pump(struct conn *c)
 		 * silence: say so (a client that leaves without asking
 		 * anything is not one). */
 		if (!conn_tunnel(c) && !c->p_data &&
-		    (c->p_eof_first || c->bytes_in > 0))
+		    (c->p_eof_first || c->bytes_in > 0)) {
+			STAT_ADD(CONN_STATS(c)->backend_errors, 1);
 			conn_outcome(c, "backend_closed", "the backend "
 			    "closed the connection without sending a byte "
 			    "(the client had sent %llu)",
 			    (unsigned long long)c->bytes_in);
-		else
+		} else
 			conn_outcome(c, "ok", NULL);
 		conn_close(c);
 		return;

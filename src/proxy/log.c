@@ -1,7 +1,7 @@
 /*
  * log.c - the proxy's log: one line per connection, in text (key=value) or
- * JSON, written to stderr with a single write(2) so that lines from several
- * workers never interleave.
+ * JSON, written to stderr in whole lines, at most PIPE_BUF bytes per
+ * write(2), so that lines from several workers never interleave.
  *
  * A record is described once, as a list of fields; one writer turns the list
  * into either format, so the two cannot drift apart.  Every string goes
@@ -11,13 +11,13 @@
  */
 #include <errno.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mtls_tools.h"
 #include "proxy_int.h"
 
 /* Room kept at the end of a line for the marker of a cut line. */
@@ -73,49 +73,12 @@ l_printf(struct line *l, const char *fmt, ...)
 }
 
 /*
- * The length of the well-formed UTF-8 sequence at p (RFC 3629 section 4:
- * no overlong forms, no surrogates, nothing past U+10FFFF), its code point
- * in *cp; 0 when the bytes there are not one.
- */
-static size_t
-utf8_seq(const unsigned char *p, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c, min;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	} else if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2, c = p[0] & 0x1f, min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3, c = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4, c = p[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	/* The string ends with a NUL, which stops this before its end. */
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-/*
- * s escaped for fmt, the same characters in both formats: '"' and '\\'
- * with a backslash; control characters (C0, DEL, C1) and the Unicode line
- * and paragraph separators as "\\u00XX"/"\\u2028" in JSON and "\\xXX"/
- * "\\u2028" in text; other well-formed UTF-8 kept as it is.  A byte that is
- * not UTF-8 is "\\xXX" in text and U+FFFD in JSON, which has no way to carry
- * a byte.  In text, a bare word (ESC_WORD) has its spaces escaped too, so
- * that it stays one word, and a message (ESC_MESSAGE, unquoted) keeps its
- * quotes.  Cut, with "...", past VALUE_MAX bytes.
+ * s escaped for fmt by the one escaper (mtls_escape_next): the same
+ * characters in both formats, well-formed UTF-8 kept, a byte that is not
+ * UTF-8 "\xNN" in text and U+FFFD in JSON.  In text, a bare word
+ * (ESC_WORD) has its spaces escaped too, so that it stays one word, and a
+ * message (ESC_MESSAGE, unquoted) keeps its quotes.  Cut, with "...", past
+ * VALUE_MAX bytes.
  */
 enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
 
@@ -123,47 +86,23 @@ static void
 l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
     enum esc how)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
-	size_t start = l->len;
-	int json = fmt == PROXY_LOG_JSON;
-	int bare = !json && how == ESC_WORD;
-	int keep_quote = !json && how == ESC_MESSAGE;
+	char one[MTLS_ESCAPE_MAX];
+	size_t start = l->len, n;
+	int flags = 0;
 
-	while (*p != '\0') {
-		uint32_t cp;
-		size_t n = utf8_seq(p, &cp);
-
+	if (fmt == PROXY_LOG_JSON)
+		flags = MTLS_ESC_JSON;
+	else if (how == ESC_WORD)
+		flags = MTLS_ESC_SPACE;
+	else if (how == ESC_MESSAGE)
+		flags = MTLS_ESC_KEEP_QUOTE;
+	while ((n = mtls_escape_next(s, flags, one)) > 0) {
 		if (l->len - start >= VALUE_MAX) {
 			l_puts(l, "...");
 			return;
 		}
-		if (n == 0) {
-			if (json) {
-				l_puts(l, "\\ufffd");
-			} else {
-				l_puts(l, "\\x");
-				l_putc(l, hex[*p >> 4]);
-				l_putc(l, hex[*p & 15]);
-			}
-			p++;
-			continue;
-		}
-		if ((cp == '"' && !keep_quote) || cp == '\\') {
-			l_putc(l, '\\');
-			l_putc(l, (char)cp);
-		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
-		    (bare && cp == ' ')) {
-			l_puts(l, json ? "\\u00" : "\\x");
-			l_putc(l, hex[cp >> 4]);
-			l_putc(l, hex[cp & 15]);
-		} else if (cp == 0x2028 || cp == 0x2029) {
-			l_puts(l, cp == 0x2028 ? "\\u2028" : "\\u2029");
-		} else {
-			for (size_t i = 0; i < n; i++)
-				l_putc(l, (char)p[i]);
-		}
-		p += n;
+		l_puts(l, one);
+		s += n;
 	}
 }
 
@@ -191,13 +130,60 @@ log_json_quote(char *buf, size_t cap, const char *s)
 static void
 l_time(struct line *l, double t)
 {
-	struct tm tm;
+	/* A busy worker logs many lines within a second: the date and time
+	 * are formatted once per second and thread, the milliseconds each
+	 * time (printf and strftime were a fifth of a request's log line). */
+	static __thread time_t last = (time_t)-1;
+	static __thread char date[32];
 	time_t sec = (time_t)t;
-	char buf[32];
+	int ms = (int)((t - (double)sec) * 1000) % 1000;
 
-	gmtime_r(&sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	l_printf(l, "%s.%03dZ", buf, (int)((t - (double)sec) * 1000) % 1000);
+	if (sec != last) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+		last = sec;
+	}
+	l_puts(l, date);
+	l_putc(l, '.');
+	l_putc(l, (char)('0' + ms / 100));
+	l_putc(l, (char)('0' + ms / 10 % 10));
+	l_putc(l, (char)('0' + ms % 10));
+	l_putc(l, 'Z');
+}
+
+/* An unsigned decimal, without printf. */
+static void
+l_u64(struct line *l, unsigned long long v)
+{
+	char d[24];
+	size_t n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n > 0)
+		l_putc(l, d[--n]);
+}
+
+/* Seconds (>= 0) with three decimals, as "%.3f" writes them. */
+static void
+l_ms(struct line *l, double d)
+{
+	unsigned long long ms;
+
+	if (!(d < 1e15)) {
+		l_printf(l, "%.3f", d);
+		return;
+	}
+	ms = (unsigned long long)(d * 1000.0 + 0.5);
+	l_u64(l, ms / 1000);
+	l_putc(l, '.');
+	l_putc(l, (char)('0' + ms / 100 % 10));
+	l_putc(l, (char)('0' + ms / 10 % 10));
+	l_putc(l, (char)('0' + ms % 10));
 }
 
 /* ------------------------------------------------------------------ */
@@ -285,16 +271,21 @@ field_write(struct line *l, enum proxy_log_format fmt, const struct field *f,
 			l_putc(l, '"');
 		break;
 	case F_INT:
-		l_printf(l, "%lld", f->i);
+		if (f->i < 0) {
+			l_putc(l, '-');
+			l_u64(l, 0ULL - (unsigned long long)f->i);
+		} else {
+			l_u64(l, (unsigned long long)f->i);
+		}
 		break;
 	case F_U64:
-		l_printf(l, "%llu", (unsigned long long)f->u);
+		l_u64(l, (unsigned long long)f->u);
 		break;
 	case F_SECS:
-		l_printf(l, json ? "%.3f" : "%.3fs", f->d);
-		break;
 	case F_NUM:
-		l_printf(l, "%.3f", f->d);
+		l_ms(l, f->d);
+		if (f->kind == F_SECS && !json)
+			l_putc(l, 's');
 		break;
 	case F_BOOL:
 		l_puts(l, json ? (f->i ? "true" : "false") :
@@ -416,8 +407,8 @@ log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
 	return log_format(buf, cap, fmt, f, sizeof(f) / sizeof(f[0]));
 }
 
-void
-log_write(const char *buf, size_t len)
+static void
+log_write_now(const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(STDERR_FILENO, buf, len);
@@ -429,6 +420,47 @@ log_write(const char *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
+}
+
+/* A worker's lines wait in its thread's batch until its loop is about to
+ * wait (log_flush()), so that a busy worker writes once per turn of its
+ * loop rather than once per request.  A batch stays within PIPE_BUF:
+ * one write(2) of whole lines, which lines of other workers cannot split,
+ * to a pipe as to a file. */
+#define LOG_BATCH 4096
+static __thread char log_batch[LOG_BATCH];
+static __thread size_t log_batch_len;
+static __thread int log_batching;
+
+void
+log_batch_begin(void)
+{
+	log_batching = 1;
+}
+
+void
+log_flush(void)
+{
+	if (log_batch_len > 0)
+		log_write_now(log_batch, log_batch_len);
+	log_batch_len = 0;
+}
+
+void
+log_write(const char *buf, size_t len)
+{
+	if (!log_batching) {
+		log_write_now(buf, len);
+		return;
+	}
+	if (log_batch_len + len > LOG_BATCH)
+		log_flush();
+	if (len > LOG_BATCH) {
+		log_write_now(buf, len);
+		return;
+	}
+	memcpy(log_batch + log_batch_len, buf, len);
+	log_batch_len += len;
 }
 
 /* An engine message; its text may quote a peer or a file, so it is escaped

@@ -74,3 +74,15 @@ s_server_mtls "$port"
 run 0 "$MTLS" connect "localhost:$port" --cert pki/client.crt --key pki/client.key --ca pki/ca/ca.crt --json
 style "connect --json"
 ok "connect --json: the server chain in the same style"
+
+# A file name that is not UTF-8 (and holds a quote and a newline) in a
+# --json report: the document still parses as strict UTF-8 JSON.
+bad=$(printf 'no"such\n\377.crt')
+"$MTLS" doctor --json --role server --cert "$bad" --key pki/server.key >"$T/out" 2>"$T/err"
+python3 - "$T/out" <<'PY' || { cat "$T/out"; fail "doctor --json with an odd file name is not valid JSON"; }
+import json, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+text = json.dumps(d, ensure_ascii=False)
+assert "\ufffd" in text and 'no\\"such\\n' in text, text
+PY
+ok "a file name that is not UTF-8 in doctor --json: still valid UTF-8 JSON"

@@ -101,6 +101,27 @@ void mtls_cleanse(void *buf, size_t len);
 int mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds);
 
 /* ------------------------------------------------------------------ */
+/* Escaping text for logs and JSON                                    */
+/* ------------------------------------------------------------------ */
+
+#define MTLS_ESC_JSON       0x1  /* JSON string escapes (else log text) */
+#define MTLS_ESC_SPACE      0x2  /* a space escaped too (one bare word) */
+#define MTLS_ESC_KEEP_QUOTE 0x4  /* '"' kept (text not inside quotes) */
+#define MTLS_ESCAPE_MAX     8    /* the longest form, with its NUL */
+
+/*
+ * The next character of s as it goes into a log line or a JSON string,
+ * into out; returns how many bytes of s it took (0 at the end).  The same
+ * characters are escaped in both: '"' and '\' with a backslash; control
+ * characters (C0, DEL, C1) as "\xNN" in text, "\n" or "\u00NN" in
+ * JSON; U+2028 and U+2029 as "\u2028"/"\u2029".  Other well-formed
+ * UTF-8 is kept as it is.  A byte that is not UTF-8 is "\xNN" in text
+ * and U+FFFD in JSON, which is therefore always valid UTF-8.
+ */
+size_t mtls_escape_next(const char *s, int flags,
+    char out[MTLS_ESCAPE_MAX]);
+
+/* ------------------------------------------------------------------ */
 /* Access rules                                                       */
 /* ------------------------------------------------------------------ */
 
