@@ -1090,6 +1090,7 @@ list_row(const struct inv_cert *c, void *arg)
 	    c->kind == INV_KIND_CLIENT ? MTLS_CERT_CLIENT : MTLS_CERT_CA;
 	rec.not_before = c->not_before;
 	rec.not_after = c->not_after;
+	rec.superseded_by = c->superseded_by;
 	if (c->status == INV_STATUS_REVOKED) {
 		rec.status = MTLS_STATUS_REVOKED;
 		rec.revoked_at = c->revoked_at;

@@ -88,6 +88,9 @@ struct inv_cert {
 	time_t revoked_at;    /* 0 unless revoked */
 	int reason;           /* RFC 5280 5.3.1 CRLReason code, when revoked */
 	const char *pem;      /* may be NULL when a listing does not read it */
+	const char *superseded_by; /* the serial that re-enrollment (EST)
+	                            * issued in its place; NULL: none, or not
+	                            * read */
 };
 
 /* One revocation, for a CRL. */
