@@ -399,18 +399,20 @@ profile_mtls() {
 # bench_once KEY LABEL MODE RUN PORT SERVER-PID CONNS PIN [ARGS...]: one run
 # of mtls bench, its JSON and the server's CPU time appended to $RESULTS.
 bench_once() {
-	key=$1 label=$2 mode=$3 run=$4 port=$5 spid=$6 conns=$7 pin=$8
+	# Its own names: the caller loops over $mode and $run (an http run
+	# measured as mode rr must not turn the next server's run into rr).
+	b_key=$1 b_label=$2 b_mode=$3 b_run=$4 b_port=$5 b_spid=$6 b_conns=$7 b_pin=$8
 	shift 8
-	d="$W/pki-$key"
-	cpu0=$(cpu_tree "$spid")
-	$pin "$MTLS" bench "127.0.0.1:$port" \
+	d="$W/pki-$b_key"
+	cpu0=$(cpu_tree "$b_spid")
+	$b_pin "$MTLS" bench "127.0.0.1:$b_port" \
 	    --cert "$d/client.crt" --key "$d/client.key" \
 	    --ca "$d/ca/ca.crt" --servername localhost \
-	    --mode "$mode" -c "$conns" -d "$SECS" --json "$@" \
+	    --mode "$b_mode" -c "$b_conns" -d "$SECS" --json "$@" \
 	    > "$W/one.json" 2> "$W/one.err"
 	rc=$?
-	cpu1=$(cpu_tree "$spid")
-	python3 - "$W/one.json" "$key" "$label" "$mode" "$run" "$rc" "$W/one.err" \
+	cpu1=$(cpu_tree "$b_spid")
+	python3 - "$W/one.json" "$b_key" "$b_label" "$b_mode" "$b_run" "$rc" "$W/one.err" \
 	    "$(( cpu1 - cpu0 ))" "$CLK_TCK" >> "$RESULTS" <<'PY' || exit 1
 import json, sys
 path, key, server, mode, run, rc, errpath, ticks, hz = sys.argv[1:]

@@ -267,6 +267,9 @@ struct mtls_ca_record {
 	enum mtls_cert_status status; /* EXPIRED derived from not_after */
 	time_t revoked_at;          /* 0 when not revoked */
 	enum mtls_revoke_reason reason;
+	const char *superseded_by;  /* the serial its renewal (EST
+	                             * re-enrollment) was issued as; NULL when
+	                             * none */
 };
 
 /* Calls fn for every issued certificate, oldest first; fn returns non-zero

@@ -29,7 +29,8 @@ usage(void)
 	    "\n"
 	    "Lists every certificate the CA in DIR has issued, oldest first: "
 	    "serial,\n"
-	    "subject, type, expiry and status (valid, expired, revoked).\n"
+	    "subject, type, expiry and status (valid, expired, revoked; and which\n"
+	    "certificate superseded it, when an EST renewal did).\n"
 	    "\n"
 	    "  --ca DIR        the CA's directory\n"
 	    CLI_DB_HELP
@@ -49,6 +50,7 @@ struct row {
 	enum mtls_cert_status status;
 	time_t revoked_at;
 	enum mtls_revoke_reason reason;
+	char *superseded_by;         /* NULL when none */
 };
 
 struct rows {
@@ -82,11 +84,15 @@ collect(const struct mtls_ca_record *rec, void *arg)
 	r->serial = dup_or_empty(rec->serial);
 	r->subject = dup_or_empty(rec->subject);
 	r->sans = rec->sans != NULL ? strdup(rec->sans) : NULL;
+	r->superseded_by = rec->superseded_by != NULL ?
+	    strdup(rec->superseded_by) : NULL;
 	if (r->serial == NULL || r->subject == NULL ||
-	    (rec->sans != NULL && r->sans == NULL)) {
+	    (rec->sans != NULL && r->sans == NULL) ||
+	    (rec->superseded_by != NULL && r->superseded_by == NULL)) {
 		free(r->serial);
 		free(r->subject);
 		free(r->sans);
+		free(r->superseded_by);
 		rows->oom = 1;
 		return 1;
 	}
@@ -144,6 +150,11 @@ print_json(const struct rows *rows)
 			json_str(stdout, mtls_revoke_reason_name(r->reason));
 		} else
 			printf(", \"revoked_at\": null, \"reason\": null");
+		printf(", \"superseded_by\": ");
+		if (r->superseded_by != NULL)
+			json_str(stdout, r->superseded_by);
+		else
+			printf("null");
 		printf("}");
 	}
 	printf("%s]\n", rows->n ? "\n" : "");
@@ -155,6 +166,9 @@ status_text(const struct row *r, char *buf, size_t len)
 	if (r->revoked_at != 0)
 		snprintf(buf, len, "revoked (%s)",
 		    mtls_revoke_reason_name(r->reason));
+	else if (r->superseded_by != NULL)
+		snprintf(buf, len, "%s, superseded by %s",
+		    status_name(r->status), r->superseded_by);
 	else
 		snprintf(buf, len, "%s", status_name(r->status));
 }
@@ -164,7 +178,7 @@ print_table(const struct rows *rows)
 {
 	int ws = (int)strlen("SERIAL"), wn = (int)strlen("SUBJECT");
 	int wt = (int)strlen("TYPE");
-	char date[32], status[64];
+	char date[32], status[128];
 
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct row *r = &rows->v[i];
@@ -254,6 +268,7 @@ out:
 		free(rows.v[i].serial);
 		free(rows.v[i].subject);
 		free(rows.v[i].sans);
+		free(rows.v[i].superseded_by);
 	}
 	free(rows.v);
 	mtls_ca_free(ca);

@@ -14,10 +14,15 @@ static const struct {
 	const char *code;
 	const char *hint;
 } doctor_hints[] = {
+	{ "file-missing", "With mtls: mtls init, mtls cert issue." },
 	{ "ca-name-clash", "With mtls: mtls ca init --name NAME." },
 	{ "leaf-self-signed", "With mtls: mtls cert issue --ca DIR ..." },
 	{ "leaf-is-ca", "With mtls: mtls cert issue --ca DIR --server or "
 	    "--client ..." },
+	{ "cert-expired", "With mtls: mtls cert issue." },
+	{ "cert-expires-soon", "With mtls: mtls cert issue, from a cron job; "
+	    "mtls renew for an EST enrolment." },
+	{ "usage-no-digitalsignature", "mtls cert issue sets it." },
 	{ "usage-no-clientauth", "With mtls: mtls cert issue --client." },
 	{ "usage-no-serverauth", "With mtls: mtls cert issue --server." },
 	{ "name-not-in-san", "With mtls: mtls cert issue --dns NAME, or --ip "
@@ -26,6 +31,10 @@ static const struct {
 	    "ADDRESS." },
 	{ "crl-expired", "With mtls: mtls ca crl --ca DIR --out FILE." },
 	{ "crl-wrong-issuer", "With mtls: mtls ca crl --ca DIR." },
+	{ "conf-no-revocation", "With mtls: mtls ca crl --ca DIR --out FILE, "
+	    "for each CA." },
+	{ "conf-crl-missing-for-ca", "With mtls: mtls ca crl --ca DIR --out "
+	    "FILE." },
 	{ "server-cert-untrusted", "Here: --ca FILE." },
 	{ "server-name-mismatch", "Here: --servername NAME; with mtls: mtls "
 	    "cert issue --dns NAME or --ip ADDRESS." },

@@ -234,7 +234,6 @@ estc_body(struct estc *c, const char *data, size_t n)
 static int
 estc_feed(struct estc *c, const char *data, size_t len, int eof)
 {
-	const struct http_head *h;
 	struct http_ev ev;
 
 	for (;;) {
@@ -251,24 +250,10 @@ estc_feed(struct estc *c, const char *data, size_t len, int eof)
 		case HTTP_EV_HEAD:
 			if (estc_head(c) == -1)
 				return 1;
-			/* The parser reports END only when bytes follow the
-			 * message; a request without a body, or whose
-			 * Content-Length is all there, is complete now. */
-			h = http_parser_head(c->parser);
-			if (!h->chunked && (!h->has_length ||
-			    h->content_length == 0)) {
-				c->complete = 1;
-				return 1;
-			}
 			break;
 		case HTTP_EV_BODY:
 			if (estc_body(c, ev.data, ev.len) == -1)
 				return 1;
-			h = http_parser_head(c->parser);
-			if (h->has_length && c->body_len == h->content_length) {
-				c->complete = 1;
-				return 1;
-			}
 			break;
 		case HTTP_EV_END:
 			/* One request per connection: what follows is not
@@ -281,8 +266,6 @@ estc_feed(struct estc *c, const char *data, size_t len, int eof)
 			    http_parser_error(c->parser));
 			return 1;
 		}
-		if (eof)
-			return 1;
 	}
 }
 

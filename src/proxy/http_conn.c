@@ -20,6 +20,9 @@
  * chunk, extensions and trailers dropped), so bytes the parser did not
  * take as this request's can never reach the backend as another.  Answers
  * are passed through byte for byte, parsed only to find where each ends.
+ * A request that finds its reused backend connection closed before any
+ * answer is sent once more on a new one when that is safe
+ * (http_retry_safe()).
  *
  * The connection's raw bytes wait in conn's relay buffers (t2p: from the
  * client, not parsed yet; p2t: from the backend, not parsed yet), so that
@@ -53,6 +56,7 @@ struct http_conn {
 	struct http_parser *req, *resp;
 	struct http_buf to_b, to_c;  /* for the backend, for the client */
 	struct http_buf add;         /* identity and X-Forwarded-*, made once */
+	struct http_buf again;       /* the request as sent, for one retry */
 	int add_done;
 	unsigned identity;           /* HTTP_ID_* */
 	unsigned connecting : 1;     /* the backend's connect is under way */
@@ -65,8 +69,13 @@ struct http_conn {
 	unsigned switching : 1;      /* the backend said 101 */
 	unsigned chunked : 1;        /* the request body is re-framed */
 	unsigned refused : 1;        /* H_CLOSING after our own answer */
+	unsigned reused : 1;         /* the backend connection has carried
+	                              * an exchange before this one */
+	unsigned retry_ok : 1;       /* this request may be sent again */
+	unsigned retried : 1;        /* ... and was */
 	ev_tstamp t_req, t_connect;  /* request head in; connect started */
 	double upstream;             /* seconds to the answer's head, or -1 */
+	char client[ADDR_STRLEN];    /* the client's address, for the log */
 	char method[24];
 	char path[512];
 	int status;
@@ -143,6 +152,7 @@ http_conn_free(struct conn *c)
 	http_buf_free(&h->to_b);
 	http_buf_free(&h->to_c);
 	http_buf_free(&h->add);
+	http_buf_free(&h->again);
 	free(h);
 	c->http = NULL;
 }
@@ -203,14 +213,16 @@ http_log_request(struct conn *c, const char *reason)
 {
 	struct http_conn *h = c->http;
 	struct request_record r = { 0 };
-	char client[ADDR_STRLEN], line[2048];
+	char line[2048];
 	size_t n;
 	int k = h->status / 100 - 1;
 
-	addr_format((struct sockaddr *)&c->peer, c->peerlen, client,
-	    sizeof(client));
+	/* Formatted once per connection. */
+	if (h->client[0] == '\0')
+		addr_format((struct sockaddr *)&c->peer, c->peerlen,
+		    h->client, sizeof(h->client));
 	r.time = ev_time();
-	r.client = client;
+	r.client = h->client;
 	r.method = h->method[0] ? h->method : "-";
 	r.path = h->path[0] ? h->path : "-";
 	r.status = h->status;
@@ -273,6 +285,7 @@ http_backend_close(struct conn *c)
 	c->http->connecting = 0;
 	relay_buf_put(&c->w->pool, c->p2t);
 	c->p2t = NULL;
+	c->http->reused = 0;
 	http_parser_free(c->http->resp);
 	c->http->resp = http_parser_new(HTTP_KIND_RESPONSE, NULL);
 }
@@ -294,6 +307,7 @@ http_backend_connect(struct conn *c)
 		return http_refuse(c, 502, why) == -1 ? -1 : 1;
 	}
 	c->pfd = fd;
+	h->reused = 0;
 	ev_io_stop(c->w->loop, &c->pio);
 	ev_io_set(&c->pio, fd, EV_WRITE);
 	h->connecting = !done;
@@ -301,6 +315,59 @@ http_backend_connect(struct conn *c)
 	c->p_wr = done ? 0 : EV_WRITE;
 	c->p_rd = 0;
 	return 0;
+}
+
+/* A request that may be sent again on a fresh connection when a reused
+ * one turns out to be closed before any answer came (the backend closed
+ * it while idle, and the close crossed our request): idempotent (RFC 9110
+ * 9.2.2: a proxy must not retry other methods by itself) and without a
+ * body, so that the whole request is the head we keep. */
+static int
+http_retry_safe(const struct http_head *hd)
+{
+	switch (hd->method) {
+	case HTTP_GET:
+	case HTTP_HEAD:
+	case HTTP_OPTIONS:
+	case HTTP_TRACE:
+	case HTTP_PUT:
+	case HTTP_DELETE:
+		break;
+	default:
+		return 0;
+	}
+	return !hd->chunked && hd->content_length == 0;
+}
+
+/* The reused backend connection failed before any byte of the answer:
+ * send the request once more, on a new connection.  1 when it was sent
+ * again (or refused: the connection is then closing), 0 when no retry
+ * applies, -1 when the connection was closed. */
+static int
+http_retry(struct conn *c)
+{
+	struct http_conn *h = c->http;
+	int r;
+
+	if (!h->retry_ok || h->retried || h->resp_started ||
+	    (h->state != H_BODY && h->state != H_WAIT))
+		return 0;
+	h->retried = 1;
+	http_backend_close(c);
+	if (h->resp == NULL)
+		return conn_fail(c, "error", "out of memory");
+	if (strcmp(h->method, "HEAD") == 0)
+		http_parser_no_body(h->resp);
+	http_buf_reset(&h->to_b);
+	http_buf_add(&h->to_b, h->again.data + h->again.off,
+	    http_buf_pending(&h->again));
+	if (h->to_b.failed)
+		return conn_fail(c, "error", "out of memory");
+	STAT_ADD(CONN_STATS(c)->http_retries, 1);
+	if ((r = http_backend_connect(c)) != 0)
+		return h->state == H_CLOSING ? 1 : -1;
+	http_arm_timer(c);
+	return 1;
 }
 
 /* A request head is in: check it, write what goes to the backend.  -1:
@@ -315,11 +382,17 @@ http_on_head(struct conn *c)
 	struct http_forward fw = { px->opt.strip_prefix,
 	    px->opt.nstrip_prefix, mtls_conn_servername(c->tls) };
 	char why[200];
+	size_t n;
 	int status;
 
-	snprintf(h->method, sizeof(h->method), "%s", hd->method_name);
-	snprintf(h->path, sizeof(h->path), "%.*s", (int)hd->target_len,
-	    hd->target);
+	n = strlen(hd->method_name);
+	n = n < sizeof(h->method) - 1 ? n : sizeof(h->method) - 1;
+	memcpy(h->method, hd->method_name, n);
+	h->method[n] = '\0';
+	n = hd->target_len < sizeof(h->path) - 1 ? hd->target_len :
+	    sizeof(h->path) - 1;
+	memcpy(h->path, hd->target, n);
+	h->path[n] = '\0';
 	h->t_req = ev_now(c->w->loop);
 	h->req_bytes = h->resp_bytes = 0;
 	h->upstream = -1;
@@ -337,6 +410,16 @@ http_on_head(struct conn *c)
 	h->keep = hd->keep_alive;
 	h->upgrade = hd->upgrade;
 	h->chunked = hd->chunked;
+	h->retried = 0;
+	h->retry_ok = 0;
+	http_buf_reset(&h->again);
+	if (c->pfd != -1 && h->reused && http_retry_safe(hd)) {
+		/* Kept whole (the head is all there is) in case the reused
+		 * connection turns out to be closed. */
+		http_buf_add(&h->again, h->to_b.data + h->to_b.off,
+		    http_buf_pending(&h->to_b));
+		h->retry_ok = !h->again.failed;
+	}
 	if (hd->method == HTTP_HEAD)
 		http_parser_no_body(h->resp);
 	/* RFC 9110 10.1.1: the proxy answers 100 itself (the backend is
@@ -498,6 +581,7 @@ http_backend_eof(struct conn *c)
 {
 	struct http_conn *h = c->http;
 	struct http_ev ev;
+	int r;
 
 	if (h->state != H_BODY && h->state != H_WAIT) {
 		/* A keep-alive connection the backend let go: the next
@@ -517,6 +601,8 @@ http_backend_eof(struct conn *c)
 		    "middle of an answer");
 		return -1;
 	}
+	if ((r = http_retry(c)) != 0)
+		return r == -1 ? -1 : 0;
 	return http_refuse(c, 502, "the backend closed the connection "
 	    "before answering");
 }
@@ -543,6 +629,12 @@ http_exchange_done(struct conn *c)
 	http_log_request(c, NULL);
 	h->req_done = h->resp_done = h->resp_started = 0;
 	h->method[0] = h->path[0] = '\0';
+	/* Bytes after the answer were asked for by nobody: they must not
+	 * become the answer to the next request. */
+	if (c->p2t != NULL)
+		http_backend_close(c);
+	if (c->pfd != -1)
+		h->reused = 1;
 	if (!h->keep) {
 		h->state = H_CLOSING;
 		return;
@@ -631,6 +723,11 @@ http_read_client(struct conn *c, int *progress)
 		conn_count(c, 1, (size_t)n);
 		c->last = ev_now(c->w->loop);
 		*progress = 1;
+		/* A short read emptied the socket (most likely) and the
+		 * library holds nothing more: the loop says when more comes,
+		 * instead of a read that says EAGAIN (as conn.c does). */
+		if ((size_t)n < sizeof(b->data) && !mtls_pending(c->tls))
+			c->tls_rd = EV_READ;
 		return 0;
 	}
 	relay_buf_put(&c->w->pool, b);
@@ -667,6 +764,10 @@ http_read_backend(struct conn *c, int *progress)
 		c->p2t = b;
 		c->last = ev_now(c->w->loop);
 		*progress = 1;
+		/* The same for the backend: after a short read, wait for the
+		 * loop. */
+		if ((size_t)n < sizeof(b->data))
+			c->p_rd = EV_READ;
 		return 0;
 	}
 	relay_buf_put(&c->w->pool, b);
@@ -680,6 +781,9 @@ http_read_backend(struct conn *c, int *progress)
 	if (n < 0 && !c->http->resp_started && c->http->state != H_HEAD) {
 		snprintf(c->http->why, sizeof(c->http->why), "backend read: "
 		    "%s", strerror(errno));
+		int r = http_retry(c);
+		if (r != 0)
+			return r == -1 ? -1 : 0;
 		return http_refuse(c, 502, c->http->why);
 	}
 	return http_backend_eof(c);
@@ -704,17 +808,64 @@ http_finish(struct conn *c)
 	conn_close(c);
 }
 
+/* Below the high-water marks: room to take more from either side. */
+static int
+http_room(const struct http_conn *h)
+{
+	return http_buf_pending(&h->to_b) < HTTP_HIGH_WATER &&
+	    http_buf_pending(&h->to_c) < HTTP_HIGH_WATER;
+}
+
+/* Parses what the client sent as far as it goes: a head and the body
+ * bytes after it end up in to_b together, and go out in one send.  1 when
+ * something happened, -1 when the connection was closed. */
+static int
+http_client_steps(struct conn *c)
+{
+	struct http_conn *h = c->http;
+	int r, any = 0;
+
+	while ((h->state == H_HEAD || h->state == H_BODY) && http_room(h)) {
+		if ((r = http_client_step(c)) == -1)
+			return -1;
+		if (r == 0)
+			break;
+		any = 1;
+	}
+	return any;
+}
+
+/* The same for the backend's answer, up to its end: a head and its body
+ * go to the client in one TLS record (sent apart, the client's delayed
+ * ACK and the sender's Nagle can hold the second for 40 ms). */
+static int
+http_backend_steps(struct conn *c)
+{
+	struct http_conn *h = c->http;
+	int r, any = 0;
+
+	while (h->state != H_CLOSING && c->pfd != -1 && !h->resp_done &&
+	    http_buf_pending(&h->to_c) < HTTP_HIGH_WATER) {
+		if ((r = http_backend_step(c)) == -1)
+			return -1;
+		if (r == 0)
+			break;
+		any = 1;
+	}
+	return any;
+}
+
+/* Reads, parses and writes until nothing moves.  Both sides are parsed
+ * as far as their bytes go before anything is sent, so that what one
+ * read brought leaves in one write. */
 static void
 http_pump(struct conn *c)
 {
 	struct http_conn *h = c->http;
-	int progress, tev = 0, pev = 0;
+	int progress, tev = 0, pev = 0, r;
 
 	for (int rounds = 0; rounds < 64; rounds++) {
 		progress = 0;
-		if (http_flush_client(c, &progress) == -1 ||
-		    http_flush_backend(c, &progress) == -1)
-			return;
 		if (h->state == H_CLOSING) {
 			if (http_buf_pending(&h->to_c) == 0) {
 				http_finish(c);
@@ -730,29 +881,28 @@ http_pump(struct conn *c)
 			http_exchange_done(c);
 			progress = 1;
 		}
-		if ((h->state == H_HEAD || h->state == H_BODY) &&
+		if ((r = http_client_steps(c)) == -1)
+			return;
+		if (r)
+			progress = 1;
+		/* The client is read while its answer is awaited too (one
+		 * buffer ahead, parsed after the answer): its watcher then
+		 * stays as it is between requests. */
+		if (h->state != H_CLOSING && c->t2p == NULL &&
 		    http_buf_pending(&h->to_b) < HTTP_HIGH_WATER &&
-		    http_buf_pending(&h->to_c) < HTTP_HIGH_WATER) {
-			int r = http_client_step(c);
-			if (r == -1)
-				return;
-			if (r)
-				progress = 1;
-			else if (c->t2p == NULL && http_read_client(c,
-			    &progress) == -1)
-				return;
-		}
-		if (h->state != H_CLOSING && c->pfd != -1 &&
-		    http_buf_pending(&h->to_c) < HTTP_HIGH_WATER) {
-			int r = http_backend_step(c);
-			if (r == -1)
-				return;
-			if (r)
-				progress = 1;
-			else if (c->p2t == NULL && http_read_backend(c,
-			    &progress) == -1)
-				return;
-		}
+		    http_read_client(c, &progress) == -1)
+			return;
+		if ((r = http_backend_steps(c)) == -1)
+			return;
+		if (r)
+			progress = 1;
+		if (h->state != H_CLOSING && c->pfd != -1 && c->p2t == NULL &&
+		    http_buf_pending(&h->to_c) < HTTP_HIGH_WATER &&
+		    http_read_backend(c, &progress) == -1)
+			return;
+		if (http_flush_backend(c, &progress) == -1 ||
+		    http_flush_client(c, &progress) == -1)
+			return;
 		/* The client's stream ended. */
 		if (h->c_eof && c->t2p == NULL && h->state != H_CLOSING) {
 			if (h->state == H_HEAD && !http_parser_busy(h->req)) {
@@ -768,8 +918,8 @@ http_pump(struct conn *c)
 			break;
 	}
 	/* What to wait for. */
-	if ((h->state == H_HEAD || h->state == H_BODY) && c->t2p == NULL &&
-	    !h->c_eof && http_buf_pending(&h->to_b) < HTTP_HIGH_WATER)
+	if (h->state != H_CLOSING && c->t2p == NULL && !h->c_eof &&
+	    http_buf_pending(&h->to_b) < HTTP_HIGH_WATER)
 		tev |= c->tls_rd;
 	if (http_buf_pending(&h->to_c) > 0)
 		tev |= c->tls_wr;

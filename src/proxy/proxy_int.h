@@ -162,6 +162,8 @@ struct proxy_stats {
 	uint64_t bytes_out;          /* backend to client */
 	uint64_t backend_errors;
 	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
+	uint64_t http_retries;       /* requests sent again after a reused
+	                              * backend connection failed */
 	int64_t active;
 };
 
@@ -255,8 +257,14 @@ struct request_record {
 size_t log_format_request(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct request_record *r);
 
-/* Writes a line to stderr with one write(2). */
+/* Writes a line to stderr with one write(2), or, in a thread that began
+ * batching, adds it to the thread's batch (written when full, and by
+ * log_flush()). */
 void log_write(const char *buf, size_t len);
+/* Batches this thread's lines from now on (a worker: its loop flushes
+ * them each time it is about to wait). */
+void log_batch_begin(void);
+void log_flush(void);
 /* An engine message: "mtls serve: <text>" with a time stamp. */
 void log_msg(enum proxy_log_format fmt, const char *level,
     const char *fmt_, ...) PROXY_PRINTF(3, 4);
@@ -441,6 +449,7 @@ struct worker {
 	int stopping;
 	ev_timer trim;               /* memory back to the system, see
 	                              * worker_trim_cb() */
+	ev_prepare log_flush;        /* the log's batch out before waiting */
 	uint64_t accepted;           /* connections taken, ever */
 	uint64_t relayed;            /* reads relayed, ever */
 	uint64_t trim_accepted;      /* the counts at its last tick */

@@ -350,14 +350,26 @@ worker_post(struct worker *w, const struct worker_mail *m)
 	ev_async_send(w->loop, &w->wake);
 }
 
+/* The loop is about to wait: the lines of this turn go out. */
+static void
+worker_log_flush_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+	(void)loop;
+	(void)p;
+	(void)revents;
+	log_flush();
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 
+	log_batch_begin();
 	ev_run(w->loop, 0);
 	/* Stopped: whatever is left (a forced stop) is already closed. */
 	conn_close_all(w, "stopped");
+	log_flush();
 	worker_stop_listening(w);
 	__atomic_fetch_add(&w->px->workers_done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -381,6 +393,8 @@ worker_start(struct worker *w, struct worker_table *t, char *err,
 	ev_timer_init(&w->trim, worker_trim_cb, TRIM_INTERVAL, TRIM_INTERVAL);
 	w->trim.data = w;
 	ev_timer_start(w->loop, &w->trim);
+	ev_prepare_init(&w->log_flush, worker_log_flush_cb);
+	ev_prepare_start(w->loop, &w->log_flush);
 	ev_async_init(&w->wake, worker_wake_cb);
 	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);

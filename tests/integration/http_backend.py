@@ -13,10 +13,15 @@ body length), keep-alive, except for these paths:
   /eof        answers without Content-Length and closes (EOF-delimited)
   /upgrade    101 Switching Protocols when asked to upgrade, then echoes
   /continue   reads the body only after the head (Expect: 100-continue)
+  /stale...   on a connection that has answered before: logged as
+              {"conn", "dropped": path, "method"} and closed without an
+              answer (/stale-rst: reset), as a server whose idle timer
+              fired just as the request came; answered as usual on a
+              fresh connection
 
 usage: http_backend.py PORT LOG
 """
-import json, socket, sys, threading, time
+import json, socket, struct, sys, threading, time
 
 port, logpath = int(sys.argv[1]), sys.argv[2]
 lock = threading.Lock()
@@ -63,6 +68,7 @@ class Conn:
 
 def handle(sock, cid):
     c = Conn(sock, cid)
+    answered = 0
     try:
         while True:
             try:
@@ -100,8 +106,15 @@ def handle(sock, cid):
                 if len(low["content-length"]) != 1:
                     raise ValueError("two lengths")
                 body = c.exact(int(low["content-length"][0]))
+            if path.startswith("/stale") and answered > 0:
+                log({"conn": cid, "dropped": path, "method": method})
+                if path == "/stale-rst":
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                    struct.pack("ii", 1, 0))
+                return
             log({"conn": cid, "method": method, "path": path,
                  "version": version, "headers": headers, "body": body.hex()})
+            answered += 1
             if path == "/slow":
                 time.sleep(30)
                 return

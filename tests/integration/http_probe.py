@@ -221,7 +221,10 @@ CORPUS = [
     ("trailer hides request", P + b"Transfer-Encoding: chunked\r\n\r\n0\r\nX: " + S + b"\r\n", "ok"),
     ("two Host", b"GET /s HTTP/1.1\r\nHost: localhost\r\nHost: evil\r\n\r\n", 400),
     ("no Host", b"GET /s HTTP/1.1\r\n\r\n", 400),
-    ("absolute-form", b"GET http://evil/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+    # RFC 9112 3.2.2: the target's authority wins over Host.
+    ("absolute-form, another server", b"GET http://evil/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 421),
+    ("absolute-form, Host names another", b"GET http://localhost/s HTTP/1.1\r\nHost: evil\r\n\r\n", "ok"),
+    ("absolute-form with userinfo", b"GET http://evil@localhost/ HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
     ("HTTP/1.2", b"GET /s HTTP/1.2\r\nHost: localhost\r\n\r\n", 400),
     ("HTTP/2.0 line", b"GET /s HTTP/2.0\r\nHost: localhost\r\n\r\n", 505),
     ("space in target", b"GET /a b HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),

@@ -10,7 +10,9 @@
 #   - `ca db init` refuses a database that holds an inventory; an older
 #     schema is refused by the commands until `ca db migrate`, which is
 #     idempotent; a newer one is refused; an old SQLite file (schema 1) is
-#     migrated in place by the first command that opens it.
+#     migrated in place by the first command that opens it;
+#   - an inventory belongs to the first CA that opens it: another CA is
+#     refused.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/pg_lib.sh"
 
@@ -81,6 +83,24 @@ n2=$(openssl crl -in pg.crl -noout -crlnumber | cut -d= -f2)
 openssl crl -in pg.crl -noout -text | grep -c "Serial Number:" >nrev
 [ "$(cat nrev)" -eq 3 ] || fail "the CRL from PostgreSQL lists $(cat nrev) revocations, expected 3"
 ok "the first CRL from PostgreSQL is numbered $((n2)), above SQLite's $((n1)), with the 3 revocations"
+
+# ---- one inventory, one CA ---------------------------------------------
+# A second CA pointed at the first's inventory (a copied command line, a
+# wrong URL) is refused before it reads or writes anything.
+run 0 "$MTLS" ca init --dir other
+pg_sql "SELECT count(*) FROM certificates" >before
+run 1 "$MTLS" cert issue --ca other --db "$PGURL" --client --name stray --out stray
+assert_one_line_error "belongs to another CA (certificate SHA-256 "
+assert_contains "$T/err" "not to other ("
+assert_no_file stray.crt
+run 1 "$MTLS" ca db import --from other --db "$PGURL"
+assert_one_line_error "belongs to another CA"
+pg_sql "SELECT count(*) FROM certificates" >after
+cmp -s before after || fail "the refused CA changed the inventory: $(cat before) -> $(cat after)"
+run 1 "$MTLS" cert list --ca other --db ca/ca.db
+assert_one_line_error "ca/ca.db: belongs to another CA"
+run 0 "$MTLS" cert list --ca ca --db "$PGURL"
+ok "another CA is refused by the inventory, PostgreSQL's and SQLite's, and nothing changes"
 
 # ---- the schema's life -------------------------------------------------
 # The current version, whatever migrations were added since this test.

@@ -60,7 +60,18 @@ serial2=$(openssl x509 -in dev1b.crt -noout -serial | cut -d= -f2)
     fail "renewal with the same key changed the key"
 by=$(sqlite3 ca/ca.db "SELECT by_serial FROM est_superseded WHERE serial = '$serial1'")
 [ "$by" = "$serial2" ] || fail "the old certificate is not recorded as superseded by the new one ($by)"
-ok "simplereenroll over mTLS: a new serial for the same names, the old one superseded"
+run 0 "$MTLS" cert list --ca ca
+grep "^$serial1 " "$T/out" | grep -q "superseded by $serial2" ||
+    { cat "$T/out"; fail "cert list does not show $serial1 superseded by $serial2"; }
+grep "^$serial2 " "$T/out" | grep -q "superseded" && fail "cert list shows the new certificate as superseded"
+run 0 "$MTLS" cert list --ca ca --json
+python3 - "$T/out" "$serial1" "$serial2" <<'PY' || fail "cert list --json: superseded_by is wrong"
+import json, sys
+rows = {r["serial"]: r for r in json.load(open(sys.argv[1]))}
+assert rows[sys.argv[2]]["superseded_by"] == sys.argv[3], rows[sys.argv[2]]
+assert rows[sys.argv[3]]["superseded_by"] is None
+PY
+ok "simplereenroll over mTLS: a new serial for the same names, the old one superseded (cert list says so)"
 
 # Re-enrollment with a new key (rekey), authenticated by the renewed one.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \

@@ -229,6 +229,25 @@ out:
 	return ret;
 }
 
+int
+ca_bind_inventory(struct mtls_ca *ca, struct inv *inv)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+
+	if (X509_digest(ca->x509, EVP_sha256(), md, &len) != 1)
+		return ca_err_ssl(ca, MTLS_ERR_CRYPTO, "%s: cannot hash the "
+		    "CA certificate", ca->dir);
+	for (unsigned int k = 0; k < len; k++)
+		snprintf(hex + 2 * k, 3, "%02x", md[k]);
+	if (inv_bind_ca(inv, hex, ca->dir) == -1) {
+		ca->err = *inv_error(inv);
+		return -1;
+	}
+	return 0;
+}
+
 struct mtls_ca *
 mtls_ca_open(const char *dir, const char *passphrase, struct mtls_error *err)
 {
@@ -254,7 +273,8 @@ mtls_ca_open_db(const char *dir, const char *db, const char *passphrase,
 		return NULL;
 	if (ca_load_certs(ca) == -1)
 		goto fail;
-	if ((ca->inv = inv_open(ca->db_target, 0, &ca->err)) == NULL)
+	if ((ca->inv = inv_open(ca->db_target, 0, &ca->err)) == NULL ||
+	    ca_bind_inventory(ca, ca->inv) == -1)
 		goto fail;
 	/* The key is read now when that needs no passphrase or one was
 	 * given; an encrypted key without one is reported at signing time,
@@ -316,8 +336,9 @@ mtls_ca_import(const char *dir, const char *db, struct mtls_error *err)
 	}
 	if ((inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
 		goto out;
+	if (ca_bind_inventory(ca, inv) == 0)
+		ret = 0;
 	inv_close(inv);
-	ret = 0;
 out:
 	if (ret != 0 && err != NULL)
 		*err = ca->err;
@@ -1015,7 +1036,8 @@ mtls_ca_create(const struct mtls_ca_options *opt, struct mtls_error *err)
 	    remember(&made, pki_path(opt->dir, "ca.db-wal")) == -1 ||
 	    remember(&made, pki_path(opt->dir, "ca.db-shm")) == -1)
 		goto nomem;
-	if ((ca->inv = inv_open(ca->db_target, 1, &ca->err)) == NULL)
+	if ((ca->inv = inv_open(ca->db_target, 1, &ca->err)) == NULL ||
+	    ca_bind_inventory(ca, ca->inv) == -1)
 		goto out;
 	ok = 1;
 	goto out;
@@ -1068,6 +1090,7 @@ list_row(const struct inv_cert *c, void *arg)
 	    c->kind == INV_KIND_CLIENT ? MTLS_CERT_CLIENT : MTLS_CERT_CA;
 	rec.not_before = c->not_before;
 	rec.not_after = c->not_after;
+	rec.superseded_by = c->superseded_by;
 	if (c->status == INV_STATUS_REVOKED) {
 		rec.status = MTLS_STATUS_REVOKED;
 		rec.revoked_at = c->revoked_at;

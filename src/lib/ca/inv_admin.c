@@ -50,20 +50,27 @@ int
 mtls_ca_db_import(const char *db, const char *from_dir, size_t *added,
     size_t *revoked, struct mtls_error *err)
 {
-	struct inv *dst = NULL, *src = NULL;
-	char *src_path = NULL;
+	struct mtls_ca *ca;
+	struct inv *dst = NULL;
 	size_t a = 0, r = 0;
 	int ret = -1;
 
 	if (from_dir == NULL || *from_dir == '\0')
 		return err_set(err, MTLS_ERR_USAGE, "no CA directory to import "
 		    "from");
-	if ((src_path = pki_path(from_dir, "ca.db")) == NULL)
-		return err_set(err, MTLS_ERR_NOMEM, "out of memory");
-	if ((src = inv_open(src_path, 0, err)) == NULL ||
-	    (dst = inv_open(db, 0, err)) == NULL)
+	/* The CA itself, not only its file: the destination is tied to its
+	 * certificate, so that a second CA cannot import into the first's
+	 * inventory. */
+	if ((ca = mtls_ca_open_db(from_dir, NULL, NULL, err)) == NULL)
+		return -1;
+	if ((dst = inv_open(db, 0, err)) == NULL)
 		goto out;
-	if (inv_import(dst, src, &a, &r) == -1) {
+	if (ca_bind_inventory(ca, dst) == -1) {
+		if (err != NULL)
+			*err = ca->err;
+		goto out;
+	}
+	if (inv_import(dst, ca->inv, &a, &r) == -1) {
 		if (err != NULL)
 			*err = *inv_error(dst);
 		goto out;
@@ -74,9 +81,8 @@ mtls_ca_db_import(const char *db, const char *from_dir, size_t *added,
 		*revoked = r;
 	ret = 0;
 out:
-	inv_close(src);
 	inv_close(dst);
-	free(src_path);
+	mtls_ca_free(ca);
 	return ret;
 }
 

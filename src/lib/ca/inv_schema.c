@@ -127,6 +127,21 @@ const struct inv_migration inv_migrations[] = {
 	  "  by_serial  TEXT NOT NULL,"
 	  "  at         BIGINT NOT NULL"
 	  ");" },
+	/*
+	 * 4: the CA the inventory belongs to (inv_bind_ca): the SHA-256 of
+	 * its certificate, written by the first CA that opens it, so that a
+	 * second CA pointed at the same database is refused instead of mixing
+	 * its serials and revocations with the first's.
+	 */
+	{ 4,
+	  "CREATE TABLE IF NOT EXISTS ca_identity ("
+	  "  id     INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  sha256 TEXT NOT NULL"               /* hex, lower case */
+	  ");",
+	  "CREATE TABLE IF NOT EXISTS ca_identity ("
+	  "  id     INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  sha256 TEXT NOT NULL"
+	  ");" },
 };
 
 const size_t inv_nmigrations = nitems(inv_migrations);

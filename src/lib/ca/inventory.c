@@ -425,6 +425,7 @@ cert_from_row(struct inv *inv, int ncol, const char *const *col,
 		c->reason = (int)inv_col_int(col[9]);
 	}
 	c->pem = ncol > 10 ? col[10] : NULL;
+	c->superseded_by = ncol > 11 ? col[11] : NULL;
 	return 0;
 }
 
@@ -604,8 +605,10 @@ inv_list(struct inv *inv, int (*fn)(const struct inv_cert *cert, void *arg),
 {
 	struct each_arg a = { inv, fn, NULL, arg, 0, 0 };
 
-	if (inv_exec(inv, "SELECT " CERT_COLS " FROM certificates ORDER BY id",
-	    NULL, 0, each_row, &a) == -1 || a.failed)
+	if (inv_exec(inv, "SELECT " CERT_COLS ", NULL, (SELECT by_serial FROM "
+	    "est_superseded s WHERE s.serial = certificates.serial) FROM "
+	    "certificates ORDER BY id", NULL, 0, each_row, &a) == -1 ||
+	    a.failed)
 		return -1;
 	return 0;
 }
@@ -714,6 +717,54 @@ inv_revoked_free(struct inv_revoked *revoked, size_t n)
 /* Import                                                             */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* The CA the inventory belongs to                                    */
+/* ------------------------------------------------------------------ */
+
+struct bind_arg {
+	const char *sha256, *who;
+	char had[65];
+};
+
+static int
+bind_row(void *arg, int ncol, const char *const *col)
+{
+	struct bind_arg *b = arg;
+
+	if (ncol >= 1 && col[0] != NULL)
+		snprintf(b->had, sizeof(b->had), "%s", col[0]);
+	return 1;
+}
+
+static int
+bind_body(struct inv *inv, void *arg)
+{
+	struct bind_arg *b = arg;
+	const struct inv_param p[] = { INV_TEXT(b->sha256) };
+
+	b->had[0] = '\0';
+	/* Whoever comes first writes; a front end racing it reads the
+	 * winner's below. */
+	if (inv_exec(inv, "INSERT INTO ca_identity (id, sha256) VALUES (1, $1)"
+	    " ON CONFLICT (id) DO NOTHING", p, 1, NULL, NULL) == -1 ||
+	    inv_exec(inv, "SELECT sha256 FROM ca_identity WHERE id = 1", NULL,
+	    0, bind_row, b) == -1)
+		return -1;
+	if (strcmp(b->had, b->sha256) != 0)
+		return inv_fail(inv, INV_FAIL_ERROR, "%s: belongs to another CA "
+		    "(certificate SHA-256 %.16s...), not to %s (%.16s...)",
+		    inv->label, b->had, b->who, b->sha256);
+	return 0;
+}
+
+int
+inv_bind_ca(struct inv *inv, const char *sha256, const char *who)
+{
+	struct bind_arg b = { .sha256 = sha256, .who = who };
+
+	return inv_tx(inv, bind_body, &b);
+}
+
 struct import_arg {
 	struct inv *dst, *src;
 	size_t added, revoked;
@@ -780,6 +831,25 @@ import_crl_row(void *arg, int ncol, const char *const *col)
 	return 0;
 }
 
+/* A supersession (EST re-enrollment) of src's, kept unless dst has one. */
+static int
+import_superseded_row(void *arg, int ncol, const char *const *col)
+{
+	struct import_arg *a = arg;
+
+	if (ncol < 3 || col[0] == NULL || col[1] == NULL)
+		return 0;
+	const struct inv_param p[] = { INV_TEXT(col[0]), INV_TEXT(col[1]),
+	    INV_INT(inv_col_int(col[2])) };
+	if (inv_exec(a->dst, "INSERT INTO est_superseded (serial, by_serial, "
+	    "at) VALUES ($1, $2, $3) ON CONFLICT (serial) DO NOTHING", p, 3,
+	    NULL, NULL) == -1) {
+		a->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 import_body(struct inv *inv, void *arg)
 {
@@ -790,6 +860,14 @@ import_body(struct inv *inv, void *arg)
 	a->crl_number = 0;
 	if (inv_exec(a->src, "SELECT " CERT_COLS ", pem FROM certificates "
 	    "ORDER BY id", NULL, 0, import_row, a) == -1) {
+		inv->err = a->src->err;
+		inv->fail = INV_FAIL_ERROR;
+		return -1;
+	}
+	if (a->failed)
+		return -1;
+	if (inv_exec(a->src, "SELECT serial, by_serial, at FROM est_superseded",
+	    NULL, 0, import_superseded_row, a) == -1) {
 		inv->err = a->src->err;
 		inv->fail = INV_FAIL_ERROR;
 		return -1;

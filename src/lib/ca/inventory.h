@@ -88,6 +88,9 @@ struct inv_cert {
 	time_t revoked_at;    /* 0 unless revoked */
 	int reason;           /* RFC 5280 5.3.1 CRLReason code, when revoked */
 	const char *pem;      /* may be NULL when a listing does not read it */
+	const char *superseded_by; /* the serial that re-enrollment (EST)
+	                            * issued in its place; NULL: none, or not
+	                            * read */
 };
 
 /* One revocation, for a CRL. */
@@ -121,7 +124,7 @@ enum inv_fail inv_last_fail(const struct inv *inv);
 const char *inv_name(const struct inv *inv);
 
 /* The schema this mtls writes, and the one the database holds. */
-#define INV_SCHEMA_VERSION 3
+#define INV_SCHEMA_VERSION 4
 int inv_schema_version(struct inv *inv, int *version) MTLS_MUST_CHECK;
 /* Brings the schema to INV_SCHEMA_VERSION; *from says where it was. */
 int inv_migrate(struct inv *inv, int *from) MTLS_MUST_CHECK;
@@ -154,6 +157,12 @@ int inv_list(struct inv *inv, int (*fn)(const struct inv_cert *cert,
 int inv_crl_next(struct inv *inv, long long *number,
     struct inv_revoked **revoked, size_t *n) MTLS_MUST_CHECK;
 void inv_revoked_free(struct inv_revoked *revoked, size_t n);
+
+/* Ties the inventory to the CA whose certificate has this SHA-256 (hex):
+ * the first CA to open it is written down; another is refused (who names
+ * it in the message). */
+int inv_bind_ca(struct inv *inv, const char *sha256, const char *who)
+    MTLS_MUST_CHECK;
 
 /*
  * Copies every certificate of src into inv, and the CRL number when src's

@@ -33,6 +33,9 @@ int ca_err_ssl(struct mtls_ca *ca, enum mtls_errcode code, const char *fmt,
     ...) MTLS_PRINTF(3, 4);
 /* Takes the inventory's last error as ca's (returns -1). */
 int ca_err_inv(struct mtls_ca *ca);
+/* Ties inv to this CA (inv_bind_ca with its certificate's SHA-256): -1
+ * with ca->err when inv belongs to another CA. */
+int ca_bind_inventory(struct mtls_ca *ca, struct inv *inv) MTLS_MUST_CHECK;
 
 /* Loads ca.key if not done yet (MTLS_ERR_PASSPHRASE when it is encrypted
  * and no passphrase was given at open). */

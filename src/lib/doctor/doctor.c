@@ -29,8 +29,7 @@ static const struct doctor_entry {
 	[DR_FILE_MISSING] = { "file-missing", MTLS_SEVERITY_ERROR,
 	    "kind file",
 	    "The %1 file %2 does not exist.",
-	    "Check the path, or create the file (mtls init, mtls cert "
-	    "issue)." },
+	    "Check the path, or create the file." },
 	[DR_FILE_UNREADABLE] = { "file-unreadable", MTLS_SEVERITY_ERROR,
 	    "kind file reason",
 	    "The %1 file %2 cannot be read: %3.",
@@ -166,12 +165,12 @@ static const struct doctor_entry {
 	[DR_CERT_EXPIRED] = { "cert-expired", MTLS_SEVERITY_ERROR,
 	    "cert file not-after time-since",
 	    "The certificate %1 in %2 expired on %3, %4 ago.",
-	    "Issue a new certificate (mtls cert issue) and replace %2." },
+	    "Issue a new certificate and replace %2." },
 	[DR_CERT_EXPIRES_SOON] = { "cert-expires-soon", MTLS_SEVERITY_WARNING,
 	    "cert file not-after time-left",
 	    "The certificate %1 in %2 expires on %3, in %4.",
 	    "Renew it before then and automate renewal (cert-manager, a "
-	    "cron job with mtls cert issue)." },
+	    "cron job)." },
 	[DR_OK_VALIDITY] = { "ok-validity", MTLS_SEVERITY_OK,
 	    "file not-after",
 	    "The certificates in %1 are valid now (the leaf until %2).",
@@ -194,8 +193,7 @@ static const struct doctor_entry {
 	    "cert file key-usage",
 	    "The certificate %1 in %2 has a key usage (%3) without "
 	    "digitalSignature, which a TLS handshake needs.",
-	    "Reissue it with keyUsage digitalSignature (mtls cert issue does "
-	    "so)." },
+	    "Reissue it with keyUsage digitalSignature." },
 	[DR_OK_USAGE] = { "ok-usage", MTLS_SEVERITY_OK,
 	    "cert role",
 	    "The certificate %1 may be used as a %2 certificate.",
@@ -507,8 +505,8 @@ static const struct doctor_entry {
 	    "where directive",
 	    "%1 checks no certificate revocation list, so a revoked client "
 	    "certificate gets in until it expires.",
-	    "Publish a CRL for every CA of the chain (mtls ca crl) and name "
-	    "the file with %2." },
+	    "Publish a CRL for every CA of the chain and name the file "
+	    "with %2." },
 	[DR_CONF_CRL_NOT_CHECKED] = { "conf-crl-not-checked",
 	    MTLS_SEVERITY_ERROR,
 	    "where file",
@@ -528,8 +526,8 @@ static const struct doctor_entry {
 	    "%1: %2 holds no CRL of the CA %3, and the server checks a CRL "
 	    "for every CA of the chain, so every client whose chain includes "
 	    "%3 is refused.",
-	    "Add the CRL of %3 to %2 (mtls ca crl, then cat root.crl "
-	    "intermediate.crl > %2)." },
+	    "Add the CRL of %3 to %2 (cat root.crl intermediate.crl > "
+	    "%2)." },
 	[DR_CONF_IDENTITY_HEADER_SPOOFABLE] = {
 	    "conf-identity-header-spoofable", MTLS_SEVERITY_ERROR,
 	    "where header how fix",

@@ -8,16 +8,22 @@
  *
  *     struct http_parser *p = http_parser_new(HTTP_KIND_REQUEST, NULL);
  *     struct http_ev ev;
- *     while (len > 0) {
+ *     for (;;) {
  *             size_t n = http_parse(p, data, len, &ev);
  *             data += n, len -= n;
  *             switch (ev.type) {
- *             case HTTP_EV_MORE:  read more, call again
+ *             case HTTP_EV_MORE:  every byte was used: read more, then
+ *                                 call again (MORE is the only event
+ *                                 after which to stop calling)
  *             case HTTP_EV_HEAD:  http_parser_head(p): method, target,
  *                                 fields (iterate, or http_head_find())
  *             case HTTP_EV_BODY:  ev.data/ev.len: body bytes, de-chunked
  *             case HTTP_EV_END:   the message is complete; the next one
- *                                 starts with the bytes that follow
+ *                                 starts with the bytes that follow.
+ *                                 END never waits for those: once the
+ *                                 last byte of a message was taken, the
+ *                                 next calls (with no bytes if need be)
+ *                                 give END before any MORE
  *             case HTTP_EV_ERROR: ev.status (400, 414, 431, 501, 505) and
  *                                 http_parser_error(p); give up on the
  *                                 connection
@@ -114,6 +120,16 @@ struct http_head {
 	const char *method_name;     /* "GET" */
 	const char *target;          /* request-target as received */
 	size_t target_len;
+	/* The target as the backend gets it (origin-form): the whole target,
+	 * or what follows the authority of an absolute-form one, where ""
+	 * and "?query" stand for "/" and "/?query" (RFC 9112 3.2.1). */
+	const char *path;
+	size_t path_len;
+	/* Absolute-form (RFC 9112 3.2.2): the target's authority,
+	 * host[:port], which the Host field is replaced with; NULL for the
+	 * other forms. */
+	const char *authority;
+	size_t authority_len;
 	int status;                  /* responses */
 	int major, minor;            /* HTTP/major.minor */
 	const struct http_field *fields;

@@ -110,10 +110,8 @@ listed_in_connection(const struct http_head *h, const struct http_field *f)
 /* Host must name the server the client reached with SNI (RFC 9110 7.4:
  * otherwise 421).  Host is "name", "name:port" or "[v6]:port". */
 static int
-host_matches(const struct http_field *host, const char *sni)
+host_matches(const char *v, size_t n, const char *sni)
 {
-	const char *v = host->value;
-	size_t n = host->value_len;
 
 	if (n > 0 && v[0] == '[')
 		return 0;            /* an IP literal never equals an SNI */
@@ -133,7 +131,8 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
     size_t whylen)
 {
 	const struct http_field *host, *f;
-	size_t certs = 0, i;
+	const char *host_v = NULL;
+	size_t certs = 0, i, host_n = 0;
 
 	for (i = 0; i < h->nfields; i++)
 		if (http_name_fold_eq(h->fields[i].name, h->fields[i].name_len,
@@ -143,8 +142,18 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
 		snprintf(why, whylen, "Client-Cert sent more than once");
 		return 400;
 	}
+	/* RFC 9112 3.2.2: with an absolute-form target, Host is ignored
+	 * and replaced by the target's authority. */
 	host = http_head_find(h, "host", NULL);
-	if (fw->sni != NULL && host != NULL && !host_matches(host, fw->sni)) {
+	if (h->authority != NULL) {
+		host_v = h->authority;
+		host_n = h->authority_len;
+	} else if (host != NULL) {
+		host_v = host->value;
+		host_n = host->value_len;
+	}
+	if (fw->sni != NULL && host_v != NULL && !host_matches(host_v, host_n,
+	    fw->sni)) {
 		snprintf(why, whylen, "Host names another server than the "
 		    "TLS server name %s", fw->sni);
 		return 421;
@@ -156,12 +165,27 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
 		return 417;
 	}
 
-	http_buf_printf(out, "%s %.*s HTTP/%d.%d\r\n", h->method_name,
-	    (int)h->target_len, h->target, h->major, h->minor);
+	/* The backend gets the origin-form (an absolute-form path may be
+	 * empty or start with its query: "/" goes first then). */
+	http_buf_adds(out, h->method_name);
+	http_buf_adds(out, h->path_len == 0 || h->path[0] == '?' ? " /" :
+	    " ");
+	http_buf_add(out, h->path, h->path_len);
+	/* The parser admits HTTP/1.0 and 1.1 only. */
+	http_buf_adds(out, h->minor == 0 ? " HTTP/1.0\r\n" :
+	    " HTTP/1.1\r\n");
+	if (h->authority != NULL) {
+		http_buf_adds(out, "Host: ");
+		http_buf_add(out, h->authority, h->authority_len);
+		http_buf_adds(out, "\r\n");
+	}
 	for (i = 0; i < h->nfields; i++) {
 		size_t k;
 
 		f = &h->fields[i];
+		if (h->authority != NULL && http_name_eq(f->name, f->name_len,
+		    "host"))
+			continue;
 		if (is_hop(f->name, f->name_len) ||
 		    http_name_is_identity(f->name, f->name_len) ||
 		    listed_in_connection(h, f))

@@ -174,8 +174,9 @@ http_identity_headers(struct mtls *tls, unsigned flags, const char *by_uri,
 		http_buf_adds(out, "\r\n");
 	}
 	if (flags & HTTP_ID_CLIENT_CHAIN) {
-		/* On a server, OpenSSL's peer chain leaves the leaf out. */
-		STACK_OF(X509) *sk = SSL_get_peer_cert_chain(tls->ssl);
+		/* What the client sent beyond its leaf (a resumed session:
+		 * what it sent in the full handshake). */
+		STACK_OF(X509) *sk = tls_peer_sent_chain(tls);
 		int first = 1;
 
 		for (int i = 0; sk != NULL && i < sk_X509_num(sk); i++) {

@@ -267,6 +267,66 @@ value_eq(const struct http_field *f, const char *s)
 	    strncasecmp(f->value, s, f->value_len) == 0;
 }
 
+/* An absolute-form target (RFC 9112 3.2.2), which a server must accept:
+ * "http" or "https" "://" authority [path] ["?" query].  The authority
+ * replaces Host; the backend gets the origin-form rest.  Userinfo is
+ * refused (RFC 9110 4.2.4: a recipient treats it as an error), and so is
+ * an empty host (4.2.1), a port that is not digits, and a fragment.  0 or
+ * HPE_USER. */
+static int
+absolute_form(struct http_parser *p)
+{
+	struct http_head *h = &p->head;
+	const char *t = h->target, *end = t + h->target_len, *a, *q;
+	const char *host_end;
+
+	if (h->target_len >= 7 && strncasecmp(t, "http://", 7) == 0)
+		a = t + 7;
+	else if (h->target_len >= 8 && strncasecmp(t, "https://", 8) == 0)
+		a = t + 8;
+	else
+		return parser_fail(p, 400, "request-target neither in origin "
+		    "form nor an http(s) absolute URI");
+	for (q = a; q < end && *q != '/' && *q != '?'; q++)
+		if (*q == '@' || *q == '#')
+			return parser_fail(p, 400, "userinfo or fragment in "
+			    "an absolute request-target");
+	for (const char *c = q; c < end; c++)
+		if (*c == '#')
+			return parser_fail(p, 400, "fragment in the "
+			    "request-target");
+	/* host, then an optional ":port"; an IP literal is bracketed. */
+	host_end = a;
+	if (host_end < q && *host_end == '[') {
+		while (host_end < q && *host_end != ']')
+			host_end++;
+		if (host_end == q)
+			return parser_fail(p, 400, "unterminated IP literal "
+			    "in the request-target");
+		host_end++;
+	} else {
+		while (host_end < q && *host_end != ':')
+			host_end++;
+	}
+	if (host_end == a)
+		return parser_fail(p, 400, "empty host in the "
+		    "request-target");
+	if (host_end < q) {
+		if (*host_end != ':')
+			return parser_fail(p, 400, "malformed authority in "
+			    "the request-target");
+		for (const char *c = host_end + 1; c < q; c++)
+			if (*c < '0' || *c > '9')
+				return parser_fail(p, 400, "malformed port "
+				    "in the request-target");
+	}
+	h->authority = a;
+	h->authority_len = (size_t)(q - a);
+	h->path = q;
+	h->path_len = (size_t)(end - q);
+	return 0;
+}
+
 /* RFC 9112's rules llhttp does not apply to a request.  0 or HPE_USER. */
 static int
 request_check(struct http_parser *p)
@@ -284,9 +344,8 @@ request_check(struct http_parser *p)
 		if (h->method != HTTP_OPTIONS)
 			return parser_fail(p, 400, "request-target * "
 			    "without OPTIONS");
-	} else if (h->target[0] != '/') {
-		return parser_fail(p, 400, "request-target not in origin "
-		    "form");
+	} else if (h->target[0] != '/' && absolute_form(p) != 0) {
+		return HPE_USER;
 	}
 	for (i = 0; i < h->nfields; i++) {
 		const struct http_field *f = &h->fields[i];
@@ -387,6 +446,10 @@ on_headers_complete(llhttp_t *ll)
 		h->method_name = llhttp_method_name(h->method);
 		h->target = p->store != NULL ? p->store + p->target : "";
 		h->target_len = p->target_len;
+		h->path = h->target;
+		h->path_len = h->target_len;
+		h->authority = NULL;
+		h->authority_len = 0;
 		if (request_check(p) != 0)
 			return HPE_USER;
 	} else {

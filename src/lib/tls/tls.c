@@ -205,6 +205,8 @@ conn_reset(struct mtls *ctx)
 	ctx->anon_refused = 0;
 	tls_peer_free(ctx->peer);
 	ctx->peer = NULL;
+	sk_X509_pop_free(ctx->ticket_chain, X509_free);
+	ctx->ticket_chain = NULL;
 }
 
 static int

@@ -875,7 +875,9 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 			SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 			SSL_CTX_set_num_tickets(ctx, 1);
 			if (!SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx,
-			    ticket_key_cb))
+			    ticket_key_cb) ||
+			    !SSL_CTX_set_session_ticket_cb(ctx,
+			    tls_ticket_gen_cb, tls_ticket_dec_cb, NULL))
 				goto ssl_fail;
 		} else {
 			/*

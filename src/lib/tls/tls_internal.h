@@ -134,6 +134,9 @@ struct mtls {
 	enum mtls_reject_code protocol_code;
 
 	struct tls_peer *peer;
+	/* Server: the chain (leaf excluded) a stateless ticket carried, for
+	 * a resumed session, whose client sends no certificates again. */
+	STACK_OF(X509) *ticket_chain;
 
 	mtls_trace_fn trace_fn;
 	void *trace_arg;
@@ -202,6 +205,18 @@ void tls_verify_cache_add(struct mtls *ctx, X509_STORE_CTX *x,
 
 /* tls_peer.c */
 void tls_peer_free(struct tls_peer *p);
+/* Server: the certificates the client sent beyond its leaf, in TLS order
+ * (for a session resumed from a stateless ticket, those of the full
+ * handshake, which the ticket carries).  Owned by the connection; NULL
+ * when none. */
+STACK_OF(X509) *tls_peer_sent_chain(struct mtls *ctx);
+/* Stateless tickets carry that chain as their application data (OpenSSL
+ * keeps only the leaf in a session it serializes):
+ * SSL_CTX_set_session_ticket_cb()'s two callbacks. */
+int tls_ticket_gen_cb(SSL *ssl, void *arg);
+SSL_TICKET_RETURN tls_ticket_dec_cb(SSL *ssl, SSL_SESSION *ss,
+    const unsigned char *keyname, size_t keyname_len,
+    SSL_TICKET_STATUS status, void *arg);
 
 /* policy.c */
 void policy_ref(struct mtls_policy *pol);

@@ -187,6 +187,105 @@ mtls_peer_san(struct mtls *ctx, size_t i, enum mtls_san_type *type)
 	return p->sans[i].value;
 }
 
+STACK_OF(X509) *
+tls_peer_sent_chain(struct mtls *ctx)
+{
+	if (ctx == NULL || ctx->ssl == NULL)
+		return NULL;
+	if (ctx->ticket_chain != NULL && SSL_session_reused(ctx->ssl))
+		return ctx->ticket_chain;
+	return SSL_get_peer_cert_chain(ctx->ssl);
+}
+
+/* A ticket's application data: the DER certificates one after the other
+ * (each says its own length).  Bounded so that a ticket stays small
+ * enough for a ClientHello; a longer chain is not kept (a session resumed
+ * from such a ticket then has no chain to give). */
+#define TICKET_CHAIN_MAX 8192
+
+int
+tls_ticket_gen_cb(SSL *ssl, void *arg)
+{
+	struct mtls *ctx = SSL_get_app_data(ssl);
+	STACK_OF(X509) *sk = tls_peer_sent_chain(ctx);
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	unsigned char *buf = NULL, *p;
+	size_t len = 0;
+	int i, n, ok = 1;
+
+	(void)arg;
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		X509 *x = sk_X509_value(sk, i);
+		if (leaf != NULL && X509_cmp(x, leaf) == 0)
+			continue;
+		if ((n = i2d_X509(x, NULL)) <= 0)
+			return 1;
+		len += (size_t)n;
+	}
+	if (len == 0 || len > TICKET_CHAIN_MAX)
+		return 1;
+	if ((buf = malloc(len)) == NULL)
+		return 1;
+	p = buf;
+	for (i = 0; i < sk_X509_num(sk); i++) {
+		X509 *x = sk_X509_value(sk, i);
+		if (leaf != NULL && X509_cmp(x, leaf) == 0)
+			continue;
+		if (i2d_X509(x, &p) <= 0)
+			ok = 0;
+	}
+	if (ok)
+		(void)SSL_SESSION_set1_ticket_appdata(SSL_get0_session(ssl),
+		    buf, len);
+	free(buf);
+	/* 0 would abort the handshake; a ticket without the chain only
+	 * costs a resumed session its Client-Cert-Chain. */
+	return 1;
+}
+
+SSL_TICKET_RETURN
+tls_ticket_dec_cb(SSL *ssl, SSL_SESSION *ss, const unsigned char *keyname,
+    size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+	struct mtls *ctx = SSL_get_app_data(ssl);
+	void *data = NULL;
+	size_t len = 0;
+
+	(void)keyname;
+	(void)keyname_len;
+	(void)arg;
+	/* OpenSSL's own choices when no callback is set. */
+	switch (status) {
+	case SSL_TICKET_SUCCESS:
+	case SSL_TICKET_SUCCESS_RENEW:
+		break;
+	case SSL_TICKET_EMPTY:
+	case SSL_TICKET_NO_DECRYPT:
+		return SSL_TICKET_RETURN_IGNORE_RENEW;
+	default:
+		return SSL_TICKET_RETURN_ABORT;
+	}
+	if (ctx != NULL && SSL_SESSION_get0_ticket_appdata(ss, &data, &len) &&
+	    len > 0 && len <= TICKET_CHAIN_MAX) {
+		/* The data was sealed by one of our ticket keys: ours. */
+		const unsigned char *p = data, *end = p + len;
+		STACK_OF(X509) *sk = sk_X509_new_null();
+
+		while (sk != NULL && p < end) {
+			X509 *x = d2i_X509(NULL, &p, (long)(end - p));
+			if (x == NULL || !sk_X509_push(sk, x)) {
+				X509_free(x);
+				sk_X509_pop_free(sk, X509_free);
+				sk = NULL;
+			}
+		}
+		sk_X509_pop_free(ctx->ticket_chain, X509_free);
+		ctx->ticket_chain = sk;
+	}
+	return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE :
+	    SSL_TICKET_RETURN_USE_RENEW;
+}
+
 /* What the peer sent, leaf first.  A client's SSL_get_peer_cert_chain()
  * starts with the leaf; a server's does not.  The returned stack is new
  * (its certificates are not up-referenced); free it with sk_X509_free(). */
@@ -197,7 +296,8 @@ peer_chain(struct mtls *ctx)
 
 	if (ctx == NULL || ctx->ssl == NULL)
 		return NULL;
-	sent = SSL_get_peer_cert_chain(ctx->ssl);
+	sent = ctx->role == TLS_ROLE_CLIENT ?
+	    SSL_get_peer_cert_chain(ctx->ssl) : tls_peer_sent_chain(ctx);
 	if ((out = sk_X509_new_null()) == NULL)
 		return NULL;
 	X509 *leaf = SSL_get0_peer_certificate(ctx->ssl);
