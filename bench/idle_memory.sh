@@ -41,7 +41,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' HUP INT PIPE TERM
 
 . "$top/bench/lib.sh"
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

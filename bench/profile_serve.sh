@@ -39,7 +39,7 @@ cleanup() {
 	rm -rf "$W"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' HUP INT PIPE TERM
 . "$top/bench/lib.sh"
 
 d="$W/pki"
