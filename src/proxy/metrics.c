@@ -162,7 +162,7 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 			    "%llu\n", p, k + 1,
 			    (unsigned long long)SUM(http_requests[k]));
 		page_family(&pg, p, "http_retries_total", "counter",
-		    "serve --http: requests sent again on a new backend "
+		    "HTTP mode: requests sent again on a new backend "
 		    "connection after a reused one closed before answering.");
 		page_printf(&pg, "%s_http_retries_total %llu\n", p,
 		    (unsigned long long)SUM(http_retries));
