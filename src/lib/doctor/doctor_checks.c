@@ -322,38 +322,35 @@ files_ok(struct mtls_doctor *d, const char *what, const char *path,
 	doctor_add(d, DR_OK_FILES, path, what, path, text, NULL);
 }
 
+/* A file of certificates (what: its role in messages) into *certs. */
+static int
+load_cert_file(struct mtls_doctor *d, const char *what, const char *path,
+    STACK_OF(X509) **certs)
+{
+	struct x509_objects o;
+
+	if (load_objects(d, what, path, MTLS_OBJECT_CERT, &o, NULL,
+	    NULL) != 0)
+		return 0;
+	*certs = o.certs;
+	o.certs = NULL;
+	x509_objects_clear(&o);
+	files_ok(d, what, path, (size_t)sk_X509_num(*certs),
+	    "a certificate", "certificates");
+	return 1;
+}
+
 static void
 load_certs(struct mtls_doctor *d, struct doctor_state *st)
 {
-	const char *path = st->opt->cert_file;
-	struct x509_objects o;
-
-	if (load_objects(d, "certificate", path, MTLS_OBJECT_CERT, &o, NULL,
-	    NULL) != 0)
-		return;
-	st->certs = o.certs;
-	o.certs = NULL;
-	x509_objects_clear(&o);
-	st->cert_ok = 1;
-	files_ok(d, "certificate", path, (size_t)sk_X509_num(st->certs),
-	    "a certificate", "certificates");
+	st->cert_ok = load_cert_file(d, "certificate", st->opt->cert_file,
+	    &st->certs);
 }
 
 static void
 load_cas(struct mtls_doctor *d, struct doctor_state *st)
 {
-	const char *path = st->opt->ca_file;
-	struct x509_objects o;
-
-	if (load_objects(d, "CA", path, MTLS_OBJECT_CERT, &o, NULL,
-	    NULL) != 0)
-		return;
-	st->cas = o.certs;
-	o.certs = NULL;
-	x509_objects_clear(&o);
-	st->ca_ok = 1;
-	files_ok(d, "CA", path, (size_t)sk_X509_num(st->cas),
-	    "a certificate", "certificates");
+	st->ca_ok = load_cert_file(d, "CA", st->opt->ca_file, &st->cas);
 }
 
 static void
