@@ -261,8 +261,13 @@ engine_start(struct engine *e, const struct proxy_plan *plan,
 	}
 
 	/* A writer to a closed peer gets EPIPE, not a signal that ends the
-	 * process; the workers leave the other signals to the main loop. */
+	 * process; the workers leave the other signals to the main loop.
+	 * Until the reloader's watcher takes SIGHUP over, one that comes
+	 * while the files are loaded and the listeners bound (a script that
+	 * saw the port) is dropped instead of ending the process: the files
+	 * being loaded are the newest anyway. */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	if ((e->loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		snprintf(err, errlen, "cannot create the main event loop");
 		return -1;

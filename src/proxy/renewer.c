@@ -281,7 +281,7 @@ static void
 job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
 	struct job *j = a->data;
-	const struct proxy_options *o = &j->svc->opt;
+	const struct proxy_options *o;
 	char when[32];
 
 	(void)loop;
@@ -299,6 +299,9 @@ job_done_cb(struct ev_loop *loop, ev_async *a, int revents)
 		j->svc = j->after;
 		j->after = NULL;
 	}
+	/* Only now: the swap above may have freed the service it was in
+	 * (and a reload below may swap it again: j->svc is read after). */
+	o = &j->svc->opt;
 	if (j->kind == JOB_CRL) {
 		if (j->ok) {
 			j->failures = 0;

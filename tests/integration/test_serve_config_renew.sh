@@ -46,6 +46,7 @@ conf() { # API-RENEW-URL FAR-RENEW-URL
 conf "" ""
 start_config mtls.yaml
 wait_port "$PA"
+wait_log "service api: listening on"
 serial=$(openssl x509 -in certs/api.crt -noout -serial)
 
 conf "$EST_URL" ""
