@@ -14,17 +14,9 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${1:-10}
-W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-floor.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-MTLS=${MTLS:-$top/build/mtls}
 . "$top/bench/lib.sh"
+bench_workdir floor
+MTLS=${MTLS:-$top/build/mtls}
 command -v haproxy >/dev/null || { echo "floor: haproxy is needed" >&2; exit 1; }
 PIN_SRV="taskset -c 0" PIN_LOAD="taskset -c 1"
 [ "$(nproc)" -ge 2 ] || PIN_SRV="" PIN_LOAD=""

@@ -33,17 +33,9 @@ die() { echo "idle_memory: $*" >&2; exit 1; }
 # client: take the hard limit (the script's children inherit it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-idle.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT PIPE TERM
-
 . "$top/bench/lib.sh"
+bench_workdir idle
+
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 

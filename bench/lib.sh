@@ -1,5 +1,19 @@
 # bench/lib.sh - helpers shared by the bench scripts (sourced, not run).
-# The caller sets MTLS (the mtls binary) and W (its temporary directory).
+# The caller sets MTLS (the mtls binary); bench_workdir sets W.
+
+# bench_workdir NAME: a temporary directory W, removed at exit with the
+# processes whose PIDs the script adds to PIDS (stopped, then waited for).
+bench_workdir() {
+	W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-$1.XXXXXX") || exit 1
+	PIDS=""
+	trap bench_cleanup EXIT
+	trap 'exit 130' HUP INT PIPE TERM
+}
+bench_cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do wait "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

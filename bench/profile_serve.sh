@@ -31,16 +31,8 @@ case $TOOL in strace|perf|getpid) ;; *) die "TOOL: strace, perf or getpid" ;; es
 command -v "${TOOL%pid}" >/dev/null 2>&1 || [ "$TOOL" = getpid ] ||
     die "$TOOL is not installed"
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/mtls-prof.XXXXXX") || exit 1
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' HUP INT PIPE TERM
 . "$top/bench/lib.sh"
+bench_workdir prof
 
 d="$W/pki"
 make_pki "$d" "$KEY" || die "cannot make the certificates"

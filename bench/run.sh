@@ -48,9 +48,9 @@ OUT=${OUT:-"$BUILD/bench-results.md"}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 # rr: a small HTTP-like request (escapes decoded by mtls bench), a 1 KiB
 # answer.  The backend answers every RR_REQLEN bytes it receives.
-RR_REQUEST='GET /bench HTTP/1.1\r\nHost: localhost\r\n\r\n'
-RR_REQLEN=$(( $(printf '%b' "$RR_REQUEST" | wc -c) ))
-RR_RESPONSE=1024
+# free_port, wait_port and the rr exchange (RR_REQUEST, RR_REQLEN,
+# RR_RESPONSE); this script's make_pki and to_backend, below, are its own.
+. "$top/bench/lib.sh"
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -103,18 +103,6 @@ if command -v nginx >/dev/null && [ -f "$NGINX_STREAM_MODULE" ]; then
 fi
 have_haproxy=0
 command -v haproxy >/dev/null && have_haproxy=1
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_port() {
-	i=0
-	while [ $i -lt 100 ]; do
-		python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))" 2>/dev/null && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
 
 # ---- the backend --------------------------------------------------------
 cc -O2 -o "$W/backend" "$top/bench/backend.c" || die "cannot build bench/backend.c"

@@ -1,5 +1,5 @@
 /*
- * conffile.c - "mtls serve --config FILE": a YAML file (YAML 1.1, read with
+ * conffile.c - serve's configuration file: a YAML file (YAML 1.1, read with
  * libyaml's document loader) describing the services one process runs and
  * the settings they share:
  *
@@ -699,8 +699,8 @@ proxy_plan_free(struct proxy_plan *plan)
 	free(plan);
 }
 
-/* The CRLs of a service against its CA, as "mtls doctor --ca --crl" sees
- * them: each CRL signed by a CA of the file. */
+/* The CRLs of a service against its CA, as doctor checks a CA file and a
+ * CRL file: each CRL signed by a CA of the file. */
 static int
 check_crl(const struct proxy_options *o, char *err, size_t errlen)
 {

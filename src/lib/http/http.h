@@ -1,7 +1,7 @@
 /*
  * http.h - HTTP/1.1 for mtls: llhttp (Debian's node-llhttp, strict, no
  * lenient flag) made into a pull parser over a bounded structure, and the
- * pieces `mtls serve --http` and the EST server build on.  Private to
+ * pieces serve's HTTP mode and the EST server build on.  Private to
  * libmtls and the engine; never installed.
  *
  * Parsing (http_parse.c).  A parser is fed bytes and stops at each event:
