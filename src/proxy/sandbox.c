@@ -218,6 +218,34 @@ url_port(const char *url)
 	return (unsigned)strtoul(colon + 1, NULL, 10);
 }
 
+/* Under the sanitizers, the folders their reports go to (log_path= in
+ * ASAN_OPTIONS or UBSAN_OPTIONS): a report the sandbox kept from being
+ * written would leave only a process that vanished. */
+static void
+paths_add_sanitizer_logs(struct sandbox_paths *sp)
+{
+	static const char *const vars[] = { "ASAN_OPTIONS", "UBSAN_OPTIONS",
+	    "LSAN_OPTIONS" };
+	const uint64_t rw = LL_FS_READ_DIR | LL_FS_WRITE_FILE |
+	    LL_FS_MAKE_REG;
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *opt = getenv(vars[i]), *p;
+		char path[PATH_MAX];
+		size_t n;
+
+		if (opt == NULL || (p = strstr(opt, "log_path=")) == NULL)
+			continue;
+		p += strlen("log_path=");
+		n = strcspn(p, ":");
+		if (n == 0 || n >= sizeof(path))
+			continue;
+		memcpy(path, p, n);
+		path[n] = '\0';
+		paths_add(sp, dirname(path), rw);
+	}
+}
+
 /* What each service's files need, and the process's own. */
 static void
 sandbox_paths(struct proxy *px, struct sandbox_paths *sp)
@@ -258,8 +286,10 @@ sandbox_paths(struct proxy *px, struct sandbox_paths *sp)
 	    LL_FS_READ_DIR);
 	paths_add(sp, "/lib64", LL_FS_READ_FILE | LL_FS_EXECUTE |
 	    LL_FS_READ_DIR);
-	if (SANDBOX_ASAN)
+	if (SANDBOX_ASAN) {
 		paths_add(sp, "/proc", ro);
+		paths_add_sanitizer_logs(sp);
+	}
 }
 
 static int

@@ -17,7 +17,16 @@ trap cleanup EXIT INT TERM
 cd "$T" || exit 1
 NPASS=0
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# A failure shows the end of the serve log too, when the test has one: in
+# CI that is all there is to read afterwards.
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -s "$T/serve.log" ]; then
+		echo "--- last lines of serve.log:" >&2
+		tail -n 15 "$T/serve.log" >&2
+	fi
+	exit 1
+}
 ok() { NPASS=$((NPASS + 1)); echo "ok $NPASS - $*"; }
 skip() { echo "skipped: $*"; exit 77; }
 
