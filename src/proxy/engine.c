@@ -369,6 +369,7 @@ engine_teardown(struct engine *e, int failed)
 			ev_loop_destroy(w->loop);
 		}
 		relay_pool_clear(&w->pool);
+		splice_pool_clear(&w->pipes);
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);
 	}
