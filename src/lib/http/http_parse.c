@@ -36,10 +36,19 @@ enum pstate {
 	P_ERROR,
 };
 
-/* A field as offsets into store (which may move while it grows). */
+/* A field as offsets into store (which may move while it grows) while
+ * its head is read; the head's struct http_field, in the same slot, once
+ * it is complete: one array per parser, kept from message to message,
+ * rather than one more allocated for every head. */
 struct field_off {
 	size_t name, name_len, value, value_len;
 };
+union field_slot {
+	struct field_off o;
+	struct http_field f;
+};
+_Static_assert(sizeof(union field_slot) == sizeof(struct http_field),
+    "a head's fields are read as an array of struct http_field");
 
 struct http_parser {
 	llhttp_t ll;
@@ -51,8 +60,7 @@ struct http_parser {
 	/* The head under way: strings in store, NUL-terminated. */
 	char *store;
 	size_t slen, scap;
-	struct field_off *fo;
-	struct http_field *fields;
+	union field_slot *slot;
 	size_t nfields, fcap;
 	size_t target, target_len;
 	int last_span;               /* 1: a name, 2: a value */
@@ -206,21 +214,21 @@ on_header_field(llhttp_t *ll, const char *at, size_t n)
 			    "fields", max_fields(p));
 		if (p->nfields == p->fcap) {
 			size_t cap = p->fcap ? p->fcap * 2 : 16;
-			struct field_off *f = realloc(p->fo, cap *
+			union field_slot *f = realloc(p->slot, cap *
 			    sizeof(*f));
 			if (f == NULL)
 				goto big;
-			p->fo = f;
+			p->slot = f;
 			p->fcap = cap;
 		}
-		p->fo[p->nfields].name = p->slen;
-		p->fo[p->nfields].name_len = 0;
-		p->fo[p->nfields].value = 0;
-		p->fo[p->nfields].value_len = 0;
+		p->slot[p->nfields].o.name = p->slen;
+		p->slot[p->nfields].o.name_len = 0;
+		p->slot[p->nfields].o.value = 0;
+		p->slot[p->nfields].o.value_len = 0;
 		p->nfields++;
 		p->last_span = 1;
 	}
-	p->fo[p->nfields - 1].name_len += n;
+	p->slot[p->nfields - 1].o.name_len += n;
 	if (store_add(p, at, n) == -1)
 		goto big;
 	return 0;
@@ -236,7 +244,7 @@ on_header_value(llhttp_t *ll, const char *at, size_t n)
 
 	if (p->state != P_HEAD || p->nfields == 0)
 		return 0;
-	f = &p->fo[p->nfields - 1];
+	f = &p->slot[p->nfields - 1].o;
 	if (p->last_span != 2) {
 		if (store_end(p) == -1)
 			goto big;
@@ -395,19 +403,14 @@ on_headers_complete(llhttp_t *ll)
 
 	if (p->last_span == 2 && store_end(p) == -1)
 		return parser_fail(p, 431, "header section too large");
-	free(p->fields);
-	p->fields = NULL;
-	if (p->nfields > 0 && (p->fields = calloc(p->nfields,
-	    sizeof(*p->fields))) == NULL)
-		return parser_fail(p, 431, "out of memory");
 	for (i = 0; i < p->nfields; i++) {
-		struct http_field *f = &p->fields[i];
-		const struct field_off *o = &p->fo[i];
+		const struct field_off o = p->slot[i].o;
+		struct http_field *f = &p->slot[i].f;
 
-		f->name = p->store + o->name;
-		f->name_len = o->name_len;
-		f->value = o->value ? p->store + o->value : "";
-		f->value_len = o->value_len;
+		f->name = p->store + o.name;
+		f->name_len = o.name_len;
+		f->value = o.value ? p->store + o.value : "";
+		f->value_len = o.value_len;
 		while (f->value_len > 0 && (f->value[0] == ' ' ||
 		    f->value[0] == '\t')) {
 			f->value++;
@@ -432,7 +435,7 @@ on_headers_complete(llhttp_t *ll)
 					    "in a header");
 	}
 	h->kind = p->kind;
-	h->fields = p->fields;
+	h->fields = p->nfields > 0 ? &p->slot[0].f : NULL;
 	h->nfields = p->nfields;
 	h->major = ll->http_major;
 	h->minor = ll->http_minor;
@@ -540,8 +543,7 @@ http_parser_free(struct http_parser *p)
 	if (p == NULL)
 		return;
 	free(p->store);
-	free(p->fo);
-	free(p->fields);
+	free(p->slot);
 	free(p);
 }
 
@@ -802,11 +804,9 @@ http_parser_shrink(struct http_parser *p)
 	if (http_parser_busy(p) || p->nev > 0)
 		return;
 	free(p->store);
-	free(p->fo);
-	free(p->fields);
+	free(p->slot);
 	p->store = NULL;
-	p->fo = NULL;
-	p->fields = NULL;
+	p->slot = NULL;
 	p->slen = p->scap = p->fcap = p->nfields = 0;
 	memset(&p->head, 0, sizeof(p->head));
 }
