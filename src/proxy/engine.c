@@ -290,8 +290,7 @@ engine_start(struct engine *e, const struct proxy_plan *plan,
 		return -1;
 	/* Everything is bound and loaded: what the process may still do
 	 * is narrowed before the workers start, so that they inherit it. */
-	if (plan->mode == PROXY_SERVE && !plan->no_sandbox &&
-	    engine_sandbox(px, err, errlen) == -1)
+	if (!plan->no_sandbox && engine_sandbox(px, err, errlen) == -1)
 		return -1;
 
 	sigemptyset(&block);
