@@ -125,6 +125,10 @@ http_conn_start(struct conn *c)
 		return;
 	}
 	c->http = h;
+	/* Without spares (out of memory) the parser just allocates. */
+	if (c->w->http_spares == NULL)
+		c->w->http_spares = http_spares_new();
+	http_parser_use_spares(h->req, c->w->http_spares);
 	h->identity = HTTP_ID_DEFAULT;
 	if (px->opt.http_identity != NULL &&
 	    http_identity_parse(px->opt.http_identity, &h->identity, err,
@@ -155,6 +159,13 @@ http_conn_free(struct conn *c)
 	http_buf_free(&h->again);
 	free(h);
 	c->http = NULL;
+}
+
+void
+http_worker_clear(struct worker *w)
+{
+	http_spares_free(w->http_spares);
+	w->http_spares = NULL;
 }
 
 /* The client's address without its port, for X-Forwarded-For. */

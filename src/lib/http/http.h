@@ -188,8 +188,20 @@ void http_parser_upgrade_refused(struct http_parser *p);
 /* 1 while a message is partly parsed (a head or body under way), or an
  * event waits to be returned (call http_parse(), even with no bytes). */
 int http_parser_busy(const struct http_parser *p);
-/* Frees storage held between messages (an idle connection). */
+/* Frees storage held between messages (an idle connection), or gives it
+ * to the parser's spares. */
 void http_parser_shrink(struct http_parser *p);
+
+/* Storage of request heads between messages, shared by the parsers of
+ * one thread (a worker's connections): a parser that shrinks gives its
+ * storage here instead of to free(), and the next head of any of them
+ * takes it back, so that idle connections hold none and a busy worker
+ * does not allocate it for every request.  Bounded (a few sets of a few
+ * KiB).  Freed after every parser that uses it stopped using it. */
+struct http_spares;
+struct http_spares *http_spares_new(void);
+void http_spares_free(struct http_spares *sp);
+void http_parser_use_spares(struct http_parser *p, struct http_spares *sp);
 
 /* Field names compare case-insensitively (RFC 9110 5.1).  The folded
  * comparison also takes '_' for '-', the way CGI, WSGI and PHP turn

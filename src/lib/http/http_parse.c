@@ -50,6 +50,22 @@ union field_slot {
 _Static_assert(sizeof(union field_slot) == sizeof(struct http_field),
     "a head's fields are read as an array of struct http_field");
 
+/* Spares: at most SPARES_MAX sets, each small enough to be worth keeping
+ * (a head that needed more storage gives it back to malloc). */
+#define SPARES_MAX 16
+#define SPARE_STORE_MAX 4096
+#define SPARE_SLOTS_MAX 64
+
+struct http_spares {
+	struct {
+		char *store;
+		size_t scap;
+		union field_slot *slot;
+		size_t fcap;
+	} set[SPARES_MAX];
+	size_t n;
+};
+
 struct http_parser {
 	llhttp_t ll;
 	llhttp_settings_t settings;
@@ -57,6 +73,7 @@ struct http_parser {
 	struct http_limits lim;
 	enum pstate state;
 	int no_body;                 /* responses: the request was HEAD */
+	struct http_spares *spares;  /* where storage goes between heads */
 	/* The head under way: strings in store, NUL-terminated. */
 	char *store;
 	size_t slen, scap;
@@ -167,6 +184,16 @@ on_message_begin(llhttp_t *ll)
 	struct http_parser *p = parser_of(ll);
 
 	p->state = P_HEAD;
+	if (p->store == NULL && p->slot == NULL && p->spares != NULL &&
+	    p->spares->n > 0) {
+		struct http_spares *sp = p->spares;
+
+		sp->n--;
+		p->store = sp->set[sp->n].store;
+		p->scap = sp->set[sp->n].scap;
+		p->slot = sp->set[sp->n].slot;
+		p->fcap = sp->set[sp->n].fcap;
+	}
 	p->slen = 0;
 	p->nfields = 0;
 	p->target = p->target_len = 0;
@@ -817,6 +844,30 @@ http_parser_upgrade_refused(struct http_parser *p)
 	p->state = P_IDLE;
 }
 
+struct http_spares *
+http_spares_new(void)
+{
+	return calloc(1, sizeof(struct http_spares));
+}
+
+void
+http_spares_free(struct http_spares *sp)
+{
+	if (sp == NULL)
+		return;
+	for (size_t i = 0; i < sp->n; i++) {
+		free(sp->set[i].store);
+		free(sp->set[i].slot);
+	}
+	free(sp);
+}
+
+void
+http_parser_use_spares(struct http_parser *p, struct http_spares *sp)
+{
+	p->spares = sp;
+}
+
 int
 http_parser_busy(const struct http_parser *p)
 {
@@ -829,8 +880,20 @@ http_parser_shrink(struct http_parser *p)
 {
 	if (http_parser_busy(p) || p->nev > 0)
 		return;
-	free(p->store);
-	free(p->slot);
+	if (p->spares != NULL && p->spares->n < SPARES_MAX &&
+	    p->store != NULL && p->slot != NULL &&
+	    p->scap <= SPARE_STORE_MAX && p->fcap <= SPARE_SLOTS_MAX) {
+		struct http_spares *sp = p->spares;
+
+		sp->set[sp->n].store = p->store;
+		sp->set[sp->n].scap = p->scap;
+		sp->set[sp->n].slot = p->slot;
+		sp->set[sp->n].fcap = p->fcap;
+		sp->n++;
+	} else {
+		free(p->store);
+		free(p->slot);
+	}
 	p->store = NULL;
 	p->slot = NULL;
 	p->slen = p->scap = p->fcap = p->nfields = 0;
