@@ -125,6 +125,9 @@ http_conn_start(struct conn *c)
 		return;
 	}
 	c->http = h;
+	/* Answers go to the client as they came: their fields are only
+	 * checked. */
+	http_parser_skip_fields(h->resp);
 	/* Without spares (out of memory) the parser just allocates. */
 	if (c->w->http_spares == NULL)
 		c->w->http_spares = http_spares_new();
@@ -299,6 +302,8 @@ http_backend_close(struct conn *c)
 	c->http->reused = 0;
 	http_parser_free(c->http->resp);
 	c->http->resp = http_parser_new(HTTP_KIND_RESPONSE, NULL);
+	if (c->http->resp != NULL)
+		http_parser_skip_fields(c->http->resp);
 }
 
 static int

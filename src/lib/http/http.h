@@ -180,6 +180,10 @@ void http_parse_eof(struct http_parser *p, struct http_ev *ev);
 const struct http_head *http_parser_head(const struct http_parser *p);
 /* Why the last ERROR happened, in words (for the log). */
 const char *http_parser_error(const struct http_parser *p);
+/* The head's fields are checked as usual but not kept: the head then has
+ * none (nfields 0), only what llhttp found (status, framing, keep-alive).
+ * For answers passed on byte for byte. */
+void http_parser_skip_fields(struct http_parser *p);
 /* Responses: the request was HEAD, so the response has no body whatever
  * its head says (call before its head is parsed). */
 void http_parser_no_body(struct http_parser *p);

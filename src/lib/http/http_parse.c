@@ -73,6 +73,7 @@ struct http_parser {
 	struct http_limits lim;
 	enum pstate state;
 	int no_body;                 /* responses: the request was HEAD */
+	int no_fields;               /* fields checked, not kept */
 	struct http_spares *spares;  /* where storage goes between heads */
 	/* The head under way: strings in store, NUL-terminated. */
 	char *store;
@@ -226,6 +227,38 @@ on_url_complete(llhttp_t *ll)
 	    "large") : 0;
 }
 
+static int is_tchar(unsigned char c);
+
+/* A span of a field of a head whose fields are not kept: a name checked
+ * as on_headers_complete() checks kept ones, the count and the size
+ * bounded as if they were kept. */
+static int
+unkept_span(struct http_parser *p, const char *at, size_t n, int name)
+{
+	if (p->last_span != (name ? 1 : 2)) {
+		if (name && p->nfields >= max_fields(p))
+			return parser_fail(p, 431, "more than %zu header "
+			    "fields", max_fields(p));
+		if (name)
+			p->nfields++;
+		p->last_span = name ? 1 : 2;
+		p->slen++;           /* the NUL a kept string has */
+	}
+	p->slen += n;
+	if (p->slen > max_store(p))
+		return parser_fail(p, 431, "header section too large");
+	for (size_t k = 0; name && k < n; k++) {
+		unsigned char c = (unsigned char)at[k];
+		if (c == ' ' || c == '\t')
+			return parser_fail(p, 400, "whitespace before the "
+			    "colon of a header");
+		if (!is_tchar(c))
+			return parser_fail(p, 400, "invalid character in a "
+			    "header name");
+	}
+	return 0;
+}
+
 static int
 on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
@@ -233,6 +266,8 @@ on_header_field(llhttp_t *ll, const char *at, size_t n)
 
 	if (p->state != P_HEAD)
 		return 0;            /* a trailer: checked, not kept */
+	if (p->no_fields)
+		return unkept_span(p, at, n, 1);
 	if (p->last_span != 1) {
 		if (p->last_span == 2 && store_end(p) == -1)
 			goto big;
@@ -271,6 +306,8 @@ on_header_value(llhttp_t *ll, const char *at, size_t n)
 
 	if (p->state != P_HEAD || p->nfields == 0)
 		return 0;
+	if (p->no_fields)
+		return unkept_span(p, at, n, 0);
 	f = &p->slot[p->nfields - 1].o;
 	if (p->last_span != 2) {
 		if (store_end(p) == -1)
@@ -426,11 +463,11 @@ on_headers_complete(llhttp_t *ll)
 {
 	struct http_parser *p = parser_of(ll);
 	struct http_head *h = &p->head;
-	size_t i;
+	size_t i, nkept = p->no_fields ? 0 : p->nfields;
 
-	if (p->last_span == 2 && store_end(p) == -1)
+	if (nkept > 0 && p->last_span == 2 && store_end(p) == -1)
 		return parser_fail(p, 431, "header section too large");
-	for (i = 0; i < p->nfields; i++) {
+	for (i = 0; i < nkept; i++) {
 		const struct field_off o = p->slot[i].o;
 		struct http_field *f = &p->slot[i].f;
 
@@ -462,8 +499,8 @@ on_headers_complete(llhttp_t *ll)
 					    "in a header");
 	}
 	h->kind = p->kind;
-	h->fields = p->nfields > 0 ? &p->slot[0].f : NULL;
-	h->nfields = p->nfields;
+	h->fields = nkept > 0 ? &p->slot[0].f : NULL;
+	h->nfields = nkept;
 	h->major = ll->http_major;
 	h->minor = ll->http_minor;
 	h->keep_alive = llhttp_should_keep_alive(ll);
@@ -824,6 +861,12 @@ const char *
 http_parser_error(const struct http_parser *p)
 {
 	return p->err[0] != '\0' ? p->err : "malformed";
+}
+
+void
+http_parser_skip_fields(struct http_parser *p)
+{
+	p->no_fields = 1;
 }
 
 void
