@@ -96,13 +96,17 @@ l_printf(struct line *l, const char *fmt, ...)
 enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
 
 /* A byte mtls_escape_next() gives back unchanged under flags (printable
- * ASCII but for the backslash, the quote and, when asked, the space). */
+ * ASCII but for the backslash, the quote and, when asked, the space):
+ * 1 in the table, 2 for the space. */
+static const unsigned char l_plain_tab[256] = {
+	[' '] = 2, ['!'] = 1, ['#' ... '['] = 1, [']' ... '~'] = 1,
+};
+
 static int
 l_plain(unsigned char c, int flags)
 {
-	if (c == ' ')
-		return !(flags & MTLS_ESC_SPACE);
-	return c > ' ' && c < 0x7f && c != '\\' && c != '"';
+	return l_plain_tab[c] == 1 ||
+	    (l_plain_tab[c] == 2 && !(flags & MTLS_ESC_SPACE));
 }
 
 static void

@@ -53,6 +53,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include <llhttp.h>
 
@@ -79,7 +81,12 @@ void http_buf_printf(struct http_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drops the bytes before off (after a partial send). */
 void http_buf_consume(struct http_buf *b, size_t n);
-size_t http_buf_pending(const struct http_buf *b);
+/* (inline, as http_name_eq(): called many times per request) */
+static inline size_t
+http_buf_pending(const struct http_buf *b)
+{
+	return b->len - b->off;
+}
 void http_buf_reset(struct http_buf *b);
 void http_buf_free(struct http_buf *b);
 
@@ -210,7 +217,13 @@ void http_parser_use_spares(struct http_parser *p, struct http_spares *sp);
 /* Field names compare case-insensitively (RFC 9110 5.1).  The folded
  * comparison also takes '_' for '-', the way CGI, WSGI and PHP turn
  * X_Client_Cert and X-Client-Cert into the same HTTP_X_CLIENT_CERT. */
-int http_name_eq(const char *a, size_t alen, const char *b);
+static inline int
+http_name_eq(const char *a, size_t alen, const char *b)
+{
+	/* Inline: b is nearly always a literal, whose length the compiler
+	 * knows. */
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
 int http_name_fold_eq(const char *a, size_t alen, const char *b);
 /* 1 when a starts with prefix under the folded comparison. */
 int http_name_fold_prefix(const char *a, size_t alen, const char *prefix);

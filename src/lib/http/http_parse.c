@@ -327,9 +327,17 @@ static int
 is_tchar(unsigned char c)
 {
 	/* RFC 9110 5.6.2 */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -941,12 +949,6 @@ http_parser_shrink(struct http_parser *p)
 	p->slot = NULL;
 	p->slen = p->scap = p->fcap = p->nfields = 0;
 	memset(&p->head, 0, sizeof(p->head));
-}
-
-int
-http_name_eq(const char *a, size_t alen, const char *b)
-{
-	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
 
 static int
