@@ -8,10 +8,10 @@
 # A fresh `mtls serve --http --http-identity client-cert --workers 1` under
 # callgrind in front of bench/backend.c's http mode, loaded by `mtls bench
 # --mode rr -c 64` with the bench's request for SECONDS (default 20).
-# Counting starts once serve listens and stops after the load.  Prints the
-# requests, the total instructions, and the instructions per request with
-# the connections' own costs (accept, handshake, close: 64 of each)
-# taken out; OUTFILE keeps callgrind's output for callgrind_annotate.
+# Counting starts once every connection has made its first request (its
+# handshake is left out) and stops before the load ends.  Prints the
+# requests counted (calls of log_format_request), the instructions, and
+# their ratio; OUTFILE keeps callgrind's output for callgrind_annotate.
 # BUILD=build as for make; CONNS=64.
 set -u
 
