@@ -13,7 +13,9 @@
 # server's session cache.
 #
 # Environment: BUILD=build (where the mtls binary is), KEY=ec-p256,
-# EXTRA="..." (more serve arguments, e.g. to compare a change).
+# EXTRA="..." (more serve arguments, e.g. to compare a change), HTTP=1
+# (serve --http in front of the backend's http service: the request is
+# then an HTTP exchange, the answer a 1 KiB body).
 # Prints one line per N:  N held rss_before rss_held kib_per_conn(rss)
 # pss_before pss_held kib_per_conn(pss).
 set -u
@@ -24,6 +26,7 @@ case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
 MTLS="$BUILD/mtls"
 KEY=${KEY:-ec-p256}
 EXTRA=${EXTRA:-}
+HTTP=${HTTP:-0}
 [ $# -gt 0 ] || set -- 2000
 
 die() { echo "idle_memory: $*" >&2; exit 1; }
@@ -43,7 +46,17 @@ d="$W/pki"
 make_pki "$d" "$KEY" || die "cannot make the certificates"
 cc -O2 -o "$W/backend" "$top/bench/backend.c" || die "cannot build the backend"
 be=$(free_port)
-"$W/backend" "$be" rr "$RR_REQLEN" "$RR_RESPONSE" & PIDS="$PIDS $!"
+if [ "$HTTP" = 1 ]; then
+	"$W/backend" "$be" http "$RR_RESPONSE" & PIDS="$PIDS $!"
+	EXTRA="$EXTRA --http"
+	# The answer's length: backend.c's head, then the body.
+	h=$(printf 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %s\r\n\r\n' \
+	    "$RR_RESPONSE" | wc -c)
+	answer="--response-bytes $((h + RR_RESPONSE))"
+else
+	"$W/backend" "$be" rr "$RR_REQLEN" "$RR_RESPONSE" & PIDS="$PIDS $!"
+	answer="--response-bytes $RR_RESPONSE"
+fi
 wait_port "$be" || die "the backend did not start"
 
 echo "# N held rss_before_kib rss_held_kib kib_per_conn_rss pss_before_kib pss_held_kib kib_per_conn_pss"
@@ -64,10 +77,11 @@ for n in "$@"; do
 	wpid=$(pgrep -P "$spid" | head -1)
 	[ -n "$wpid" ] || wpid=$spid
 	rb=$(rss "$wpid"); pb=$(pss "$wpid"); base=$(to_backend "$be")
+	# shellcheck disable=SC2086
 	"$MTLS" bench "127.0.0.1:$port" --cert "$d/client.crt" \
 	    --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
 	    --mode idle -c "$n" -d 600 --timeout 60 --json \
-	    --request "$RR_REQUEST" --response-bytes "$RR_RESPONSE" \
+	    --request "$RR_REQUEST" $answer \
 	    >"$W/bench-$n.json" 2>"$W/bench-$n.err" &
 	bpid=$!
 	PIDS="$PIDS $bpid"

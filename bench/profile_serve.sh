@@ -5,7 +5,9 @@
 #   bench/profile_serve.sh MODE TOOL [SECONDS]
 #
 # MODE: handshake, resume, rr (64 connections, 40 B request, 1 KiB
-# response) or bulk (4 connections, 1 MiB blocks echoed).
+# response), bulk (4 connections, 1 MiB blocks echoed) or http (rr's
+# request through serve --http --http-identity client-cert to the
+# backend's http service, as in make bench's http cell).
 # TOOL:
 #   strace   system calls of the server per operation (strace -c -f)
 #   perf     perf record -g (DWARF call graphs) of the server; the named
@@ -25,7 +27,7 @@ TOOL=${2:-}
 SECS=${3:-8}
 
 die() { echo "profile_serve: $*" >&2; exit 1; }
-case $MODE in handshake|resume|rr|bulk) ;; *) die "MODE: handshake, resume, rr or bulk" ;; esac
+case $MODE in handshake|resume|rr|bulk|http) ;; *) die "MODE: handshake, resume, rr, bulk or http" ;; esac
 case $TOOL in strace|perf|getpid) ;; *) die "TOOL: strace, perf or getpid" ;; esac
 [ -x "$MTLS" ] || die "$MTLS is missing: run 'make build' first"
 command -v "${TOOL%pid}" >/dev/null 2>&1 || [ "$TOOL" = getpid ] ||
@@ -39,7 +41,12 @@ make_pki "$d" "$KEY" || die "cannot make the certificates"
 cc -O2 -o "$W/backend" "$top/bench/backend.c" || die "cannot build the backend"
 be=$(free_port)
 set --
+http=""
 case $MODE in
+http)
+	"$W/backend" "$be" http "$RR_RESPONSE" & PIDS="$PIDS $!"
+	http="--http --http-identity client-cert"
+	set -- -c 64 --request "$RR_REQUEST" ;;
 rr)
 	"$W/backend" "$be" rr "$RR_REQLEN" "$RR_RESPONSE" & PIDS="$PIDS $!"
 	set -- -c 64 --request "$RR_REQUEST" --response-bytes "$RR_RESPONSE" ;;
@@ -52,9 +59,10 @@ bulk)
 esac
 wait_port "$be" || die "the backend did not start"
 port=$(free_port)
+# shellcheck disable=SC2086
 "$MTLS" serve --listen "127.0.0.1:$port" --cert "$d/server.crt" \
     --key "$d/server.key" --ca "$d/ca/ca.crt" --backend "127.0.0.1:$be" \
-    --allow-any --workers 1 >"$W/serve.log" 2>&1 &
+    --allow-any --workers 1 $http >"$W/serve.log" 2>&1 &
 spid=$!
 PIDS="$PIDS $spid"
 wait_port "$port" || die "mtls serve did not start: $(cat "$W/serve.log")"
@@ -72,7 +80,7 @@ PIDS="$PIDS $tpid"
 sleep 1
 "$MTLS" bench "127.0.0.1:$port" --cert "$d/client.crt" \
     --key "$d/client.key" --ca "$d/ca/ca.crt" --servername localhost \
-    --mode "$MODE" -d "$SECS" --json "$@" >"$W/bench.json" 2>"$W/bench.err" ||
+    --mode "$(echo "$MODE" | sed 's/^http$/rr/')" -d "$SECS" --json "$@" >"$W/bench.json" 2>"$W/bench.err" ||
     die "mtls bench failed: $(cat "$W/bench.err")"
 sleep 1
 kill -INT "$tpid" 2>/dev/null

@@ -26,7 +26,7 @@ usage(void)
 	    "           [--handshake-timeout S] [--idle-timeout S] "
 	    "[--log-format text|json]\n"
 	    "           [--metrics ADDR] [--renew-from URL] [--unsafe-listen]\n"
-	    "           [--unsafe-start-anyway]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
 	    "\n"
 	    "Accepts plaintext connections on ADDR and carries each one to "
 	    "HOST:PORT over\n"
@@ -73,7 +73,9 @@ usage(void)
 	    "  --unsafe-start-anyway  start even when the checks at start "
 	    "(those of mtls\n"
 	    "                         doctor) find that every handshake "
-	    "would fail\n", cmd);
+	    "would fail\n"
+	    "  --no-sandbox           no Landlock and no seccomp filter after "
+	    "start\n", cmd);
 }
 
 int
@@ -83,7 +85,7 @@ cmd_tunnel(int argc, char **argv)
 		O_LISTEN = 256, O_CONNECT, O_CERT, O_KEY, O_CA, O_SERVERNAME,
 		O_WORKERS, O_MAX_CONNS, O_TLS_MIN, O_HS_TIMEOUT,
 		O_IDLE_TIMEOUT, O_LOG_FORMAT, O_METRICS, O_UNSAFE_LISTEN,
-		O_UNSAFE_START, O_RENEW_FROM,
+		O_UNSAFE_START, O_RENEW_FROM, O_NO_SANDBOX,
 	};
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -102,6 +104,7 @@ cmd_tunnel(int argc, char **argv)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "unsafe-listen", no_argument, NULL, O_UNSAFE_LISTEN },
 		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
+		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -163,6 +166,7 @@ cmd_tunnel(int argc, char **argv)
 		case O_METRICS: o.metrics = optarg; break;
 		case O_UNSAFE_LISTEN: unsafe_listen = 1; break;
 		case O_UNSAFE_START: start_anyway = 1; break;
+		case O_NO_SANDBOX: o.no_sandbox = 1; break;
 		case 'h': usage(); return EXIT_OK;
 		default: cli_getopt_fail(cmd, c, argv); return EXIT_USAGE;
 		}

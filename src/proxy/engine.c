@@ -290,8 +290,7 @@ engine_start(struct engine *e, const struct proxy_plan *plan,
 		return -1;
 	/* Everything is bound and loaded: what the process may still do
 	 * is narrowed before the workers start, so that they inherit it. */
-	if (plan->mode == PROXY_SERVE && !plan->no_sandbox &&
-	    engine_sandbox(px, err, errlen) == -1)
+	if (!plan->no_sandbox && engine_sandbox(px, err, errlen) == -1)
 		return -1;
 
 	sigemptyset(&block);
@@ -370,6 +369,7 @@ engine_teardown(struct engine *e, int failed)
 		}
 		relay_pool_clear(&w->pool);
 		splice_pool_clear(&w->pipes);
+		http_worker_clear(w);
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);
 	}

@@ -125,6 +125,13 @@ http_conn_start(struct conn *c)
 		return;
 	}
 	c->http = h;
+	/* Answers go to the client as they came: their fields are only
+	 * checked. */
+	http_parser_skip_fields(h->resp);
+	/* Without spares (out of memory) the parser just allocates. */
+	if (c->w->http_spares == NULL)
+		c->w->http_spares = http_spares_new();
+	http_parser_use_spares(h->req, c->w->http_spares);
 	h->identity = HTTP_ID_DEFAULT;
 	if (px->opt.http_identity != NULL &&
 	    http_identity_parse(px->opt.http_identity, &h->identity, err,
@@ -155,6 +162,13 @@ http_conn_free(struct conn *c)
 	http_buf_free(&h->again);
 	free(h);
 	c->http = NULL;
+}
+
+void
+http_worker_clear(struct worker *w)
+{
+	http_spares_free(w->http_spares);
+	w->http_spares = NULL;
 }
 
 /* The client's address without its port, for X-Forwarded-For. */
@@ -288,6 +302,8 @@ http_backend_close(struct conn *c)
 	c->http->reused = 0;
 	http_parser_free(c->http->resp);
 	c->http->resp = http_parser_new(HTTP_KIND_RESPONSE, NULL);
+	if (c->http->resp != NULL)
+		http_parser_skip_fields(c->http->resp);
 }
 
 static int

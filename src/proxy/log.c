@@ -42,11 +42,24 @@ l_putc(struct line *l, char c)
 		l->over = 1;
 }
 
+/* n bytes as they are: what fits, the rest counted as overflow. */
+static void
+l_put(struct line *l, const char *s, size_t n)
+{
+	size_t room = l->cap - l->len;
+
+	if (n > room) {
+		n = room;
+		l->over = 1;
+	}
+	memcpy(l->p + l->len, s, n);
+	l->len += n;
+}
+
 static void
 l_puts(struct line *l, const char *s)
 {
-	while (*s != '\0')
-		l_putc(l, *s++);
+	l_put(l, s, strlen(s));
 }
 
 static void PROXY_PRINTF(2, 3)
@@ -82,6 +95,20 @@ l_printf(struct line *l, const char *fmt, ...)
  */
 enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
 
+/* A byte mtls_escape_next() gives back unchanged under flags (printable
+ * ASCII but for the backslash, the quote and, when asked, the space):
+ * 1 in the table, 2 for the space. */
+static const unsigned char l_plain_tab[256] = {
+	[' '] = 2, ['!'] = 1, ['#' ... '['] = 1, [']' ... '~'] = 1,
+};
+
+static int
+l_plain(unsigned char c, int flags)
+{
+	return l_plain_tab[c] == 1 ||
+	    (l_plain_tab[c] == 2 && !(flags & MTLS_ESC_SPACE));
+}
+
 static void
 l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
     enum esc how)
@@ -96,7 +123,29 @@ l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
 		flags = MTLS_ESC_SPACE;
 	else if (how == ESC_MESSAGE)
 		flags = MTLS_ESC_KEEP_QUOTE;
-	while ((n = mtls_escape_next(s, flags, one)) > 0) {
+	for (;;) {
+		/* A run of printable ASCII bytes the escaper would leave as
+		 * they are goes in at once (a request line's path and the
+		 * identity were a tenth of serve --http's work byte by
+		 * byte); the same bytes and the same cut as the escaper's
+		 * one at a time. */
+		size_t run = 0, room;
+
+		while (l_plain((unsigned char)s[run], flags))
+			run++;
+		if (run > 0) {
+			if (l->len - start >= VALUE_MAX) {
+				l_puts(l, "...");
+				return;
+			}
+			room = VALUE_MAX - (l->len - start);
+			n = run < room ? run : room;
+			l_put(l, s, n);
+			s += n;
+			continue;
+		}
+		if ((n = mtls_escape_next(s, flags, one)) == 0)
+			break;
 		if (l->len - start >= VALUE_MAX) {
 			l_puts(l, "...");
 			return;

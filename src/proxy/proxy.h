@@ -70,7 +70,7 @@ struct proxy_options {
 	double backend_timeout;      /* connect timeout, seconds */
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
-	int no_sandbox;              /* serve: no Landlock, no seccomp */
+	int no_sandbox;              /* no Landlock, no seccomp filter */
 	int ktls;                    /* serve's raw relay: ask for kernel TLS
 	                              * (used where the kernel offers it) */
 	/* serve --http (http_conn.c) */

@@ -477,7 +477,14 @@ struct worker {
 	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
 	struct splice_pool pipes;
+	/* http_conn.c: request heads' storage between requests, made at
+	 * the first HTTP connection, freed by http_worker_clear(). */
+	struct http_spares *http_spares;
 };
+
+/* http_conn.c: frees what the worker's HTTP connections shared (after
+ * they are all closed). */
+void http_worker_clear(struct worker *w);
 
 struct proxy {
 	struct proxy_plan plan;      /* the shared settings (no services) */

@@ -126,3 +126,16 @@ wait_file_log() {
 # plain_client PORT|unix:/path MODE [ARG]: a plaintext client for the tunnel
 # tests (tests/integration/plain_client.py); output in $T/out.
 PLAIN_CLIENT="$MTLS_TOP/tests/integration/plain_client.py"
+
+# assert_sandboxed PID LOG: the process has no_new_privs and a seccomp
+# filter (not under valgrind, which the filter would catch), and its log
+# says so.
+assert_sandboxed() {
+	grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$1"/status || fail "process $1 has no no_new_privs"
+	if [ -n "${MTLS_WRAP:-}" ]; then
+		assert_contains "$2" "sandbox: no seccomp filter under valgrind"
+	else
+		grep -q '^Seccomp:[[:space:]]*2' /proc/"$1"/status || { cat /proc/"$1"/status; fail "process $1 has no seccomp filter (Seccomp: 2)"; }
+		assert_contains "$2" "sandbox: seccomp filter of"
+	fi
+}

@@ -13,13 +13,7 @@ make_pki
 start_backend echo
 start_serve --allow-cn client
 wait_log "sandbox: "
-grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$SPID"/status || fail "no_new_privs is not set"
-if [ -n "${MTLS_WRAP:-}" ]; then
-	assert_contains "$T/serve.log" "sandbox: no seccomp filter under valgrind"
-else
-	grep -q '^Seccomp:[[:space:]]*2' /proc/"$SPID"/status || { cat /proc/"$SPID"/status; fail "no seccomp filter (Seccomp: 2)"; }
-	assert_contains "$T/serve.log" "sandbox: seccomp filter of"
-fi
+assert_sandboxed "$SPID" "$T/serve.log"
 if grep -q "sandbox: Landlock ABI" "$T/serve.log"; then LANDLOCK=1; else
 	LANDLOCK=0; assert_contains "$T/serve.log" "sandbox: Landlock is not available"; fi
 client_to "$PORT" pki/client || { cat "$T/sc.out"; fail "the sandboxed proxy does not serve"; }

@@ -89,6 +89,68 @@ test_pipelined(void **state)
 	assert_null(strstr(b, "X:"));
 }
 
+/* An answer whose fields are checked but not kept (serve --http passes
+ * answers on as they are): the same refusals as when they are kept, in
+ * reads of any size. */
+static void
+test_skip_fields(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *msg;
+		int ok;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+		  "Content-Length: 2\r\n\r\nok", 1 },
+		{ "HTTP/1.1 200 OK\r\nServer : x\r\nContent-Length: 2\r\n"
+		  "\r\nok", 0 },
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nA\tB: x\r\n"
+		  "\r\nok", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *m = cases[i].msg;
+		size_t len = strlen(m);
+
+		for (int kept = 0; kept < 2; kept++)
+		for (size_t step = 1; step <= len; step += len - 1) {
+			struct http_parser *p = http_parser_new(
+			    HTTP_KIND_RESPONSE, NULL);
+			size_t off = 0, end = 0;
+			int heads = 0, ends = 0, errors = 0;
+			struct http_ev ev;
+
+			assert_non_null(p);
+			if (!kept)
+				http_parser_skip_fields(p);
+			for (int guard = 0; guard < 1000 && !errors; guard++) {
+				if (off == end && end < len)
+					end = end + step < len ? end + step :
+					    len;
+				off += http_parse(p, m + off, end - off, &ev);
+				if (ev.type == HTTP_EV_HEAD) {
+					const struct http_head *h =
+					    http_parser_head(p);
+					heads++;
+					assert_int_equal(h->status, 200);
+					assert_int_equal(h->nfields,
+					    kept ? 2 : 0);
+					assert_true(h->has_length);
+				}
+				ends += ev.type == HTTP_EV_END;
+				errors += ev.type == HTTP_EV_ERROR;
+				if (ev.type == HTTP_EV_MORE && off == len)
+					break;
+			}
+			if (cases[i].ok)
+				assert_true(heads == 1 && ends == 1);
+			else
+				assert_true(errors == 1 && heads == 0);
+			http_parser_free(p);
+		}
+	}
+}
+
 /* END comes as soon as a message is complete, whatever the read
  * boundaries: a caller that stops at MORE once every byte was taken has
  * already seen END (the EST server answers one request per connection
@@ -361,6 +423,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipelined),
 		cmocka_unit_test(test_end_at_completion),
+		cmocka_unit_test(test_skip_fields),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_forward),

@@ -53,6 +53,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #include <llhttp.h>
 
@@ -79,7 +81,12 @@ void http_buf_printf(struct http_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Drops the bytes before off (after a partial send). */
 void http_buf_consume(struct http_buf *b, size_t n);
-size_t http_buf_pending(const struct http_buf *b);
+/* (inline, as http_name_eq(): called many times per request) */
+static inline size_t
+http_buf_pending(const struct http_buf *b)
+{
+	return b->len - b->off;
+}
 void http_buf_reset(struct http_buf *b);
 void http_buf_free(struct http_buf *b);
 
@@ -180,6 +187,10 @@ void http_parse_eof(struct http_parser *p, struct http_ev *ev);
 const struct http_head *http_parser_head(const struct http_parser *p);
 /* Why the last ERROR happened, in words (for the log). */
 const char *http_parser_error(const struct http_parser *p);
+/* The head's fields are checked as usual but not kept: the head then has
+ * none (nfields 0), only what llhttp found (status, framing, keep-alive).
+ * For answers passed on byte for byte. */
+void http_parser_skip_fields(struct http_parser *p);
 /* Responses: the request was HEAD, so the response has no body whatever
  * its head says (call before its head is parsed). */
 void http_parser_no_body(struct http_parser *p);
@@ -188,13 +199,31 @@ void http_parser_upgrade_refused(struct http_parser *p);
 /* 1 while a message is partly parsed (a head or body under way), or an
  * event waits to be returned (call http_parse(), even with no bytes). */
 int http_parser_busy(const struct http_parser *p);
-/* Frees storage held between messages (an idle connection). */
+/* Frees storage held between messages (an idle connection), or gives it
+ * to the parser's spares. */
 void http_parser_shrink(struct http_parser *p);
+
+/* Storage of request heads between messages, shared by the parsers of
+ * one thread (a worker's connections): a parser that shrinks gives its
+ * storage here instead of to free(), and the next head of any of them
+ * takes it back, so that idle connections hold none and a busy worker
+ * does not allocate it for every request.  Bounded (a few sets of a few
+ * KiB).  Freed after every parser that uses it stopped using it. */
+struct http_spares;
+struct http_spares *http_spares_new(void);
+void http_spares_free(struct http_spares *sp);
+void http_parser_use_spares(struct http_parser *p, struct http_spares *sp);
 
 /* Field names compare case-insensitively (RFC 9110 5.1).  The folded
  * comparison also takes '_' for '-', the way CGI, WSGI and PHP turn
  * X_Client_Cert and X-Client-Cert into the same HTTP_X_CLIENT_CERT. */
-int http_name_eq(const char *a, size_t alen, const char *b);
+static inline int
+http_name_eq(const char *a, size_t alen, const char *b)
+{
+	/* Inline: b is nearly always a literal, whose length the compiler
+	 * knows. */
+	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
+}
 int http_name_fold_eq(const char *a, size_t alen, const char *b);
 /* 1 when a starts with prefix under the folded comparison. */
 int http_name_fold_prefix(const char *a, size_t alen, const char *prefix);

@@ -98,12 +98,6 @@ http_buf_consume(struct http_buf *b, size_t n)
 		b->off = b->len = 0;
 }
 
-size_t
-http_buf_pending(const struct http_buf *b)
-{
-	return b->len - b->off;
-}
-
 void
 http_buf_reset(struct http_buf *b)
 {

@@ -17,41 +17,59 @@
 
 #include "http/http.h"
 
+/* A name with its length, so that a field is compared only with the
+ * names of its own length (most match none: a head's every field is
+ * looked up in both lists below). */
+struct name {
+	const char *s;
+	size_t n;
+};
+#define NAME(s) { s, sizeof(s) - 1 }
+
 /* The names the proxy sets; any spelling of them from a client is
  * removed. */
-static const char *const identity_names[] = {
-	"x-forwarded-client-cert",
-	"client-cert",
-	"client-cert-chain",
-	"x-client-subject",
-	"x-client-san-uri",
-	"x-client-san-dns",
-	"x-forwarded-for",
-	"x-forwarded-proto",
-	"forwarded",
+static const struct name identity_names[] = {
+	NAME("x-forwarded-client-cert"),
+	NAME("client-cert"),
+	NAME("client-cert-chain"),
+	NAME("x-client-subject"),
+	NAME("x-client-san-uri"),
+	NAME("x-client-san-dns"),
+	NAME("x-forwarded-for"),
+	NAME("x-forwarded-proto"),
+	NAME("forwarded"),
 };
 
 /* RFC 9110 7.6.1, plus what the proxy frames or answers itself. */
-static const char *const hop_names[] = {
-	"connection",
-	"keep-alive",
-	"proxy-connection",
-	"te",
-	"transfer-encoding",
-	"trailer",
-	"upgrade",
-	"content-length",
-	"expect",
+static const struct name hop_names[] = {
+	NAME("connection"),
+	NAME("keep-alive"),
+	NAME("proxy-connection"),
+	NAME("te"),
+	NAME("transfer-encoding"),
+	NAME("trailer"),
+	NAME("upgrade"),
+	NAME("content-length"),
+	NAME("expect"),
 };
+
+/* 1 when name equals one of names[0..n) under case and '_'/'-'
+ * folding. */
+static int
+name_in(const struct name *names, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i].n == len && http_name_fold_prefix(name, len,
+		    names[i].s))
+			return 1;
+	return 0;
+}
 
 int
 http_name_is_identity(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(identity_names) /
-	    sizeof(identity_names[0]); i++)
-		if (http_name_fold_eq(name, len, identity_names[i]))
-			return 1;
-	return 0;
+	return name_in(identity_names, sizeof(identity_names) /
+	    sizeof(identity_names[0]), name, len);
 }
 
 /* A hop-by-hop name, or one that folds onto it: Transfer_Encoding is not
@@ -59,11 +77,14 @@ http_name_is_identity(const char *name, size_t len)
 static int
 is_hop(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
-		if (http_name_fold_eq(name, len, hop_names[i]))
-			return 1;
-	return 0;
+	return name_in(hop_names, sizeof(hop_names) / sizeof(hop_names[0]),
+	    name, len);
 }
+
+/* name (len bytes) is lit, case-insensitively, without folding (as
+ * http_name_eq(), with the length known at compile time). */
+#define NAME_IS(name, len, lit) ((len) == sizeof(lit) - 1 && \
+	strncasecmp((name), (lit), sizeof(lit) - 1) == 0)
 
 /* 1 when a Connection field of h lists name (the folded comparison: a
  * listed X_Foo also removes X-Foo, as the backend would see them alike).
@@ -130,21 +151,34 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
     const char *add, size_t addlen, struct http_buf *out, char *why,
     size_t whylen)
 {
-	const struct http_field *host, *f;
+	const struct http_field *host = NULL, *expect = NULL, *f;
 	const char *host_v = NULL;
 	size_t certs = 0, i, host_n = 0;
+	int connection = 0;
 
-	for (i = 0; i < h->nfields; i++)
-		if (http_name_fold_eq(h->fields[i].name, h->fields[i].name_len,
-		    "client-cert"))
+	/* One pass for what the checks need: the first Host and Expect
+	 * (as http_head_find() finds them), Client-Cert under folding, and
+	 * whether a Connection field lists names to remove. */
+	for (i = 0; i < h->nfields; i++) {
+		f = &h->fields[i];
+		if (f->name_len == sizeof("client-cert") - 1 &&
+		    http_name_fold_eq(f->name, f->name_len, "client-cert"))
 			certs++;
+		else if (NAME_IS(f->name, f->name_len, "host")) {
+			if (host == NULL)
+				host = f;
+		} else if (NAME_IS(f->name, f->name_len, "expect")) {
+			if (expect == NULL)
+				expect = f;
+		} else if (NAME_IS(f->name, f->name_len, "connection"))
+			connection = 1;
+	}
 	if (certs > 1) {
 		snprintf(why, whylen, "Client-Cert sent more than once");
 		return 400;
 	}
 	/* RFC 9112 3.2.2: with an absolute-form target, Host is ignored
 	 * and replaced by the target's authority. */
-	host = http_head_find(h, "host", NULL);
 	if (h->authority != NULL) {
 		host_v = h->authority;
 		host_n = h->authority_len;
@@ -158,7 +192,7 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
 		    "TLS server name %s", fw->sni);
 		return 421;
 	}
-	if ((f = http_head_find(h, "expect", NULL)) != NULL &&
+	if ((f = expect) != NULL &&
 	    !(f->value_len == 12 && strncasecmp(f->value, "100-continue",
 	    12) == 0)) {
 		snprintf(why, whylen, "unsupported expectation");
@@ -183,12 +217,12 @@ http_forward_head(const struct http_head *h, const struct http_forward *fw,
 		size_t k;
 
 		f = &h->fields[i];
-		if (h->authority != NULL && http_name_eq(f->name, f->name_len,
+		if (h->authority != NULL && NAME_IS(f->name, f->name_len,
 		    "host"))
 			continue;
 		if (is_hop(f->name, f->name_len) ||
 		    http_name_is_identity(f->name, f->name_len) ||
-		    listed_in_connection(h, f))
+		    (connection && listed_in_connection(h, f)))
 			continue;
 		for (k = 0; k < fw->nstrip; k++)
 			if (http_name_fold_prefix(f->name, f->name_len,

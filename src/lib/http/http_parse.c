@@ -36,9 +36,34 @@ enum pstate {
 	P_ERROR,
 };
 
-/* A field as offsets into store (which may move while it grows). */
+/* A field as offsets into store (which may move while it grows) while
+ * its head is read; the head's struct http_field, in the same slot, once
+ * it is complete: one array per parser, kept from message to message,
+ * rather than one more allocated for every head. */
 struct field_off {
 	size_t name, name_len, value, value_len;
+};
+union field_slot {
+	struct field_off o;
+	struct http_field f;
+};
+_Static_assert(sizeof(union field_slot) == sizeof(struct http_field),
+    "a head's fields are read as an array of struct http_field");
+
+/* Spares: at most SPARES_MAX sets, each small enough to be worth keeping
+ * (a head that needed more storage gives it back to malloc). */
+#define SPARES_MAX 16
+#define SPARE_STORE_MAX 4096
+#define SPARE_SLOTS_MAX 64
+
+struct http_spares {
+	struct {
+		char *store;
+		size_t scap;
+		union field_slot *slot;
+		size_t fcap;
+	} set[SPARES_MAX];
+	size_t n;
 };
 
 struct http_parser {
@@ -48,11 +73,12 @@ struct http_parser {
 	struct http_limits lim;
 	enum pstate state;
 	int no_body;                 /* responses: the request was HEAD */
+	int no_fields;               /* fields checked, not kept */
+	struct http_spares *spares;  /* where storage goes between heads */
 	/* The head under way: strings in store, NUL-terminated. */
 	char *store;
 	size_t slen, scap;
-	struct field_off *fo;
-	struct http_field *fields;
+	union field_slot *slot;
 	size_t nfields, fcap;
 	size_t target, target_len;
 	int last_span;               /* 1: a name, 2: a value */
@@ -159,6 +185,16 @@ on_message_begin(llhttp_t *ll)
 	struct http_parser *p = parser_of(ll);
 
 	p->state = P_HEAD;
+	if (p->store == NULL && p->slot == NULL && p->spares != NULL &&
+	    p->spares->n > 0) {
+		struct http_spares *sp = p->spares;
+
+		sp->n--;
+		p->store = sp->set[sp->n].store;
+		p->scap = sp->set[sp->n].scap;
+		p->slot = sp->set[sp->n].slot;
+		p->fcap = sp->set[sp->n].fcap;
+	}
 	p->slen = 0;
 	p->nfields = 0;
 	p->target = p->target_len = 0;
@@ -191,6 +227,38 @@ on_url_complete(llhttp_t *ll)
 	    "large") : 0;
 }
 
+static int is_tchar(unsigned char c);
+
+/* A span of a field of a head whose fields are not kept: a name checked
+ * as on_headers_complete() checks kept ones, the count and the size
+ * bounded as if they were kept. */
+static int
+unkept_span(struct http_parser *p, const char *at, size_t n, int name)
+{
+	if (p->last_span != (name ? 1 : 2)) {
+		if (name && p->nfields >= max_fields(p))
+			return parser_fail(p, 431, "more than %zu header "
+			    "fields", max_fields(p));
+		if (name)
+			p->nfields++;
+		p->last_span = name ? 1 : 2;
+		p->slen++;           /* the NUL a kept string has */
+	}
+	p->slen += n;
+	if (p->slen > max_store(p))
+		return parser_fail(p, 431, "header section too large");
+	for (size_t k = 0; name && k < n; k++) {
+		unsigned char c = (unsigned char)at[k];
+		if (c == ' ' || c == '\t')
+			return parser_fail(p, 400, "whitespace before the "
+			    "colon of a header");
+		if (!is_tchar(c))
+			return parser_fail(p, 400, "invalid character in a "
+			    "header name");
+	}
+	return 0;
+}
+
 static int
 on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
@@ -198,6 +266,8 @@ on_header_field(llhttp_t *ll, const char *at, size_t n)
 
 	if (p->state != P_HEAD)
 		return 0;            /* a trailer: checked, not kept */
+	if (p->no_fields)
+		return unkept_span(p, at, n, 1);
 	if (p->last_span != 1) {
 		if (p->last_span == 2 && store_end(p) == -1)
 			goto big;
@@ -206,21 +276,21 @@ on_header_field(llhttp_t *ll, const char *at, size_t n)
 			    "fields", max_fields(p));
 		if (p->nfields == p->fcap) {
 			size_t cap = p->fcap ? p->fcap * 2 : 16;
-			struct field_off *f = realloc(p->fo, cap *
+			union field_slot *f = realloc(p->slot, cap *
 			    sizeof(*f));
 			if (f == NULL)
 				goto big;
-			p->fo = f;
+			p->slot = f;
 			p->fcap = cap;
 		}
-		p->fo[p->nfields].name = p->slen;
-		p->fo[p->nfields].name_len = 0;
-		p->fo[p->nfields].value = 0;
-		p->fo[p->nfields].value_len = 0;
+		p->slot[p->nfields].o.name = p->slen;
+		p->slot[p->nfields].o.name_len = 0;
+		p->slot[p->nfields].o.value = 0;
+		p->slot[p->nfields].o.value_len = 0;
 		p->nfields++;
 		p->last_span = 1;
 	}
-	p->fo[p->nfields - 1].name_len += n;
+	p->slot[p->nfields - 1].o.name_len += n;
 	if (store_add(p, at, n) == -1)
 		goto big;
 	return 0;
@@ -236,7 +306,9 @@ on_header_value(llhttp_t *ll, const char *at, size_t n)
 
 	if (p->state != P_HEAD || p->nfields == 0)
 		return 0;
-	f = &p->fo[p->nfields - 1];
+	if (p->no_fields)
+		return unkept_span(p, at, n, 0);
+	f = &p->slot[p->nfields - 1].o;
 	if (p->last_span != 2) {
 		if (store_end(p) == -1)
 			goto big;
@@ -255,9 +327,17 @@ static int
 is_tchar(unsigned char c)
 {
 	/* RFC 9110 5.6.2 */
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' &&
-	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static int
@@ -391,23 +471,18 @@ on_headers_complete(llhttp_t *ll)
 {
 	struct http_parser *p = parser_of(ll);
 	struct http_head *h = &p->head;
-	size_t i;
+	size_t i, nkept = p->no_fields ? 0 : p->nfields;
 
-	if (p->last_span == 2 && store_end(p) == -1)
+	if (nkept > 0 && p->last_span == 2 && store_end(p) == -1)
 		return parser_fail(p, 431, "header section too large");
-	free(p->fields);
-	p->fields = NULL;
-	if (p->nfields > 0 && (p->fields = calloc(p->nfields,
-	    sizeof(*p->fields))) == NULL)
-		return parser_fail(p, 431, "out of memory");
-	for (i = 0; i < p->nfields; i++) {
-		struct http_field *f = &p->fields[i];
-		const struct field_off *o = &p->fo[i];
+	for (i = 0; i < nkept; i++) {
+		const struct field_off o = p->slot[i].o;
+		struct http_field *f = &p->slot[i].f;
 
-		f->name = p->store + o->name;
-		f->name_len = o->name_len;
-		f->value = o->value ? p->store + o->value : "";
-		f->value_len = o->value_len;
+		f->name = p->store + o.name;
+		f->name_len = o.name_len;
+		f->value = o.value ? p->store + o.value : "";
+		f->value_len = o.value_len;
 		while (f->value_len > 0 && (f->value[0] == ' ' ||
 		    f->value[0] == '\t')) {
 			f->value++;
@@ -432,8 +507,8 @@ on_headers_complete(llhttp_t *ll)
 					    "in a header");
 	}
 	h->kind = p->kind;
-	h->fields = p->fields;
-	h->nfields = p->nfields;
+	h->fields = nkept > 0 ? &p->slot[0].f : NULL;
+	h->nfields = nkept;
 	h->major = ll->http_major;
 	h->minor = ll->http_minor;
 	h->keep_alive = llhttp_should_keep_alive(ll);
@@ -540,8 +615,7 @@ http_parser_free(struct http_parser *p)
 	if (p == NULL)
 		return;
 	free(p->store);
-	free(p->fo);
-	free(p->fields);
+	free(p->slot);
 	free(p);
 }
 
@@ -558,6 +632,32 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
 
+		if (!p->prev_cr && c != '\r' && c != '\n' && (p->line_len > 0 ||
+		    !p->seen_line || (c != ' ' && c != '\t'))) {
+			/* A run of a line's other bytes, counted at once:
+			 * within it only the limits can fail, and only the
+			 * one of the line it is in (the byte-at-a-time
+			 * checks below were a twentieth of a request). */
+			size_t j = i + 1, k;
+
+			while (j < len && data[j] != '\r' && data[j] != '\n')
+				j++;
+			k = j - i;
+			p->head_bytes += k;
+			if (!p->seen_line && (p->line_bytes += k) > line_limit) {
+				parser_fail(p, 414, "request line longer than "
+				    "%zu bytes", line_limit);
+				return -1;
+			}
+			if (p->head_bytes - p->line_bytes > p->lim.max_head) {
+				parser_fail(p, 431, "header section longer "
+				    "than %zu bytes", p->lim.max_head);
+				return -1;
+			}
+			p->line_len += k;
+			i = j - 1;
+			continue;
+		}
 		p->head_bytes++;
 		if (!p->seen_line && ++p->line_bytes > line_limit) {
 			parser_fail(p, 414, "request line longer than %zu "
@@ -772,6 +872,12 @@ http_parser_error(const struct http_parser *p)
 }
 
 void
+http_parser_skip_fields(struct http_parser *p)
+{
+	p->no_fields = 1;
+}
+
+void
 http_parser_no_body(struct http_parser *p)
 {
 	p->no_body = 1;
@@ -789,6 +895,30 @@ http_parser_upgrade_refused(struct http_parser *p)
 	p->state = P_IDLE;
 }
 
+struct http_spares *
+http_spares_new(void)
+{
+	return calloc(1, sizeof(struct http_spares));
+}
+
+void
+http_spares_free(struct http_spares *sp)
+{
+	if (sp == NULL)
+		return;
+	for (size_t i = 0; i < sp->n; i++) {
+		free(sp->set[i].store);
+		free(sp->set[i].slot);
+	}
+	free(sp);
+}
+
+void
+http_parser_use_spares(struct http_parser *p, struct http_spares *sp)
+{
+	p->spares = sp;
+}
+
 int
 http_parser_busy(const struct http_parser *p)
 {
@@ -801,20 +931,24 @@ http_parser_shrink(struct http_parser *p)
 {
 	if (http_parser_busy(p) || p->nev > 0)
 		return;
-	free(p->store);
-	free(p->fo);
-	free(p->fields);
+	if (p->spares != NULL && p->spares->n < SPARES_MAX &&
+	    p->store != NULL && p->slot != NULL &&
+	    p->scap <= SPARE_STORE_MAX && p->fcap <= SPARE_SLOTS_MAX) {
+		struct http_spares *sp = p->spares;
+
+		sp->set[sp->n].store = p->store;
+		sp->set[sp->n].scap = p->scap;
+		sp->set[sp->n].slot = p->slot;
+		sp->set[sp->n].fcap = p->fcap;
+		sp->n++;
+	} else {
+		free(p->store);
+		free(p->slot);
+	}
 	p->store = NULL;
-	p->fo = NULL;
-	p->fields = NULL;
+	p->slot = NULL;
 	p->slen = p->scap = p->fcap = p->nfields = 0;
 	memset(&p->head, 0, sizeof(p->head));
-}
-
-int
-http_name_eq(const char *a, size_t alen, const char *b)
-{
-	return strlen(b) == alen && strncasecmp(a, b, alen) == 0;
 }
 
 static int

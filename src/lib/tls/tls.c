@@ -435,6 +435,17 @@ mtls_handshake(struct mtls *ctx)
 	return handshake_error(ctx, e, saved_errno);
 }
 
+/* SSL_get_error() needs an empty error queue before the call it judges.
+ * Clearing an empty queue costs OpenSSL 3 about 800 instructions (it
+ * wipes all its slots); looking costs a tenth of that, and a read and a
+ * write per request made it 4% of serve --http's work. */
+static void
+err_queue_clear(void)
+{
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
+}
+
 /* After the handshake: SSL_get_error() of a read/write/shutdown. */
 static ssize_t
 io_error(struct mtls *ctx, int r, int saved_errno, const char *what)
@@ -509,7 +520,7 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 		if (r != 0)
 			return r;
 	}
-	ERR_clear_error();
+	err_queue_clear();
 	errno = 0;
 	int r = SSL_read_ex(ctx->ssl, buf, len, &n);
 	int saved_errno = errno;
@@ -541,7 +552,7 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 	}
 	if (len == 0)
 		return 0;
-	ERR_clear_error();
+	err_queue_clear();
 	errno = 0;
 	int r = SSL_write_ex(ctx->ssl, buf, len, &n);
 	int saved_errno = errno;
