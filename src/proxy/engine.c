@@ -186,12 +186,15 @@ engine_log_started(struct proxy *px)
 			    svc->servername, cert, ca, metrics);
 		else
 			log_msg(px->log_format, "info", "%slistening on %s "
-			    "with %d worker%s, forwarding to %s%s; "
+			    "with %d worker%s, forwarding to %s%s%s; "
 			    "certificate %s; clients verified against %s, "
 			    "allowing %s%s%s", label,
 			    svc->opt.listen, px->nworkers,
 			    px->nworkers == 1 ? "" : "s", name,
 			    svc->opt.proxy_protocol ? " with PROXY v2" : "",
+			    svc->opt.ktls ? " (kernel TLS asked for; each "
+			    "connection's log line says whether it was used)" :
+			    "",
 			    cert, ca, mtls_policy_text(svc->opt.policy, rules,
 			    sizeof(rules)), svc->opt.client_auth_optional ?
 			    " (certificate optional)" : "", metrics);

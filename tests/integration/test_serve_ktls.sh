@@ -4,7 +4,8 @@
 # space and nothing changes: 8 MiB each way arrive byte-exact (SHA-256
 # compared), the backend's end still reaches the client as close_notify
 # while the client's later bytes still reach the backend, the log line
-# carries no ktls field (text and JSON) and the kTLS metric stays 0.  Where
+# carries no ktls field (text and JSON) and the kTLS metric stays 0; the
+# start line says kernel TLS was asked for.  Where
 # the kernel has the ULP, the same transfers must pass with ktls=tx (the
 # backend's bytes then go by splice(2)); tests/ktls/run.sh checks that in a
 # virtual machine.  --ktls with --http is a usage error.
@@ -41,6 +42,9 @@ start_backend sha
 MPORT=$(free_port)
 start_serve --allow-cn client --ktls --workers 1 --metrics "127.0.0.1:$MPORT"
 wait_port "$MPORT"
+wait_log "listening on"
+assert_contains "$T/serve.log" "(kernel TLS asked for; each connection's log line says whether it was used)"
+ok "the start line says kernel TLS was asked for"
 # shellcheck disable=SC2086
 run 0 python3 "$CLIENT" "$PORT" $c sha $MiB8
 cat "$T/out"
