@@ -231,6 +231,14 @@ bench: deps-test
 	@$(MAKE) --no-print-directory build
 	@BUILD=$(BUILD) bench/run.sh
 
+# serve --ktls where kernel TLS works: Debian 12's kernel in QEMU
+# (tests/ktls/run.sh says how).  Downloads a 70 MB kernel package and runs
+# under emulation here; not part of `make test`.
+.PHONY: ktls-check
+ktls-check:
+	@$(MAKE) --no-print-directory build
+	@BUILD=$(BUILD) tests/ktls/run.sh
+
 # serve and tunnel under mixed load and injected faults for SOAK_SECONDS
 # (scripts/soak.sh says what it asserts).  Not part of `make test`.
 SOAK_SECONDS ?= 1800

@@ -704,6 +704,14 @@ int mtls_config_set_session_cache_size(struct mtls_config *cfg,
  * verified in full.  The server still proves its key in every handshake.
  * For clients that connect to the same servers many times. */
 int mtls_config_set_verify_cache(struct mtls_config *cfg, size_t entries);
+/* Server: ask OpenSSL for Linux kernel TLS (SSL_OP_ENABLE_KTLS).  Where the
+ * kernel has the tls ULP and the suite is one it offloads, records are
+ * then encrypted (and, as OpenSSL decides, decrypted) by the kernel after
+ * the handshake, so the socket can take bytes by splice(2) or sendfile(2);
+ * elsewhere nothing changes.  mtls_conn_ktls() says what a connection got.
+ * Its connections write with OpenSSL's own socket code, which may raise
+ * SIGPIPE: a program that enables this ignores SIGPIPE. */
+void mtls_config_enable_ktls(struct mtls_config *cfg);
 
 /* ------------------------------------------------------------------ */
 /* TLS: contexts and connections                                      */
@@ -757,6 +765,17 @@ const char *mtls_conn_cipher(struct mtls *ctx);      /* IANA-ish name */
 const char *mtls_conn_group(struct mtls *ctx);       /* "X25519" or NULL */
 const char *mtls_conn_servername(struct mtls *ctx);  /* SNI or NULL */
 int mtls_conn_session_resumed(struct mtls *ctx);
+/* What the kernel does for the connection (mtls_config_enable_ktls()):
+ * MTLS_KTLS_SEND (it encrypts what is written to the socket) and
+ * MTLS_KTLS_RECV (it decrypts), or 0.  With MTLS_KTLS_SEND, application
+ * bytes may go into the socket directly once nothing written through
+ * mtls_write() is pending; mtls_close() still sends close_notify.  Linux
+ * cannot rekey the kernel's send key, so a TLS 1.3 peer that asks for a
+ * key update then gets the connection closed: mtls_read() returns -1 and
+ * says so. */
+#define MTLS_KTLS_SEND 1
+#define MTLS_KTLS_RECV 2
+int mtls_conn_ktls(struct mtls *ctx);
 /* Why the handshake failed, in words ("certificate revoked", "no rule
  * allows CN=x"), or NULL. */
 const char *mtls_conn_reject_reason(struct mtls *ctx);

@@ -32,7 +32,7 @@ usage(void)
 	    "[--log-format text|json]\n"
 	    "           [--ticket-key-file FILE] [--session-cache N] "
 	    "[--unsafe-backend]\n"
-	    "           [--unsafe-start-anyway] [--no-sandbox]\n"
+	    "           [--unsafe-start-anyway] [--no-sandbox] [--ktls]\n"
 	    "           [--http [--http-identity LIST] [--strip-header-prefix P]...\n"
 	    "            [--http-timeout S] [--http-max-request-line N]\n"
 	    "            [--http-max-header-size N] [--http-max-headers N]]\n"
@@ -110,6 +110,11 @@ usage(void)
 	    "would fail\n"
 	    "  --no-sandbox           no Landlock and no seccomp filter after "
 	    "start\n"
+	    "  --ktls                 Linux kernel TLS where the kernel offers "
+	    "it: it encrypts,\n"
+	    "                         and the backend's bytes go to the client "
+	    "by splice(2)\n"
+	    "                         (not with --http)\n"
 	    "  --http                 HTTP/1.1 both sides: every request is "
 	    "parsed and checked,\n"
 	    "                         client-sent identity headers removed "
@@ -189,7 +194,7 @@ cmd_serve(int argc, char **argv)
 		O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_METRICS, O_LOG_FORMAT,
 		O_TICKET_KEY, O_UNSAFE_BACKEND, O_UNSAFE_START, O_CONFIG,
 		O_CHECK, O_NO_SANDBOX, O_RENEW_FROM, O_CRL_FROM,
-		O_SESSION_CACHE,
+		O_SESSION_CACHE, O_KTLS,
 		O_HTTP_IDENTITY, O_STRIP, O_HTTP_TIMEOUT, O_HTTP_LINE,
 		O_HTTP_HEAD, O_HTTP_FIELDS,
 	};
@@ -233,6 +238,7 @@ cmd_serve(int argc, char **argv)
 		{ "config", required_argument, NULL, O_CONFIG },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "no-sandbox", no_argument, NULL, O_NO_SANDBOX },
+		{ "ktls", no_argument, NULL, O_KTLS },
 		{ "unsafe-start-anyway", no_argument, NULL, O_UNSAFE_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -382,6 +388,11 @@ cmd_serve(int argc, char **argv)
 				goto out;
 			break;
 		case O_UNSAFE_BACKEND: o.unsafe_backend = 1; break;
+		/* Opt-in, not the default: Linux cannot rekey a kTLS send
+		 * key, so a TLS 1.3 client that asks for a key update loses
+		 * its connection (user-space TLS answers it), and its gain
+		 * has not been measured on hardware here. */
+		case O_KTLS: o.ktls = 1; break;
 		case O_CONFIG: config = optarg; break;
 		case O_CHECK: check = 1; break;
 		case O_NO_SANDBOX: no_sandbox = 1; break;
@@ -453,6 +464,11 @@ cmd_serve(int argc, char **argv)
 	if (o.http && o.proxy_protocol) {
 		cli_usage(cmd, "--http and --proxy-protocol cannot be used "
 		    "together: with --http the identity goes in headers");
+		goto out;
+	}
+	if (o.http && o.ktls) {
+		cli_usage(cmd, "--ktls is for the raw relay: --http reads "
+		    "every byte in user space");
 		goto out;
 	}
 	if (http_only && !o.http) {

@@ -165,6 +165,8 @@ conn_log(struct conn *c)
 		r.cipher = mtls_conn_cipher(c->tls);
 		r.resumed = mtls_conn_session_resumed(c->tls);
 	}
+	if (c->ktls & MTLS_KTLS_SEND)
+		r.ktls = c->ktls & MTLS_KTLS_RECV ? "txrx" : "tx";
 	r.bytes_in = c->bytes_in;
 	r.bytes_out = c->bytes_out;
 	r.outcome = c->outcome != NULL ? c->outcome : "closed";
@@ -193,6 +195,7 @@ conn_close(struct conn *c)
 		close(c->pfd);
 	relay_buf_put(&w->pool, c->t2p);
 	relay_buf_put(&w->pool, c->p2t);
+	splice_end(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -227,7 +230,7 @@ conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
 /* An I/O failure on one side: "client_error", "backend_error" or
  * "upstream_error", after the side it happened on.  Failures of the side we
  * connected to count as backend errors in the metrics. */
-static int
+int
 conn_side_fail(struct conn *c, int tls_side, const char *what)
 {
 	struct proxy_service *px = c->gen->svc;
@@ -561,6 +564,8 @@ conn_relay_start(struct conn *c)
 	 * to; a tunnel's client may have written while we connected. */
 	c->tls_rd = c->tls_wr = c->p_wr = 0;
 	c->p_rd = conn_tunnel(c) ? 0 : EV_READ;
+	if (px->opt.ktls && !conn_tunnel(c))
+		splice_start(c);
 	ev_io_stop(loop, &c->pio);
 	ev_io_set(&c->pio, c->pfd, EV_READ);
 	ev_timer_stop(loop, &c->timer);
@@ -660,12 +665,57 @@ conn_flow_t2p(struct conn *c)
 	}
 }
 
+/* The plain side has ended and everything it sent is out: close_notify
+ * once, then our half of the TCP stream. */
+void
+conn_tls_shut(struct conn *c)
+{
+	int r;
+
+	if (c->t_closed || c->tls_wr)
+		return;
+	r = mtls_close(c->tls);
+	if (r == MTLS_WANT_POLLIN) {
+		c->tls_wr = EV_READ;
+		return;
+	}
+	if (r == MTLS_WANT_POLLOUT) {
+		c->tls_wr = EV_WRITE;
+		return;
+	}
+	/* close_notify is out (or could not be sent); the peer may go on
+	 * sending. */
+	c->t_closed = 1;
+	(void)shutdown(c->tfd, SHUT_WR);
+}
+
+int
+conn_plain_nodata(struct conn *c, ssize_t n)
+{
+	char what[256];
+
+	if (n == 0) {
+		c->p_eof = 1;
+		c->p_eof_first = !c->t_eof;
+		return 1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		c->p_rd = EV_READ;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 1;
+	snprintf(what, sizeof(what), "%s read: %s", c->gen->svc->plain_side,
+	    strerror(errno));
+	return conn_side_fail(c, 0, what);
+}
+
 /* Plain side to TLS side.  Returns -1 when the connection was closed. */
 static int
 conn_flow_p2t(struct conn *c)
 {
 	struct worker *w = c->w;
-	int budget = RELAY_BUDGET, drained = 0;
+	int budget = RELAY_BUDGET, drained = 0, r;
 	char what[256];
 
 	for (;;) {
@@ -700,25 +750,7 @@ conn_flow_p2t(struct conn *c)
 			return conn_side_fail(c, 1, what);
 		}
 		if (c->p_eof) {
-			if (!c->t_closed) {
-				int r;
-
-				if (c->tls_wr)
-					return 0;
-				r = mtls_close(c->tls);
-				if (r == MTLS_WANT_POLLIN) {
-					c->tls_wr = EV_READ;
-					return 0;
-				}
-				if (r == MTLS_WANT_POLLOUT) {
-					c->tls_wr = EV_WRITE;
-					return 0;
-				}
-				/* close_notify is out (or could not be sent);
-				 * the peer may go on sending. */
-				c->t_closed = 1;
-				(void)shutdown(c->tfd, SHUT_WR);
-			}
+			conn_tls_shut(c);
 			return 0;
 		}
 		if (c->p_rd)
@@ -745,20 +777,8 @@ conn_flow_p2t(struct conn *c)
 			continue;
 		}
 		relay_buf_put(&w->pool, b);
-		if (n == 0) {
-			c->p_eof = 1;
-			c->p_eof_first = !c->t_eof;
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->p_rd = EV_READ;
-			return 0;
-		}
-		if (errno == EINTR)
-			continue;
-		snprintf(what, sizeof(what), "%s read: %s", c->gen->svc->plain_side,
-		    strerror(errno));
-		return conn_side_fail(c, 0, what);
+		if ((r = conn_plain_nodata(c, n)) != 1)
+			return r;
 	}
 }
 
@@ -767,10 +787,11 @@ conn_pump(struct conn *c)
 {
 	int tev = 0, pev = 0;
 
-	if (conn_flow_t2p(c) == -1 || conn_flow_p2t(c) == -1)
+	if (conn_flow_t2p(c) == -1 || (c->splicing ?
+	    conn_flow_splice(c) : conn_flow_p2t(c)) == -1)
 		return;
 	if (c->t_eof && c->p_shut && c->p_eof && c->t_closed &&
-	    c->t2p == NULL && c->p2t == NULL) {
+	    c->t2p == NULL && !CONN_P2T_HELD(c)) {
 		/* A backend that closes without a word, on its own or after
 		 * the client's request, is a failure the client only sees as
 		 * silence: say so (a client that leaves without asking
@@ -789,9 +810,9 @@ conn_pump(struct conn *c)
 	}
 	if (!c->t_eof && c->t2p == NULL)
 		tev |= c->tls_rd;
-	if (c->p2t != NULL || (c->p_eof && !c->t_closed))
+	if (CONN_P2T_HELD(c) || (c->p_eof && !c->t_closed))
 		tev |= c->tls_wr;
-	if (!c->p_eof && c->p2t == NULL)
+	if (!c->p_eof && !CONN_P2T_HELD(c))
 		pev |= c->p_rd;
 	if (c->t2p != NULL)
 		pev |= c->p_wr;

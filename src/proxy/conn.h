@@ -58,7 +58,16 @@ struct conn {
 	char *reason;                /* why it ended, in words (made only
 	                              * when there is one) */
 	struct http_conn *http;      /* serve --http, after the handshake */
+	unsigned char ktls;          /* MTLS_KTLS_* of the TLS side */
+	unsigned splicing : 1;       /* backend to client by splice(2)
+	                              * (splice.c), not mtls_write */
+	struct splice_pipe *pipe;    /* ... through this, held only while
+	                              * bytes move */
 };
+
+/* Bytes from the plain side wait for the TLS side to take them. */
+#define CONN_P2T_HELD(c) ((c)->p2t != NULL || \
+	((c)->pipe != NULL && (c)->pipe->held > 0))
 
 void conn_close(struct conn *c);
 int conn_fail(struct conn *c, const char *outcome, const char *fmt, ...)
@@ -68,6 +77,23 @@ void conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
 void conn_watch(struct conn *c, ev_io *io, int events);
 void conn_count(struct conn *c, int from_tls, size_t n);
 void conn_linger(struct conn *c);
+/* An I/O failure on one side, what in words; closes, returns -1. */
+int conn_side_fail(struct conn *c, int tls_side, const char *what);
+/* A read of the plain side that brought no bytes (n: 0, or -1 with
+ * errno): its end, a wait for the loop, or its failure.  1: go on; 0:
+ * wait; -1: the connection was closed. */
+int conn_plain_nodata(struct conn *c, ssize_t n);
+/* close_notify and SHUT_WR once the plain side has ended. */
+void conn_tls_shut(struct conn *c);
+
+/* splice.c: the kernel encrypts for the client (kTLS send) */
+/* After the handshake: what the kernel does, in the log and metrics, and
+ * the backend's bytes by splice(2) when it encrypts. */
+void splice_start(struct conn *c);
+/* Plain side to TLS side through a pipe; -1: the connection was closed. */
+int conn_flow_splice(struct conn *c);
+/* At the teardown: the pipe back to the worker's pool, or closed. */
+void splice_end(struct conn *c);
 /* The raw relay, both ways, with what t2p and p2t already hold. */
 void conn_relay_start(struct conn *c);
 

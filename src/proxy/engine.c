@@ -368,6 +368,7 @@ engine_teardown(struct engine *e, int failed)
 			ev_loop_destroy(w->loop);
 		}
 		relay_pool_clear(&w->pool);
+		splice_pool_clear(&w->pipes);
 		http_worker_clear(w);
 		if (e->first != NULL)
 			worker_table_free(e->first[i]);

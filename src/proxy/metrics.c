@@ -155,6 +155,11 @@ metrics_render(char *buf, size_t cap, struct proxy_stats *const *st,
 	    "%s_%s_errors_total %llu\n", p, target, target, p, target, p,
 	    target, (unsigned long long)SUM(backend_errors));
 	if (!g->tunnel) {
+		page_family(&pg, p, "ktls_send_connections_total", "counter",
+		    "Connections whose records to the client the kernel "
+		    "encrypted (Linux kernel TLS send).");
+		page_printf(&pg, "%s_ktls_send_connections_total %llu\n", p,
+		    (unsigned long long)SUM(ktls_tx));
 		page_family(&pg, p, "http_requests_total", "counter",
 		    "HTTP mode: requests answered, by status class.");
 		for (int k = 0; k < 5; k++)

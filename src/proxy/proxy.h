@@ -74,6 +74,8 @@ struct proxy_options {
 	double drain_timeout;        /* graceful stop deadline, seconds */
 	enum proxy_log_format log_format;
 	int no_sandbox;              /* no Landlock, no seccomp filter */
+	int ktls;                    /* serve's raw relay: ask for kernel TLS
+	                              * (used where the kernel offers it) */
 	/* serve --http (http_conn.c) */
 	int http;
 	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */

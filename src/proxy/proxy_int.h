@@ -134,6 +134,22 @@ struct relay_buf *relay_buf_get(struct relay_pool *pool);
 void relay_buf_put(struct relay_pool *pool, struct relay_buf *b);
 void relay_pool_clear(struct relay_pool *pool);
 
+/* splice.c: pipes for splice(2), kept by each worker like the buffers */
+#define SPLICE_POOL_MAX 8 /* free pipes a worker keeps (2 descriptors
+                           * each) */
+
+struct splice_pipe {
+	struct splice_pipe *next;    /* in the pool */
+	int fd[2];                   /* read end, write end */
+	size_t held;                 /* bytes in it */
+};
+
+struct splice_pool {
+	struct splice_pipe *free;
+	size_t nfree;
+};
+void splice_pool_clear(struct splice_pool *pool);
+
 /* ------------------------------------------------------------------ */
 /* metrics.c: counters and the Prometheus text                        */
 /* ------------------------------------------------------------------ */
@@ -161,6 +177,8 @@ struct proxy_stats {
 	uint64_t bytes_in;           /* client to backend */
 	uint64_t bytes_out;          /* backend to client */
 	uint64_t backend_errors;
+	uint64_t ktls_tx;            /* connections the kernel encrypted
+	                              * for (kTLS send) */
 	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
 	uint64_t http_retries;       /* requests sent again after a reused
 	                              * backend connection failed */
@@ -212,6 +230,7 @@ struct conn_record {
 	const char *version;
 	const char *cipher;
 	int resumed;
+	const char *ktls;            /* "tx", "txrx" or NULL: none */
 	uint64_t bytes_in, bytes_out;
 	double duration;
 	const char *outcome;         /* "ok", "rejected", ... */
@@ -457,6 +476,7 @@ struct worker {
 	size_t trim_nconns;
 	int trim_busy;               /* they moved during the last tick */
 	struct relay_pool pool;
+	struct splice_pool pipes;
 	/* http_conn.c: request heads' storage between requests, made at
 	 * the first HTTP connection, freed by http_worker_clear(). */
 	struct http_spares *http_spares;

@@ -82,6 +82,10 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 		mtls_config_free(cfg);
 		return NULL;
 	}
+	/* kTLS only for the raw relay: HTTP mode parses every byte in user
+	 * space anyway. */
+	if (opt->ktls && !opt->http)
+		mtls_config_enable_ktls(cfg);
 	if (opt->client_auth_optional)
 		mtls_config_verify_client_optional(cfg);
 	else

@@ -123,6 +123,35 @@ test_log_escapes(void **state)
 	assert_ptr_equal(memchr(buf, '\n', n), buf + n - 1);
 }
 
+/* The ktls field: only when the kernel did something, in both formats
+ * (absent from JSON too, not null). */
+static void
+test_log_ktls(void **state)
+{
+	(void)state;
+	struct conn_record r = {
+		.time = 1795000000.25, .client = "127.0.0.1:5000",
+		.version = "TLSv1.2", .cipher = "x", .bytes_in = 1,
+		.bytes_out = 2, .outcome = "ok",
+	};
+	char buf[1024];
+	size_t n;
+
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "ktls"));
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_null(strstr(buf, "ktls"));
+	r.ktls = "txrx";
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "resumed=no ktls=txrx in=1 out=2"));
+	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"ktls\":\"txrx\",\"bytes_in\":1"));
+}
+
 /* UTF-8: well-formed kept as it is in both formats; a byte that is not
  * UTF-8 is \xNN in text and U+FFFD in JSON; C1 controls and U+2028 are
  * escaped; a line cut for room is still one line and still closes. */
@@ -336,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_addr_forms),
 		cmocka_unit_test(test_addr_errors),
 		cmocka_unit_test(test_log_escapes),
+		cmocka_unit_test(test_log_ktls),
 		cmocka_unit_test(test_log_utf8),
 		cmocka_unit_test(test_log_upstream),
 		cmocka_unit_test(test_tunnel_addrs),

@@ -61,12 +61,17 @@ nosigpipe_init(void)
 	nosigpipe_method = m;
 }
 
-/* SSL_set_fd(), with the BIO above. */
+/* SSL_set_fd(), with the BIO above.  A server that asked for kernel TLS
+ * keeps OpenSSL's own socket BIO: once the kernel encrypts, records that
+ * are not application data (session tickets, alerts, close_notify) must be
+ * written with their type in a control message, which only OpenSSL's
+ * socket write knows how to do (the caller ignores SIGPIPE, see
+ * mtls_config_enable_ktls()). */
 static int
-tls_set_fd(SSL *ssl, int fd)
+tls_set_fd(SSL *ssl, int fd, int ktls)
 {
 	pthread_once(&nosigpipe_once, nosigpipe_init);
-	if (nosigpipe_method == NULL)
+	if (nosigpipe_method == NULL || ktls)
 		return SSL_set_fd(ssl, fd);
 	BIO *bio = BIO_new(nosigpipe_method);
 	if (bio == NULL)
@@ -244,7 +249,7 @@ mtls_connect_socket(struct mtls *ctx, int fd, const char *servername)
 	if ((ssl = SSL_new(ctx->ssl_ctx)) == NULL)
 		goto ssl_fail;
 	SSL_set_app_data(ssl, ctx);
-	if (!tls_set_fd(ssl, fd))
+	if (!tls_set_fd(ssl, fd, 0))
 		goto ssl_fail;
 	if (servername != NULL) {
 		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
@@ -311,7 +316,7 @@ mtls_accept_socket(struct mtls *server, struct mtls **out, int fd)
 		return err_set_ssl(ctx_err(conn), MTLS_ERR_CRYPTO, "cannot "
 		    "start a TLS connection");
 	SSL_set_app_data(conn->ssl, conn);
-	if (!tls_set_fd(conn->ssl, fd)) {
+	if (!tls_set_fd(conn->ssl, fd, server->cfg->ktls)) {
 		SSL_free(conn->ssl);
 		conn->ssl = NULL;
 		return err_set_ssl(ctx_err(conn), MTLS_ERR_IO, "cannot use "
@@ -418,6 +423,8 @@ mtls_handshake(struct mtls *ctx)
 	int saved_errno = errno;
 	if (r == 1) {
 		ctx->handshake_done = 1;
+		ctx->ktls_send = ctx->cfg != NULL && ctx->cfg->ktls &&
+		    (mtls_conn_ktls(ctx) & MTLS_KTLS_SEND) != 0;
 		return 0;
 	}
 	int e = SSL_get_error(ctx->ssl, r);
@@ -485,6 +492,24 @@ io_error(struct mtls *ctx, int r, int saved_errno, const char *what)
 	return err_set_ssl(ctx_err(ctx), MTLS_ERR_TLS, "%s failed", what);
 }
 
+/*
+ * The peer asked for a TLS 1.3 key update (RFC 8446 4.6.3), which means we
+ * must send with a new key.  OpenSSL 3.0 would derive it in user space
+ * while the kernel (Linux 6.1 has no rekey of a kTLS send key) went on
+ * with the old one, so the peer would fail on our next record, or, when
+ * nothing more is written through OpenSSL, never see our KeyUpdate.  The
+ * connection ends here instead, with a reason, before anything else is
+ * sent; no close_notify, since our answer would be owed first.
+ */
+static ssize_t
+ktls_no_rekey(struct mtls *ctx)
+{
+	ctx->io_failed = 1;
+	return err_set(ctx_err(ctx), MTLS_ERR_TLS, "TLS read: the peer asked "
+	    "for a key update, which kernel TLS cannot do (the kernel's send "
+	    "key cannot be changed)");
+}
+
 ssize_t
 mtls_read(struct mtls *ctx, void *buf, size_t len)
 {
@@ -499,6 +524,11 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 	errno = 0;
 	int r = SSL_read_ex(ctx->ssl, buf, len, &n);
 	int saved_errno = errno;
+	/* A KeyUpdate may come alone (the read then wants more) or with
+	 * data: either way nothing more is passed on. */
+	if (ctx->ktls_send && SSL_get_key_update_type(ctx->ssl) !=
+	    SSL_KEY_UPDATE_NONE)
+		return ktls_no_rekey(ctx);
 	if (r == 1)
 		return (ssize_t)n;
 	return io_error(ctx, r, saved_errno, "TLS read");
@@ -616,6 +646,22 @@ mtls_conn_servername(struct mtls *ctx)
 	if (ctx->role == TLS_ROLE_CLIENT)
 		return ctx->servername;
 	return SSL_get_servername(ctx->ssl, TLSEXT_NAMETYPE_host_name);
+}
+
+/* OpenSSL's own answer: it set the kernel up, or silently did not (no tls
+ * ULP, a suite the kernel lacks, TLS 1.3 receive in OpenSSL 3.0). */
+int
+mtls_conn_ktls(struct mtls *ctx)
+{
+	int r = 0;
+
+	if (ctx == NULL || ctx->ssl == NULL || !ctx->handshake_done)
+		return 0;
+	if (BIO_get_ktls_send(SSL_get_wbio(ctx->ssl)))
+		r |= MTLS_KTLS_SEND;
+	if (BIO_get_ktls_recv(SSL_get_rbio(ctx->ssl)))
+		r |= MTLS_KTLS_RECV;
+	return r;
 }
 
 int

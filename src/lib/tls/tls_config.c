@@ -594,6 +594,13 @@ mtls_config_disable_resumption(struct mtls_config *cfg)
 	cfg_invalidate(cfg);
 }
 
+void
+mtls_config_enable_ktls(struct mtls_config *cfg)
+{
+	cfg->ktls = 1;
+	cfg_invalidate(cfg);
+}
+
 /* RFC 7301: the list is sent as length-prefixed names. */
 int
 mtls_config_set_alpn(struct mtls_config *cfg, const char *protos)
@@ -782,6 +789,12 @@ build_ctx(struct mtls_config *cfg, enum tls_role role, struct mtls_error *err)
 	 * follows) instead of one read for each; callers that poll check
 	 * mtls_pending() first. */
 	SSL_CTX_set_read_ahead(ctx, 1);
+#ifdef SSL_OP_ENABLE_KTLS
+	/* OpenSSL sets the kernel up after the handshake where it can, and
+	 * silently keeps to user space where it cannot. */
+	if (server && cfg->ktls)
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+#endif
 	/* TLS 1.3: AES-128-GCM first.  A server's choice wins
 	 * (SSL_OP_CIPHER_SERVER_PREFERENCE); OpenSSL's clients list
 	 * AES-256 first, 14 AES rounds per block to AES-128's 10, for a

@@ -50,6 +50,7 @@ struct mtls_config {
 	size_t nticket_keys;
 	int noverifycert, noverifyname;
 	int no_resumption;
+	int ktls;                    /* server: SSL_OP_ENABLE_KTLS asked for */
 	size_t session_cache_size;   /* server: sessions kept; 0: default */
 	int client_purpose_any;      /* server: any usage of client certs */
 	unsigned char alpn[64];      /* client: offered, wire format */
@@ -107,6 +108,7 @@ struct mtls {
 	int handshake_failed;
 	int io_failed;               /* a fatal TLS error after the handshake */
 	int io_dead;                 /* the socket failed after the handshake */
+	int ktls_send;               /* the kernel encrypts what we send */
 	/* The last error, allocated at the first one (ctx_err): a proxy
 	 * holds thousands of idle connections, and 772 bytes each that
 	 * almost never say anything were 3% of an idle connection. */
