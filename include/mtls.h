@@ -398,6 +398,9 @@ struct mtls_est_client {
 	const char *user;           /* HTTP Basic (a token), or NULL */
 	const char *password;
 	int timeout_ms;             /* 0: 10000 */
+	const char *key_passphrase; /* key_file's when it is encrypted (a
+	                             * new key is then written encrypted with
+	                             * it too), or NULL */
 };
 
 /* The CA certificates (cacerts). */
@@ -413,7 +416,8 @@ int mtls_est_get(const struct mtls_est_client *c, const char *path,
 /* Renews cert_file through simplereenroll, authenticated by it and
  * key_file: the same subject and SANs, the same key or (rekey) a new one
  * of the same type; writes the files atomically (the key first).  0, with
- * the new validity in *not_before / *not_after (may be NULL). */
+ * the new validity in *not_before / *not_after (may be NULL).  An
+ * encrypted key is read, and a new one written, with c->key_passphrase. */
 int mtls_est_renew_files(const struct mtls_est_client *c,
     const char *cert_file, const char *key_file, int rekey,
     time_t *not_before, time_t *not_after, struct mtls_error *err);

@@ -711,7 +711,7 @@ cmd_connect(int argc, char **argv)
 	if ((cfg = mtls_config_new()) == NULL)
 		return cli_fail("out of memory");
 	if (o.cert != NULL) {
-		pass = getenv("MTLS_KEY_PASSPHRASE");
+		pass = getenv(CLI_KEY_PASSPHRASE_ENV);
 		if (mtls_config_set_cert_file(cfg, o.cert) != 0 ||
 		    mtls_config_set_key_file(cfg, o.key, pass) != 0) {
 			status = cli_fail("%s", mtls_config_error(cfg));

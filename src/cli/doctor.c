@@ -305,7 +305,7 @@ cmd_doctor(int argc, char **argv)
 		    "--role server does not apply");
 	/* Never prompt: an unattended service has no terminal either, and
 	 * "encrypted key, no passphrase" is a finding. */
-	opt.passphrase = getenv("MTLS_KEY_PASSPHRASE");
+	opt.passphrase = getenv(CLI_KEY_PASSPHRASE_ENV);
 	if (opt.passphrase != NULL && *opt.passphrase == '\0')
 		opt.passphrase = NULL;
 

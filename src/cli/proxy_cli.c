@@ -81,8 +81,8 @@ proxy_cli_start_checks(const char *cmd, const struct proxy_options *o,
     int anyway)
 {
 	struct start_print p = { cmd, anyway };
-	size_t nerr = proxy_start_check(o, getenv("MTLS_KEY_PASSPHRASE"),
-	    start_print, &p);
+	size_t nerr = proxy_start_check(o, o->key_passphrase, start_print,
+	    &p);
 
 	return nerr > 0 && !anyway ? -1 : 0;
 }

@@ -218,6 +218,9 @@ cmd_renew(int argc, char **argv)
 		return cli_usage(cmd, "--exec runs after each renewal of "
 		    "--daemon; without it, run the command yourself after a "
 		    "0 exit status");
+	/* An encrypted key stays encrypted: a new one (--rekey) is written
+	 * with the same passphrase. */
+	ec.key_passphrase = getenv(CLI_KEY_PASSPHRASE_ENV);
 	if (daemon)
 		return daemon_loop(&ec, cert, key, rekey, exec_cmd);
 	if (mtls_est_renew_files(&ec, cert, key, rekey, &nb, &na, &err) ==

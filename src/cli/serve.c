@@ -146,6 +146,7 @@ serve_config(const char *file, int check, int no_sandbox)
 	if ((plan = proxy_plan_load(file, why, sizeof(why))) == NULL)
 		return cli_fail("%s", why);
 	plan->no_sandbox = no_sandbox;
+	proxy_plan_set_key_passphrase(plan, getenv(CLI_KEY_PASSPHRASE_ENV));
 	if (check) {
 		if (proxy_plan_check(plan, why, sizeof(why)) == -1) {
 			cli_fail("%s: %s", file, why);
@@ -500,6 +501,9 @@ cmd_serve(int argc, char **argv)
 	}
 	o.policy = pol;
 	o.no_sandbox = no_sandbox;
+	/* The environment outlives the proxy, which reads the key again at
+	 * each reload. */
+	o.key_passphrase = getenv(CLI_KEY_PASSPHRASE_ENV);
 
 	ret = EXIT_FAIL;
 	if (cli_ca_file_check(o.ca_file) != 0)

@@ -203,6 +203,7 @@ cmd_tunnel(int argc, char **argv)
 		return EXIT_FAIL;
 	/* The same checks run at each reload: the option holds there too. */
 	o.unsafe_start_anyway = start_anyway;
+	o.key_passphrase = getenv(CLI_KEY_PASSPHRASE_ENV);
 	if (proxy_cli_start_checks(cmd, &o, start_anyway) == -1)
 		return EXIT_FAIL;
 	if ((cfg = proxy_config_build(&o, why, sizeof(why))) == NULL)

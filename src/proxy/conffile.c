@@ -680,6 +680,14 @@ out:
 }
 
 void
+proxy_plan_set_key_passphrase(struct proxy_plan *plan, const char *passphrase)
+{
+	plan->key_passphrase = passphrase;
+	for (size_t i = 0; i < plan->nsvc; i++)
+		plan->svc[i].key_passphrase = passphrase;
+}
+
+void
 proxy_plan_free(struct proxy_plan *plan)
 {
 	struct conf_storage *st;

@@ -432,6 +432,7 @@ proxy_serve(const struct proxy_options *opt, struct mtls_config *cfg,
 		.log_format = opt->log_format,
 		.drain_timeout = opt->drain_timeout,
 		.no_sandbox = opt->no_sandbox,
+		.key_passphrase = opt->key_passphrase,
 		.svc = (struct proxy_options *)opt,
 		.nsvc = 1,
 	};

@@ -40,6 +40,9 @@ struct proxy_options {
 	                              * of connect */
 	const char *cert_file;
 	const char *key_file;
+	const char *key_passphrase;  /* the key's, when it is encrypted, or
+	                              * NULL; not copied: it must outlive the
+	                              * proxy (reloads read the key again) */
 	const char *ca_file;
 	const char *crl_file;        /* NULL: no revocation check */
 	const char *renew_from;      /* https:// of an EST server (mtls ca
@@ -155,6 +158,8 @@ struct proxy_plan {
 	enum proxy_log_format log_format;
 	double drain_timeout;
 	int no_sandbox;              /* 1: no Landlock, no seccomp filter */
+	const char *key_passphrase;  /* every service's encrypted key's, kept
+	                              * for reloads of the file */
 	const char *file;            /* the configuration file, re-read on
 	                              * SIGHUP and when it changes; NULL: the
 	                              * plan came from the command line */
@@ -184,6 +189,10 @@ struct proxy_plan *proxy_plan_load(const char *file, char *err,
  * 0, or -1 with one line in err naming the service and the file. */
 int proxy_plan_check(const struct proxy_plan *plan, char *err,
     size_t errlen);
+/* The passphrase of the services' encrypted keys, for this plan and for
+ * those its file gives at each reload (the file never holds one). */
+void proxy_plan_set_key_passphrase(struct proxy_plan *plan,
+    const char *passphrase);
 void proxy_plan_free(struct proxy_plan *plan);
 
 /*

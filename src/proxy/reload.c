@@ -54,7 +54,8 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 		/* The client side: our certificate for the upstream, the CAs
 		 * its certificate must chain to (nothing else is trusted). */
 		if (mtls_config_set_cert_file(cfg, opt->cert_file) == -1 ||
-		    mtls_config_set_key_file(cfg, opt->key_file, NULL) == -1 ||
+		    mtls_config_set_key_file(cfg, opt->key_file,
+		    opt->key_passphrase) == -1 ||
 		    mtls_config_set_ca_file(cfg, opt->ca_file) == -1 ||
 		    mtls_config_set_protocols(cfg, opt->tls_min, 0) == -1) {
 			snprintf(err, errlen, "%s", mtls_config_error(cfg));
@@ -64,7 +65,8 @@ proxy_config_build(const struct proxy_options *opt, char *err, size_t errlen)
 		return cfg;
 	}
 	if (mtls_config_set_cert_file(cfg, opt->cert_file) == -1 ||
-	    mtls_config_set_key_file(cfg, opt->key_file, NULL) == -1 ||
+	    mtls_config_set_key_file(cfg, opt->key_file, opt->key_passphrase) ==
+	    -1 ||
 	    mtls_config_set_ca_file(cfg, opt->ca_file) == -1 ||
 	    (opt->crl_file != NULL &&
 	    mtls_config_set_crl_file(cfg, opt->crl_file) == -1) ||
@@ -448,8 +450,9 @@ proxy_reload_file(struct proxy *px, const char *why)
 	char err[1024];
 	int ret = -1;
 
-	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL &&
-	    proxy_plan_check(plan, err, sizeof(err)) == -1) {
+	if ((plan = proxy_plan_load(px->file, err, sizeof(err))) != NULL)
+		proxy_plan_set_key_passphrase(plan, px->plan.key_passphrase);
+	if (plan != NULL && proxy_plan_check(plan, err, sizeof(err)) == -1) {
 		proxy_plan_free(plan);
 		plan = NULL;
 	}

@@ -202,6 +202,7 @@ job_thread(void *arg)
 
 	memset(&j->err, 0, sizeof(j->err));
 	c.ca_file = o->ca_file;
+	c.key_passphrase = o->key_passphrase;
 	if (j->kind == JOB_RENEW) {
 		c.url = o->renew_from;
 		j->ok = mtls_est_renew_files(&c, o->cert_file, o->key_file, 0,

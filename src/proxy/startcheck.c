@@ -92,7 +92,8 @@ proxy_start_check_line(const struct proxy_options *o, char *err,
 
 	if (o->unsafe_start_anyway)
 		return 0;
-	if ((n = proxy_start_check(o, NULL, first_finding, &f)) == 0)
+	if ((n = proxy_start_check(o, o->key_passphrase, first_finding,
+	    &f)) == 0)
 		return 0;
 	if (n > 1 && f.set) {
 		size_t len = strlen(err);

@@ -45,3 +45,13 @@ print("got:", got)
 sys.exit(0 if got == b"ping\n" else 1)
 PY
 }
+
+# serves_across_sighup PORT LOGTEXT WHAT: a client gets its echo from PORT,
+# SIGHUP to $SPID, the log says LOGTEXT, and a client gets its echo again;
+# WHAT names the proxy in the failures.
+serves_across_sighup() {
+	client_to "$1" pki/client || { cat "$T/sc.out"; fail "$3 does not serve"; }
+	kill -HUP "$SPID"
+	wait_log "$2"
+	client_to "$1" pki/client || { cat "$T/sc.out"; fail "$3 does not serve after a reload"; }
+}

@@ -44,6 +44,20 @@ assert_mode svc.key 600
 assert_no_tmp .
 ok "renew: exit 0, a new serial with the same key; --rekey: a new key"
 
+# An encrypted key: renewed with MTLS_KEY_PASSPHRASE, and a new key from
+# --rekey is encrypted with it too (never written in the clear).
+openssl pkey -in svc.key -aes256 -passout pass:s3cret -out enc.key
+cp svc.crt enc.crt
+run 1 env -u MTLS_KEY_PASSPHRASE "$MTLS" renew --server "$EST_URL" --ca-cert ca/ca.crt --cert enc.crt --key enc.key
+assert_one_line_error "enc.key: key is encrypted and no passphrase was given"
+run 0 env MTLS_KEY_PASSPHRASE=s3cret "$MTLS" renew --server "$EST_URL" --ca-cert ca/ca.crt --cert enc.crt --key enc.key --rekey
+assert_contains enc.key "BEGIN ENCRYPTED PRIVATE KEY"
+epub=$(openssl pkey -in enc.key -passin pass:s3cret -pubout | sed -n 2p)
+[ "$(openssl x509 -in enc.crt -noout -pubkey | sed -n 2p)" = "$epub" ] ||
+    fail "the renewed certificate is not for the new encrypted key"
+assert_mode enc.key 600
+ok "renew of an encrypted key: the passphrase from MTLS_KEY_PASSPHRASE; --rekey writes the new key encrypted with it"
+
 run 0 "$MTLS" cert revoke --ca ca --cert svc.crt
 cp svc.crt before.crt
 run 1 "$MTLS" renew --server "$EST_URL" --ca-cert ca/ca.crt --cert svc.crt --key svc.key

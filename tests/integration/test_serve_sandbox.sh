@@ -16,10 +16,7 @@ wait_log "sandbox: "
 assert_sandboxed "$SPID" "$T/serve.log"
 if grep -q "sandbox: Landlock ABI" "$T/serve.log"; then LANDLOCK=1; else
 	LANDLOCK=0; assert_contains "$T/serve.log" "sandbox: Landlock is not available"; fi
-client_to "$PORT" pki/client || { cat "$T/sc.out"; fail "the sandboxed proxy does not serve"; }
-kill -HUP "$SPID"
-wait_log "reloaded the configuration (SIGHUP)"
-client_to "$PORT" pki/client || { cat "$T/sc.out"; fail "the sandboxed proxy does not serve after a reload"; }
+serves_across_sighup "$PORT" "reloaded the configuration (SIGHUP)" "the sandboxed proxy"
 ok "sandbox on by default: no_new_privs, a seccomp filter, Landlock (ABI logged); it serves and reloads"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 : >"$T/serve.log"

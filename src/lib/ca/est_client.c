@@ -141,7 +141,8 @@ est_request(const struct mtls_est_client *c, const char *method,
 	    (c->cert_file != NULL &&
 	    mtls_config_set_cert_file(cfg, c->cert_file) == -1) ||
 	    (c->key_file != NULL &&
-	    mtls_config_set_key_file(cfg, c->key_file, NULL) == -1)) {
+	    mtls_config_set_key_file(cfg, c->key_file, c->key_passphrase) ==
+	    -1)) {
 		err_set(err, MTLS_ERR_USAGE, "%s", mtls_config_error(cfg));
 		goto out;
 	}
@@ -476,7 +477,8 @@ mtls_est_renew_files(const struct mtls_est_client *c, const char *cert_file,
 	int i, ret = -1;
 
 	if ((cur = mtls_cert_load_file(cert_file, err)) == NULL ||
-	    (key = mtls_key_load_file(key_file, NULL, err)) == NULL ||
+	    (key = mtls_key_load_file(key_file, c->key_passphrase, err)) ==
+	    NULL ||
 	    mtls_cert_check_key(cur, key, err) == -1)
 		goto out;
 	leaf = sk_X509_value(cur->certs, 0);
@@ -507,8 +509,8 @@ mtls_est_renew_files(const struct mtls_est_client *c, const char *cert_file,
 		goto out;
 	/* The key first: a certificate without its key is useless, a key
 	 * ahead of its certificate is replaced at the next renewal. */
-	if (newkey != NULL && mtls_key_write_file(newkey, key_file, NULL,
-	    MTLS_WRITE_FORCE, err) == -1)
+	if (newkey != NULL && mtls_key_write_file(newkey, key_file,
+	    c->key_passphrase, MTLS_WRITE_FORCE, err) == -1)
 		goto out;
 	if (mtls_cert_write_file(got, cert_file, MTLS_WRITE_FORCE, err) == -1)
 		goto out;
