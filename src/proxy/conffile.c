@@ -21,7 +21,7 @@
  *       crl: ...  proxy-protocol: true  client-auth: require|optional
  *       tls-min: "1.3"  max-conns: N  handshake-timeout: S  idle-timeout: S
  *       ticket-key-file: FILE  session-cache: N  unsafe-backend: false
- *       unsafe-start-anyway: false
+ *       unsafe-start-anyway: false  ktls: false
  *
  * Relative paths are taken from the file's directory.  Every key is
  * declared once in the tables below with its type; anything
@@ -176,6 +176,7 @@ static const struct conf_key service_keys[] = {
 	{ "allow", T_ALLOW, OPT(policy), 1, 0, 0 },
 	{ "crl", T_FILE, OPT(crl_file), 0, 0, 0 },
 	{ "proxy-protocol", T_BOOL, OPT(proxy_protocol), 0, 0, 0 },
+	{ "ktls", T_BOOL, OPT(ktls), 0, 0, 0 },
 	{ "client-auth", T_CLIENT_AUTH, OPT(client_auth_optional), 0, 0, 0 },
 	{ "tls-min", T_TLS_MIN, OPT(tls_min), 0, 0, 0 },
 	{ "max-conns", T_INT, OPT(max_conns), 0, 1, 10000000 },
@@ -594,6 +595,10 @@ conf_services(struct conf *c, const yaml_node_t *m)
 			return conf_fail(c, v, "%s: http and proxy-protocol "
 			    "cannot both be true: in HTTP mode the identity "
 			    "goes in headers", path);
+		if (o->http && o->ktls)
+			return conf_fail(c, v, "%s: http and ktls cannot both "
+			    "be true: kernel TLS is for the raw relay (HTTP "
+			    "mode reads every request)", path);
 		if (!o->http && (o->http_identity != NULL ||
 		    o->nstrip_prefix > 0 || o->http_timeout > 0 ||
 		    o->http_max_line > 0 || o->http_max_head > 0 ||

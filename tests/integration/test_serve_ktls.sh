@@ -8,7 +8,8 @@
 # start line says kernel TLS was asked for.  Where
 # the kernel has the ULP, the same transfers must pass with ktls=tx (the
 # backend's bytes then go by splice(2)); tests/ktls/run.sh checks that in a
-# virtual machine.  --ktls with --http is a usage error.
+# virtual machine.  --ktls with --http is a usage error; the configuration
+# file's ktls key does the same, and is refused beside http.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/serve_lib.sh"
 
@@ -116,3 +117,36 @@ else
 	assert_contains "$T/serve.log" "ktls=txrx"
 fi
 ok "TLS 1.2 with --ktls: the echo comes back"
+
+# The configuration file's key: the same start line and echo; with http it
+# is refused at --check, naming the file, the line and the service.
+kill "$SPID"; wait "$SPID" 2>/dev/null
+: >"$T/serve.log"
+P=$(free_port)
+ktls_conf() {
+	cat <<YAML
+services:
+  api:
+    listen: 127.0.0.1:$P
+    cert: $T/pki/server.crt
+    key: $T/pki/server.key
+    ca: $T/pki/ca/ca.crt
+    backend: 127.0.0.1:$BPORT
+    allow: { cn: client }
+    ktls: true
+$1
+YAML
+}
+ktls_conf "" >ktls.yaml
+mtls_cmd serve --config ktls.yaml 2>>"$T/serve.log" &
+SPID=$!
+track $SPID
+wait_port "$P"
+assert_contains "$T/serve.log" "kernel TLS asked for"
+PORT=$P s_client pki/client -tls1_3
+assert_contains "$T/sc.out" "ping"
+ok "ktls: true in a configuration file: kernel TLS asked for, the echo comes back"
+ktls_conf "    http: true" >both.yaml
+run 1 "$MTLS" serve --config both.yaml --check
+assert_one_line_error "services.api: http and ktls cannot both be true"
+ok "ktls with http in a configuration file: refused in one line"
