@@ -141,7 +141,7 @@ enum conf_type {
 	T_TLS_MIN,
 	T_CLIENT_AUTH,
 	T_ALLOW,             /* the rules mapping */
-	T_HTTP_IDENTITY,     /* serve --http's identity header list */
+	T_HTTP_IDENTITY,     /* HTTP mode's identity header list */
 	T_URL,               /* an https:// URL kept as text */
 	T_SIZE,              /* a size_t between min and max */
 	T_PREFIXES,          /* a string or a list: the header prefixes that

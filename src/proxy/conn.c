@@ -9,7 +9,7 @@
  * which is which.
  *
  *   serve:  HANDSHAKE -> CONNECTING (backend) -> RELAY, or LINGER
- *   --http: HANDSHAKE -> HTTP (http_conn.c: requests one by one, the
+ *   HTTP mode: HANDSHAKE -> HTTP (http_conn.c: requests one by one, the
  *           backend connected for the first) -> RELAY after a 101, or
  *           LINGER after a refusal
  *   tunnel: CONNECTING (upstream) -> HANDSHAKE -> RELAY
@@ -532,8 +532,8 @@ conn_handshake(struct conn *c)
 		return;
 	}
 	/* Serving, the library has applied the rules inside the handshake,
-	 * including to a client without a certificate under --client-auth
-	 * optional (admitted only by --allow-any). */
+	 * including to a client without a certificate when client
+	 * authentication is optional (admitted only by a rule allowing any). */
 	c->hs_done = 1;
 	STAT_ADD(CONN_STATS(c)->handshakes[HS_OK], 1);
 	if (mtls_conn_session_resumed(c->tls))

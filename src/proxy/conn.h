@@ -14,7 +14,7 @@ enum conn_state {
 	CONN_CONNECTING,
 	CONN_RELAY,
 	CONN_LINGER,
-	CONN_HTTP,                   /* serve --http: http_conn.c drives */
+	CONN_HTTP,                   /* HTTP mode: http_conn.c drives */
 };
 
 /* The counters of the connection's service, its worker's block. */
@@ -57,7 +57,7 @@ struct conn {
 	const char *outcome;
 	char *reason;                /* why it ended, in words (made only
 	                              * when there is one) */
-	struct http_conn *http;      /* serve --http, after the handshake */
+	struct http_conn *http;      /* HTTP mode, after the handshake */
 	unsigned char ktls;          /* MTLS_KTLS_* of the TLS side */
 	unsigned splicing : 1;       /* backend to client by splice(2)
 	                              * (splice.c), not mtls_write */

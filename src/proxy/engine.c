@@ -391,7 +391,7 @@ engine_teardown(struct engine *e, int failed)
 		ev_timer_stop(e->loop, &e->deadline);
 		ev_timer_stop(e->loop, &e->poll_done);
 		/* Its epoll and eventfd descriptors would outlive the call
-		 * (valgrind --track-fds sees them). */
+		 * (valgrind's descriptor tracking sees them). */
 		ev_loop_destroy(e->loop);
 	}
 	free(e->first);

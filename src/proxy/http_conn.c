@@ -1,5 +1,5 @@
 /*
- * http_conn.c - serve --http: a verified client's connection carrying
+ * http_conn.c - serve's HTTP mode: a verified client's connection carrying
  * HTTP/1.1, each request parsed (src/lib/http, llhttp strict), checked,
  * rewritten with the client's identity, and forwarded to the backend over
  * one keep-alive connection of its own.

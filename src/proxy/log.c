@@ -126,7 +126,7 @@ l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
 	for (;;) {
 		/* A run of printable ASCII bytes the escaper would leave as
 		 * they are goes in at once (a request line's path and the
-		 * identity were a tenth of serve --http's work byte by
+		 * identity were a tenth of HTTP mode's work byte by
 		 * byte); the same bytes and the same cut as the escaper's
 		 * one at a time. */
 		size_t run = 0, room;

@@ -1,5 +1,5 @@
 /*
- * metrics.c - the proxy's counters and the --metrics listener: Prometheus
+ * metrics.c - the proxy's counters and the metrics listener: Prometheus
  * text format 0.0.4 on GET /metrics, "ok" on GET /healthz, the status page
  * on GET / and its data on GET /status.json (status.c).  Workers count
  * into their own struct proxy_stats with relaxed atomics; the page sums

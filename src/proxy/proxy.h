@@ -76,7 +76,7 @@ struct proxy_options {
 	int no_sandbox;              /* no Landlock, no seccomp filter */
 	int ktls;                    /* serve's raw relay: ask for kernel TLS
 	                              * (used where the kernel offers it) */
-	/* serve --http (http_conn.c) */
+	/* serve's HTTP mode (http_conn.c) */
 	int http;
 	const char *http_identity;   /* "xfcc,client-cert" (NULL: that) */
 	const char *const *strip_prefix; /* header names removed by prefix
@@ -95,7 +95,7 @@ struct proxy_options {
 #define PROXY_DRAIN_TIMEOUT 10.0
 #define PROXY_HTTP_TIMEOUT 60.0
 
-/* The identity header list of serve --http: 0, or -1 with the reason. */
+/* The identity header list of HTTP mode: 0, or -1 with the reason. */
 int proxy_check_http_identity(const char *list, char *err, size_t errlen);
 
 /*

@@ -179,7 +179,7 @@ struct proxy_stats {
 	uint64_t backend_errors;
 	uint64_t ktls_tx;            /* connections the kernel encrypted
 	                              * for (kTLS send) */
-	uint64_t http_requests[5];   /* serve --http: by status class 1xx..5xx */
+	uint64_t http_requests[5];   /* HTTP mode: by status class 1xx..5xx */
 	uint64_t http_retries;       /* requests sent again after a reused
 	                              * backend connection failed */
 	int64_t active;
@@ -197,7 +197,7 @@ struct metrics_gauges {
 	time_t ca_not_after;         /* 0: unknown */
 	time_t crl_next_update;      /* 0: unknown or no CRL */
 	uint64_t reloads_ok, reloads_failed;
-	uint64_t renewals_ok, renewals_failed; /* --renew-from */
+	uint64_t renewals_ok, renewals_failed; /* renewals */
 	int tunnel;                  /* names: mtls_tunnel_*, not mtls_serve_* */
 };
 
@@ -259,7 +259,7 @@ struct est_record {
 };
 size_t log_format_est(char *buf, size_t cap, enum proxy_log_format fmt,
     const struct est_record *r);
-/* serve --http: one line per request. */
+/* HTTP mode: one line per request. */
 struct request_record {
 	double time;                 /* when the answer was complete */
 	const char *client;
@@ -521,7 +521,7 @@ void worker_post(struct worker *w, const struct worker_mail *m);
  * worker runs). */
 void worker_slot_free(struct worker_slot *s);
 
-/* renewer.c: --renew-from and --crl-from, in the main loop */
+/* renewer.c: renewals and CRL fetches, in the main loop */
 struct renewer;
 /* Jobs for the services of px that renew their certificate or fetch
  * their CRL; NULL with the reason in err (out of memory only: a CA that

@@ -1,7 +1,7 @@
 /*
  * renewer.c - the certificates and CRLs a proxy keeps fresh by itself.
  *
- * --renew-from URL: the service's own certificate (the server's in serve,
+ * Renewal from a URL: the service's own certificate (the server's in serve,
  * the client's in tunnel) is renewed through EST re-enrollment at two
  * thirds of its lifetime, with jitter (mtls_renew_time).  The request runs
  * in a thread of its own (it blocks, for seconds when the CA is slow),
@@ -12,8 +12,8 @@
  * (mtls_renew_backoff) while the current certificate keeps serving, until
  * it expires.
  *
- * --crl-from URL: the CRL is fetched over HTTPS (the server verified
- * against the service's CA file) into the --crl file, atomically, every
+ * A CRL from a URL: the CRL is fetched over HTTPS (the server verified
+ * against the service's CA file) into the CRL file, atomically, every
  * CRL_MAX_WAIT seconds (a few kilobytes; a revocation reaches the proxy
  * within seconds), sooner when half of what is left of its validity is
  * shorter, and with backoff while the server cannot be reached, so that a

@@ -11,11 +11,11 @@
  *     swaps inside those directories keep working; creating and removing
  *     sockets in the directories of unix listeners; reading the few files
  *     name resolution needs.  Nothing is ever written, except the files
- *     that --renew-from and --crl-from replace: their directories may
+ *     that renewals and CRL fetches replace: their directories may
  *     also hold new regular files (an atomic write and its rename).
  *   - network (ABI >= 4), for a service of one only: bind on its listening
  *     and metrics ports, connect to its backend's port and to the ports of
- *     its --renew-from and --crl-from URLs.  A configuration
+ *     its renewal and CRL URLs.  A configuration
  *     file may add services on other ports at a reload, so with one the
  *     network is left to the seccomp filter.
  *   A kernel without Landlock says so in one line and the proxy goes on.
@@ -100,7 +100,7 @@ static const char *const sandbox_syscalls[] = {
 	"getdents64", "fsync", "fdatasync", "timerfd_create",
 	"timerfd_settime", "signalfd4", "splice", "pipe", "membarrier",
 	"restart_syscall",
-	/* --renew-from, --crl-from: the atomic writes of the files they
+	/* Renewals and CRL fetches: the atomic writes of the files they
 	 * replace (mtls_file_write_atomic) */
 	"linkat", "rename", "renameat", "renameat2", "fchmod", "umask",
 };

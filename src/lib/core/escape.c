@@ -1,7 +1,7 @@
 /*
  * escape.c - the one escaper for text of untrusted origin written into a
  * log line or a JSON string (see tools/mtls_tools.h): the proxy's logs and
- * every --json output use it, so that a peer's or a file's bytes can
+ * every JSON output use it, so that a peer's or a file's bytes can
  * neither forge a line nor make the JSON invalid (RFC 8259 section 8.1:
  * JSON text is UTF-8).
  */

@@ -676,7 +676,7 @@ doctor_state_clear(struct doctor_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* With no role given, a check against a server (--connect) means we are
+/* With no role given, a check against a running server means we are
  * the client, and a name to match means a server certificate. */
 static enum mtls_purpose
 guess_role(const struct mtls_doctor_options *opt)

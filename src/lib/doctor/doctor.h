@@ -132,11 +132,11 @@ struct doctor_state {
 	time_t now;
 	int warn_days;
 	enum mtls_purpose role;
-	STACK_OF(X509) *certs;      /* --cert as given, file order */
+	STACK_OF(X509) *certs;      /* the certificate file, in order */
 	X509 *leaf;                 /* the leaf among them (not owned) */
-	EVP_PKEY *key;              /* --key, decrypted */
-	STACK_OF(X509) *cas;        /* --ca */
-	STACK_OF(X509_CRL) *crls;   /* --crl */
+	EVP_PKEY *key;              /* its key, decrypted */
+	STACK_OF(X509) *cas;        /* the CA file's */
+	STACK_OF(X509_CRL) *crls;   /* the CRL file's */
 	int cert_ok, key_ok, ca_ok, crl_ok; /* loaded without a finding */
 };
 

@@ -438,7 +438,7 @@ mtls_handshake(struct mtls *ctx)
 /* SSL_get_error() needs an empty error queue before the call it judges.
  * Clearing an empty queue costs OpenSSL 3 about 800 instructions (it
  * wipes all its slots); looking costs a tenth of that, and a read and a
- * write per request made it 4% of serve --http's work. */
+ * write per request made it 4% of the HTTP proxy's work. */
 static void
 err_queue_clear(void)
 {

@@ -640,7 +640,7 @@ mtls_verify_cert_chain(const struct mtls_cert *cert,
 			    "certificate %d", opt->ca_file, i + 1);
 			goto out;
 		}
-	/* The leaf file's other certificates, then --untrusted. */
+	/* The leaf file's other certificates, then the untrusted ones. */
 	for (int i = 1; i < sk_X509_num(cert->certs); i++)
 		if (!sk_X509_push(in.untrusted, sk_X509_value(cert->certs, i))) {
 			err_set(err, MTLS_ERR_NOMEM, "out of memory");
