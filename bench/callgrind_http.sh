@@ -16,10 +16,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
-MTLS="$BUILD/mtls"
-KEY=${KEY:-ec-p256}
+. "$top/bench/lib.sh"
 SECS=${1:-20}
 OUT=${2:-}
 CONNS=${CONNS:-64}
@@ -28,7 +25,6 @@ die() { echo "callgrind_http: $*" >&2; exit 1; }
 [ -x "$MTLS" ] || die "$MTLS is missing: run 'make build' first"
 command -v valgrind >/dev/null 2>&1 || die "valgrind is not installed"
 
-. "$top/bench/lib.sh"
 bench_workdir cg
 
 d="$W/pki"

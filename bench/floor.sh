@@ -16,7 +16,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 SECS=${1:-10}
 . "$top/bench/lib.sh"
 bench_workdir floor
-MTLS=${MTLS:-$top/build/mtls}
 command -v haproxy >/dev/null || { echo "floor: haproxy is needed" >&2; exit 1; }
 PIN_SRV="taskset -c 0" PIN_LOAD="taskset -c 1"
 [ "$(nproc)" -ge 2 ] || PIN_SRV="" PIN_LOAD=""

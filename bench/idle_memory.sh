@@ -21,10 +21,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
-MTLS="$BUILD/mtls"
-KEY=${KEY:-ec-p256}
+. "$top/bench/lib.sh"
 EXTRA=${EXTRA:-}
 HTTP=${HTTP:-0}
 [ $# -gt 0 ] || set -- 2000
@@ -36,7 +33,6 @@ die() { echo "idle_memory: $*" >&2; exit 1; }
 # client: take the hard limit (the script's children inherit it).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 
-. "$top/bench/lib.sh"
 bench_workdir idle
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }

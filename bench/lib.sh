@@ -1,5 +1,12 @@
 # bench/lib.sh - helpers shared by the bench scripts (sourced, not run).
-# The caller sets MTLS (the mtls binary); bench_workdir sets W.
+# The caller sets top (the source tree); bench_workdir sets W.
+
+# The binary measured: BUILD as for make (relative to the tree), its mtls;
+# KEY, the key type of the scripts that take one.
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
+MTLS="$BUILD/mtls"
+KEY=${KEY:-ec-p256}
 
 # bench_workdir NAME: a temporary directory W, removed at exit with the
 # processes whose PIDs the script adds to PIDS (stopped, then waited for).

@@ -18,10 +18,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
-MTLS="$BUILD/mtls"
-KEY=${KEY:-ec-p256}
+. "$top/bench/lib.sh"
 MODE=${1:-}
 TOOL=${2:-}
 SECS=${3:-8}
@@ -33,7 +30,6 @@ case $TOOL in strace|perf|getpid) ;; *) die "TOOL: strace, perf or getpid" ;; es
 command -v "${TOOL%pid}" >/dev/null 2>&1 || [ "$TOOL" = getpid ] ||
     die "$TOOL is not installed"
 
-. "$top/bench/lib.sh"
 bench_workdir prof
 
 d="$W/pki"

@@ -30,9 +30,8 @@
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BUILD:-build}
-case $BUILD in /*) ;; *) BUILD="$top/$BUILD" ;; esac
-MTLS="$BUILD/mtls"
+# BUILD and MTLS, free_port, wait_port: bench/lib.sh.
+. "$top/bench/lib.sh"
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 KEYS=${KEYS:-"ec-p256 rsa-2048"}
@@ -48,9 +47,8 @@ OUT=${OUT:-"$BUILD/bench-results.md"}
 NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 # rr: a small HTTP-like request (escapes decoded by mtls bench), a 1 KiB
 # answer.  The backend answers every RR_REQLEN bytes it receives.
-# free_port, wait_port and the rr exchange (RR_REQUEST, RR_REQLEN,
-# RR_RESPONSE); this script's make_pki and to_backend, below, are its own.
-. "$top/bench/lib.sh"
+# The rr exchange (RR_REQUEST, RR_REQLEN, RR_RESPONSE) is bench/lib.sh's;
+# this script's make_pki and to_backend, below, are its own.
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
