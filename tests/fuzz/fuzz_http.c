@@ -167,6 +167,19 @@ msg_fwd_eq(const struct msg *a, const struct msg *b)
 	    a->body_len == b->body_len && a->body_sum == b->body_sum;
 }
 
+/* The next read of the input, step bytes or what is left, once the last
+ * one is used up: 0 at the end of the input. */
+static int
+next_chunk(size_t *avail, size_t off, size_t size, size_t step)
+{
+	if (*avail > 0)
+		return 1;
+	if (off >= size)
+		return 0;
+	*avail = size - off < step ? size - off : step;
+	return 1;
+}
+
 /* The same input as an answer from the backend, in reads of step bytes:
  * its events in out ("H<status>,<framing>;" "B<bytes>;" "E;" "X;"). */
 static void
@@ -184,11 +197,8 @@ response_trace(const char *in, size_t size, size_t step, int skip,
 	for (int guard = 0; guard < 100000 && o + 64 < cap; guard++) {
 		size_t n;
 
-		if (avail == 0) {
-			if (off >= size)
-				break;
-			avail = size - off < step ? size - off : step;
-		}
+		if (!next_chunk(&avail, off, size, step))
+			break;
 		n = http_parse(p, in + off, avail, &ev);
 		off += n;
 		avail -= n;
@@ -242,11 +252,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (!stop) {
 		size_t n;
 
-		if (avail == 0) {
-			if (off >= size)
-				break;
-			avail = size - off < step ? size - off : step;
-		}
+		if (!next_chunk(&avail, off, size, step))
+			break;
 		n = http_parse(p, in + off, avail, &ev);
 		FUZZ_ASSERT(n <= avail);
 		off += n;

@@ -55,3 +55,21 @@ serves_across_sighup() {
 	wait_log "$2"
 	client_to "$1" pki/client || { cat "$T/sc.out"; fail "$3 does not serve after a reload"; }
 }
+
+# service_conf PORT DIR [LINES]: a configuration file of one service, api,
+# on 127.0.0.1:PORT with DIR/server.crt and its key, clients of pki/ca
+# with CN client, in front of the backend on $BPORT; LINES (keys indented
+# by four spaces) are added to the service.
+service_conf() {
+	cat <<YAML
+services:
+  api:
+    listen: 127.0.0.1:$1
+    cert: $2/server.crt
+    key: $2/server.key
+    ca: $T/pki/ca/ca.crt
+    backend: 127.0.0.1:$BPORT
+    allow: { cn: client }
+${3:-}
+YAML
+}

@@ -49,16 +49,7 @@ ok "a reload reads the new encrypted key with the same passphrase"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 
 P2=$(free_port)
-cat >conf.yaml <<YAML
-services:
-  api:
-    listen: 127.0.0.1:$P2
-    cert: $T/cur/server.crt
-    key: $T/cur/server.key
-    ca: $T/pki/ca/ca.crt
-    backend: 127.0.0.1:$BPORT
-    allow: { cn: client }
-YAML
+service_conf "$P2" "$T/cur" >conf.yaml
 run 1 env -u MTLS_KEY_PASSPHRASE "$MTLS" serve --config conf.yaml --check
 assert_contains "$T/err" "the key is encrypted and no passphrase was given"
 run 0 "$MTLS" serve --config conf.yaml --check

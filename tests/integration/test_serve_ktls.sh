@@ -12,6 +12,7 @@
 # file's ktls key does the same, and is refused beside http.
 . "$MTLS_TOP/tests/integration/lib.sh"
 . "$MTLS_TOP/tests/integration/serve_lib.sh"
+. "$MTLS_TOP/tests/integration/config_lib.sh"
 
 CLIENT="$MTLS_TOP/tests/integration/tls_client.py"
 c="pki/ca/ca.crt pki/client.crt pki/client.key"
@@ -123,21 +124,7 @@ ok "TLS 1.2 with --ktls: the echo comes back"
 kill "$SPID"; wait "$SPID" 2>/dev/null
 : >"$T/serve.log"
 P=$(free_port)
-ktls_conf() {
-	cat <<YAML
-services:
-  api:
-    listen: 127.0.0.1:$P
-    cert: $T/pki/server.crt
-    key: $T/pki/server.key
-    ca: $T/pki/ca/ca.crt
-    backend: 127.0.0.1:$BPORT
-    allow: { cn: client }
-    ktls: true
-$1
-YAML
-}
-ktls_conf "" >ktls.yaml
+service_conf "$P" "$T/pki" "    ktls: true" >ktls.yaml
 mtls_cmd serve --config ktls.yaml 2>>"$T/serve.log" &
 SPID=$!
 track $SPID
@@ -146,7 +133,8 @@ assert_contains "$T/serve.log" "kernel TLS asked for"
 PORT=$P s_client pki/client -tls1_3
 assert_contains "$T/sc.out" "ping"
 ok "ktls: true in a configuration file: kernel TLS asked for, the echo comes back"
-ktls_conf "    http: true" >both.yaml
+service_conf "$P" "$T/pki" "    ktls: true
+    http: true" >both.yaml
 run 1 "$MTLS" serve --config both.yaml --check
 assert_one_line_error "services.api: http and ktls cannot both be true"
 ok "ktls with http in a configuration file: refused in one line"

@@ -123,6 +123,17 @@ test_log_escapes(void **state)
 	assert_ptr_equal(memchr(buf, '\n', n), buf + n - 1);
 }
 
+/* A record formatted into buf, as a string. */
+static const char *
+log_line(char *buf, size_t cap, enum proxy_log_format f,
+    const struct conn_record *r)
+{
+	size_t n = log_format_conn(buf, cap, f, r);
+
+	buf[n] = '\0';
+	return buf;
+}
+
 /* The ktls field: only when the kernel did something, in both formats
  * (absent from JSON too, not null). */
 static void
@@ -135,21 +146,16 @@ test_log_ktls(void **state)
 		.bytes_out = 2, .outcome = "ok",
 	};
 	char buf[1024];
-	size_t n;
 
-	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
-	buf[n] = '\0';
-	assert_null(strstr(buf, "ktls"));
-	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
-	buf[n] = '\0';
-	assert_null(strstr(buf, "ktls"));
+	assert_null(strstr(log_line(buf, sizeof(buf), PROXY_LOG_TEXT, &r),
+	    "ktls"));
+	assert_null(strstr(log_line(buf, sizeof(buf), PROXY_LOG_JSON, &r),
+	    "ktls"));
 	r.ktls = "txrx";
-	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_TEXT, &r);
-	buf[n] = '\0';
-	assert_non_null(strstr(buf, "resumed=no ktls=txrx in=1 out=2"));
-	n = log_format_conn(buf, sizeof(buf), PROXY_LOG_JSON, &r);
-	buf[n] = '\0';
-	assert_non_null(strstr(buf, "\"ktls\":\"txrx\",\"bytes_in\":1"));
+	assert_non_null(strstr(log_line(buf, sizeof(buf), PROXY_LOG_TEXT, &r),
+	    "resumed=no ktls=txrx in=1 out=2"));
+	assert_non_null(strstr(log_line(buf, sizeof(buf), PROXY_LOG_JSON, &r),
+	    "\"ktls\":\"txrx\",\"bytes_in\":1"));
 }
 
 /* UTF-8: well-formed kept as it is in both formats; a byte that is not
