@@ -408,6 +408,21 @@ handshake_error(struct mtls *ctx, int sslerr, int saved_errno)
 	    reason, alerts);
 }
 
+/* OpenSSL's own answer, once the handshake is done: it set the kernel
+ * up, or silently did not (no tls ULP, a suite the kernel lacks, TLS 1.3
+ * receive in OpenSSL 3.0). */
+static int
+tls_ktls_probe(SSL *ssl)
+{
+	int r = 0;
+
+	if (BIO_get_ktls_send(SSL_get_wbio(ssl)))
+		r |= MTLS_KTLS_SEND;
+	if (BIO_get_ktls_recv(SSL_get_rbio(ssl)))
+		r |= MTLS_KTLS_RECV;
+	return r;
+}
+
 int
 mtls_handshake(struct mtls *ctx)
 {
@@ -423,8 +438,8 @@ mtls_handshake(struct mtls *ctx)
 	int saved_errno = errno;
 	if (r == 1) {
 		ctx->handshake_done = 1;
-		ctx->ktls_send = ctx->cfg != NULL && ctx->cfg->ktls &&
-		    (mtls_conn_ktls(ctx) & MTLS_KTLS_SEND) != 0;
+		ctx->ktls = ctx->cfg != NULL && ctx->cfg->ktls ?
+		    tls_ktls_probe(ctx->ssl) : 0;
 		return 0;
 	}
 	int e = SSL_get_error(ctx->ssl, r);
@@ -526,7 +541,7 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 	int saved_errno = errno;
 	/* A KeyUpdate may come alone (the read then wants more) or with
 	 * data: either way nothing more is passed on. */
-	if (ctx->ktls_send && SSL_get_key_update_type(ctx->ssl) !=
+	if ((ctx->ktls & MTLS_KTLS_SEND) && SSL_get_key_update_type(ctx->ssl) !=
 	    SSL_KEY_UPDATE_NONE)
 		return ktls_no_rekey(ctx);
 	if (r == 1)
@@ -648,20 +663,10 @@ mtls_conn_servername(struct mtls *ctx)
 	return SSL_get_servername(ctx->ssl, TLSEXT_NAMETYPE_host_name);
 }
 
-/* OpenSSL's own answer: it set the kernel up, or silently did not (no tls
- * ULP, a suite the kernel lacks, TLS 1.3 receive in OpenSSL 3.0). */
 int
 mtls_conn_ktls(struct mtls *ctx)
 {
-	int r = 0;
-
-	if (ctx == NULL || ctx->ssl == NULL || !ctx->handshake_done)
-		return 0;
-	if (BIO_get_ktls_send(SSL_get_wbio(ctx->ssl)))
-		r |= MTLS_KTLS_SEND;
-	if (BIO_get_ktls_recv(SSL_get_rbio(ctx->ssl)))
-		r |= MTLS_KTLS_RECV;
-	return r;
+	return ctx != NULL ? ctx->ktls : 0;
 }
 
 int

@@ -108,7 +108,8 @@ struct mtls {
 	int handshake_failed;
 	int io_failed;               /* a fatal TLS error after the handshake */
 	int io_dead;                 /* the socket failed after the handshake */
-	int ktls_send;               /* the kernel encrypts what we send */
+	int ktls;                    /* MTLS_KTLS_* the kernel took on at the
+	                              * handshake (0 unless asked for) */
 	/* The last error, allocated at the first one (ctx_err): a proxy
 	 * holds thousands of idle connections, and 772 bytes each that
 	 * almost never say anything were 3% of an idle connection. */
