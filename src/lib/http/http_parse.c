@@ -229,6 +229,23 @@ on_url_complete(llhttp_t *ll)
 
 static int is_tchar(unsigned char c);
 
+/* A header name (or a span of one) is tokens only: 0, or HPE_USER with a
+ * 400. */
+static int
+name_check(struct http_parser *p, const char *name, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		unsigned char c = (unsigned char)name[k];
+		if (c == ' ' || c == '\t')
+			return parser_fail(p, 400, "whitespace before the "
+			    "colon of a header");
+		if (!is_tchar(c))
+			return parser_fail(p, 400, "invalid character in a "
+			    "header name");
+	}
+	return 0;
+}
+
 /* A span of a field of a head whose fields are not kept: a name checked
  * as on_headers_complete() checks kept ones, the count and the size
  * bounded as if they were kept. */
@@ -247,16 +264,7 @@ unkept_span(struct http_parser *p, const char *at, size_t n, int name)
 	p->slen += n;
 	if (p->slen > max_store(p))
 		return parser_fail(p, 431, "header section too large");
-	for (size_t k = 0; name && k < n; k++) {
-		unsigned char c = (unsigned char)at[k];
-		if (c == ' ' || c == '\t')
-			return parser_fail(p, 400, "whitespace before the "
-			    "colon of a header");
-		if (!is_tchar(c))
-			return parser_fail(p, 400, "invalid character in a "
-			    "header name");
-	}
-	return 0;
+	return name ? name_check(p, at, n) : 0;
 }
 
 static int
@@ -472,6 +480,7 @@ on_headers_complete(llhttp_t *ll)
 	struct http_parser *p = parser_of(ll);
 	struct http_head *h = &p->head;
 	size_t i, nkept = p->no_fields ? 0 : p->nfields;
+	int r;
 
 	if (nkept > 0 && p->last_span == 2 && store_end(p) == -1)
 		return parser_fail(p, 431, "header section too large");
@@ -491,15 +500,8 @@ on_headers_complete(llhttp_t *ll)
 		while (f->value_len > 0 && (f->value[f->value_len - 1] == ' '
 		    || f->value[f->value_len - 1] == '\t'))
 			f->value_len--;
-		for (size_t k = 0; k < f->name_len; k++) {
-			unsigned char c = (unsigned char)f->name[k];
-			if (c == ' ' || c == '\t')
-				return parser_fail(p, 400, "whitespace "
-				    "before the colon of a header");
-			if (!is_tchar(c))
-				return parser_fail(p, 400, "invalid "
-				    "character in a header name");
-		}
+		if ((r = name_check(p, f->name, f->name_len)) != 0)
+			return r;
 		if (p->kind == HTTP_KIND_REQUEST)
 			for (size_t k = 0; k < f->value_len; k++)
 				if (f->value[k] == '\r' || f->value[k] == '\n')
