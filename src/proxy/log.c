@@ -95,20 +95,6 @@ l_printf(struct line *l, const char *fmt, ...)
  */
 enum esc { ESC_QUOTED, ESC_WORD, ESC_MESSAGE };
 
-/* A byte mtls_escape_next() gives back unchanged under flags (printable
- * ASCII but for the backslash, the quote and, when asked, the space):
- * 1 in the table, 2 for the space. */
-static const unsigned char l_plain_tab[256] = {
-	[' '] = 2, ['!'] = 1, ['#' ... '['] = 1, [']' ... '~'] = 1,
-};
-
-static int
-l_plain(unsigned char c, int flags)
-{
-	return l_plain_tab[c] == 1 ||
-	    (l_plain_tab[c] == 2 && !(flags & MTLS_ESC_SPACE));
-}
-
 static void
 l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
     enum esc how)
@@ -129,10 +115,8 @@ l_escaped(struct line *l, const char *s, enum proxy_log_format fmt,
 		 * identity were a tenth of HTTP mode's work byte by
 		 * byte); the same bytes and the same cut as the escaper's
 		 * one at a time. */
-		size_t run = 0, room;
+		size_t run = mtls_escape_plain(s, flags), room;
 
-		while (l_plain((unsigned char)s[run], flags))
-			run++;
 		if (run > 0) {
 			if (l->len - start >= VALUE_MAX) {
 				l_puts(l, "...");

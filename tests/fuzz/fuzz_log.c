@@ -96,6 +96,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(used == len);
 
+	/* The plain run a writer copies at once is what the escaper gives
+	 * back unchanged byte by byte, under every flag it is used with. */
+	static const int flag_sets[] = { 0, MTLS_ESC_JSON, MTLS_ESC_SPACE,
+	    MTLS_ESC_KEEP_QUOTE };
+	for (size_t f = 0; f < sizeof(flag_sets) / sizeof(flag_sets[0]); f++) {
+		const char *p = s;
+		size_t run = mtls_escape_plain(p, flag_sets[f]);
+
+		for (size_t k = 0; k <= run && p[k] != '\0'; k++) {
+			n = mtls_escape_next(p + k, flag_sets[f], out);
+			FUZZ_ASSERT((k < run) == (n == 1 && out[0] == p[k] &&
+			    out[1] == '\0' && (unsigned char)p[k] < 0x80));
+		}
+	}
+
 	struct conn_record r = {
 		.time = 1795000000.25, .client = "127.0.0.1:5000",
 		.subject = s, .sans = second, .sni = second,

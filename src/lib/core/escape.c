@@ -46,6 +46,27 @@ utf8_seq(const unsigned char *p, uint32_t *cp)
 	return n;
 }
 
+/* 1: printable ASCII kept as it is; 2: the space; 3: the quote. */
+static const unsigned char escape_plain_tab[256] = {
+	[' '] = 2, ['!'] = 1, ['"'] = 3, ['#' ... '['] = 1, [']' ... '~'] = 1,
+};
+
+size_t
+mtls_escape_plain(const char *s, int flags)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = 0;
+
+	for (;; n++) {
+		unsigned char t = escape_plain_tab[p[n]];
+
+		if (t == 1 || (t == 2 && !(flags & MTLS_ESC_SPACE)) ||
+		    (t == 3 && (flags & MTLS_ESC_KEEP_QUOTE)))
+			continue;
+		return n;
+	}
+}
+
 size_t
 mtls_escape_next(const char *s, int flags, char out[MTLS_ESCAPE_MAX])
 {

@@ -120,6 +120,10 @@ int mtls_ca_set_clock_offset(struct mtls_ca *ca, long seconds);
  */
 size_t mtls_escape_next(const char *s, int flags,
     char out[MTLS_ESCAPE_MAX]);
+/* How many bytes at the start of s mtls_escape_next() would give back
+ * unchanged, one by one (printable ASCII but for the backslash, the quote
+ * unless kept, and the space when escaped): a writer copies them at once. */
+size_t mtls_escape_plain(const char *s, int flags);
 
 /* ------------------------------------------------------------------ */
 /* Access rules                                                       */
