@@ -634,34 +634,21 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)data[i];
 
-		if (!p->prev_cr && c != '\r' && c != '\n' && (p->line_len > 0 ||
-		    !p->seen_line || (c != ' ' && c != '\t'))) {
-			/* A run of a line's other bytes, counted at once:
-			 * within it only the limits can fail, and only the
-			 * one of the line it is in (the byte-at-a-time
-			 * checks below were a twentieth of a request). */
-			size_t j = i + 1, k;
+		/* A run of a line's other bytes is counted at once: within
+		 * it only the limits can fail, and only the one of the line
+		 * it is in (the byte-at-a-time checks below were a twentieth
+		 * of a request).  Any other byte is a run of one. */
+		int run = !p->prev_cr && c != '\r' && c != '\n' &&
+		    (p->line_len > 0 || !p->seen_line ||
+		    (c != ' ' && c != '\t'));
+		size_t k = 1;
 
-			while (j < len && data[j] != '\r' && data[j] != '\n')
-				j++;
-			k = j - i;
-			p->head_bytes += k;
-			if (!p->seen_line && (p->line_bytes += k) > line_limit) {
-				parser_fail(p, 414, "request line longer than "
-				    "%zu bytes", line_limit);
-				return -1;
-			}
-			if (p->head_bytes - p->line_bytes > p->lim.max_head) {
-				parser_fail(p, 431, "header section longer "
-				    "than %zu bytes", p->lim.max_head);
-				return -1;
-			}
-			p->line_len += k;
-			i = j - 1;
-			continue;
-		}
-		p->head_bytes++;
-		if (!p->seen_line && ++p->line_bytes > line_limit) {
+		if (run)
+			while (i + k < len && data[i + k] != '\r' &&
+			    data[i + k] != '\n')
+				k++;
+		p->head_bytes += k;
+		if (!p->seen_line && (p->line_bytes += k) > line_limit) {
 			parser_fail(p, 414, "request line longer than %zu "
 			    "bytes", line_limit);
 			return -1;
@@ -670,6 +657,11 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 			parser_fail(p, 431, "header section longer than %zu "
 			    "bytes", p->lim.max_head);
 			return -1;
+		}
+		if (run) {
+			p->line_len += k;
+			i += k - 1;
+			continue;
 		}
 		if (p->prev_cr) {
 			p->prev_cr = 0;
@@ -693,13 +685,10 @@ head_scan(struct http_parser *p, const char *data, size_t len)
 			parser_fail(p, 400, "bare LF in the request head");
 			return -1;
 		}
-		if (p->line_len == 0 && p->seen_line && (c == ' ' ||
-		    c == '\t')) {
-			parser_fail(p, 400, "obs-fold or whitespace at the "
-			    "start of a header line");
-			return -1;
-		}
-		p->line_len++;
+		/* What is left: a space or a tab starting a header line. */
+		parser_fail(p, 400, "obs-fold or whitespace at the start of a "
+		    "header line");
+		return -1;
 	}
 	return (ssize_t)len;
 }
