@@ -389,6 +389,7 @@ conn_tls_start(struct conn *c)
 		conn_fail(c, "error", "%s", mtls_error(c->tls));
 		return;
 	}
+	mtls_keep_buffers(c->tls);
 	ev_io_stop(loop, &c->tio);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, px->opt.handshake_timeout, 0);
@@ -1016,9 +1017,31 @@ conn_accept(struct worker *w, struct proxy_gen *g, int fd,
 		conn_connect_start(c);
 		return;
 	}
+	/* The worker frees the record buffers of idle connections
+	 * (worker_release_idle) instead of OpenSSL after every record. */
+	mtls_keep_buffers(c->tls);
 	/* The ClientHello is usually there already: try at once. */
 	c->state = CONN_HANDSHAKE;
 	conn_handshake(c);
+}
+
+/*
+ * Connections keep their TLS record buffers between records
+ * (mtls_keep_buffers: two allocations fewer per request and response);
+ * those that have not moved since idle_since give them back, about 34 KiB
+ * each.  A connection still shaking hands is left alone.  Returns how many
+ * gave buffers back.
+ */
+size_t
+conn_release_idle(struct worker *w, ev_tstamp idle_since)
+{
+	size_t n = 0;
+
+	for (struct conn *c = w->conns; c != NULL; c = c->next)
+		if ((c->state == CONN_RELAY || c->state == CONN_HTTP) &&
+		    c->last <= idle_since && mtls_release_buffers(c->tls))
+			n++;
+	return n;
 }
 
 void

@@ -512,6 +512,9 @@ void conn_accept(struct worker *w, struct proxy_gen *g, int fd,
     const struct sockaddr *peer, socklen_t peerlen);
 /* Closes every connection of w (stop deadline). */
 void conn_close_all(struct worker *w, const char *why);
+/* Idle connections' TLS record buffers back: those with no I/O since
+ * idle_since; returns how many. */
+size_t conn_release_idle(struct worker *w, ev_tstamp idle_since);
 
 /* worker.c */
 int worker_start(struct worker *w, struct worker_table *t, char *err,

@@ -145,6 +145,10 @@ worker_trim_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	w->trim_accepted = accepted;
 	w->trim_relayed = w->relayed;
 	w->trim_nconns = w->nconns;
+	/* Buffers given back leave holes, trimmed like those of closed
+	 * connections: now if nothing else moved, or at the next quiet tick. */
+	if (conn_release_idle(w, ev_now(w->loop) - TRIM_INTERVAL) > 0)
+		w->trim_busy = 1;
 	if (!moved && w->trim_busy) {
 		/* Under ASan the heap is the sanitizer's, and glibc's, never
 		 * used, would be set up by the first malloc_trim: two workers

@@ -910,6 +910,50 @@ test_pending(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* Record buffers kept between records are given back on request, only
+ * when the connection used them since and nothing waits in them: unread
+ * bytes stay readable, and a connection reads and writes again after. */
+static void
+test_release_buffers(void **state)
+{
+	struct mtls_config *scfg = server_config(0, NULL);
+	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
+	struct pair p = { 0 };
+	char buf[16];
+	ssize_t n = MTLS_WANT_POLLIN;
+
+	(void)state;
+	pair_run(&p, scfg, ccfg);
+	assert_int_equal(p.crc, 0);
+	/* Not kept: OpenSSL gives them back itself, nothing to release. */
+	assert_int_equal(mtls_release_buffers(p.conn), 0);
+	mtls_keep_buffers(p.client);
+	mtls_keep_buffers(p.conn);
+	exchange(&p);
+	assert_int_equal(mtls_release_buffers(p.conn), 1);
+	assert_int_equal(mtls_release_buffers(p.conn), 0);
+	/* Two records; the client reads part of the first: the rest waits
+	 * in its buffer, which stays. */
+	assert_int_equal(mtls_write(p.conn, "hello, world", 12), 12);
+	assert_int_equal(mtls_write(p.conn, "again", 5), 5);
+	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
+		n = mtls_read(p.client, buf, 5);
+	assert_int_equal(n, 5);
+	assert_int_equal(mtls_release_buffers(p.client), 0);
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 7);
+	assert_memory_equal(buf, ", world", 7);
+	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "again", 5);
+	assert_int_equal(mtls_release_buffers(p.client), 1);
+	/* Both ends go on after giving their buffers back. */
+	assert_int_equal(mtls_release_buffers(p.conn), 1);
+	exchange(&p);
+	assert_int_equal(mtls_release_buffers(NULL), 0);
+	pair_free(&p);
+	mtls_config_free(scfg);
+	mtls_config_free(ccfg);
+}
+
 /* The server's session cache holds at most the size it was given: with
  * room for one session, a second client's session pushes the first
  * client's out, and the first makes a full handshake again; with the
@@ -1372,6 +1416,7 @@ main(void)
 		cmocka_unit_test(test_client_verify_cache),
 		cmocka_unit_test(test_session_cache_size),
 		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_release_buffers),
 		cmocka_unit_test(test_accept_errors_per_thread),
 		cmocka_unit_test(test_verify_words_name_constraints),
 		cmocka_unit_test(test_api_edges),
