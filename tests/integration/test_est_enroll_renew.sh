@@ -49,7 +49,7 @@ ok "renew: exit 0, a new serial with the same key; --rekey: a new key"
 openssl pkey -in svc.key -aes256 -passout pass:s3cret -out enc.key
 cp svc.crt enc.crt
 run 1 env -u MTLS_KEY_PASSPHRASE "$MTLS" renew --server "$EST_URL" --ca-cert ca/ca.crt --cert enc.crt --key enc.key
-assert_one_line_error "enc.key: key is encrypted and no passphrase was given"
+assert_one_line_error "enc.key: the key is encrypted and no passphrase was given"
 run 0 env MTLS_KEY_PASSPHRASE=s3cret "$MTLS" renew --server "$EST_URL" --ca-cert ca/ca.crt --cert enc.crt --key enc.key --rekey
 assert_contains enc.key "BEGIN ENCRYPTED PRIVATE KEY"
 epub=$(openssl pkey -in enc.key -passin pass:s3cret -pubout | sed -n 2p)

@@ -22,7 +22,7 @@ run 1 env -u MTLS_KEY_PASSPHRASE "$MTLS" serve $serve_args
 assert_one_line_error "cur/server.key: the key is encrypted and no passphrase was given"
 # shellcheck disable=SC2086
 run 1 env MTLS_KEY_PASSPHRASE=wrong "$MTLS" serve $serve_args
-assert_one_line_error "cur/server.key: cannot decrypt the key"
+assert_one_line_error "cur/server.key: wrong passphrase"
 ok "an encrypted key without its passphrase, or with a wrong one: one line naming the key, exit 1"
 
 export MTLS_KEY_PASSPHRASE=s3cret

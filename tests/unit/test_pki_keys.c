@@ -207,7 +207,7 @@ test_key_der(void **state)
 	    &err));
 	assert_int_equal(err.code, MTLS_ERR_PASSPHRASE);
 	assert_string_equal(err.msg,
-	    "enc.der: key is encrypted and no passphrase was given");
+	    "enc.der: the key is encrypted and no passphrase was given");
 	BIO_free(bio);
 	mtls_key_free(k);
 }

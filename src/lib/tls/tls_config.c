@@ -254,62 +254,23 @@ mtls_config_set_cert_file(struct mtls_config *cfg, const char *path)
 	return 0;
 }
 
-struct pass_arg {
-	const char *pass;
-	int asked;
-};
-
-static int
-pass_cb(char *buf, int size, int rwflag, void *u)
-{
-	(void)rwflag;
-	struct pass_arg *pa = u;
-
-	pa->asked = 1;
-	if (pa->pass == NULL)
-		return -1;
-	size_t n = strlen(pa->pass);
-	if (n > (size_t)size)
-		return -1;
-	memcpy(buf, pa->pass, n);
-	return (int)n;
-}
-
 int
 mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
     const char *passphrase)
 {
-	struct pass_arg pa = { passphrase, 0 };
-	EVP_PKEY *pkey = NULL;
-	char *buf = NULL;
-	size_t len = 0;
-	BIO *bio = NULL;
+	/* The same loader as every other key (PEM or DER, encrypted or
+	 * not), and the same words when it cannot be read. */
+	struct mtls_key *key = mtls_key_load_file(path, passphrase, &cfg->err);
+	EVP_PKEY *pkey;
 
-	if (file_read(path, MTLS_MAX_INPUT, &buf, &len, &cfg->err) != 0)
+	if (key == NULL)
 		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		goto fail;
-	if (pem_is_pem(buf, len))
-		pkey = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &pa);
-	else {
-		const unsigned char *p = (const unsigned char *)buf;
-		pkey = d2i_AutoPrivateKey(NULL, &p, (long)len);
-	}
-	if (pkey == NULL) {
-		if (pa.asked && passphrase == NULL)
-			err_set(&cfg->err, MTLS_ERR_PASSPHRASE, "%s: the key "
-			    "is encrypted and no passphrase was given", path);
-		else if (pa.asked)
-			err_set_ssl(&cfg->err, MTLS_ERR_PASSPHRASE, "%s: "
-			    "cannot decrypt the key", path);
-		else
-			err_set_ssl(&cfg->err, MTLS_ERR_PARSE, "%s: no private "
-			    "key found", path);
-		goto out;
-	}
+	pkey = key->pkey;
+	key->pkey = NULL;
+	mtls_key_free(key);
 	if (key_mismatch(cfg, cfg->cert, pkey, path, cfg->cert_path) != 0) {
 		EVP_PKEY_free(pkey);
-		goto out;
+		return -1;
 	}
 	EVP_PKEY_free(cfg->key);
 	cfg->key = pkey;
@@ -317,15 +278,7 @@ mtls_config_set_key_file(struct mtls_config *cfg, const char *path,
 	cfg->key_path = strdup(path);
 	cfg_invalidate(cfg);
 	ERR_clear_error();
-	BIO_free(bio);
-	file_free(buf, len);
 	return 0;
-fail:
-	err_set_ssl(&cfg->err, MTLS_ERR_NOMEM, "%s: out of memory", path);
-out:
-	BIO_free(bio);
-	file_free(buf, len);
-	return -1;
 }
 
 int

@@ -187,8 +187,8 @@ mtls_key_load_mem(const void *buf, size_t len, const char *passphrase,
 		if (ps.asked && passphrase == NULL) {
 			ERR_clear_error();
 			err_set(err, MTLS_ERR_PASSPHRASE,
-			    "%s: key is encrypted and no passphrase was given",
-			    name);
+			    "%s: the key is encrypted and no passphrase was "
+			    "given", name);
 		} else if (ps.asked) {
 			ERR_clear_error();
 			err_set(err, MTLS_ERR_PASSPHRASE,
