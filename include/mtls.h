@@ -754,12 +754,12 @@ ssize_t mtls_read(struct mtls *ctx, void *buf, size_t len);
 int mtls_pending(struct mtls *ctx);
 ssize_t mtls_write(struct mtls *ctx, const void *buf, size_t len);
 /* A connection gives its TLS record buffers (about 34 KiB) back after
- * every record it reads or writes.  After mtls_keep_buffers() it keeps
- * them between records, which saves two allocations per request and
- * response, and the caller gives them back with mtls_release_buffers()
- * when it finds the connection idle: 1 if they were freed, 0 if there was
- * nothing to free or bytes still wait in them (they come back at the next
- * read or write).  Where the OpenSSL in use is older than 3.0.14 (whose
+ * every record it reads or writes.  mtls_keep_buffers() makes it keep them
+ * between records, which saves two allocations per request and response
+ * on a busy connection; mtls_release_buffers() frees them (or, while bytes
+ * still wait in them, as soon as those are gone) and returns the
+ * connection to giving them back after every record: 1, or 0 when it was
+ * not keeping them.  Where the OpenSSL in use is older than 3.0.14 (whose
  * SSL_free_buffers could free a buffer in use) both do nothing. */
 void mtls_keep_buffers(struct mtls *ctx);
 int mtls_release_buffers(struct mtls *ctx);

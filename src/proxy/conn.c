@@ -389,7 +389,6 @@ conn_tls_start(struct conn *c)
 		conn_fail(c, "error", "%s", mtls_error(c->tls));
 		return;
 	}
-	mtls_keep_buffers(c->tls);
 	ev_io_stop(loop, &c->tio);
 	ev_timer_stop(loop, &c->timer);
 	ev_timer_set(&c->timer, px->opt.handshake_timeout, 0);
@@ -637,7 +636,7 @@ conn_flow_t2p(struct conn *c)
 			b->len = (size_t)n;
 			c->t2p = b;
 			conn_count(c, 1, (size_t)n);
-			c->last = ev_now(w->loop);
+			conn_tls_active(c);
 			drained = (size_t)n < sizeof(b->data) &&
 			    !mtls_pending(c->tls);
 			continue;
@@ -1017,30 +1016,38 @@ conn_accept(struct worker *w, struct proxy_gen *g, int fd,
 		conn_connect_start(c);
 		return;
 	}
-	/* The worker frees the record buffers of idle connections
-	 * (worker_release_idle) instead of OpenSSL after every record. */
-	mtls_keep_buffers(c->tls);
 	/* The ClientHello is usually there already: try at once. */
 	c->state = CONN_HANDSHAKE;
 	conn_handshake(c);
 }
 
 /*
- * Connections keep their TLS record buffers between records
- * (mtls_keep_buffers: two allocations fewer per request and response);
- * those that have not moved since idle_since give them back, about 34 KiB
- * each.  A connection still shaking hands is left alone.  Returns how many
- * gave buffers back.
+ * The TLS side sent bytes.  A connection that does so twice within a tick
+ * of its worker is busy: it keeps its TLS record buffers between records
+ * (two allocations and frees fewer per request and response) until a tick
+ * finds it idle (conn_release_idle).  One that sends now and then, or once
+ * and then holds, gives them back after each record as before, so a burst
+ * of new connections costs no more memory than it did.
  */
+void
+conn_tls_active(struct conn *c)
+{
+	c->last = ev_now(c->w->loop);
+	if (c->tls_reads < 2 && ++c->tls_reads == 2)
+		mtls_keep_buffers(c->tls);
+}
+
 size_t
 conn_release_idle(struct worker *w, ev_tstamp idle_since)
 {
 	size_t n = 0;
 
-	for (struct conn *c = w->conns; c != NULL; c = c->next)
+	for (struct conn *c = w->conns; c != NULL; c = c->next) {
+		c->tls_reads = 0;
 		if ((c->state == CONN_RELAY || c->state == CONN_HTTP) &&
 		    c->last <= idle_since && mtls_release_buffers(c->tls))
 			n++;
+	}
 	return n;
 }
 

@@ -48,6 +48,8 @@ struct conn {
 	unsigned hs_done : 1;
 	unsigned t_again : 1;        /* a direction used up its turn with */
 	unsigned p_again : 1;        /* ... more to read: run again soon */
+	unsigned char tls_reads;     /* reads from the TLS side this tick of
+	                              * the worker, up to 2 (busy) */
 	unsigned char target;        /* the address of px->target tried */
 	unsigned char tries;         /* ... and how many were tried before */
 	struct relay_buf *t2p, *p2t;
@@ -76,6 +78,7 @@ void conn_outcome(struct conn *c, const char *outcome, const char *fmt, ...)
     PROXY_PRINTF(3, 4);
 void conn_watch(struct conn *c, ev_io *io, int events);
 void conn_count(struct conn *c, int from_tls, size_t n);
+void conn_tls_active(struct conn *c);
 void conn_linger(struct conn *c);
 /* An I/O failure on one side, what in words; closes, returns -1. */
 int conn_side_fail(struct conn *c, int tls_side, const char *what);

@@ -737,7 +737,7 @@ http_read_client(struct conn *c, int *progress)
 		b->len = (size_t)n;
 		c->t2p = b;
 		conn_count(c, 1, (size_t)n);
-		c->last = ev_now(c->w->loop);
+		conn_tls_active(c);
 		*progress = 1;
 		/* A short read emptied the socket (most likely) and the
 		 * library holds nothing more: the loop says when more comes,

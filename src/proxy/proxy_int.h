@@ -512,8 +512,8 @@ void conn_accept(struct worker *w, struct proxy_gen *g, int fd,
     const struct sockaddr *peer, socklen_t peerlen);
 /* Closes every connection of w (stop deadline). */
 void conn_close_all(struct worker *w, const char *why);
-/* Idle connections' TLS record buffers back: those with no I/O since
- * idle_since; returns how many. */
+/* A tick of the worker: the TLS record buffers that busy connections kept
+ * are given back by those with no I/O since idle_since; returns how many. */
 size_t conn_release_idle(struct worker *w, ev_tstamp idle_since);
 
 /* worker.c */

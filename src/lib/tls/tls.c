@@ -537,7 +537,6 @@ mtls_read(struct mtls *ctx, void *buf, size_t len)
 	}
 	err_queue_clear();
 	errno = 0;
-	ctx->buffers_used = 1;
 	int r = SSL_read_ex(ctx->ssl, buf, len, &n);
 	int saved_errno = errno;
 	/* A KeyUpdate may come alone (the read then wants more) or with
@@ -570,7 +569,6 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 		return 0;
 	err_queue_clear();
 	errno = 0;
-	ctx->buffers_used = 1;
 	int r = SSL_write_ex(ctx->ssl, buf, len, &n);
 	int saved_errno = errno;
 	if (r == 1)
@@ -586,8 +584,8 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
  * Record buffers (about 17 KiB each way).  The contexts give them back
  * after every record (SSL_MODE_RELEASE_BUFFERS), which keeps an idle
  * connection small but costs two allocations and frees per request and
- * response.  A caller that watches its connections keeps them instead and
- * frees them once a connection is idle.  OpenSSL before 3.0.14 could free
+ * response.  A caller that watches its connections lets a busy one keep
+ * them, and frees them once it is idle.  OpenSSL before 3.0.14 could free
  * a buffer a record was still being read into (CVE-2024-4741): there the
  * connection goes on giving them back after every record.
  */
@@ -596,22 +594,23 @@ mtls_write(struct mtls *ctx, const void *buf, size_t len)
 void
 mtls_keep_buffers(struct mtls *ctx)
 {
-	if (ctx == NULL || ctx->ssl == NULL ||
+	if (ctx == NULL || ctx->ssl == NULL || ctx->keep_buffers ||
 	    OpenSSL_version_num() < FREE_BUFFERS_FIXED)
 		return;
 	SSL_clear_mode(ctx->ssl, SSL_MODE_RELEASE_BUFFERS);
 	ctx->keep_buffers = 1;
-	ctx->buffers_used = 1;
 }
 
 int
 mtls_release_buffers(struct mtls *ctx)
 {
-	/* OpenSSL refuses while bytes wait in either buffer: they stay. */
-	if (ctx == NULL || !ctx->keep_buffers || !ctx->buffers_used ||
-	    !SSL_free_buffers(ctx->ssl))
+	if (ctx == NULL || !ctx->keep_buffers)
 		return 0;
-	ctx->buffers_used = 0;
+	/* Bytes that still wait in a buffer keep it (OpenSSL refuses to
+	 * free it); the mode frees it once they are gone. */
+	SSL_set_mode(ctx->ssl, SSL_MODE_RELEASE_BUFFERS);
+	(void)SSL_free_buffers(ctx->ssl);
+	ctx->keep_buffers = 0;
 	return 1;
 }
 

@@ -110,9 +110,8 @@ struct mtls {
 	int io_dead;                 /* the socket failed after the handshake */
 	int ktls;                    /* MTLS_KTLS_* the kernel took on at the
 	                              * handshake (0 unless asked for) */
-	int keep_buffers;            /* mtls_keep_buffers() took effect */
-	int buffers_used;            /* ... and a read or write came since
-	                              * mtls_release_buffers() */
+	int keep_buffers;            /* record buffers kept between records
+	                              * (mtls_keep_buffers) */
 	/* The last error, allocated at the first one (ctx_err): a proxy
 	 * holds thousands of idle connections, and 772 bytes each that
 	 * almost never say anything were 3% of an idle connection. */
