@@ -876,6 +876,23 @@ test_client_checks_server_purpose(void **state)
 	mtls_config_free(ccfg);
 }
 
+/* The server sends two records, "hello, world" and "again", and the
+ * client reads 5 bytes: the rest of the first record and the second one
+ * (which came with the same read) then wait in the client's library. */
+static void
+two_records_read_part(struct pair *p)
+{
+	char buf[5];
+	ssize_t n = MTLS_WANT_POLLIN;
+
+	assert_int_equal(mtls_write(p->conn, "hello, world", 12), 12);
+	assert_int_equal(mtls_write(p->conn, "again", 5), 5);
+	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
+		n = mtls_read(p->client, buf, 5);
+	assert_int_equal(n, 5);
+	assert_memory_equal(buf, "hello", 5);
+}
+
 /* mtls_pending: bytes received and not yet returned are reported, so a
  * caller that polls reads them first (with read-ahead, the socket may be
  * empty while the library holds a whole record or more). */
@@ -886,18 +903,13 @@ test_pending(void **state)
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
 	char buf[16];
-	ssize_t n = MTLS_WANT_POLLIN;
 
 	(void)state;
 	pair_run(&p, scfg, ccfg);
 	assert_int_equal(p.crc, 0);
 	exchange(&p);
 	assert_false(mtls_pending(p.client));
-	assert_int_equal(mtls_write(p.conn, "hello, world", 12), 12);
-	assert_int_equal(mtls_write(p.conn, "again", 5), 5);
-	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
-		n = mtls_read(p.client, buf, 5);
-	assert_int_equal(n, 5);
+	two_records_read_part(&p);
 	assert_true(mtls_pending(p.client));
 	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 7);
 	/* The second record came with the first read: it is pending. */
@@ -920,7 +932,6 @@ test_release_buffers(void **state)
 	struct mtls_config *ccfg = client_config(cli_crt, cli_key, 0);
 	struct pair p = { 0 };
 	char buf[16];
-	ssize_t n = MTLS_WANT_POLLIN;
 
 	(void)state;
 	pair_run(&p, scfg, ccfg);
@@ -932,13 +943,8 @@ test_release_buffers(void **state)
 	exchange(&p);
 	assert_int_equal(mtls_release_buffers(p.conn), 1);
 	assert_int_equal(mtls_release_buffers(p.conn), 0);
-	/* Two records; the client reads part of the first, and its buffers
-	 * are released while the rest waits in them. */
-	assert_int_equal(mtls_write(p.conn, "hello, world", 12), 12);
-	assert_int_equal(mtls_write(p.conn, "again", 5), 5);
-	for (int i = 0; i < 100 && n == MTLS_WANT_POLLIN; i++)
-		n = mtls_read(p.client, buf, 5);
-	assert_int_equal(n, 5);
+	/* The client's buffers are released while bytes wait in them. */
+	two_records_read_part(&p);
 	assert_int_equal(mtls_release_buffers(p.client), 1);
 	assert_int_equal(mtls_read(p.client, buf, sizeof(buf)), 7);
 	assert_memory_equal(buf, ", world", 7);
