@@ -592,7 +592,14 @@ for r in rows:
     if r["server"] not in servers and not r["server"].startswith("workers-"):
         servers.append(r["server"])
 scaling = [r for r in rows if r["server"].startswith("workers-")]
-peers = [s for s in servers if s != "mtls"]
+peers = [s for s in servers if not s.startswith("mtls")]
+
+def twin(p):
+    """The mtls cell a peer's cell is compared with: nginx+http with
+    mtls+http, nginx with mtls."""
+    return "mtls" + p[p.index("+"):] if "+" in p else "mtls"
+
+pairs = [(twin(p), p) for p in peers if twin(p) in servers]
 
 def value(r):
     if r["mode"] == "bulk":
@@ -610,9 +617,9 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
                   key=lambda k: k != "ec-p256"):
     print("## %s\n" % key)
     head = "| mode | unit | " + " | ".join(servers)
-    head += "".join(" | mtls / %s" % p for p in peers if "mtls" in servers)
+    head += "".join(" | %s / %s" % pair for pair in pairs)
     print(head + " |")
-    print("|---" * (2 + len(servers) + (len(peers) if "mtls" in servers else 0)) + "|")
+    print("|---" * (2 + len(servers) + len(pairs)) + "|")
     for mode in ("handshake", "resume", "rr", "bulk"):
         sel = [r for r in rows if r["key"] == key and r["mode"] == mode
                and r["server"] in servers]
@@ -625,9 +632,8 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
             vals = [value(r) for r in sel if r["server"] == s]
             meds[s] = statistics.median(vals) if vals else 0
             line += " | " + cell(vals)
-        if "mtls" in servers:
-            for p in peers:
-                line += " | %.2f" % (meds["mtls"] / meds[p]) if meds[p] else " | -"
+        for m, p in pairs:
+            line += " | %.2f" % (meds[m] / meds[p]) if meds[p] else " | -"
         print(line + " |")
     print()
     # Resumption really happened?  Errors?  Share of the ceiling.
@@ -659,10 +665,9 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
           "machine, or mtls bench at its own limit).  Then how busy each "
           "server and mtls bench were (share of their core, median):\n")
     head = "| mode | " + " | ".join("%s us/op (per core)" % s for s in servers)
-    if "mtls" in servers:
-        head += "".join(" | mtls / %s per core" % p for p in peers)
+    head += "".join(" | %s / %s per core" % pair for pair in pairs)
     print(head + " | " + " | ".join("%s CPU, bench CPU" % s for s in servers) + " |")
-    ncol = 1 + len(servers) + (len(peers) if "mtls" in servers else 0) + len(servers)
+    ncol = 1 + len(servers) + len(pairs) + len(servers)
     print("|---" * ncol + "|")
     for mode in ("handshake", "resume", "rr", "bulk"):
         sel = [r for r in rows if r["key"] == key and r["mode"] == mode
@@ -688,12 +693,11 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
         for s in servers:
             c = cost.get(s)
             line += " | %.0f (%.0f)" % (c, 1e6 / c) if c else " | -"
-        if "mtls" in servers:
-            for p in peers:
-                if cost.get("mtls") and cost.get(p):
-                    line += " | %.2f" % (cost[p] / cost["mtls"])
-                else:
-                    line += " | -"
+        for m, p in pairs:
+            if cost.get(m) and cost.get(p):
+                line += " | %.2f" % (cost[p] / cost[m])
+            else:
+                line += " | -"
         for s in servers:
             line += " | " + busy.get(s, "-")
         print(line + " |")
@@ -736,13 +740,17 @@ if "mtls" in servers and peers and keys_main:
     print("| target | wanted | mtls / best peer, throughput | mtls / best "
           "peer, CPU per operation | met |")
     print("|---|---|---|---|---|")
-    want = (("handshake", "full handshakes/s", 1.5),
-            ("resume", "resumed handshakes/s", 2.5),
-            ("rr", "requests/s, %s keep-alive connections" % c_rr, 1.2),
-            ("bulk", "bulk MB/s", 1.3))
-    for mode, what, need in want:
+    want = (("handshake", "", "full handshakes/s", 1.5),
+            ("resume", "", "resumed handshakes/s", 2.5),
+            ("rr", "", "requests/s, %s keep-alive connections" % c_rr, 1.2),
+            ("bulk", "", "bulk MB/s", 1.3),
+            ("rr", "+http", "HTTP requests/s (issue 12), %s keep-alive "
+             "connections" % c_rr, 1.3))
+    for mode, variant, what, need in want:
+        mine = "mtls" + variant
+        cell_peers = [p for m, p in pairs if m == mine]
         sel = [r for r in rows if r["key"] == key and r["mode"] == mode]
-        if not sel:
+        if not cell_peers or not [r for r in sel if r["server"] == mine]:
             continue
         def med(s, f):
             v = [f(r) for r in sel if r["server"] == s and r.get("ops")]
@@ -755,9 +763,9 @@ if "mtls" in servers and peers and keys_main:
             n = r["ops"] * (r.get("block_size", 0) / 1e6 if mode == "bulk"
                             else 1)
             return r["server_cpu_seconds"] / n
-        m_t, m_c = med("mtls", tput), med("mtls", cost)
-        p_t = [med(p, tput) for p in peers]
-        p_c = [med(p, cost) for p in peers]
+        m_t, m_c = med(mine, tput), med(mine, cost)
+        p_t = [med(p, tput) for p in cell_peers]
+        p_c = [med(p, cost) for p in cell_peers]
         best_t = max([v for v in p_t if v] or [0])
         best_c = min([v for v in p_c if v] or [0])
         rt = m_t / best_t if m_t and best_t else 0
