@@ -734,7 +734,7 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
 # peer, by throughput and by CPU time per operation (per core).
 keys_main = [k for k in sorted({r["key"] for r in rows}) if k == "ec-p256"] or \
     sorted({r["key"] for r in rows})
-if "mtls" in servers and peers and keys_main:
+if pairs and keys_main:
     key = keys_main[0]
     print("## Targets (issue 6), %s\n" % key)
     print("| target | wanted | mtls / best peer, throughput | mtls / best "
