@@ -10,7 +10,8 @@
 # --mode rr -c 64` with the bench's request for SECONDS (default 20).
 # Counting starts once every connection has made its first request (its
 # handshake is left out) and stops before the load ends.  Prints the
-# requests counted (calls of log_format_request), the instructions, and
+# requests counted (calls of SSL_write_ex: one response each, and a name
+# the compiler cannot inline away), the instructions, and
 # their ratio; OUTFILE keeps callgrind's output for callgrind_annotate.
 # BUILD=build as for make; CONNS=64.
 set -u
@@ -70,7 +71,7 @@ wait "$bpid" 2>/dev/null
 kill -INT "$spid"
 wait "$spid" 2>/dev/null
 [ -n "$OUT" ] && cp "$W/cg.out" "$OUT"
-# Requests: the calls of log_format_request (one per exchange) counted.
+# Requests: the calls of SSL_write_ex (one response per exchange) counted.
 python3 - "$W/cg.out" <<'PY'
 import re, sys
 names, fn, calls_to, total, reqs = {}, None, None, 0, 0
@@ -84,7 +85,7 @@ for line in open(sys.argv[1]):
         continue
     m = re.match(r"calls=(\d+)", line)
     if m:
-        if calls_to == "log_format_request":
+        if calls_to == "SSL_write_ex":
             reqs += int(m.group(1))
         continue
     m = re.match(r"summary: (\d+)", line) or re.match(r"totals: (\d+)", line)

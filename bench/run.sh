@@ -19,6 +19,11 @@
 #                      reverse proxy adding the client's certificate in a
 #                      header, to bench/backend.c's http mode; reported in
 #                      the rr table as mtls+http, nginx+http, haproxy+http)
+#   HTTP_LOG=1         the http cell: nginx and HAProxy write an access
+#                      line per request (client, request, status, bytes,
+#                      the client's subject, upstream time), as mtls serve
+#                      --http always does; 0: they log nothing while mtls
+#                      still does (the comparison before 2026-12-07)
 #   CONNS_HS=32 CONNS_RR=64 CONNS_BULK=4   connections per mode
 #   IDLE_CONNS=2000    idle connections held to measure memory (0: skip)
 #   SCALING=1          also mtls serve --workers 1 and 2, unpinned (0: skip)
@@ -41,6 +46,7 @@ CONNS_HS=${CONNS_HS:-32}
 CONNS_RR=${CONNS_RR:-64}
 CONNS_BULK=${CONNS_BULK:-4}
 IDLE_CONNS=${IDLE_CONNS:-2000}
+HTTP_LOG=${HTTP_LOG:-1}
 SCALING=${SCALING:-1}
 PROFILE=${PROFILE:-1}
 OUT=${OUT:-"$BUILD/bench-results.md"}
@@ -167,6 +173,9 @@ start_nginx() {
 	    ssl_client_certificate $d/ca/ca.crt; ssl_verify_client on;
 	    ssl_protocols TLSv1.2 TLSv1.3;
 	    ssl_session_cache shared:BENCH:20m; ssl_session_tickets on;"
+	# The same facts as mtls's request line; nginx buffers its writes.
+	nginx_log="access_log off;"
+	[ "$HTTP_LOG" = 1 ] && nginx_log="log_format req '\$time_iso8601 client=\$remote_addr:\$remote_port request=\$request_method path=\"\$request_uri\" status=\$status bytes_in=\$request_length bytes_out=\$bytes_sent identity=\"\$ssl_client_s_dn\" upstream_time=\$upstream_response_time'; access_log $n/access.log req buffer=64k flush=1s;"
 	cat > "$n/nginx.conf" <<EOF
 load_module $NGINX_STREAM_MODULE;
 daemon off;
@@ -181,7 +190,7 @@ stream {
 	server { listen 127.0.0.1:$pr ssl; $tls proxy_pass 127.0.0.1:$BE_RR; }
 }
 http {
-	access_log off;
+	$nginx_log
 	upstream be_http { server 127.0.0.1:$BE_HTTP; keepalive 64; }
 	server {
 		listen 127.0.0.1:$ph ssl;
@@ -214,9 +223,18 @@ start_haproxy() {
 	h="$W/haproxy-$1"
 	mkdir -p "$h"
 	bind="ssl crt $d/server-haproxy.pem ca-file $d/ca/ca.crt verify required ssl-min-ver TLSv1.2"
+	# The same facts as mtls's request line, to its standard output (the
+	# log file here): HAProxy writes a line at a time.
+	haproxy_log_global="" haproxy_log=""
+	if [ "$HTTP_LOG" = 1 ]; then
+		haproxy_log_global="log stdout format raw local0 info"
+		haproxy_log="log global
+	log-format \"%t client=%ci:%cp request=%HM path=%{+Q}HU status=%ST bytes_in=%U bytes_out=%B identity=%{+Q}[ssl_c_s_dn] upstream_time=%Tr\""
+	fi
 	cat > "$h/haproxy.cfg" <<EOF
 global
 	nbthread 1
+	$haproxy_log_global
 	maxconn $MAXCONN
 	pidfile $h/haproxy.pid
 defaults
@@ -239,6 +257,7 @@ frontend fe_http
 	timeout http-keep-alive 60s
 	bind 127.0.0.1:$ph $bind
 	http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64]
+	$haproxy_log
 	default_backend be_http
 backend be_http
 	mode http
@@ -524,10 +543,11 @@ python3 - "$RESULTS" "$W/speed-ec.txt" "$W/speed-rsa.txt" \
     "$(nginx -v 2>&1 | sed 's/.*: //')" "$(haproxy -v 2>/dev/null | head -n 1)" \
     "$LOAD_START" "$(cut -d' ' -f1-3 /proc/loadavg)" \
     "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
-    > "$W/report.md" <<'PY'
+    "$HTTP_LOG" > "$W/report.md" <<'PY'
 import json, re, statistics, sys
 (res, speed_ec, speed_rsa, date, ncpu, cpu, pinned, runs, secs, c_hs, c_rr,
- c_bulk, ossl, mtlsv, nginxv, haproxyv, load0, load1, rev) = sys.argv[1:]
+ c_bulk, ossl, mtlsv, nginxv, haproxyv, load0, load1, rev,
+ http_log) = sys.argv[1:]
 rows = [json.loads(l) for l in open(res) if l.strip()]
 
 def speed_table(path):
@@ -573,7 +593,13 @@ print("- connections: handshake/resume %s, rr %s (40-byte request, 1 KiB "
       "response), bulk %s (1 MiB blocks echoed)" % (c_hs, c_rr, c_bulk))
 print("- every server: one worker/thread, TLS 1.2-1.3 (1.3 negotiated), client "
       "certificate required and verified, the same plaintext backend "
-      "(bench/backend.c)\n")
+      "(bench/backend.c)")
+print("- http cell: %s\n" % ("every server writes a log line per request "
+      "(mtls serve --http always does; nginx `access_log` with "
+      "`buffer=64k`, HAProxy `log stdout` with a `log-format`), with the "
+      "client, request, status, bytes, the client's subject and the "
+      "upstream time" if http_log == "1" else "mtls serve writes a log "
+      "line per request, nginx and HAProxy none (HTTP_LOG=0)"))
 
 print("## Crypto ceiling (openssl speed, one core)\n")
 print("| key | sign/s | verify/s | X25519 derive/s | server crypto per full "
