@@ -857,9 +857,18 @@ fi
 	echo "## How this was run"
 	echo
 	echo "\`make bench\` (bench/run.sh) with RUNS=$RUNS SECS=$SECS KEYS=\"$KEYS\"" \
-	    "SERVERS=\"$(echo $SERVERS_RUN)\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING;" \
+	    "SERVERS=\"$(echo $SERVERS_RUN)\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING HTTP_LOG=$HTTP_LOG;" \
 	    "\$W is its temporary directory, KEY the key type."
 	echo
+	# The http cell compares like with like only if every server logged.
+	case " $MODES " in *" http "*)
+		echo "Request lines written in the http cells (all runs and key" \
+		    "types): mtls $(grep -c ' request=' "$W/mtls-serve.log" 2>/dev/null)," \
+		    "nginx $(cat "$W"/nginx-*/access.log 2>/dev/null | wc -l)," \
+		    "HAProxy $(cat "$W"/haproxy-*/haproxy.log 2>/dev/null | grep -c ' request=')" \
+		    "(HTTP_LOG=$HTTP_LOG)."
+		echo ;;
+	esac
 	echo '```'
 	echo "# PKI (per key type)"
 	echo "mtls ca init --dir \$W/pki-KEY/ca --name 'bench CA KEY' --key-type KEY"
