@@ -1,1 +1,0 @@
-echo README-DONE; kill $(jobs -p) 2>/dev/null; wait
