@@ -567,6 +567,11 @@ def speed_table(path):
         out["sign"], out["verify"] = float(m.group(1)), float(m.group(2))
     return out
 
+# The server's CPU seconds per operation (bulk: per MB moved).
+def cpu_per_unit(r, mode):
+    n = r["ops"] * (r.get("block_size", 0) / 1e6 if mode == "bulk" else 1)
+    return r["server_cpu_seconds"] / n
+
 ec = speed_table(speed_ec)
 rsa = speed_table(speed_rsa)
 x25519 = ec.get("x25519")
@@ -700,10 +705,7 @@ for key in sorted({r["key"] for r in rows if not r["server"].startswith("workers
                and r["server"] in servers]
         if not sel:
             continue
-        def per_op(r):
-            n = r["ops"] * (r.get("block_size", 0) / 1e6
-                            if mode == "bulk" else 1)
-            return 1e6 * r["server_cpu_seconds"] / n
+        per_op = lambda r: 1e6 * cpu_per_unit(r, mode)
         el = lambda r: r.get("elapsed") or 1.0
         cost, busy = {}, {}
         for s in servers:
@@ -785,10 +787,7 @@ if pairs and keys_main:
             tput = lambda r: r["resumed"] / (r.get("elapsed") or 1)
         else:
             tput = value
-        def cost(r):
-            n = r["ops"] * (r.get("block_size", 0) / 1e6 if mode == "bulk"
-                            else 1)
-            return r["server_cpu_seconds"] / n
+        cost = lambda r: cpu_per_unit(r, mode)
         m_t, m_c = med(mine, tput), med(mine, cost)
         p_t = [med(p, tput) for p in cell_peers]
         p_c = [med(p, cost) for p in cell_peers]
