@@ -58,7 +58,16 @@ NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_mod
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
+# request_lines FILE...: the request lines of the http cell's logs (each
+# server's line has request=, its other lines do not).
+request_lines() { cat "$@" 2>/dev/null | grep -c ' request='; }
 
+# The on/off settings: anything but 0 or 1 would be read as off while
+# the report said otherwise.
+for knob in HTTP_LOG SCALING PROFILE; do
+	eval "val=\$$knob"
+	case $val in 0|1) ;; *) echo "bench: $knob must be 0 or 1, not '$val'" >&2; exit 2 ;; esac
+done
 [ -x "$MTLS" ] || die "$MTLS is missing: run 'make build' first"
 command -v python3 >/dev/null || die "python3 is needed for the report"
 command -v cc >/dev/null || die "a C compiler is needed for the backend"
@@ -859,13 +868,24 @@ fi
 	    "SERVERS=\"$(echo $SERVERS_RUN)\" IDLE_CONNS=$IDLE_CONNS SCALING=$SCALING HTTP_LOG=$HTTP_LOG;" \
 	    "\$W is its temporary directory, KEY the key type."
 	echo
-	# The http cell compares like with like only if every server logged.
+	# The http cell compares like with like only if every server logged
+	# its requests: the lines are counted, and a server that ran the cell
+	# without writing any is named.
 	case " $MODES " in *" http "*)
+		n_mtls=$(request_lines "$W/mtls-serve.log")
+		n_nginx=$(request_lines "$W"/nginx-*/access.log)
+		n_haproxy=$(request_lines "$W"/haproxy-*/haproxy.log)
 		echo "Request lines written in the http cells (all runs and key" \
-		    "types): mtls $(grep -c ' request=' "$W/mtls-serve.log" 2>/dev/null)," \
-		    "nginx $(cat "$W"/nginx-*/access.log 2>/dev/null | wc -l)," \
-		    "HAProxy $(cat "$W"/haproxy-*/haproxy.log 2>/dev/null | grep -c ' request=')" \
+		    "types): mtls $n_mtls, nginx $n_nginx, HAProxy $n_haproxy" \
 		    "(HTTP_LOG=$HTTP_LOG)."
+		for s in $SERVERS_RUN; do
+			eval "n=\$n_$s"
+			if [ "$n" = 0 ] && { [ "$s" = mtls ] || [ "$HTTP_LOG" = 1 ]; }; then
+				echo "**$s wrote no request line: its http cell is not" \
+				    "comparable with the others.**"
+				say "$s wrote no request line in the http cell"
+			fi
+		done
 		echo ;;
 	esac
 	echo '```'
