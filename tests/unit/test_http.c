@@ -283,6 +283,42 @@ test_refusals(void **state)
 	}
 }
 
+/* A Transfer-Encoding llhttp does not read as chunked is refused before
+ * its head is reported (a head with no framing, forwarded, would be a
+ * complete request to the backend); one it does read so frames the body. */
+static void
+test_chunked_spellings(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *te;
+		const char *want;
+	} cases[] = {
+		{ "chunked", "H:POST /;B:3;E;" },
+		{ "CHUNKED", "H:POST /;B:3;E;" },
+		{ "chunked ", "H:POST /;B:3;E;" },
+		{ "chunked\t", "X:400" },
+		{ "\tchunked", "H:POST /;B:3;E;" },
+		{ "chunked\t ", "X:400" },
+	};
+	char req[256], out[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: a\r\n"
+		    "Transfer-Encoding: %s\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+		    cases[i].te);
+		summarize(req, sizeof(req), out, sizeof(out));
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("case %zu: got '%s', want '%s'", i, out,
+			    cases[i].want);
+		/* A byte at a time, a refusal still comes first. */
+		summarize(req, 1, out, sizeof(out));
+		if (strncmp(out, cases[i].want, 2) != 0)
+			fail_msg("case %zu a byte at a time: got '%s'", i,
+			    out);
+	}
+}
+
 static void
 test_limits(void **state)
 {
@@ -425,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_end_at_completion),
 		cmocka_unit_test(test_skip_fields),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_chunked_spellings),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_forward),
 		cmocka_unit_test(test_refusal_text),
