@@ -196,6 +196,8 @@ CORPUS = [
     ("TE doubled", P + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("TE doubled identity", P + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n", 400),
     ("TE obs-fold", P + b"Transfer-Encoding:\r\n chunked\r\nContent-Length: 4\r\n\r\n0\r\n\r\n" + S, 400),
+    ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + S, 400),
+    ("PRI in HTTP/1.1", b"PRI /s HTTP/1.1\r\nHost: localhost\r\n\r\n" + S, 400),
     ("TE in HTTP/1.0", b"POST /s HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("TE underscore", P + b"Transfer_Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", "ok"),
     ("TE upper CHUNKED", P + b"Transfer-Encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "ok"),

@@ -19,4 +19,5 @@ n=$(grep -c 'outcome=http_refused' "$T/serve.log")
 assert_contains "$T/serve.log" 'status=400'
 assert_contains "$T/serve.log" 'reason="bare LF in the request head"'
 assert_contains "$T/serve.log" 'reason="400 obs-fold or whitespace at the start of a header line"'
+assert_contains "$T/serve.log" 'reason="400 method PRI: an HTTP/2 connection preface on an HTTP/1.1 connection"'
 ok "every refusal is logged with its status and reason ($n)"

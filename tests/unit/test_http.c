@@ -253,6 +253,11 @@ test_refusals(void **state)
 		{ "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"
 		  "0\r\n\r\n", "X:400" },
 		{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", "X:400" },
+		/* HTTP/2's preface, and PRI in an HTTP/1.1 head: refused
+		 * with the head (llhttp would wait past it for the rest of
+		 * the preface). */
+		{ "PRI * HTTP/2.0\r\n\r\n", "X:400" },
+		{ "PRI http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },
 		/* Absolute-form: http(s) only, no userinfo, no empty host,
 		 * a port of digits, no fragment; other forms refused. */
 		{ "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "X:400" },

@@ -14,6 +14,7 @@
  *   - field names must be tokens (llhttp lets "Host :" through);
  *   - HTTP/1.1 needs exactly one Host, HTTP/1.0 at most one (3.2);
  *   - Transfer-Encoding only as one "chunked", only in HTTP/1.1 (6.1).
+ *   - the method PRI (HTTP/2's connection preface) is refused.
  * Trailers are parsed (llhttp checks them) but not kept.
  */
 #include <stdarg.h>
@@ -225,6 +226,21 @@ on_url_complete(llhttp_t *ll)
 	p->target = p->slen - p->target_len;
 	return store_end(p) == -1 ? parser_fail(p, 431, "request head too "
 	    "large") : 0;
+}
+
+/* llhttp takes a request with the method PRI as the start of HTTP/2's
+ * connection preface and, once the head is over, waits for the rest of it
+ * ("SM\r\n\r\n"), past the head's end: the head would then never be
+ * reported.  This parser speaks HTTP/1.1 only. */
+static int
+on_method_complete(llhttp_t *ll)
+{
+	struct http_parser *p = parser_of(ll);
+
+	if (ll->method == HTTP_PRI)
+		return parser_fail(p, 400, "method PRI: an HTTP/2 "
+		    "connection preface on an HTTP/1.1 connection");
+	return 0;
 }
 
 static int is_tchar(unsigned char c);
@@ -606,6 +622,7 @@ http_parser_new(enum http_kind kind, const struct http_limits *lim)
 	}
 	llhttp_settings_init(&p->settings);
 	p->settings.on_message_begin = on_message_begin;
+	p->settings.on_method_complete = on_method_complete;
 	p->settings.on_url = on_url;
 	p->settings.on_url_complete = on_url_complete;
 	p->settings.on_header_field = on_header_field;
