@@ -305,6 +305,8 @@ test_chunked_spellings(void **state)
 		{ "chunked\t", "X:400" },
 		{ "\tchunked", "H:POST /;B:3;E;" },
 		{ "chunked\t ", "X:400" },
+		{ "chunked \t", "X:400" },
+		{ " \tchunked \t", "X:400" },
 	};
 	char req[256], out[256];
 

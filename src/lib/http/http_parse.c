@@ -488,14 +488,14 @@ request_check(struct http_parser *p)
 		    "coding is not chunked");
 	}
 	/* The framing forwarded is llhttp's (its F_CHUNKED), and llhttp
-	 * reads some spellings that pass the test above, such as a
-	 * trailing HTAB, as not chunked.  It refuses such a request only
+	 * reads a value that passes the test above (which trims it) as not
+	 * chunked when it ends in HTAB.  llhttp refuses such a request only
 	 * after the head is reported, and that head has no framing: a
 	 * caller that sent it on would have sent a complete request.  Both
 	 * readings must agree before the head is reported. */
 	if (te != NULL && !h->chunked)
-		return parser_fail(p, 400, "Transfer-Encoding value not read "
-		    "as chunked");
+		return parser_fail(p, 400, "Transfer-Encoding: chunked with a "
+		    "trailing tab");
 	return 0;
 }
 
